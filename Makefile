@@ -1,0 +1,130 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# nft-offload: plain Makefile. All build output goes to build/. V=1 for verbose.
+
+VERSION     := 0.1.0
+BUILD       := build
+PREFIX      ?= /usr/local
+DESTDIR     ?=
+BINDIR      := $(PREFIX)/sbin
+MANDIR      := $(PREFIX)/share/man
+SYSCONFDIR  ?= /etc
+UNITDIR     ?= $(PREFIX)/lib/systemd/system
+
+CC          ?= gcc
+CLANG       ?= clang
+BPFTOOL     ?= bpftool
+ARCH        := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
+MULTIARCH   := $(shell $(CC) -print-multiarch 2>/dev/null)
+
+ifeq ($(V),1)
+Q :=
+msg :=
+else
+Q := @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+PKGS        := libbpf libmnl libnetfilter_conntrack libnftables libnftnl
+CFLAGS      ?= -O2 -g
+CFLAGS      += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Wno-format-truncation \
+               -D_GNU_SOURCE -DNFO_VERSION='"$(VERSION)"' \
+               -Iinclude -Ilib -I$(BUILD) $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS      += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lelf -lz
+
+BPF_CFLAGS  := -O2 -g -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
+               -Iinclude -I/usr/include/$(MULTIARCH)
+
+LIB_SRCS    := $(wildcard lib/*.c)
+DAEMON_SRCS := $(wildcard daemon/*.c)
+CLI_SRCS    := $(wildcard cli/*.c)
+APP_OBJS    := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRCS) $(DAEMON_SRCS) $(CLI_SRCS))
+LIB_OBJS    := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRCS))
+BPF_OBJ     := $(BUILD)/nfo_fastpath.bpf.o
+SKEL        := $(BUILD)/nfo_fastpath.skel.h
+BIN         := $(BUILD)/nft-offload
+TEST_BINS   := $(BUILD)/tests/fastpath_test
+
+.PHONY: all deps check test-bpf test-cli test-e2e bench demo install uninstall clean format man
+
+all: $(BIN) $(BUILD)/nft-offload.8
+
+$(BPF_OBJ): bpf/nfo_fastpath.bpf.c include/nfo_abi.h
+	$(call msg,BPF,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(SKEL): $(BPF_OBJ)
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name nfo_fastpath > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/%.o: %.c $(wildcard include/*.h lib/*.h daemon/*.h cli/*.h) $(SKEL)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(BIN): $(APP_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%: tests/bpf/%.c $(LIB_OBJS)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/nft-offload.8: $(BIN)
+	$(call msg,MAN,$@)
+	$(Q)$(BIN) --man > $@.tmp && mv $@.tmp $@
+
+man: $(BUILD)/nft-offload.8
+
+# Debian packages the build, the tests, the demo and the benchmark need.
+deps:
+	$(Q)./scripts/install-deps.sh
+
+check: deps
+	$(Q)$(MAKE) --no-print-directory all $(TEST_BINS)
+	$(Q)./tests/run-all.sh
+
+test-bpf: all $(TEST_BINS)
+	$(Q)./tests/bpf/run.sh
+
+test-cli: all
+	$(Q)./tests/cli/run.sh
+
+test-e2e: all
+	$(Q)./tests/e2e/run.sh
+
+bench: deps
+	$(Q)$(MAKE) --no-print-directory all $(BUILD)/bench/test_run_bench
+	$(Q)./bench/run.sh
+
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)./demo/demo.sh
+
+$(BUILD)/bench/%: bench/%.c $(LIB_OBJS)
+	$(Q)mkdir -p $(BUILD)/bench
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+install: all
+	install -D -m 0755 $(BIN) $(DESTDIR)$(BINDIR)/nft-offload
+	install -D -m 0644 $(BUILD)/nft-offload.8 $(DESTDIR)$(MANDIR)/man8/nft-offload.8
+	install -D -m 0644 packaging/nft-offload.service $(DESTDIR)$(UNITDIR)/nft-offload.service
+	sed -i 's|@BINDIR@|$(BINDIR)|g' $(DESTDIR)$(UNITDIR)/nft-offload.service
+	@if [ -e $(DESTDIR)$(SYSCONFDIR)/nft-offload.conf ]; then \
+		echo "  keeping existing $(DESTDIR)$(SYSCONFDIR)/nft-offload.conf"; \
+	else \
+		install -D -m 0644 packaging/nft-offload.conf $(DESTDIR)$(SYSCONFDIR)/nft-offload.conf; \
+	fi
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/nft-offload $(DESTDIR)$(MANDIR)/man8/nft-offload.8 \
+	      $(DESTDIR)$(UNITDIR)/nft-offload.service
+	@echo "  left $(DESTDIR)$(SYSCONFDIR)/nft-offload.conf in place (your configuration)"
+
+format:
+	clang-format -i $(wildcard include/*.h bpf/*.c lib/*.[ch] daemon/*.[ch] cli/*.[ch] tests/bpf/*.c bench/*.c)
+
+clean:
+	rm -rf $(BUILD)

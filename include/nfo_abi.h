@@ -1,0 +1,194 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * nfo_abi.h - the one header shared by the eBPF data plane and userspace.
+ *
+ * Every map key and value crossing the BPF boundary is defined here, with
+ * fixed-width types, explicit padding and a size assertion. Never type one of
+ * these structs a second time anywhere else.
+ *
+ * Vocabulary follows the kernel flowtable (nf_flow_table): a connection has two
+ * directions, ORIGINAL and REPLY; each direction has a tuple (what a packet of
+ * that direction looks like when it arrives) and is a separate map entry.
+ */
+#ifndef NFO_ABI_H
+#define NFO_ABI_H
+
+#include <linux/types.h>
+
+#define NFO_ABI_VERSION 1
+
+/* Directions, as in enum flow_offload_tuple_dir / ip_conntrack_dir. */
+#define NFO_DIR_ORIGINAL 0
+#define NFO_DIR_REPLY 1
+
+/* Default sizes; the loader may change the max_entries before load. */
+#define NFO_DEFAULT_FLOWS 1048576 /* connections; each takes two entries */
+#define NFO_MAX_IFINDEX 65536 /* devices map is indexed by ifindex */
+#define NFO_MAX_SLOTS 256 /* offload devices (slot 0 is unused) */
+
+/*
+ * Flow keys: the tuple of one direction as it arrives, plus the ingress
+ * device. A packet of a known 5-tuple arriving on another device misses.
+ */
+struct nfo_key4 {
+	__be32 saddr;
+	__be32 daddr;
+	__be16 sport;
+	__be16 dport;
+	__u32 ifindex;
+	__u8 l4proto;
+	__u8 pad[3];
+};
+
+struct nfo_key6 {
+	__be32 saddr[4];
+	__be32 daddr[4];
+	__be16 sport;
+	__be16 dport;
+	__u32 ifindex;
+	__u8 l4proto;
+	__u8 pad[3];
+};
+
+/* Flow entry flags (nfo_flow.flags), set by the control plane. */
+#define NFO_FLOW_NAT_ADDR (1U << 0) /* rewrite saddr/daddr */
+#define NFO_FLOW_NAT_PORT (1U << 1) /* rewrite sport/dport */
+#define NFO_FLOW_SNAT (1U << 2) /* informational: source NAT applies */
+#define NFO_FLOW_DNAT (1U << 3) /* informational: destination NAT applies */
+
+/*
+ * Flow entry: one direction of one connection.
+ *
+ * The first part is written once by the control plane and only read by the
+ * fast path. csum_addr and csum_port are ones'-complement differences (RFC
+ * 1624: sum of ~old and new 16-bit words, folded) of the address and port
+ * rewrite; the same address difference serves the IPv4 header checksum and the
+ * TCP/UDP pseudo-header. The second part (from packets on) belongs to the fast
+ * path; the control plane reads it.
+ *
+ * Times are CLOCK_MONOTONIC nanoseconds (bpf_ktime_get_coarse_ns()).
+ */
+struct nfo_flow {
+	__be32 nat_saddr[4]; /* IPv4 uses nat_saddr[0] */
+	__be32 nat_daddr[4];
+	__be16 nat_sport;
+	__be16 nat_dport;
+	__u32 flags;
+	__u32 csum_addr;
+	__u32 csum_port;
+	__u32 ct_id; /* conntrack id; pairs the two directions */
+	__u8 dir; /* NFO_DIR_* */
+	__u8 family; /* AF_INET or AF_INET6 */
+	__u8 pad0[2];
+	__u64 created_ns;
+	/* Fast path owned. */
+	__u64 packets;
+	__u64 bytes; /* layer 3 bytes, as conntrack counts them */
+	__u64 last_used_ns;
+	__u32 oif; /* egress device of the last forwarded packet */
+	__u32 teardown; /* non-zero after TCP FIN or RST was seen */
+};
+
+/*
+ * Devices map: an array indexed by ifindex. slot != 0 marks an offload device;
+ * the slot indexes the per-CPU statistics and the slots map.
+ */
+#define NFO_DEV_TC (1U << 0) /* tc program attached to this device */
+#define NFO_DEV_XDP (1U << 1) /* XDP program attached to this device */
+#define NFO_DEV_XDP_TX (1U << 2) /* can be the target of an XDP redirect */
+#define NFO_DEV_XDP_GENERIC (1U << 3) /* XDP attached in generic (skb) mode */
+
+struct nfo_dev {
+	__u32 slot;
+	__u32 flags; /* NFO_DEV_* */
+	__u8 mac[6]; /* device address, to ignore frames for other hosts */
+	__u8 pad[2];
+};
+
+/* Slots map (array indexed by slot): which device a slot belongs to. */
+struct nfo_slot {
+	__u32 ifindex;
+	__u32 flags; /* NFO_DEV_* as attached */
+	char name[16]; /* IFNAMSIZ */
+	__u64 attached_ns; /* CLOCK_MONOTONIC */
+};
+
+/*
+ * Why a packet went to the slow path. One list, expanded into the enum here,
+ * and into names and descriptions by the CLI.
+ * X(enum suffix, json key, description)
+ */
+#define NFO_REASONS(X)                                                           \
+	X(NO_FLOW, "no_flow", "no flow entry for this tuple and device")         \
+	X(NOT_IP, "not_ip", "not an IPv4/IPv6 frame (ARP, VLAN, ...)")           \
+	X(OTHERHOST, "other_host", "frame not addressed to this device")         \
+	X(PROTO, "proto", "protocol other than TCP/UDP (ICMP, ESP, ...)")        \
+	X(FRAGMENT, "fragment", "IPv4 fragment")                                 \
+	X(IP_OPTIONS, "ip_options", "IPv4 header with options")                  \
+	X(IPV6_EXT, "ipv6_ext", "IPv6 extension header")                         \
+	X(MALFORMED, "malformed", "truncated or inconsistent header")            \
+	X(TTL, "ttl", "TTL or hop limit <= 1")                                   \
+	X(TCP_FIN_RST, "tcp_fin_rst", "TCP FIN or RST (flow marked teardown)")   \
+	X(TEARDOWN, "teardown", "flow already marked teardown")                  \
+	X(UDP_CSUM, "udp_csum", "UDP checksum the fast path cannot update")      \
+	X(NO_ROUTE, "no_route", "no route, or route is not a forward")           \
+	X(NO_NEIGH, "no_neigh", "next hop neighbour not resolved")               \
+	X(MTU, "mtu", "packet larger than the egress MTU")                       \
+	X(EGRESS, "egress", "egress device is not an offload device")            \
+	X(HAIRPIN, "hairpin", "egress is the ingress device (stack redirects)")  \
+	X(ERROR, "error", "helper failure (pull, checksum)")
+
+#define NFO_REASON_ENUM_(e, key, desc) NFO_R_##e,
+enum nfo_reason { NFO_REASONS(NFO_REASON_ENUM_) NFO_R_MAX };
+#undef NFO_REASON_ENUM_
+
+/* Per-device, per-CPU statistics (value of the stats map, indexed by slot). */
+struct nfo_stats {
+	__u64 fwd_packets;
+	__u64 fwd_bytes; /* layer 3 bytes */
+	__u64 pass[NFO_R_MAX];
+};
+
+/*
+ * Daemon state (single-entry array, pinned): lets the stateless CLI see the
+ * daemon's health and configuration.
+ */
+struct nfo_state {
+	__u32 abi_version;
+	__u32 pid; /* 0 when no daemon runs */
+	__u64 started_ns; /* CLOCK_MONOTONIC */
+	__u64 started_unix; /* seconds since the epoch */
+	__u64 heartbeat_ns; /* CLOCK_MONOTONIC, updated once a second */
+	__u32 ct_mark; /* the conntrack mark bit */
+	__u32 idle_timeout_s;
+	__u64 flow_capacity; /* connections */
+	__u64 flows; /* connections currently offloaded */
+	__u64 offloaded_total; /* connections admitted since start */
+	__u64 evicted_total; /* connections evicted since start */
+	__u64 events; /* conntrack events handled */
+	__u64 events_lost; /* ENOBUFS on the event socket */
+	__u64 resyncs; /* full conntrack dumps after event loss */
+	__u64 revalidations; /* ruleset changes that flushed the table */
+	__u64 admit_errors; /* flows that could not be written to the map */
+	__u32 nft_gen; /* ruleset generation last validated */
+	__u32 flags; /* NFO_STATE_* */
+	__u64 latency_p50_ns; /* mark event received -> map entry written */
+	__u64 latency_p99_ns;
+	__u64 latency_max_ns;
+};
+
+#define NFO_STATE_WARN_PRIO (1U << 0) /* another forward chain runs after ours */
+
+/*
+ * Compile-time layout checks: these sizes are ABI. A change here must bump
+ * NFO_ABI_VERSION, and old pins are then refused with a clear message.
+ */
+_Static_assert(sizeof(struct nfo_key4) == 20, "nfo_key4 layout");
+_Static_assert(sizeof(struct nfo_key6) == 44, "nfo_key6 layout");
+_Static_assert(sizeof(struct nfo_flow) == 96, "nfo_flow layout");
+_Static_assert(sizeof(struct nfo_dev) == 16, "nfo_dev layout");
+_Static_assert(sizeof(struct nfo_slot) == 32, "nfo_slot layout");
+_Static_assert(sizeof(struct nfo_stats) == 8 * (2 + NFO_R_MAX), "nfo_stats layout");
+_Static_assert(sizeof(struct nfo_state) == 144, "nfo_state layout");
+
+#endif /* NFO_ABI_H */

@@ -1,0 +1,806 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * fastpath_test: run the fast path programs on crafted packets with
+ * BPF_PROG_TEST_RUN and compare verdict, counters and output bytes with the
+ * expectations in a vector file (see gen_vectors.py), then fuzz them.
+ *
+ * Runs inside the network namespace built by run.sh (bpf_fib_lookup uses the
+ * namespace's real routes and neighbours).
+ *
+ *   fastpath_test VECTORS [--fuzz N] [--seed S] [-v]
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <linux/if_ether.h>
+#include <linux/pkt_cls.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/bpf.h>
+
+#include "dataplane.h"
+#include "log.h"
+
+#define MAX_PKT 4096
+#define MAX_FLOWS 8
+
+struct tflow {
+	struct nfo_tuple in, out;
+	uint32_t ifindex;
+	int teardown;
+};
+
+struct tcase {
+	char name[128];
+	int xdp;
+	struct tflow flows[MAX_FLOWS];
+	int nflows;
+	uint32_t iif, oif;
+	uint32_t gso_size, gso_segs;
+	uint8_t in[MAX_PKT], out[MAX_PKT];
+	size_t in_len, out_len;
+	char verdict[16], reason[32];
+	uint64_t count_pkts, count_bytes;
+	int teardown_after; /* -1: not checked */
+	int fuzz;
+};
+
+struct tdev {
+	char name[IFNAMSIZ];
+	uint32_t ifindex, slot, flags;
+	uint8_t mac[6];
+};
+
+static struct nfo_dp *dp;
+static struct tdev devs[16];
+static int ndevs;
+static int verbose;
+static int failures, tests;
+static struct tcase *fuzz_base[64];
+static int nfuzz_base;
+
+static void fail(const struct tcase *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void fail(const struct tcase *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("not ok %d - %s: ", tests, c->name);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	failures++;
+}
+
+static struct tdev *dev_by_name(const char *name)
+{
+	int i;
+
+	for (i = 0; i < ndevs; i++)
+		if (!strcmp(devs[i].name, name))
+			return &devs[i];
+	fprintf(stderr, "unknown device %s in vectors\n", name);
+	exit(2);
+}
+
+static struct tdev *dev_by_index(uint32_t ifindex)
+{
+	int i;
+
+	for (i = 0; i < ndevs; i++)
+		if (devs[i].ifindex == ifindex)
+			return &devs[i];
+	return NULL;
+}
+
+static void add_dev(const char *name, const char *flags)
+{
+	struct tdev *d = &devs[ndevs];
+	struct nfo_dev nd = {};
+	struct nfo_slot ns = {};
+	struct ifreq ifr = {};
+	int s;
+
+	snprintf(d->name, sizeof(d->name), "%s", name);
+	d->ifindex = if_nametoindex(name);
+	if (!d->ifindex) {
+		fprintf(stderr, "device %s: %s\n", name, strerror(errno));
+		exit(2);
+	}
+	s = socket(AF_INET, SOCK_DGRAM, 0);
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	if (s < 0 || ioctl(s, SIOCGIFHWADDR, &ifr)) {
+		perror("SIOCGIFHWADDR");
+		exit(2);
+	}
+	close(s);
+	memcpy(d->mac, ifr.ifr_hwaddr.sa_data, 6);
+	ndevs++;
+	if (!strcmp(flags, "none"))
+		return;
+	d->slot = ndevs;
+	if (strstr(flags, "tc"))
+		d->flags |= NFO_DEV_TC;
+	if (strstr(flags, "xdp"))
+		d->flags |= NFO_DEV_XDP;
+	if (strstr(flags, "xdp_tx"))
+		d->flags |= NFO_DEV_XDP_TX;
+	nd.slot = d->slot;
+	nd.flags = d->flags;
+	memcpy(nd.mac, d->mac, 6);
+	ns.ifindex = d->ifindex;
+	ns.flags = d->flags;
+	snprintf(ns.name, sizeof(ns.name), "%s", name);
+	if (nfo_dp_dev_set(dp, d->ifindex, &nd) || nfo_dp_slot_set(dp, d->slot, &ns)) {
+		perror("devices map");
+		exit(2);
+	}
+}
+
+static size_t unhex(const char *s, uint8_t *buf)
+{
+	size_t n = 0;
+
+	while (s[0] && s[1] && s[0] != '\n' && n < MAX_PKT) {
+		unsigned int b;
+
+		sscanf(s, "%2x", &b);
+		buf[n++] = b;
+		s += 2;
+	}
+	return n;
+}
+
+static void parse_tuple(struct nfo_tuple *t, const char *fam, const char *proto,
+			const char *s, int sp, const char *d, int dp_)
+{
+	memset(t, 0, sizeof(*t));
+	t->family = strcmp(fam, "ip") ? AF_INET6 : AF_INET;
+	t->l4proto = strcmp(proto, "tcp") ? IPPROTO_UDP : IPPROTO_TCP;
+	inet_pton(t->family, s, &t->src);
+	inet_pton(t->family, d, &t->dst);
+	t->sport = htons(sp);
+	t->dport = htons(dp_);
+}
+
+static int read_case(FILE *f, struct tcase *c)
+{
+	char line[16384], a[8][64];
+	int n[4];
+
+	memset(c, 0, sizeof(*c));
+	c->teardown_after = -1;
+	while (fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = '\0';
+		if (line[0] == '#' || !line[0])
+			continue;
+		if (sscanf(line, "dev %63s %63s", a[0], a[1]) == 2) {
+			add_dev(a[0], a[1]);
+		} else if (sscanf(line, "case %127s", c->name) == 1) {
+		} else if (sscanf(line, "prog %63s", a[0]) == 1) {
+			c->xdp = !strcmp(a[0], "xdp");
+		} else if (!strncmp(line, "flow ", 5)) {
+			struct tflow *fl = &c->flows[c->nflows++];
+
+			if (sscanf(line, "flow %63s %63s %63s %63s %d %63s %d %63s %d %63s %d", a[0],
+				   a[1], a[2], a[3], &n[0], a[4], &n[1], a[5], &n[2], a[6],
+				   &n[3]) != 11)
+				goto bad;
+			parse_tuple(&fl->in, a[0], a[1], a[3], n[0], a[4], n[1]);
+			{
+				int ns, nd;
+
+				sscanf(line, "flow %*s %*s %*s %*s %*d %*s %*d %63s %d %63s %d",
+				       a[5], &ns, a[6], &nd);
+				parse_tuple(&fl->out, a[0], a[1], a[5], ns, a[6], nd);
+			}
+			fl->ifindex = dev_by_name(a[2])->ifindex;
+			fl->teardown = strstr(line, " teardown") != NULL;
+		} else if (sscanf(line, "iif %63s", a[0]) == 1) {
+			c->iif = dev_by_name(a[0])->ifindex;
+		} else if (sscanf(line, "oif %63s", a[0]) == 1) {
+			c->oif = dev_by_name(a[0])->ifindex;
+		} else if (sscanf(line, "gso %u %u", &c->gso_size, &c->gso_segs) == 2) {
+		} else if (!strncmp(line, "in ", 3)) {
+			c->in_len = unhex(line + 3, c->in);
+		} else if (!strncmp(line, "out ", 4)) {
+			c->out_len = unhex(line + 4, c->out);
+		} else if (sscanf(line, "expect %15s", c->verdict) == 1) {
+		} else if (sscanf(line, "reason %31s", c->reason) == 1) {
+		} else if (sscanf(line, "count %lu %lu", &c->count_pkts, &c->count_bytes) == 2) {
+		} else if (sscanf(line, "teardown %d", &c->teardown_after) == 1) {
+		} else if (!strcmp(line, "fuzz")) {
+			c->fuzz = 1;
+		} else if (!strcmp(line, "end")) {
+			return 1;
+		} else {
+			goto bad;
+		}
+	}
+	return 0;
+bad:
+	fprintf(stderr, "bad vector line: %.80s\n", line);
+	exit(2);
+}
+
+static int clear_cb(uint8_t family, const union nfo_key *key, const struct nfo_flow *flow,
+		    void *arg)
+{
+	nfo_dp_flow_del(dp, family, key);
+	return 0;
+}
+
+static void clear_flows(void)
+{
+	nfo_dp_flow_foreach(dp, AF_INET, clear_cb, NULL);
+	nfo_dp_flow_foreach(dp, AF_INET6, clear_cb, NULL);
+}
+
+static void install(const struct tflow *fl, uint32_t id)
+{
+	union nfo_key key;
+	struct nfo_flow flow;
+
+	nfo_flow_build(&fl->in, &fl->out, fl->ifindex, id, 0, &key, &flow);
+	flow.teardown = fl->teardown;
+	if (nfo_dp_flow_add(dp, fl->in.family, &key, &flow, true)) {
+		perror("flow add");
+		exit(2);
+	}
+}
+
+static int run_prog(int xdp, uint32_t iif, uint32_t gso_size, uint32_t gso_segs,
+		    const uint8_t *in, size_t in_len, uint8_t *out, size_t *out_len,
+		    uint32_t *retval)
+{
+	struct __sk_buff skb = {};
+	struct xdp_md xmd = {};
+	LIBBPF_OPTS(bpf_test_run_opts, t, .data_in = in, .data_size_in = in_len,
+		    .data_out = out, .data_size_out = MAX_PKT, .repeat = 1);
+	int err;
+
+	if (xdp) {
+		xmd.ingress_ifindex = iif;
+		xmd.data_end = in_len;
+		t.ctx_in = &xmd;
+		t.ctx_size_in = sizeof(xmd);
+	} else {
+		skb.ifindex = iif;
+		skb.gso_size = gso_size;
+		skb.gso_segs = gso_segs;
+		t.ctx_in = &skb;
+		t.ctx_size_in = sizeof(skb);
+	}
+	err = bpf_prog_test_run_opts(nfo_dp_prog_fd(dp, xdp), &t);
+	if (err)
+		return -errno;
+	*out_len = t.data_size_out;
+	*retval = t.retval;
+	return 0;
+}
+
+static const char *verdict_name(int xdp, uint32_t r)
+{
+	if (xdp)
+		return r == XDP_REDIRECT ? "redirect" : r == XDP_PASS ? "pass" :
+		       r == XDP_DROP ? "drop" : "other";
+	return r == TC_ACT_REDIRECT ? "redirect" : r == TC_ACT_OK ? "pass" :
+	       r == TC_ACT_SHOT ? "drop" : "other";
+}
+
+static const char *const reason_keys[] = {
+#define X(e, key, desc) key,
+	NFO_REASONS(X)
+#undef X
+};
+
+struct hit {
+	uint64_t packets, bytes;
+	uint32_t oif;
+	int hits, teardowns;
+};
+
+static int hit_cb(uint8_t family, const union nfo_key *key, const struct nfo_flow *flow,
+		  void *arg)
+{
+	struct hit *h = arg;
+
+	if (flow->packets) {
+		h->hits++;
+		h->packets += flow->packets;
+		h->bytes += flow->bytes;
+		h->oif = flow->oif;
+		if (!flow->last_used_ns)
+			h->hits = 100; /* counted but no timestamp: flag it */
+	}
+	if (flow->teardown)
+		h->teardowns++;
+	return 0;
+}
+
+static void hexdiff(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
+{
+	size_t i, n = alen > blen ? alen : blen;
+
+	for (i = 0; i < n; i++) {
+		int x = i < alen ? a[i] : -1, y = i < blen ? b[i] : -1;
+
+		if (x != y)
+			printf("#   byte %zu: got %02x want %02x\n", i, x & 0xff, y & 0xff);
+	}
+}
+
+static void run_case(struct tcase *c)
+{
+	struct tdev *in = dev_by_index(c->iif);
+	struct nfo_stats before, after;
+	uint8_t out[MAX_PKT];
+	size_t out_len = 0;
+	uint32_t retval;
+	struct hit h = {};
+	int i, err, ok = 1;
+
+	tests++;
+	clear_flows();
+	for (i = 0; i < c->nflows; i++)
+		install(&c->flows[i], i + 1);
+	nfo_dp_stats_get(dp, in->slot, &before);
+	err = run_prog(c->xdp, c->iif, c->gso_size, c->gso_segs, c->in, c->in_len, out, &out_len,
+		       &retval);
+	if (err) {
+		fail(c, "BPF_PROG_TEST_RUN: %s", strerror(-err));
+		return;
+	}
+	nfo_dp_stats_get(dp, in->slot, &after);
+	nfo_dp_flow_foreach(dp, AF_INET, hit_cb, &h);
+	nfo_dp_flow_foreach(dp, AF_INET6, hit_cb, &h);
+
+	if (strcmp(verdict_name(c->xdp, retval), c->verdict)) {
+		fail(c, "verdict %s (%u), want %s", verdict_name(c->xdp, retval), retval,
+		     c->verdict);
+		ok = 0;
+	}
+	/* Device counters: exactly the expected one moved. */
+	for (i = 0; i < NFO_R_MAX; i++) {
+		uint64_t d = after.pass[i] - before.pass[i];
+		uint64_t want = !strcmp(c->reason, reason_keys[i]);
+
+		if (d != want && ok) {
+			fail(c, "pass[%s] moved by %lu, want %lu", reason_keys[i], d, want);
+			ok = 0;
+		}
+	}
+	if (!strcmp(c->reason, "fwd")) {
+		if (ok && (after.fwd_packets - before.fwd_packets != c->count_pkts ||
+			   after.fwd_bytes - before.fwd_bytes != c->count_bytes)) {
+			fail(c, "device counters +%lu pkts +%lu bytes, want +%lu +%lu",
+			     (uint64_t)(after.fwd_packets - before.fwd_packets),
+			     (uint64_t)(after.fwd_bytes - before.fwd_bytes), c->count_pkts,
+			     c->count_bytes);
+			ok = 0;
+		}
+		if (ok && (h.hits != 1 || h.packets != c->count_pkts ||
+			   h.bytes != c->count_bytes || h.oif != c->oif)) {
+			fail(c, "flow counters: %d hit entries, %lu pkts, %lu bytes, oif %u; want 1, "
+				"%lu, %lu, %u",
+			     h.hits, h.packets, h.bytes, h.oif, c->count_pkts, c->count_bytes,
+			     c->oif);
+			ok = 0;
+		}
+		if (ok && (out_len != c->out_len || memcmp(out, c->out, out_len))) {
+			fail(c, "output bytes differ (%zu bytes, want %zu)", out_len, c->out_len);
+			hexdiff(out, out_len, c->out, c->out_len);
+			ok = 0;
+		}
+	} else {
+		if (ok && (after.fwd_packets != before.fwd_packets || h.hits)) {
+			fail(c, "forward counted on a pass");
+			ok = 0;
+		}
+		/* Passed packets go to the stack byte for byte unchanged. */
+		if (ok && (out_len != c->in_len || memcmp(out, c->in, out_len))) {
+			fail(c, "packet modified on pass");
+			hexdiff(out, out_len, c->in, c->in_len);
+			ok = 0;
+		}
+	}
+	if (ok && c->teardown_after >= 0 && h.teardowns != c->teardown_after) {
+		fail(c, "%d flows in teardown, want %d", h.teardowns, c->teardown_after);
+		ok = 0;
+	}
+	if (ok)
+		printf("ok %d - %s\n", tests, c->name);
+}
+
+/* ---- fuzzing ------------------------------------------------------------ */
+
+/* RFC 1071 checksum over a buffer, from scratch (not the code under test). */
+static uint32_t sum16(const uint8_t *p, size_t len, uint32_t sum)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < len; i += 2)
+		sum += (p[i] << 8) | p[i + 1];
+	if (len & 1)
+		sum += p[len - 1] << 8;
+	return sum;
+}
+
+static uint16_t fold(uint32_t sum)
+{
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return sum;
+}
+
+/* Is the L3/L4 checksum of this (eligible, well-formed) packet correct? */
+static int csum_ok(const uint8_t *p, int v6, size_t l3len, int proto)
+{
+	const uint8_t *ip = p + 14;
+	size_t hl = v6 ? 40 : 20, l4len = l3len - hl;
+	uint32_t s;
+
+	if (!v6 && fold(sum16(ip, 20, 0)) != 0xffff)
+		return 0;
+	if (proto == IPPROTO_UDP && !v6 && !ip[hl + 6] && !ip[hl + 7])
+		return 1; /* no checksum */
+	s = v6 ? sum16(ip + 8, 32, 0) : sum16(ip + 12, 8, 0);
+	s += proto + l4len;
+	s = sum16(ip + hl, l4len, s);
+	return fold(s) == 0xffff;
+}
+
+static void fix_csums(uint8_t *p, size_t len)
+{
+	uint8_t *ip = p + 14;
+	int v6, proto;
+	size_t hl, l3len, l4len, co;
+	uint32_t s;
+
+	if (len < 14 + 40)
+		return;
+	v6 = p[12] == 0x86 && p[13] == 0xdd;
+	if (!v6 && !(p[12] == 0x08 && p[13] == 0))
+		return;
+	if (v6) {
+		hl = 40;
+		l3len = 40 + ((ip[4] << 8) | ip[5]);
+		proto = ip[6];
+	} else {
+		if ((ip[0] & 0xf) != 5)
+			return;
+		hl = 20;
+		l3len = (ip[2] << 8) | ip[3];
+		proto = ip[9];
+		ip[10] = ip[11] = 0;
+		s = fold(sum16(ip, 20, 0)) ^ 0xffff;
+		ip[10] = s >> 8;
+		ip[11] = s;
+	}
+	if (l3len > len - 14 || l3len < hl + 8)
+		return;
+	l4len = l3len - hl;
+	if (proto == IPPROTO_TCP && l4len >= 20)
+		co = 16;
+	else if (proto == IPPROTO_UDP)
+		co = 6;
+	else
+		return;
+	ip[hl + co] = ip[hl + co + 1] = 0;
+	s = v6 ? sum16(ip + 8, 32, 0) : sum16(ip + 12, 8, 0);
+	s += proto + l4len;
+	s = fold(sum16(ip + hl, l4len, s)) ^ 0xffff;
+	if (proto == IPPROTO_UDP && !s)
+		s = 0xffff;
+	ip[hl + co] = s >> 8;
+	ip[hl + co + 1] = s;
+}
+
+/*
+ * The reference for "may this packet be fast-forwarded": every rule written
+ * out again from the design, independently of the BPF code. Returns the flow
+ * entry it would use, or 0.
+ */
+static int eligible(const uint8_t *p, size_t len, const struct tdev *d, struct nfo_flow *flow,
+		    int *v6p, size_t *l3lenp, int *protop)
+{
+	const uint8_t *ip = p + 14, *l4;
+	union nfo_key key;
+	size_t l3len, avail = len - 14, l4len;
+	int v6, proto, flags;
+
+	memset(&key, 0, sizeof(key));
+	if (len < 14 || memcmp(p, d->mac, 6))
+		return 0;
+	if (p[12] == 0x08 && p[13] == 0x00)
+		v6 = 0;
+	else if (p[12] == 0x86 && p[13] == 0xdd)
+		v6 = 1;
+	else
+		return 0;
+	if (!v6) {
+		if (avail < 20 || ip[0] != 0x45)
+			return 0;
+		l3len = (ip[2] << 8) | ip[3];
+		if (l3len < 20 || l3len > avail)
+			return 0;
+		if (((ip[6] << 8) | ip[7]) & 0x3fff)
+			return 0;
+		if (ip[8] <= 1)
+			return 0;
+		proto = ip[9];
+		l4 = ip + 20;
+		l4len = l3len - 20;
+	} else {
+		if (avail < 40 || (ip[0] >> 4) != 6)
+			return 0;
+		l3len = 40 + ((ip[4] << 8) | ip[5]);
+		if (l3len == 40 || l3len > avail)
+			return 0;
+		if (ip[7] <= 1)
+			return 0;
+		proto = ip[6];
+		l4 = ip + 40;
+		l4len = l3len - 40;
+	}
+	if (proto == IPPROTO_TCP) {
+		if ((size_t)(l4 - p) + 20 > len)
+			return 0;
+		if ((l4[12] >> 4) < 5 || (size_t)(l4[12] >> 4) * 4 > l4len)
+			return 0;
+		flags = l4[13];
+		if (flags & 0x05)
+			return 0;
+	} else if (proto == IPPROTO_UDP) {
+		size_t ulen;
+
+		if ((size_t)(l4 - p) + 8 > len)
+			return 0;
+		ulen = (l4[4] << 8) | l4[5];
+		if (ulen < 8 || ulen > l4len)
+			return 0;
+		if (v6 && !l4[6] && !l4[7])
+			return 0;
+	} else {
+		return 0;
+	}
+	if (!v6) {
+		memcpy(&key.k4.saddr, ip + 12, 4);
+		memcpy(&key.k4.daddr, ip + 16, 4);
+		memcpy(&key.k4.sport, l4, 4);
+		key.k4.ifindex = d->ifindex;
+		key.k4.l4proto = proto;
+	} else {
+		memcpy(key.k6.saddr, ip + 8, 16);
+		memcpy(key.k6.daddr, ip + 24, 16);
+		memcpy(&key.k6.sport, l4, 4);
+		key.k6.ifindex = d->ifindex;
+		key.k6.l4proto = proto;
+	}
+	if (nfo_dp_flow_get(dp, v6 ? AF_INET6 : AF_INET, &key, flow))
+		return 0;
+	if (flow->teardown)
+		return 0;
+	*v6p = v6;
+	*l3lenp = l3len;
+	*protop = proto;
+	return 1;
+}
+
+static uint32_t rnd(void)
+{
+	return (uint32_t)random();
+}
+
+static size_t mutate(uint8_t *p, size_t len)
+{
+	int v6 = p[12] == 0x86;
+	size_t l4 = 14 + (v6 ? 40 : 20);
+	int i, n;
+
+	switch (rnd() % 12) {
+	case 0: /* flip random bytes in the headers */
+		n = 1 + rnd() % 3;
+		for (i = 0; i < n; i++)
+			p[rnd() % (len < 80 ? len : 80)] ^= 1 << (rnd() % 8);
+		break;
+	case 1: /* truncate */
+		len = 14 + rnd() % (len - 13);
+		break;
+	case 2: /* version / IHL byte */
+		p[14] = rnd();
+		break;
+	case 3: /* length field */
+		if (v6) {
+			p[18] = rnd() % 3 ? 0 : rnd();
+			p[19] = rnd();
+		} else {
+			p[16] = rnd() % 3 ? 0 : rnd();
+			p[17] = rnd();
+		}
+		break;
+	case 4: /* fragment bits / hop limit */
+		if (v6)
+			p[21] = rnd() % 4;
+		else
+			p[20] = rnd(), p[21] = rnd() % 2 ? 0 : rnd();
+		break;
+	case 5: /* TTL */
+		p[v6 ? 21 : 22] = rnd() % 4;
+		break;
+	case 6: /* protocol / next header */
+		p[v6 ? 20 : 23] = rnd() % 2 ? rnd() : (rnd() % 2 ? 6 : 17);
+		break;
+	case 7: /* TCP data offset and flags, or UDP length */
+		if (len > l4 + 14) {
+			p[l4 + 12] = rnd();
+			p[l4 + 13] = rnd();
+		}
+		if (len > l4 + 6) {
+			p[l4 + 4] = rnd() % 2 ? 0 : rnd();
+			p[l4 + 5] = rnd();
+		}
+		break;
+	case 8: /* ethertype and destination */
+		p[12] = rnd() % 2 ? 0x08 : rnd();
+		p[13] = rnd() % 2 ? 0x00 : rnd();
+		if (rnd() % 4 == 0)
+			p[rnd() % 6] ^= 1;
+		break;
+	case 9: /* grow with garbage */
+		n = rnd() % 64;
+		for (i = 0; i < n && len < 1500; i++)
+			p[len++] = rnd();
+		break;
+	case 10: /* random bytes after the MAC header */
+		for (i = 14; i < (int)len; i++)
+			p[i] = rnd();
+		break;
+	default: /* a zero UDP checksum / odd ports */
+		if (len > l4 + 8) {
+			p[l4 + 6] = 0;
+			p[l4 + 7] = 0;
+		}
+		break;
+	}
+	return len;
+}
+
+static void fuzz(long iterations)
+{
+	struct tcase fc = { .name = "fuzz" };
+	long it, redirects = 0, csum_checked = 0, refused = 0;
+	int i, j, k, err;
+
+	if (!nfuzz_base)
+		return;
+	tests++;
+	clear_flows();
+	for (it = 0; it < iterations; it++) {
+		struct tcase *b = fuzz_base[rnd() % nfuzz_base];
+		uint8_t pkt[MAX_PKT], out[MAX_PKT];
+		size_t len = b->in_len, out_len, l3len = 0;
+		struct nfo_flow flow;
+		uint32_t retval;
+		int xdp = rnd() % 2, v6 = 0, proto = 0, elig, in_ok = 0, redir;
+		struct tdev *d = dev_by_index(b->iif);
+
+		/* Fresh flows each time: FIN/RST mutations mark teardown. */
+		for (j = 0; j < nfuzz_base; j++)
+			for (k = 0; k < fuzz_base[j]->nflows; k++)
+				install(&fuzz_base[j]->flows[k], 1000 + j);
+		memcpy(pkt, b->in, len);
+		for (k = 1 + rnd() % 3; k > 0; k--)
+			len = mutate(pkt, len);
+		if (rnd() % 2)
+			fix_csums(pkt, len);
+		elig = eligible(pkt, len, d, &flow, &v6, &l3len, &proto);
+		if (elig)
+			in_ok = csum_ok(pkt, v6, l3len, proto);
+		err = run_prog(xdp, b->iif, 0, 0, pkt, len, out, &out_len, &retval);
+		if (err == -EINVAL && !xdp && len < 14 + 40) {
+			refused++; /* test_run wants an skb's network header whole */
+			continue;
+		}
+		if (err) {
+			fail(&fc, "test run failed at iteration %ld: %s", it, strerror(-err));
+			return;
+		}
+		redir = !strcmp(verdict_name(xdp, retval), "redirect");
+		if (!strcmp(verdict_name(xdp, retval), "other") ||
+		    !strcmp(verdict_name(xdp, retval), "drop")) {
+			fail(&fc, "iteration %ld: unexpected verdict %u", it, retval);
+			return;
+		}
+		if (redir != elig) {
+			fail(&fc, "iteration %ld (%s): %s but the reference says %s", it,
+			     xdp ? "xdp" : "tc", redir ? "redirected" : "passed",
+			     elig ? "eligible" : "not eligible");
+			printf("#   packet:");
+			for (i = 0; i < (int)len; i++)
+				printf("%02x", pkt[i]);
+			printf("\n");
+			return;
+		}
+		if (!redir && (out_len != len || memcmp(out, pkt, len))) {
+			fail(&fc, "iteration %ld: passed packet was modified", it);
+			return;
+		}
+		redirects += redir;
+		if (redir && in_ok) {
+			csum_checked++;
+			if (!csum_ok(out, v6, l3len, proto)) {
+				fail(&fc, "iteration %ld: valid checksums in, invalid out", it);
+				return;
+			}
+			if (out[14 + (v6 ? 7 : 8)] != pkt[14 + (v6 ? 7 : 8)] - 1) {
+				fail(&fc, "iteration %ld: TTL not decremented", it);
+				return;
+			}
+		}
+	}
+	printf("ok %d - fuzz: %ld packets (%ld too short for a tc test run), %ld eligible and "
+	       "redirected, %ld output checksums verified\n",
+	       tests, iterations, refused, redirects, csum_checked);
+}
+
+int main(int argc, char **argv)
+{
+	struct nfo_dp_opts opts = { .flow_capacity = 1024, .max_ifindex = 4096 };
+	long fuzz_n = 0;
+	unsigned int seed = time(NULL);
+	struct tcase *c;
+	FILE *f;
+	int i;
+
+	for (i = 2; i < argc; i++) {
+		if (!strcmp(argv[i], "--fuzz") && i + 1 < argc)
+			fuzz_n = atol(argv[++i]);
+		else if (!strcmp(argv[i], "--seed") && i + 1 < argc)
+			seed = strtoul(argv[++i], NULL, 0);
+		else if (!strcmp(argv[i], "-v"))
+			verbose = 1;
+	}
+	if (argc < 2 || !(f = fopen(argv[1], "r"))) {
+		fprintf(stderr, "usage: fastpath_test VECTORS [--fuzz N] [--seed S] [-v]\n");
+		return 2;
+	}
+	nfo_log_libbpf();
+	if (verbose)
+		nfo_log_set_level(NFO_LOG_DEBUG);
+	if (nfo_dp_load(&opts, &dp))
+		return 2;
+	for (;;) {
+		c = malloc(sizeof(*c));
+		if (!read_case(f, c)) {
+			free(c);
+			break;
+		}
+		run_case(c);
+		if (c->fuzz && nfuzz_base < 64)
+			fuzz_base[nfuzz_base++] = c;
+		else
+			free(c);
+	}
+	fclose(f);
+	srandom(seed);
+	if (fuzz_n) {
+		printf("# fuzz seed %u\n", seed);
+		fuzz(fuzz_n);
+	}
+	printf("1..%d\n# %d of %d failed\n", tests, failures, tests);
+	nfo_dp_close(dp);
+	return failures ? 1 : 0;
+}

@@ -1,0 +1,24 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+# Layer (a): BPF_PROG_TEST_RUN tests of the fast path, in a private network
+# namespace whose routes and neighbours the programs look up.
+set -eu
+cd "$(dirname "$0")/../.."
+BUILD=${BUILD:-build}
+FUZZ=${FUZZ:-20000}
+NS=nfo-bpft-$$
+TMP=$(mktemp -d /tmp/nfo-bpft.XXXXXX)
+
+cleanup() {
+	ip netns del "$NS" 2>/dev/null || true
+	rm -rf "$TMP"
+}
+trap cleanup EXIT INT TERM
+
+/usr/bin/python3 tests/bpf/gen_vectors.py setup > "$TMP/setup.batch"
+/usr/bin/python3 tests/bpf/gen_vectors.py vectors > "$TMP/vectors"
+ip netns add "$NS"
+ip -n "$NS" link set lo up
+ip -n "$NS" -batch "$TMP/setup.batch"
+ip netns exec "$NS" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
+ip netns exec "$NS" "$BUILD/tests/fastpath_test" "$TMP/vectors" --fuzz "$FUZZ" ${SEED:+--seed $SEED}
