@@ -28,7 +28,7 @@ PKGS        := libbpf libmnl libnetfilter_conntrack libnftables libnftnl
 CFLAGS      ?= -O2 -g
 CFLAGS      += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Wno-format-truncation \
                -D_GNU_SOURCE -DNFO_VERSION='"$(VERSION)"' \
-               -Iinclude -Ilib -I$(BUILD) $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+               -Iinclude -Ilib -Idaemon -Icli -I$(BUILD) $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS      += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lelf -lz
 
 BPF_CFLAGS  := -O2 -g -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \

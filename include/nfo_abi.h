@@ -97,6 +97,8 @@ struct nfo_flow {
 #define NFO_DEV_XDP (1U << 1) /* XDP program attached to this device */
 #define NFO_DEV_XDP_TX (1U << 2) /* can be the target of an XDP redirect */
 #define NFO_DEV_XDP_GENERIC (1U << 3) /* XDP attached in generic (skb) mode */
+#define NFO_DEV_CLSACT_OURS (1U << 4) /* slots map: we created the clsact qdisc */
+#define NFO_DEV_FORCED (1U << 5) /* slots map: attached beside/over foreign programs */
 
 struct nfo_dev {
 	__u32 slot;

@@ -1,0 +1,308 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * nft-offload explain: walk, for one connection, the checks that decide
+ * whether it is offloaded, and say which one stops it.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <linux/netlink.h>
+
+#include "cli.h"
+#include "ct.h"
+#include "nft.h"
+#include "output.h"
+#include "rtnl.h"
+
+struct query {
+	uint8_t family;
+	uint8_t l4proto; /* 0: either */
+	union nfo_addr a, b;
+	uint16_t aport, bport; /* network order, 0: any */
+};
+
+/* "1.2.3.4", "1.2.3.4:80", "2001:db8::1", "[2001:db8::1]:80" */
+static int parse_endpoint(const char *s, union nfo_addr *addr, uint16_t *port)
+{
+	char buf[128], *p;
+	const char *host = buf;
+	unsigned long v;
+	int fam;
+
+	snprintf(buf, sizeof(buf), "%s", s);
+	*port = 0;
+	if (buf[0] == '[') {
+		p = strchr(buf, ']');
+		if (!p)
+			return 0;
+		*p = '\0';
+		host = buf + 1;
+		if (p[1] == ':') {
+			v = strtoul(p + 2, &p, 10);
+			if (*p || !v || v > 65535)
+				return 0;
+			*port = htons(v);
+		} else if (p[1]) {
+			return 0;
+		}
+	} else if ((p = strchr(buf, ':')) && !strchr(p + 1, ':')) {
+		*p = '\0';
+		v = strtoul(p + 1, &p, 10);
+		if (*p || !v || v > 65535)
+			return 0;
+		*port = htons(v);
+	}
+	fam = nfo_addr_parse(host, addr);
+	return fam;
+}
+
+static bool addr_eq(uint8_t fam, const union nfo_addr *x, const union nfo_addr *y)
+{
+	return !memcmp(x, y, fam == AF_INET ? 4 : 16);
+}
+
+/* Does a tuple carry the query's endpoints, in either orientation? */
+static bool tuple_match(const struct query *q, const struct nfo_tuple *t)
+{
+	if (t->family != q->family || (q->l4proto && t->l4proto != q->l4proto))
+		return false;
+	if (addr_eq(q->family, &t->src, &q->a) && addr_eq(q->family, &t->dst, &q->b) &&
+	    (!q->aport || t->sport == q->aport) && (!q->bport || t->dport == q->bport))
+		return true;
+	return addr_eq(q->family, &t->src, &q->b) && addr_eq(q->family, &t->dst, &q->a) &&
+	       (!q->bport || t->sport == q->bport) && (!q->aport || t->dport == q->aport);
+}
+
+struct found_flow {
+	struct query *q;
+	int n;
+	union nfo_key key;
+	struct nfo_flow flow;
+	uint8_t family;
+};
+
+static int flow_cb(uint8_t family, const union nfo_key *key, const struct nfo_flow *flow,
+		   void *arg)
+{
+	struct found_flow *ff = arg;
+	struct nfo_tuple t;
+	uint32_t ifindex;
+
+	nfo_key_tuple(key, family, &t, &ifindex);
+	if (!tuple_match(ff->q, &t))
+		return 0;
+	if (!ff->n++ || flow->dir == NFO_DIR_ORIGINAL) {
+		ff->key = *key;
+		ff->flow = *flow;
+		ff->family = family;
+	}
+	return 0;
+}
+
+struct found_ct {
+	struct query *q;
+	int n;
+	struct nfo_ct ct;
+};
+
+static int ct_cb(unsigned int idx, const struct nlmsghdr *nlh, int err, void *arg)
+{
+	struct found_ct *fc = arg;
+	struct nfo_ct ct;
+
+	if (nfo_ct_parse(nlh, &ct))
+		return 0;
+	if (!tuple_match(fc->q, &ct.orig) && !tuple_match(fc->q, &ct.reply))
+		return 0;
+	/* Prefer an entry our chain marked, then the most recent. */
+	if (!fc->n++ || (ct.mark && !fc->ct.mark))
+		fc->ct = ct;
+	return 0;
+}
+
+static int checks, failed;
+static char verdict[512];
+
+static bool step(const char *key, bool ok, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static bool step(const char *key, bool ok, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	out_obj_open(NULL);
+	out_str("check", NULL, key);
+	out_bool("ok", NULL, ok);
+	out_str("detail", NULL, msg);
+	out_text("  [%s] %-18s %s\n", ok ? " ok " : "FAIL", key, msg);
+	out_obj_close();
+	checks++;
+	if (!ok && !failed++)
+		snprintf(verdict, sizeof(verdict), "%s", msg);
+	return ok;
+}
+
+static int oif_cb(unsigned int idx, const struct nlmsghdr *nlh, int err, void *arg)
+{
+	if (!err && nlh)
+		*(uint32_t *)arg = nfo_route_oif(nlh);
+	return 0;
+}
+
+static uint32_t route_dev(struct nfo_nl *nl, uint8_t family, const union nfo_addr *a)
+{
+	struct nfo_nl_batch b;
+	uint32_t oif = 0;
+
+	if (nfo_nl_batch_init(&b, nl, 1024, true))
+		return 0;
+	nfo_route_req(&b, family, a);
+	nfo_nl_batch_flush(&b, oif_cb, &oif);
+	nfo_nl_batch_free(&b);
+	return oif;
+}
+
+int cmd_explain(struct cli *c, int argc, char **argv)
+{
+	struct query q = {};
+	struct found_flow ff = { .q = &q };
+	struct found_ct fc = { .q = &q };
+	struct nfo_state st = {};
+	struct nfo_dp *dp = NULL;
+	struct nfo_nl nl;
+	char sa[INET6_ADDRSTRLEN], sb[INET6_ADDRSTRLEN], n0[IF_NAMESIZE], n1[IF_NAMESIZE];
+	int fa, fb, err, i = 0;
+	bool need_state, running;
+	const char *why;
+	uint32_t mark;
+
+	if (argc && (!strcmp(argv[0], "tcp") || !strcmp(argv[0], "udp"))) {
+		q.l4proto = !strcmp(argv[0], "tcp") ? IPPROTO_TCP : IPPROTO_UDP;
+		i = 1;
+	}
+	if (argc - i != 2)
+		return cli_usage_error(c, "needs [tcp|udp] SRC[:PORT] DST[:PORT]");
+	fa = parse_endpoint(argv[i], &q.a, &q.aport);
+	fb = parse_endpoint(argv[i + 1], &q.b, &q.bport);
+	if (!fa || !fb)
+		return cli_usage_error(c, "'%s' is not ADDR, ADDR:PORT or [IPV6]:PORT",
+				       fa ? argv[i + 1] : argv[i]);
+	if (fa != fb)
+		return cli_usage_error(c, "both addresses must be of the same family");
+	q.family = fa;
+
+	if (nfo_dp_pinned(cli_pin_dir(c)))
+		nfo_dp_open_pinned(cli_pin_dir(c), &dp);
+	if (dp)
+		nfo_dp_state_get(dp, &st);
+	running = cli_daemon_alive(&st);
+	mark = st.ct_mark ? st.ct_mark : c->cfg.mark;
+
+	out_init(c->json);
+	out_obj_open(NULL);
+	out_text("%s %s -> %s\n", q.l4proto ? nfo_proto_str(q.l4proto) : "tcp/udp", argv[i],
+		 argv[i + 1]);
+	out_str("protocol", NULL, q.l4proto ? nfo_proto_str(q.l4proto) : NULL);
+	out_str("src", NULL, nfo_addr_str(q.family, &q.a, sa, sizeof(sa)));
+	out_str("dst", NULL, nfo_addr_str(q.family, &q.b, sb, sizeof(sb)));
+	out_arr_open("checks");
+
+	/* 1. Is it in the fast path already? */
+	if (dp)
+		nfo_dp_flow_foreach(dp, q.family, flow_cb, &ff);
+	if (ff.n) {
+		struct nfo_tuple t;
+		uint32_t ifindex;
+
+		nfo_key_tuple(&ff.key, ff.family, &t, &ifindex);
+		step("fast_path", true, "offloaded (conntrack id %u), %llu packets so far, enters "
+					"through %s",
+		     ff.flow.ct_id, (unsigned long long)ff.flow.packets, cli_ifname(ifindex, n0));
+		if (ff.flow.teardown)
+			step("teardown", false, "a FIN or RST was seen: leaving the fast path");
+		goto done;
+	}
+	/* 2. Conntrack. */
+	err = nfo_nl_open(&nl, NETLINK_NETFILTER, 0);
+	if (!err) {
+		err = nfo_ct_dump(&nl, 0, 0, ct_cb, &fc);
+		nfo_nl_close(&nl);
+	}
+	if (err) {
+		step("conntrack", false, "cannot read conntrack: %s", strerror(-err));
+		goto done;
+	}
+	if (!step("conntrack", fc.n > 0,
+		  fc.n ? "entry id %u, %s%s" : "no conntrack entry: this router has not seen "
+					     "the connection, or it has ended",
+		  fc.ct.id,
+		  fc.ct.orig.l4proto == IPPROTO_TCP && fc.ct.has_tcp_state ?
+			  nfo_tcp_state_names[fc.ct.tcp_state] :
+			  (fc.ct.status & NFO_IPS_SEEN_REPLY ? "replied" : "unreplied"),
+		  fc.ct.status & NFO_IPS_ASSURED ? " [ASSURED]" : ""))
+		goto done;
+
+	/* 3. Marked by our chain, i.e. accepted by the ruleset while established? */
+	if (!step("marked", fc.ct.mark & mark,
+		  (fc.ct.mark & mark) ? "ct mark 0x%08x has nft-offload's bit 0x%08x: the "
+					"ruleset accepted it" :
+		  !(fc.ct.status & NFO_IPS_SEEN_REPLY) ?
+					"ct mark 0x%08x lacks bit 0x%08x: no reply seen yet, and "
+					"only established connections are marked" :
+					"ct mark 0x%08x lacks bit 0x%08x: no established packet "
+					"reached nft-offload's chain (dropped by your rules, or not "
+					"matching the device list or selectors: nft list table inet "
+					"nft_offload)",
+		  fc.ct.mark, mark)) {
+		if (!nfo_nft_table_exists())
+			step("nft_table", false, "table inet nft_offload does not exist");
+		goto done;
+	}
+
+	/* 4. The kernel flowtable's admission rules. */
+	why = nfo_ct_ineligible(&fc.ct, &need_state);
+	if (!step("eligible", !why, why ? "%s" : "%s", why ? why : "TCP established / UDP "
+								   "replied, no helper, no "
+								   "sequence adjustment"))
+		goto done;
+
+	/* 5. Both directions enter through offload devices? */
+	if (!nfo_nl_open(&nl, NETLINK_ROUTE, 0)) {
+		uint32_t in0 = route_dev(&nl, q.family, &fc.ct.orig.src);
+		uint32_t in1 = route_dev(&nl, q.family, &fc.ct.reply.src);
+		struct nfo_dev d0 = {}, d1 = {};
+
+		nfo_nl_close(&nl);
+		if (dp) {
+			nfo_dp_dev_get(dp, in0, &d0);
+			nfo_dp_dev_get(dp, in1, &d1);
+		}
+		step("devices", d0.slot && d1.slot,
+		     "original direction enters through %s%s, reply through %s%s",
+		     cli_ifname(in0, n0), d0.slot ? "" : " (not an offload device)",
+		     cli_ifname(in1, n1), d1.slot ? "" : " (not an offload device)");
+		if (!d0.slot || !d1.slot)
+			goto done;
+	}
+	step("fast_path", false,
+	     running ? "eligible but not in the fast path: it should be within milliseconds; "
+		       "if not, the flow table may be full (nft-offload status)" :
+		       "eligible, but no daemon runs to offload it");
+done:
+	out_arr_close();
+	out_bool("offloaded", NULL, ff.n > 0 && !ff.flow.teardown);
+	out_str("verdict", NULL, ff.n ? "offloaded" : verdict);
+	out_text("\n%s\n", ff.n ? "offloaded" : verdict);
+	out_obj_close();
+	out_finish();
+	nfo_dp_close(dp);
+	return 0;
+}

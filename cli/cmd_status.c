@@ -1,0 +1,329 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * nft-offload status: what operators otherwise piece together from lsmod,
+ * nft list ruleset, ethtool, tc filter show and conntrack -L.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <bpf/libbpf.h>
+#include <linux/netlink.h>
+
+#include "attach.h"
+#include "cli.h"
+#include "nft.h"
+#include "nl.h"
+#include "output.h"
+#include "rtnl.h"
+
+/* A kernel config option from /proc/config.gz: 'y', 'm', 'n' or '?'. */
+static char kconfig(const char *opt)
+{
+	static char *cfg;
+	static bool tried;
+	char line[256], want[128];
+	size_t len = 0, cap = 0;
+	const char *p;
+
+	if (!tried) {
+		gzFile f = gzopen("/proc/config.gz", "r");
+
+		tried = true;
+		while (f && gzgets(f, line, sizeof(line))) {
+			size_t n = strlen(line);
+
+			if (len + n + 1 > cap) {
+				cap = cap ? cap * 2 : 65536;
+				cfg = realloc(cfg, cap);
+				if (!cfg)
+					break;
+			}
+			memcpy(cfg + len, line, n + 1);
+			len += n;
+		}
+		if (f)
+			gzclose(f);
+	}
+	if (!cfg)
+		return '?';
+	snprintf(want, sizeof(want), "\n%s=", opt);
+	p = strstr(cfg, want);
+	if (p)
+		return p[strlen(want)];
+	snprintf(want, sizeof(want), "# %s is not set", opt);
+	return strstr(cfg, want) ? 'n' : '?';
+}
+
+struct feature {
+	const char *key;
+	const char *name;
+	int ok; /* 1 yes, 0 no, -1 unknown */
+	char detail[96];
+	bool required;
+};
+
+static int kc(const char *opt)
+{
+	char v = kconfig(opt);
+
+	return v == 'y' || v == 'm' ? 1 : v == 'n' ? 0 : -1;
+}
+
+static bool readable(const char *path)
+{
+	return access(path, R_OK) == 0;
+}
+
+static int probe_features(struct feature *f)
+{
+	int n = 0, jit = -1, v;
+	FILE *fp;
+
+	fp = fopen("/proc/sys/net/core/bpf_jit_enable", "r");
+	if (fp) {
+		if (fscanf(fp, "%d", &jit) != 1)
+			jit = -1;
+		fclose(fp);
+	}
+	v = libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_SCHED_CLS, NULL);
+	f[n] = (struct feature){ "bpf", "BPF", v > 0, "", true };
+	snprintf(f[n++].detail, sizeof(f[0].detail), "JIT %s",
+		 jit > 0 ? "on" : jit == 0 ? "off (slow: sysctl net.core.bpf_jit_enable=1)" :
+					     "unknown");
+	f[n++] = (struct feature){ "btf", "BTF", readable("/sys/kernel/btf/vmlinux"),
+				   "/sys/kernel/btf/vmlinux", false };
+	v = libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_XDP, NULL);
+	f[n++] = (struct feature){ "xdp", "XDP", v > 0, "", false };
+	f[n] = (struct feature){ "tc", "tc clsact + cls_bpf", kc("CONFIG_NET_CLS_BPF"), "", true };
+	if (f[n].ok && kc("CONFIG_NET_SCH_INGRESS") == 0)
+		f[n].ok = 0;
+	snprintf(f[n++].detail, sizeof(f[0].detail), "tcx %s",
+		 kc("CONFIG_NET_XGRESS") > 0 ? "also available" : "not available");
+	f[n++] = (struct feature){ "conntrack_events", "conntrack events",
+				   kc("CONFIG_NF_CONNTRACK_EVENTS"), "", true };
+	f[n++] = (struct feature){ "ctnetlink", "ctnetlink", kc("CONFIG_NF_CT_NETLINK"), "",
+				   true };
+	f[n++] = (struct feature){ "nftables", "nftables", kc("CONFIG_NF_TABLES"), "", true };
+	v = kc("CONFIG_NF_FLOW_TABLE");
+	if (v != 1 && readable("/sys/module/nf_flow_table"))
+		v = 1;
+	f[n] = (struct feature){ "kernel_flowtable", "kernel flowtable", v, "", false };
+	snprintf(f[n++].detail, sizeof(f[0].detail), "%s",
+		 v == 1 ? "present (nft flowtables also work here)" :
+		 v == 0 ? "absent: CONFIG_NF_FLOW_TABLE not set (nft-offload replaces it)" :
+			  "unknown");
+	return n;
+}
+
+static const char *mode_name(uint32_t flags)
+{
+	if (flags & NFO_DEV_XDP_GENERIC)
+		return "xdp-generic";
+	if (flags & NFO_DEV_XDP)
+		return "xdp";
+	if (flags & NFO_DEV_TC)
+		return "tc";
+	return "-";
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+int cmd_status(struct cli *c, int argc, char **argv)
+{
+	const char *dir = cli_pin_dir(c);
+	struct feature feat[16];
+	struct nfo_state st = {};
+	struct nfo_dp *dp = NULL;
+	struct utsname u;
+	struct nfo_nl nl;
+	bool running = false, table, healthy = true;
+	char buf[64], problems[1024] = "";
+	int nf, i;
+	long flows = -1;
+	uint64_t now = mono_ns();
+
+	if (argc)
+		return cli_usage_error(c, "unexpected argument '%s'", argv[0]);
+#define PROBLEM(...)                                                                      \
+	do {                                                                              \
+		size_t o = strlen(problems);                                              \
+		healthy = false;                                                          \
+		snprintf(problems + o, sizeof(problems) - o, "%s", o ? "; " : "");        \
+		o = strlen(problems);                                                     \
+		snprintf(problems + o, sizeof(problems) - o, __VA_ARGS__);                \
+	} while (0)
+
+	uname(&u);
+	nf = probe_features(feat);
+	if (nfo_dp_pinned(dir) && nfo_dp_open_pinned(dir, &dp) == 0) {
+		nfo_dp_state_get(dp, &st);
+		running = cli_daemon_alive(&st);
+		flows = nfo_dp_flow_count(dp);
+	}
+	table = nfo_nft_table_exists();
+
+	out_init(c->json);
+	out_obj_open(NULL);
+	out_str("version", "nft-offload %s", NFO_VERSION);
+	out_str("kernel", ", kernel %s\n", u.release);
+	out_text("\nkernel features:\n");
+	out_obj_open("features");
+	for (i = 0; i < nf; i++) {
+		out_obj_open(feat[i].key);
+		out_text("  %-20s ", feat[i].name);
+		if (feat[i].ok < 0)
+			out_null("available");
+		else
+			out_bool("available", NULL, feat[i].ok);
+		out_text("%s", feat[i].ok > 0 ? "yes" : feat[i].ok == 0 ? "no" : "unknown");
+		out_str("detail", feat[i].detail[0] ? "  %s" : NULL, feat[i].detail);
+		out_text("\n");
+		out_obj_close();
+		if (feat[i].required && feat[i].ok == 0)
+			PROBLEM("kernel lacks %s", feat[i].name);
+	}
+	out_obj_close();
+
+	out_text("\n");
+	out_obj_open("daemon");
+	out_bool("running", "daemon:     %s", running);
+	if (running) {
+		struct tm tm;
+		time_t t = st.started_unix;
+		uint64_t hb = now > st.heartbeat_ns ? now - st.heartbeat_ns : 0;
+		char up[32], hbs[32];
+
+		localtime_r(&t, &tm);
+		strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S", &tm);
+		out_u64("pid", " (pid %llu", st.pid);
+		out_str("since", ", since %s", buf);
+		out_u64("uptime_s", NULL, (now - st.started_ns) / 1000000000ULL);
+		out_text(", up %s", out_duration(now - st.started_ns, up, sizeof(up)));
+		out_u64("heartbeat_age_ms", NULL, hb / 1000000);
+		out_text(", heartbeat %s ago)", out_duration(hb, hbs, sizeof(hbs)));
+		if (hb > 5000000000ULL)
+			PROBLEM("daemon heartbeat is %s old (stuck?)", hbs);
+	} else if (dp) {
+		PROBLEM("the fast path is in place but no daemon runs: flows are not aged, "
+			"ruleset changes are not applied (start it, or 'nft-offload stop')");
+	}
+	out_text("\n");
+	out_obj_close();
+
+	out_obj_open("nft");
+	out_bool("table_present", NULL, table);
+	out_text("nft table:  inet nft_offload %s", table ? "present" : "absent");
+	if (dp && st.ct_mark)
+		out_u64("ct_mark", ", ct mark bit 0x%08llx", st.ct_mark);
+	if (st.flags & NFO_STATE_WARN_PRIO) {
+		out_bool("later_forward_chains", NULL, true);
+		out_text(" (WARNING: another forward chain runs after it)");
+		PROBLEM("a forward chain runs after nft-offload's");
+	}
+	out_text("\n");
+	if (running && !table)
+		PROBLEM("table inet nft_offload is missing");
+	out_obj_close();
+
+	if (dp) {
+		char p50[32], p99[32], mx[32];
+
+		out_obj_open("flows");
+		out_u64("offloaded", "flows:      %llu connections offloaded",
+			flows > 0 ? (uint64_t)flows / 2 : 0);
+		out_u64("capacity", " (capacity %llu per family)", dp->flow_capacity);
+		out_u64("offloaded_total", ", %llu since start", st.offloaded_total);
+		out_u64("evicted_total", ", %llu evicted", st.evicted_total);
+		out_u64("admit_errors", NULL, st.admit_errors);
+		if (st.admit_errors)
+			out_text(", %llu could not be written (table full?)",
+				 (unsigned long long)st.admit_errors);
+		out_text("\n");
+		out_obj_close();
+		out_obj_open("events");
+		out_u64("handled", "events:     %llu conntrack events", st.events);
+		out_u64("lost", ", %llu lost", st.events_lost);
+		out_u64("resyncs", ", %llu resyncs", st.resyncs);
+		out_u64("revalidations", ", %llu ruleset re-validations\n", st.revalidations);
+		out_obj_close();
+		out_obj_open("offload_latency");
+		out_u64("p50_us", NULL, st.latency_p50_ns / 1000);
+		out_u64("p99_us", NULL, st.latency_p99_ns / 1000);
+		out_u64("max_us", NULL, st.latency_max_ns / 1000);
+		snprintf(p50, sizeof(p50), "%.0fus", st.latency_p50_ns / 1e3);
+		snprintf(p99, sizeof(p99), "%.0fus", st.latency_p99_ns / 1e3);
+		snprintf(mx, sizeof(mx), "%.0fus", st.latency_max_ns / 1e3);
+		out_text("latency:    event to fast path p50 %s, p99 %s, max %s\n", p50, p99, mx);
+		out_obj_close();
+	}
+
+	out_text("\ndevices:\n");
+	out_arr_open("devices");
+	if (dp && !nfo_nl_open(&nl, NETLINK_ROUTE, 0)) {
+		uint32_t slot;
+
+		out_text("  %-12s %7s %-12s %-6s %s\n", "NAME", "IFINDEX", "MODE", "LINK",
+			 "XDP FEATURES");
+		for (slot = 1; slot < NFO_MAX_SLOTS; slot++) {
+			struct nfo_slot s;
+			struct nfo_link l;
+			struct nfo_hook_info h;
+			struct nfo_dev dv = {};
+			uint64_t xf;
+			char xfs[128] = "-";
+			bool present, attached;
+
+			if (nfo_dp_slot_get(dp, slot, &s) || !s.name[0])
+				continue;
+			present = s.ifindex && !nfo_link_get(&nl, s.ifindex, NULL, &l) &&
+				  !strcmp(l.name, s.name);
+			attached = present && !nfo_hook_query(s.ifindex, &h) &&
+				   ((s.flags & NFO_DEV_TC) ? h.tc_ours : h.xdp_ours);
+			if (present && !nfo_xdp_features(s.ifindex, &xf))
+				nfo_xdp_features_str(xf, xfs, sizeof(xfs));
+			if (present)
+				nfo_dp_dev_get(dp, s.ifindex, &dv);
+			out_obj_open(NULL);
+			out_str("name", "  %-12s ", s.name);
+			out_u64("ifindex", "%7llu ", present ? s.ifindex : 0);
+			out_str("mode", "%-12s ", mode_name(s.flags));
+			out_bool("attached", NULL, attached);
+			out_str("link", "%-6s ", !present ? "gone" : l.up ? "up" : "down");
+			out_bool("xdp_redirect_target", NULL, dv.flags & NFO_DEV_XDP_TX);
+			out_str("xdp_features", "%s", xfs);
+			out_text("%s\n", !present ? "" : attached ? "" : "  (NOT ATTACHED)");
+			out_obj_close();
+			if (running && !present)
+				PROBLEM("device %s is gone", s.name);
+			else if (running && !attached)
+				PROBLEM("program not attached to %s", s.name);
+		}
+		nfo_nl_close(&nl);
+	} else {
+		out_text("  none (nothing pinned in %s)\n", dir);
+	}
+	out_arr_close();
+
+	if (!dp && !running)
+		PROBLEM("not running");
+	out_bool("healthy", "\nhealth:     %s", healthy);
+	out_text("%s%s\n", healthy ? "" : ": ", problems);
+	if (!healthy)
+		out_str("problems", NULL, problems);
+	out_obj_close();
+	out_finish();
+	nfo_dp_close(dp);
+	return healthy ? 0 : 1;
+}

@@ -1,0 +1,1425 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * nft-offload run: the control plane.
+ *
+ * The user's ruleset decides; our nft chain (last in forward) marks the
+ * conntrack entries of packets that got through it. This daemon watches
+ * conntrack, admits marked connections with the kernel flowtable's rules,
+ * writes both directions into the flow map, keeps conntrack consistent while
+ * packets bypass it, and takes flows out again on FIN/RST, idle, conntrack
+ * destroy, ruleset changes and device changes.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <netinet/in.h>
+
+#include "attach.h"
+#include "ct.h"
+#include "daemon.h"
+#include "dataplane.h"
+#include "flowtab.h"
+#include "log.h"
+#include "nft.h"
+#include "ops.h"
+#include "rtnl.h"
+
+#define PENDING_MAX 512
+#define LAT_BUCKETS 512
+
+struct dev {
+	char name[IFNAMSIZ];
+	enum nfo_mode want; /* as configured (auto resolved at attach) */
+	enum nfo_mode mode; /* as attached */
+	uint32_t ifindex; /* 0 while the device does not exist */
+	uint32_t slot;
+	uint32_t flags; /* NFO_DEV_* */
+	bool attached;
+	bool up;
+	uint8_t mac[6];
+};
+
+struct pending {
+	struct nfo_ct ct;
+	uint64_t rx_ns; /* when the event was read */
+	uint32_t oif[2]; /* route lookups: ingress of each direction */
+	bool ok; /* still to be admitted */
+};
+
+struct daemon {
+	struct nfo_config *cfg;
+	struct nfo_dp *dp;
+	struct nfo_flowtab tab;
+	struct dev devs[NFO_MAX_DEVICES];
+	int ndevs;
+
+	struct nfo_nl ct_ev; /* conntrack events */
+	struct nfo_nl ct_req; /* conntrack requests */
+	struct nfo_nl nft_ev; /* ruleset generations */
+	struct nfo_nl rt_ev; /* links and routes */
+	struct nfo_nl rt_req; /* route lookups */
+	struct nfo_nl_batch ct_batch, rt_batch, adm_batch;
+	int epfd, sigfd, timerfd, lockfd;
+
+	struct pending pend[PENDING_MAX];
+	int npend;
+	int prep[PENDING_MAX]; /* admission batch request -> pend index */
+	int nprep;
+	struct nfo_ct got[PENDING_MAX]; /* answers to GET requests, handled after */
+	int ngot;
+
+	uint32_t gen; /* resync generation */
+	bool resync_due;
+	bool revalidate_due;
+	uint32_t rt_gen; /* bumped by route/link events: route cache epoch */
+	uint64_t lat[LAT_BUCKETS];
+	uint64_t lat_max;
+	struct nfo_state st;
+	bool stop;
+	bool table_created;
+	uint64_t last_full_warn;
+};
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static uint32_t mono_s(void)
+{
+	return mono_ns() / 1000000000ULL;
+}
+
+static const char *tuple_str(const struct nfo_tuple *t, char *buf, size_t len)
+{
+	char s[INET6_ADDRSTRLEN], d[INET6_ADDRSTRLEN];
+
+	snprintf(buf, len, "%s %s:%u -> %s:%u", nfo_proto_str(t->l4proto),
+		 nfo_addr_str(t->family, &t->src, s, sizeof(s)), ntohs(t->sport),
+		 nfo_addr_str(t->family, &t->dst, d, sizeof(d)), ntohs(t->dport));
+	return buf;
+}
+
+/* ---- latency histogram (HDR-like: 8 sub-buckets per power of two) ------- */
+
+static unsigned int lat_bucket(uint64_t ns)
+{
+	unsigned int msb;
+
+	if (ns < 8)
+		return ns;
+	msb = 63 - __builtin_clzll(ns);
+	return (msb - 2) * 8 + ((ns >> (msb - 3)) & 7);
+}
+
+static uint64_t lat_upper(unsigned int b)
+{
+	unsigned int msb = b / 8 + 2, sub = b % 8;
+
+	if (b < 8)
+		return b;
+	return ((8ULL + sub + 1) << (msb - 3)) - 1;
+}
+
+static uint64_t lat_percentile(struct daemon *d, double p)
+{
+	uint64_t total = 0, acc = 0;
+	unsigned int i;
+
+	for (i = 0; i < LAT_BUCKETS; i++)
+		total += d->lat[i];
+	if (!total)
+		return 0;
+	for (i = 0; i < LAT_BUCKETS; i++) {
+		acc += d->lat[i];
+		if (acc >= total * p)
+			return lat_upper(i);
+	}
+	return d->lat_max;
+}
+
+static void lat_record(struct daemon *d, uint64_t ns)
+{
+	unsigned int b = lat_bucket(ns);
+
+	d->lat[b < LAT_BUCKETS ? b : LAT_BUCKETS - 1]++;
+	if (ns > d->lat_max)
+		d->lat_max = ns;
+}
+
+/* ---- devices ------------------------------------------------------------ */
+
+static struct dev *dev_by_ifindex(struct daemon *d, uint32_t ifindex)
+{
+	int i;
+
+	for (i = 0; i < d->ndevs; i++)
+		if (d->devs[i].ifindex == ifindex && ifindex)
+			return &d->devs[i];
+	return NULL;
+}
+
+static struct dev *dev_by_name(struct daemon *d, const char *name)
+{
+	int i;
+
+	for (i = 0; i < d->ndevs; i++)
+		if (!strcmp(d->devs[i].name, name))
+			return &d->devs[i];
+	return NULL;
+}
+
+/* Slot for a device: the one it had in the pinned state, else a free one. */
+static uint32_t pick_slot(struct daemon *d, const char *name)
+{
+	uint32_t slot, free_slot = 0;
+	int i;
+
+	for (slot = 1; slot < NFO_MAX_SLOTS; slot++) {
+		struct nfo_slot s;
+		bool taken = false;
+
+		if (nfo_dp_slot_get(d->dp, slot, &s))
+			continue;
+		if (s.name[0] && !strcmp(s.name, name))
+			return slot;
+		for (i = 0; i < d->ndevs; i++)
+			if (d->devs[i].slot == slot)
+				taken = true;
+		if (!s.name[0] && !taken && !free_slot)
+			free_slot = slot;
+	}
+	return free_slot;
+}
+
+static enum nfo_mode resolve_auto(const struct nfo_link *l, uint64_t features, bool have_feat)
+{
+	/*
+	 * XDP where the driver does it natively and can also transmit
+	 * redirected frames; veth copies every skb for XDP, so tc is faster
+	 * there. Everything else: tc.
+	 */
+	if (!have_feat || strcmp(l->kind, "") || !(features & NFO_XDP_ACT_BASIC) ||
+	    !(features & NFO_XDP_ACT_REDIRECT) || !(features & NFO_XDP_ACT_NDO_XMIT))
+		return NFO_MODE_TC;
+	return NFO_MODE_XDP;
+}
+
+static uint32_t xdp_tx_flag(const struct dev *dv)
+{
+	uint64_t f;
+
+	if (dv->mode != NFO_MODE_XDP && dv->mode != NFO_MODE_XDP_GENERIC)
+		return 0;
+	/* Unknown features (old kernel): trust the mode. */
+	if (nfo_xdp_features(dv->ifindex, &f) || (f & NFO_XDP_ACT_NDO_XMIT))
+		return NFO_DEV_XDP_TX;
+	return 0;
+}
+
+static int publish_dev(struct daemon *d, struct dev *dv)
+{
+	struct nfo_dev nd = { .slot = dv->slot, .flags = dv->flags | xdp_tx_flag(dv) };
+	struct nfo_slot s = { .ifindex = dv->ifindex, .flags = dv->flags };
+
+	memcpy(nd.mac, dv->mac, 6);
+	snprintf(s.name, sizeof(s.name), "%s", dv->name);
+	s.attached_ns = mono_ns();
+	return nfo_dp_dev_set(d->dp, dv->ifindex, &nd) ?: nfo_dp_slot_set(d->dp, dv->slot, &s);
+}
+
+/* Attach to one device. Errors are printed here, once, naming the device. */
+static int attach_dev(struct daemon *d, struct dev *dv, const struct nfo_link *l)
+{
+	uint64_t feat = 0;
+	bool have_feat = !nfo_xdp_features(l->ifindex, &feat);
+	bool created = false;
+	int err;
+
+	if (l->ifindex >= d->dp->max_ifindex) {
+		pr_err("%s: ifindex %u is beyond the devices map (%u entries)", dv->name,
+		       l->ifindex, d->dp->max_ifindex);
+		return -ERANGE;
+	}
+	if (!dv->slot)
+		dv->slot = pick_slot(d, dv->name);
+	if (!dv->slot) {
+		pr_err("%s: no free device slot (at most %d devices)", dv->name, NFO_MAX_SLOTS - 1);
+		return -ENOSPC;
+	}
+	dv->ifindex = l->ifindex;
+	memcpy(dv->mac, l->mac, 6);
+	dv->up = l->up;
+	dv->mode = dv->want == NFO_MODE_AUTO ? resolve_auto(l, feat, have_feat) : dv->want;
+	dv->flags = d->cfg->force ? NFO_DEV_FORCED : 0;
+
+	if (dv->mode == NFO_MODE_TC) {
+		err = nfo_attach_tc(dv->ifindex, nfo_dp_prog_fd(d->dp, false), d->cfg->force,
+				    &created);
+		if (err == -EBUSY)
+			pr_err("%s already has tc ingress filters that are not ours; "
+			       "use --force to add ours beside them", dv->name);
+		else if (err)
+			pr_err("cannot attach to %s (tc ingress): %s", dv->name, strerror(-err));
+		if (err)
+			return err;
+		dv->flags |= NFO_DEV_TC | (created ? NFO_DEV_CLSACT_OURS : 0);
+		/* Keep what an earlier run knew: it may have created the qdisc. */
+		{
+			struct nfo_slot old;
+
+			if (!nfo_dp_slot_get(d->dp, dv->slot, &old) && old.ifindex == dv->ifindex)
+				dv->flags |= old.flags & NFO_DEV_CLSACT_OURS;
+		}
+	} else {
+		bool generic = dv->mode == NFO_MODE_XDP_GENERIC;
+
+		err = nfo_attach_xdp(dv->ifindex, nfo_dp_prog_fd(d->dp, true), generic,
+				     d->cfg->force);
+		if (err == -EBUSY)
+			pr_err("%s already has an XDP program that is not ours; use --force to "
+			       "replace it", dv->name);
+		else if (err == -EOPNOTSUPP && !generic)
+			pr_err("cannot attach to %s: its driver has no native XDP (use mode tc, "
+			       "or xdp-generic)", dv->name);
+		else if (err)
+			pr_err("cannot attach XDP to %s: %s", dv->name, strerror(-err));
+		if (err)
+			return err;
+		dv->flags |= generic ? NFO_DEV_XDP | NFO_DEV_XDP_GENERIC : NFO_DEV_XDP;
+	}
+	dv->attached = true;
+	err = publish_dev(d, dv);
+	if (err) {
+		pr_err("%s: cannot update the devices map: %s", dv->name, strerror(-err));
+		return err;
+	}
+	pr_info("%s: attached (%s%s)", dv->name, nfo_mode_names[dv->mode],
+		dv->want == NFO_MODE_AUTO ? ", auto" : "");
+	return 0;
+}
+
+static void detach_dev(struct daemon *d, struct dev *dv, bool unpublish)
+{
+	struct nfo_dev none = {};
+
+	if (!dv->ifindex)
+		return;
+	if (dv->attached && (dv->flags & NFO_DEV_TC))
+		nfo_detach_tc(dv->ifindex, dv->flags & NFO_DEV_CLSACT_OURS);
+	if (dv->attached && (dv->flags & NFO_DEV_XDP))
+		nfo_detach_xdp(dv->ifindex);
+	if (unpublish)
+		nfo_dp_dev_set(d->dp, dv->ifindex, &none);
+	dv->attached = false;
+}
+
+/* ---- eviction ----------------------------------------------------------- */
+
+enum evict_why {
+	EVICT_IDLE,
+	EVICT_CLOSING, /* TCP left ESTABLISHED: conntrack saw FIN/RST */
+	EVICT_DESTROY, /* conntrack entry gone */
+	EVICT_UNMARKED, /* someone cleared our mark bit */
+	EVICT_RULESET, /* re-validation after a ruleset change */
+	EVICT_DEVICE, /* a device went away or down */
+	EVICT_GONE, /* missing from a resync dump */
+	EVICT_STOP,
+};
+
+static const char *const evict_names[] = {
+	"idle", "closing", "destroyed", "unmarked", "ruleset", "device", "gone", "stop",
+};
+
+static void ct_flush(struct daemon *d);
+
+static void ct_flush_if_full(struct daemon *d)
+{
+	if (!nfo_nl_batch_room(&d->ct_batch, NFO_CT_REQ_MAX))
+		ct_flush(d);
+}
+
+/* Idle seconds and teardown state of a connection, from its two entries. */
+static int conn_usage(struct daemon *d, struct nfo_conn *c, uint64_t *last, bool *teardown,
+		      int *present)
+{
+	int dir;
+
+	*last = 0;
+	*teardown = false;
+	*present = 0;
+	for (dir = 0; dir < 2; dir++) {
+		struct nfo_flow f;
+
+		if (nfo_dp_flow_get(d->dp, c->orig.family, &c->key[dir], &f))
+			continue;
+		(*present)++;
+		if (f.last_used_ns > *last)
+			*last = f.last_used_ns;
+		if (!f.last_used_ns && f.created_ns > *last)
+			*last = f.created_ns;
+		*teardown |= f.teardown != 0;
+	}
+	return 0;
+}
+
+static void evict(struct daemon *d, struct nfo_conn *c, enum evict_why why, uint32_t idle_s)
+{
+	char buf[128];
+	int dir;
+
+	for (dir = 0; dir < 2; dir++)
+		nfo_dp_flow_del(d->dp, c->orig.family, &c->key[dir]);
+	switch (why) {
+	case EVICT_IDLE:
+	case EVICT_RULESET:
+	case EVICT_DEVICE:
+	case EVICT_STOP:
+		/* Give conntrack its timeout back; clear the mark to re-judge. */
+		ct_flush_if_full(d);
+		nfo_ct_handback(&d->ct_batch, &c->orig, c->zone, c->tcp_state, c->assured, idle_s,
+				d->cfg->mark, true);
+		break;
+	case EVICT_UNMARKED:
+	case EVICT_GONE:
+		ct_flush_if_full(d);
+		nfo_ct_handback(&d->ct_batch, &c->orig, c->zone, c->tcp_state, c->assured, idle_s,
+				d->cfg->mark, false);
+		break;
+	case EVICT_CLOSING:
+	case EVICT_DESTROY:
+		break; /* conntrack has set its own timeout, or forgot the entry */
+	}
+	if (nfo_log_get_level() >= NFO_LOG_DEBUG)
+		pr_debug("evict (%s): %s", evict_names[why], tuple_str(&c->orig, buf, sizeof(buf)));
+	nfo_flowtab_remove(&d->tab, c);
+	free(c);
+	d->st.evicted_total++;
+}
+
+struct evict_all_arg {
+	struct daemon *d;
+	enum evict_why why;
+	uint32_t ifindex; /* 0: all */
+	long n;
+};
+
+static uint32_t key_ifindex(const struct nfo_conn *c, int dir)
+{
+	return c->orig.family == AF_INET ? c->key[dir].k4.ifindex : c->key[dir].k6.ifindex;
+}
+
+static void evict_all_cb(struct nfo_conn *c, void *arg)
+{
+	struct evict_all_arg *a = arg;
+
+	if (a->ifindex && key_ifindex(c, 0) != a->ifindex && key_ifindex(c, 1) != a->ifindex)
+		return;
+	evict(a->d, c, a->why, 0);
+	a->n++;
+}
+
+static long evict_all(struct daemon *d, enum evict_why why, uint32_t ifindex)
+{
+	struct evict_all_arg a = { .d = d, .why = why, .ifindex = ifindex };
+
+	nfo_flowtab_foreach(&d->tab, evict_all_cb, &a);
+	ct_flush(d);
+	return a.n;
+}
+
+/* ---- admission ---------------------------------------------------------- */
+
+static void queue_admission(struct daemon *d, const struct nfo_ct *ct, uint64_t rx_ns);
+
+static void handle_ct(struct daemon *d, struct nfo_ct *ct, uint64_t rx_ns, bool from_dump)
+{
+	struct nfo_conn *c;
+	bool marked, need_get;
+	const char *why;
+	char buf[128];
+
+	if (ct->orig.l4proto != IPPROTO_TCP && ct->orig.l4proto != IPPROTO_UDP)
+		return;
+	c = nfo_flowtab_find(&d->tab, &ct->orig, ct->zone);
+	if (ct->event == NFO_CT_DESTROY) {
+		if (c)
+			evict(d, c, EVICT_DESTROY, 0);
+		return;
+	}
+	marked = ct->has_mark && (ct->mark & d->cfg->mark);
+	if (c) {
+		c->gen = d->gen;
+		if (ct->has_tcp_state)
+			c->tcp_state = ct->tcp_state;
+		if (!marked && !from_dump) {
+			evict(d, c, EVICT_UNMARKED, 0);
+		} else if (ct->orig.l4proto == IPPROTO_TCP && ct->has_tcp_state &&
+			   ct->tcp_state != NFO_TCP_ESTABLISHED) {
+			evict(d, c, EVICT_CLOSING, 0);
+		}
+		return;
+	}
+	if (!marked)
+		return;
+	why = nfo_ct_ineligible(ct, &need_get);
+	if (need_get) {
+		ct_flush_if_full(d);
+		nfo_ct_req_get(&d->ct_batch, &ct->orig, ct->zone);
+		return;
+	}
+	if (why) {
+		if (nfo_log_get_level() >= NFO_LOG_DEBUG)
+			pr_debug("not offloaded (%s): %s", why,
+				 tuple_str(&ct->orig, buf, sizeof(buf)));
+		return;
+	}
+	queue_admission(d, ct, rx_ns);
+}
+
+/* Answers to GETs arrive while the batch is flushed: keep them for later. */
+static int get_cb(unsigned int idx, const struct nlmsghdr *nlh, int err, void *arg)
+{
+	struct daemon *d = arg;
+
+	if (err || !nlh || d->ngot == PENDING_MAX)
+		return 0;
+	if (!nfo_ct_parse(nlh, &d->got[d->ngot]) && d->got[d->ngot].has_tcp_state)
+		d->got[d->ngot++].event = NFO_CT_UPDATE;
+	return 0;
+}
+
+/* Flush the conntrack batch, then act on what GET requests told us. */
+static void ct_flush(struct daemon *d)
+{
+	int i, n;
+
+	nfo_nl_batch_flush(&d->ct_batch, get_cb, d);
+	n = d->ngot;
+	d->ngot = 0;
+	for (i = 0; i < n; i++)
+		handle_ct(d, &d->got[i], mono_ns(), false);
+}
+
+static void process_pending(struct daemon *d);
+
+static void queue_admission(struct daemon *d, const struct nfo_ct *ct, uint64_t rx_ns)
+{
+	struct pending *p;
+	int i;
+
+	/* The same connection twice in one batch (several events): once. */
+	for (i = 0; i < d->npend; i++)
+		if (d->pend[i].ct.zone == ct->zone && nfo_tuple_equal(&d->pend[i].ct.orig, &ct->orig))
+			return;
+	if (d->npend == PENDING_MAX)
+		process_pending(d);
+	p = &d->pend[d->npend++];
+	p->ct = *ct;
+	p->rx_ns = rx_ns;
+	p->oif[0] = p->oif[1] = 0;
+}
+
+static int route_cb(unsigned int idx, const struct nlmsghdr *nlh, int err, void *arg)
+{
+	struct daemon *d = arg;
+
+	if (!err && nlh)
+		d->pend[idx / 2].oif[idx % 2] = nfo_route_oif(nlh);
+	return 0;
+}
+
+/* Both directions must enter through devices we are attached to. */
+static bool devices_ok(struct daemon *d, struct pending *p)
+{
+	char buf[128];
+	int dir;
+
+	for (dir = 0; dir < 2; dir++) {
+		struct dev *dv = dev_by_ifindex(d, p->oif[dir]);
+
+		if (!dv || !dv->attached || !dv->up) {
+			if (nfo_log_get_level() >= NFO_LOG_DEBUG)
+				pr_debug("not offloaded (%s direction arrives on a device that is "
+					 "not an offload device): %s",
+					 dir ? "reply" : "original",
+					 tuple_str(&p->ct.orig, buf, sizeof(buf)));
+			return false;
+		}
+	}
+	return true;
+}
+
+static void admit(struct daemon *d, struct pending *p, uint64_t now)
+{
+	const struct nfo_ct *ct = &p->ct;
+	struct nfo_tuple out[2];
+	struct nfo_flow flow[2];
+	struct nfo_conn *c;
+	char buf[128];
+	int dir, err;
+
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return;
+	c->orig = ct->orig;
+	c->zone = ct->zone;
+	c->ct_id = ct->id;
+	c->tcp_state = ct->has_tcp_state ? ct->tcp_state : NFO_TCP_ESTABLISHED;
+	c->assured = !!(ct->status & (NFO_IPS_ASSURED | NFO_IPS_SEEN_REPLY));
+	c->gen = d->gen;
+	/* A packet of one direction leaves looking like the other's inverse. */
+	nfo_tuple_invert(&out[0], &ct->reply);
+	nfo_tuple_invert(&out[1], &ct->orig);
+	nfo_flow_build(&ct->orig, &out[0], p->oif[0], ct->id, NFO_DIR_ORIGINAL, &c->key[0],
+		       &flow[0]);
+	nfo_flow_build(&ct->reply, &out[1], p->oif[1], ct->id, NFO_DIR_REPLY, &c->key[1],
+		       &flow[1]);
+	/* Reply first: once the original direction bypasses conntrack, replies must too. */
+	for (dir = 1; dir >= 0; dir--) {
+		flow[dir].created_ns = now;
+		err = nfo_dp_flow_add(d->dp, ct->orig.family, &c->key[dir], &flow[dir], true);
+		if (err) {
+			if (!dir)
+				nfo_dp_flow_del(d->dp, ct->orig.family, &c->key[1]);
+			d->st.admit_errors++;
+			if (now - d->last_full_warn > 10000000000ULL) {
+				d->last_full_warn = now;
+				if (err == -E2BIG || err == -ENOMEM)
+					pr_warn("flow table full (%llu connections offloaded); raise "
+						"'flows' (now %llu)",
+						(unsigned long long)d->tab.count,
+						(unsigned long long)d->cfg->flows);
+				else
+					pr_warn("cannot write a flow entry: %s", strerror(-err));
+			}
+			/* It stays in the slow path; give conntrack its timeout back. */
+			ct_flush_if_full(d);
+			nfo_ct_handback(&d->ct_batch, &ct->orig, ct->zone, c->tcp_state, c->assured,
+					0, d->cfg->mark, false);
+			free(c);
+			return;
+		}
+	}
+	nfo_flowtab_insert(&d->tab, c);
+	nfo_flowtab_schedule(&d->tab, c, mono_s() + d->cfg->idle_timeout);
+	lat_record(d, mono_ns() - p->rx_ns);
+	d->st.offloaded_total++;
+	if (nfo_log_get_level() >= NFO_LOG_DEBUG)
+		pr_debug("offload: %s (in %s / %s)", tuple_str(&ct->orig, buf, sizeof(buf)),
+			 dev_by_ifindex(d, p->oif[0])->name, dev_by_ifindex(d, p->oif[1])->name);
+}
+
+static int prep_cb(unsigned int idx, const struct nlmsghdr *nlh, int err, void *arg)
+{
+	struct daemon *d = arg;
+
+	/* The conntrack entry is gone (ENOENT) or refused: do not offload. */
+	if (err && idx < (unsigned int)d->nprep)
+		d->pend[d->prep[idx]].ok = false;
+	return 0;
+}
+
+/*
+ * Admit everything queued, in three batches:
+ *  1. route lookups for both directions' ingress device (the device the
+ *     sender is reached through: routing is assumed symmetric);
+ *  2. conntrack updates, acknowledged before anything else happens: timeout
+ *     held while offloaded, and TCP window tracking liberal - otherwise the
+ *     first reply acknowledging data conntrack never saw would be INVALID;
+ *  3. the flow map writes.
+ */
+static void process_pending(struct daemon *d)
+{
+	uint64_t now = mono_ns();
+	int i;
+
+	if (!d->npend)
+		return;
+	for (i = 0; i < d->npend; i++) {
+		nfo_route_req(&d->rt_batch, d->pend[i].ct.orig.family, &d->pend[i].ct.orig.src);
+		nfo_route_req(&d->rt_batch, d->pend[i].ct.reply.family, &d->pend[i].ct.reply.src);
+	}
+	nfo_nl_batch_flush(&d->rt_batch, route_cb, d);
+	d->nprep = 0;
+	for (i = 0; i < d->npend; i++) {
+		struct pending *p = &d->pend[i];
+
+		p->ok = devices_ok(d, p);
+		if (!p->ok)
+			continue;
+		d->prep[d->nprep++] = i;
+		nfo_ct_req_update(&d->adm_batch, &p->ct.orig, p->ct.zone,
+				  &(struct nfo_ct_update){ .set_timeout = true,
+							   .timeout = d->cfg->ct_timeout,
+							   .tcp_liberal = true });
+	}
+	nfo_nl_batch_flush(&d->adm_batch, prep_cb, d);
+	for (i = 0; i < d->npend; i++)
+		if (d->pend[i].ok)
+			admit(d, &d->pend[i], now);
+	d->npend = 0;
+	ct_flush(d);
+}
+
+/* ---- conntrack events and resync --------------------------------------- */
+
+static int ct_event_cb(unsigned int idx, const struct nlmsghdr *nlh, int err, void *arg)
+{
+	struct daemon *d = arg;
+	struct nfo_ct ct;
+
+	if (nfo_ct_parse(nlh, &ct))
+		return 0;
+	d->st.events++;
+	handle_ct(d, &ct, mono_ns(), false);
+	return 0;
+}
+
+static int dump_cb(unsigned int idx, const struct nlmsghdr *nlh, int err, void *arg)
+{
+	struct daemon *d = arg;
+	struct nfo_ct ct;
+
+	if (!nfo_ct_parse(nlh, &ct))
+		handle_ct(d, &ct, mono_ns(), true);
+	return 0;
+}
+
+struct gone_arg {
+	struct daemon *d;
+	long n;
+};
+
+static void gone_cb(struct nfo_conn *c, void *arg)
+{
+	struct gone_arg *a = arg;
+
+	if (c->gen != a->d->gen) {
+		evict(a->d, c, EVICT_GONE, 0);
+		a->n++;
+	}
+}
+
+/*
+ * Full resync: dump every marked conntrack entry, admit what should be in the
+ * fast path, and evict what conntrack no longer has (its DESTROY was lost).
+ */
+static int resync(struct daemon *d, const char *why)
+{
+	struct gone_arg ga = { .d = d };
+	int err, tries;
+
+	d->gen++;
+	for (tries = 0; tries < 3; tries++) {
+		err = nfo_ct_dump(&d->ct_req, d->cfg->mark, d->cfg->mark, dump_cb, d);
+		if (err != -ENOBUFS && err != -EINTR)
+			break;
+	}
+	process_pending(d);
+	ct_flush(d);
+	process_pending(d);
+	if (err) {
+		pr_warn("conntrack dump failed (%s); will retry", strerror(-err));
+		d->resync_due = true;
+		return err;
+	}
+	nfo_flowtab_foreach(&d->tab, gone_cb, &ga);
+	ct_flush(d);
+	d->resync_due = false;
+	pr_info("conntrack %s: %llu connections offloaded%s", why,
+		(unsigned long long)d->tab.count, ga.n ? ", some were gone" : "");
+	return 0;
+}
+
+static void read_ct_events(struct daemon *d)
+{
+	int n = nfo_nl_read_events(&d->ct_ev, ct_event_cb, d);
+
+	if (n == -ENOBUFS) {
+		d->st.events_lost++;
+		if (!d->resync_due)
+			pr_warn("conntrack events lost (receive buffer full); resyncing");
+		d->resync_due = true;
+	} else if (n < 0) {
+		pr_warn("reading conntrack events: %s", strerror(-n));
+	}
+	process_pending(d);
+	ct_flush(d);
+	process_pending(d);
+}
+
+/* ---- ruleset ------------------------------------------------------------ */
+
+static void check_ruleset(struct daemon *d, bool at_start)
+{
+	struct nfo_nft_report r;
+
+	if (nfo_nft_inspect(d->cfg->mark, &r))
+		return;
+	d->st.flags &= ~NFO_STATE_WARN_PRIO;
+	if (r.later_chains) {
+		d->st.flags |= NFO_STATE_WARN_PRIO;
+		pr_warn("*** forward chain(s) running at or after nft-offload's (priority %d): %s. "
+			"Packets they drop may already have been marked for offload; give them a "
+			"lower priority ***",
+			NFO_NFT_PRIO, r.later);
+	}
+	if (r.mark_clobbers)
+		pr_warn("rules assign the whole ct mark and so clear nft-offload's bit 0x%08x: %s",
+			d->cfg->mark, r.clobber);
+	if (r.mark_conflicts && !at_start)
+		pr_warn("rules now use nft-offload's ct mark bit 0x%08x: %s", d->cfg->mark,
+			r.conflict);
+}
+
+static int install_table(struct daemon *d)
+{
+	struct nfo_nft_spec spec = {
+		.mark = d->cfg->mark,
+		.selectors = (const char *const *)d->cfg->selectors,
+		.nselectors = d->cfg->nselectors,
+		.ndevices = d->ndevs,
+	};
+	const char *names[NFO_MAX_DEVICES];
+	char err[512];
+	int i, rc;
+
+	for (i = 0; i < d->ndevs; i++)
+		names[i] = d->devs[i].name;
+	spec.devices = names;
+	rc = nfo_nft_install(&spec, err, sizeof(err));
+	if (rc)
+		pr_err("cannot install table %s %s: %s", NFO_NFT_FAMILY, NFO_NFT_TABLE, err);
+	return rc;
+}
+
+static int nft_event_cb(unsigned int idx, const struct nlmsghdr *nlh, int err, void *arg)
+{
+	struct daemon *d = arg;
+	uint32_t gen, pid;
+
+	if (nfo_nft_parse_gen(nlh, &gen, &pid))
+		return 0;
+	d->st.nft_gen = gen;
+	if (pid == (uint32_t)getpid())
+		return 0; /* our own table */
+	d->revalidate_due = true;
+	return 0;
+}
+
+/*
+ * The ruleset changed: every offloaded flow goes back to it. Flows the new
+ * rules still accept are marked again by our chain and come back.
+ */
+static void revalidate(struct daemon *d)
+{
+	long n;
+
+	d->revalidate_due = false;
+	if (!nfo_nft_table_exists()) {
+		pr_warn("table %s %s was removed (nft flush ruleset?); reinstalling it",
+			NFO_NFT_FAMILY, NFO_NFT_TABLE);
+		install_table(d);
+	}
+	check_ruleset(d, false);
+	n = evict_all(d, EVICT_RULESET, 0);
+	d->st.revalidations++;
+	pr_info("ruleset changed (generation %u): %ld connections back to the ruleset for "
+		"re-validation",
+		d->st.nft_gen, n);
+}
+
+static void read_nft_events(struct daemon *d)
+{
+	int n = nfo_nl_read_events(&d->nft_ev, nft_event_cb, d);
+
+	if (n == -ENOBUFS) {
+		/* Lost ruleset events: assume it changed. */
+		d->revalidate_due = true;
+	}
+	if (d->revalidate_due)
+		revalidate(d);
+}
+
+/* ---- links and routes --------------------------------------------------- */
+
+static int rt_event_cb(unsigned int idx, const struct nlmsghdr *nlh, int err, void *arg)
+{
+	struct daemon *d = arg;
+	struct nfo_link l;
+	struct dev *dv;
+	long n;
+
+	d->rt_gen++;
+	if (nlh->nlmsg_type != RTM_NEWLINK && nlh->nlmsg_type != RTM_DELLINK)
+		return 0;
+	if (nfo_link_parse(nlh, &l))
+		return 0;
+	dv = dev_by_ifindex(d, l.ifindex);
+	if (nlh->nlmsg_type == RTM_DELLINK) {
+		if (!dv)
+			return 0;
+		n = evict_all(d, EVICT_DEVICE, dv->ifindex);
+		pr_warn("%s: device removed; %ld connections back to the stack", dv->name, n);
+		dv->attached = false;
+		dv->ifindex = 0;
+		dv->up = false;
+		return 0;
+	}
+	if (!dv) {
+		/* A configured device (re)appeared: attach to it. */
+		dv = dev_by_name(d, l.name);
+		if (dv && !dv->ifindex && attach_dev(d, dv, &l) == 0)
+			pr_info("%s: device is back", dv->name);
+		return 0;
+	}
+	if (dv->up && !l.up) {
+		n = evict_all(d, EVICT_DEVICE, dv->ifindex);
+		pr_warn("%s: device down; %ld connections back to the stack", dv->name, n);
+	} else if (!dv->up && l.up) {
+		pr_info("%s: device up", dv->name);
+	}
+	dv->up = l.up;
+	if (memcmp(dv->mac, l.mac, 6)) {
+		memcpy(dv->mac, l.mac, 6);
+		publish_dev(d, dv);
+	}
+	return 0;
+}
+
+static void read_rt_events(struct daemon *d)
+{
+	nfo_nl_read_events(&d->rt_ev, rt_event_cb, d);
+}
+
+/* ---- periodic work ------------------------------------------------------ */
+
+static void idle_gc(struct daemon *d)
+{
+	uint32_t now_s = mono_s();
+	uint64_t now = mono_ns();
+	struct nfo_conn *c, *next;
+
+	for (c = nfo_flowtab_expire(&d->tab, now_s); c; c = next) {
+		uint64_t last;
+		bool teardown;
+		int present;
+		uint32_t idle;
+
+		next = c->wnext;
+		c->wnext = NULL;
+		conn_usage(d, c, &last, &teardown, &present);
+		idle = now > last ? (now - last) / 1000000000ULL : 0;
+		if (present < 2) {
+			/* Deleted behind our back (nft-offload evict/flush). */
+			evict(d, c, EVICT_UNMARKED, idle);
+		} else if (idle >= d->cfg->idle_timeout) {
+			evict(d, c, EVICT_IDLE, idle);
+		} else {
+			nfo_flowtab_schedule(&d->tab, c,
+					     now_s + (d->cfg->idle_timeout - idle));
+		}
+		(void)teardown;
+	}
+	ct_flush(d);
+}
+
+static void publish_state(struct daemon *d)
+{
+	d->st.heartbeat_ns = mono_ns();
+	d->st.flows = d->tab.count;
+	d->st.latency_p50_ns = lat_percentile(d, 0.50);
+	d->st.latency_p99_ns = lat_percentile(d, 0.99);
+	d->st.latency_max_ns = d->lat_max;
+	nfo_dp_state_set(d->dp, &d->st);
+}
+
+static void refresh_xdp_tx(struct daemon *d)
+{
+	int i;
+
+	for (i = 0; i < d->ndevs; i++)
+		if (d->devs[i].attached && (d->devs[i].flags & NFO_DEV_XDP))
+			publish_dev(d, &d->devs[i]);
+}
+
+static void tick(struct daemon *d)
+{
+	static unsigned int ticks;
+	uint64_t exp;
+
+	if (read(d->timerfd, &exp, sizeof(exp)) < 0 && errno != EAGAIN)
+		return;
+	if (d->resync_due)
+		resync(d, "resync");
+	idle_gc(d);
+	if (++ticks % 10 == 0)
+		refresh_xdp_tx(d);
+	publish_state(d);
+}
+
+/* ---- start and stop ----------------------------------------------------- */
+
+/* systemd Type=notify without libsystemd: one datagram to $NOTIFY_SOCKET. */
+static void sd_notify_ready(void)
+{
+	const char *path = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	socklen_t len;
+	int fd;
+
+	if (!path || (path[0] != '/' && path[0] != '@') || strlen(path) >= sizeof(sa.sun_path))
+		return;
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	len = offsetof(struct sockaddr_un, sun_path) + strlen(path);
+	if (path[0] == '@')
+		sa.sun_path[0] = '\0';
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	sendto(fd, "READY=1", 7, MSG_NOSIGNAL, (struct sockaddr *)&sa, len);
+	close(fd);
+}
+
+/* One daemon per pin directory: an abstract socket named after it. */
+static int take_lock(struct daemon *d)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd, n;
+
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	n = snprintf(sa.sun_path + 1, sizeof(sa.sun_path) - 1, "nft-offload:%s", d->cfg->pin_dir);
+	if (bind(fd, (struct sockaddr *)&sa, offsetof(struct sockaddr_un, sun_path) + 1 + n)) {
+		close(fd);
+		return -EADDRINUSE;
+	}
+	d->lockfd = fd;
+	return 0;
+}
+
+struct adopt_arg {
+	struct daemon *d;
+	long n;
+};
+
+/* Rebuild the index from the pinned flow map (restart without a gap). */
+static int adopt_cb(uint8_t family, const union nfo_key *key, const struct nfo_flow *flow,
+		    void *arg)
+{
+	struct adopt_arg *a = arg;
+	struct nfo_tuple in;
+	struct nfo_conn *c;
+	uint32_t ifindex;
+
+	if (flow->dir != NFO_DIR_ORIGINAL)
+		return 0;
+	nfo_key_tuple(key, family, &in, &ifindex);
+	if (nfo_flowtab_find(&a->d->tab, &in, 0))
+		return 0;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->orig = in;
+	c->key[0] = *key;
+	c->ct_id = flow->ct_id;
+	c->tcp_state = NFO_TCP_ESTABLISHED;
+	c->assured = 1;
+	c->gen = a->d->gen;
+	nfo_flowtab_insert(&a->d->tab, c);
+	a->n++;
+	return 0;
+}
+
+/* Second pass: each REPLY entry joins its connection by ct id. */
+static int adopt_reply_cb(uint8_t family, const union nfo_key *key, const struct nfo_flow *flow,
+			  void *arg)
+{
+	struct adopt_arg *a = arg;
+	struct nfo_tuple in, orig_guess;
+
+	if (flow->dir != NFO_DIR_REPLY)
+		return 0;
+	/* The ORIGINAL tuple is the inverse of what the reply leaves as. */
+	{
+		uint32_t ifindex;
+		struct nfo_tuple out;
+
+		nfo_key_tuple(key, family, &in, &ifindex);
+		nfo_flow_out_tuple(&in, flow, &out);
+		nfo_tuple_invert(&orig_guess, &out);
+	}
+	{
+		struct nfo_conn *c = nfo_flowtab_find(&a->d->tab, &orig_guess, 0);
+
+		if (c && c->ct_id == flow->ct_id) {
+			c->key[1] = *key;
+			c->paired = 1;
+		} else {
+			nfo_dp_flow_del(a->d->dp, family, key); /* orphan */
+		}
+	}
+	return 0;
+}
+
+static void drop_unpaired_cb(struct nfo_conn *c, void *arg)
+{
+	struct daemon *d = arg;
+
+	if (c->paired) {
+		nfo_flowtab_schedule(&d->tab, c, mono_s() + d->cfg->idle_timeout);
+		return;
+	}
+	nfo_dp_flow_del(d->dp, c->orig.family, &c->key[0]);
+	nfo_flowtab_remove(&d->tab, c);
+	free(c);
+}
+
+static void adopt(struct daemon *d)
+{
+	struct adopt_arg a = { .d = d };
+
+	nfo_dp_flow_foreach(d->dp, AF_INET, adopt_cb, &a);
+	nfo_dp_flow_foreach(d->dp, AF_INET6, adopt_cb, &a);
+	nfo_dp_flow_foreach(d->dp, AF_INET, adopt_reply_cb, &a);
+	nfo_dp_flow_foreach(d->dp, AF_INET6, adopt_reply_cb, &a);
+	nfo_flowtab_foreach(&d->tab, drop_unpaired_cb, d);
+	if (d->tab.count)
+		pr_info("adopted %llu offloaded connections from the pinned flow table",
+			(unsigned long long)d->tab.count);
+}
+
+static bool pid_is_daemon(uint32_t pid)
+{
+	char path[64], comm[64] = "";
+	FILE *f;
+
+	if (!pid || (pid_t)pid == getpid())
+		return false;
+	snprintf(path, sizeof(path), "/proc/%u/comm", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return false;
+	if (!fgets(comm, sizeof(comm), f))
+		comm[0] = '\0';
+	fclose(f);
+	return !strncmp(comm, "nft-offload", 11);
+}
+
+static int open_sockets(struct daemon *d)
+{
+	int err;
+
+	err = nfo_nl_open(&d->ct_ev, NETLINK_NETFILTER, NFO_CT_EVENT_GROUPS);
+	if (!err) {
+		err = nfo_nl_set_rcvbuf(&d->ct_ev, d->cfg->event_buffer);
+		if (err)
+			pr_warn("cannot size the conntrack event buffer: %s", strerror(-err));
+		err = 0;
+	}
+	err = err ?: nfo_nl_open(&d->ct_req, NETLINK_NETFILTER, 0);
+	err = err ?: nfo_nl_open(&d->nft_ev, NETLINK_NETFILTER, 0);
+	err = err ?: nfo_nl_join(&d->nft_ev, NFO_NFT_GROUP);
+	err = err ?: nfo_nl_open(&d->rt_ev, NETLINK_ROUTE, nfo_rtnl_event_groups());
+	err = err ?: nfo_nl_open(&d->rt_req, NETLINK_ROUTE, 0);
+	err = err ?: nfo_nl_batch_init(&d->ct_batch, &d->ct_req, 256 * 1024, false);
+	err = err ?: nfo_nl_batch_init(&d->rt_batch, &d->rt_req, 256 * 1024, true);
+	err = err ?: nfo_nl_batch_init(&d->adm_batch, &d->ct_req, 256 * 1024, false);
+	if (err)
+		pr_err("cannot open netlink sockets (conntrack events need "
+		       "CONFIG_NF_CONNTRACK_EVENTS): %s",
+		       strerror(-err));
+	return err;
+}
+
+static void close_sockets(struct daemon *d)
+{
+	nfo_nl_batch_free(&d->ct_batch);
+	nfo_nl_batch_free(&d->rt_batch);
+	nfo_nl_batch_free(&d->adm_batch);
+	nfo_nl_close(&d->ct_ev);
+	nfo_nl_close(&d->ct_req);
+	nfo_nl_close(&d->nft_ev);
+	nfo_nl_close(&d->rt_ev);
+	nfo_nl_close(&d->rt_req);
+}
+
+static int setup_loop(struct daemon *d)
+{
+	struct itimerspec its = { .it_interval = { 1, 0 }, .it_value = { 1, 0 } };
+	struct epoll_event ev = { .events = EPOLLIN };
+	int fds[] = { nfo_nl_fd(&d->ct_ev), nfo_nl_fd(&d->nft_ev), nfo_nl_fd(&d->rt_ev), 0, 0 };
+	sigset_t set;
+	unsigned int i;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	d->sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	d->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	d->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (d->sigfd < 0 || d->timerfd < 0 || d->epfd < 0)
+		return -errno;
+	timerfd_settime(d->timerfd, 0, &its, NULL);
+	fds[3] = d->sigfd;
+	fds[4] = d->timerfd;
+	for (i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
+		ev.data.fd = fds[i];
+		if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, fds[i], &ev))
+			return -errno;
+	}
+	return 0;
+}
+
+static void handle_signal(struct daemon *d)
+{
+	struct signalfd_siginfo si;
+
+	while (read(d->sigfd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGHUP) {
+			pr_info("SIGHUP: configuration is read at start; restart to apply changes");
+			continue;
+		}
+		pr_info("%s received, %s", strsignal(si.ssi_signo),
+			d->cfg->keep_on_exit ? "leaving offload in place (on-exit = keep)" :
+					       "removing nft-offload");
+		d->stop = true;
+	}
+}
+
+static void shutdown_all(struct daemon *d)
+{
+	long n;
+	int i;
+
+	/* Programs off first, so no packet is fast-forwarded meanwhile. */
+	for (i = 0; i < d->ndevs; i++)
+		detach_dev(d, &d->devs[i], true);
+	n = evict_all(d, EVICT_STOP, 0);
+	if (n)
+		pr_info("handed %ld connections back to conntrack", n);
+	nfo_nft_remove();
+	/* Anything left in the maps (not ours to know): hand back too. */
+	nfo_teardown(d->dp, d->cfg->pin_dir);
+}
+
+/* Start-up failed: put back exactly what was there before. */
+static void rollback(struct daemon *d, bool had_pins)
+{
+	int i;
+
+	if (had_pins) {
+		/* A restart: leave the running fast path as it was. */
+		d->st.pid = 0;
+		nfo_dp_state_set(d->dp, &d->st);
+		return;
+	}
+	for (i = 0; i < d->ndevs; i++)
+		detach_dev(d, &d->devs[i], true);
+	if (d->table_created)
+		nfo_nft_remove();
+	nfo_dp_close(d->dp);
+	d->dp = NULL;
+	nfo_dp_unpin(d->cfg->pin_dir);
+}
+
+/* Refuse to start when another daemon owns the pins, or they disagree. */
+static int check_pins(struct daemon *d)
+{
+	struct nfo_state st;
+	struct nfo_dp *old;
+	int rc = 0;
+
+	if (nfo_dp_open_pinned(d->cfg->pin_dir, &old))
+		return 0;
+	if (!nfo_dp_state_get(old, &st)) {
+		if (pid_is_daemon(st.pid)) {
+			pr_err("nft-offload is already running (pid %u)", st.pid);
+			rc = -EEXIST;
+		} else if (st.ct_mark && st.ct_mark != d->cfg->mark) {
+			pr_err("the pinned state uses ct mark bit 0x%08x, not 0x%08x; run "
+			       "'nft-offload stop' first to change it",
+			       st.ct_mark, d->cfg->mark);
+			rc = -EINVAL;
+		}
+	}
+	nfo_dp_close(old);
+	return rc;
+}
+
+static void event_loop(struct daemon *d)
+{
+	while (!d->stop) {
+		struct epoll_event evs[8];
+		int i, n = epoll_wait(d->epfd, evs, 8, -1);
+
+		if (n < 0 && errno != EINTR) {
+			pr_err("epoll: %s", strerror(errno));
+			break;
+		}
+		for (i = 0; i < n; i++) {
+			int fd = evs[i].data.fd;
+
+			if (fd == nfo_nl_fd(&d->ct_ev))
+				read_ct_events(d);
+			else if (fd == nfo_nl_fd(&d->nft_ev))
+				read_nft_events(d);
+			else if (fd == nfo_nl_fd(&d->rt_ev))
+				read_rt_events(d);
+			else if (fd == d->timerfd)
+				tick(d);
+			else if (fd == d->sigfd)
+				handle_signal(d);
+		}
+	}
+}
+
+static int start(struct daemon *d, bool had_pins)
+{
+	struct nfo_dp_opts dopts = { .pin_dir = d->cfg->pin_dir, .flow_capacity = d->cfg->flows };
+	int i, err;
+
+	if (nfo_dp_load(&dopts, &d->dp))
+		return -1;
+	if (open_sockets(d) || nfo_flowtab_init(&d->tab))
+		return -1;
+	d->tab.now = mono_s();
+
+	nfo_dp_state_get(d->dp, &d->st);
+	d->st.abi_version = NFO_ABI_VERSION;
+	d->st.pid = getpid();
+	d->st.started_ns = mono_ns();
+	d->st.started_unix = time(NULL);
+	d->st.ct_mark = d->cfg->mark;
+	d->st.idle_timeout_s = d->cfg->idle_timeout;
+	d->st.flow_capacity = d->dp->flow_capacity;
+	d->st.flows = 0;
+	nfo_dp_state_set(d->dp, &d->st);
+
+	if (d->dp->adopted)
+		adopt(d);
+	for (i = 0; i < d->ndevs; i++) {
+		struct nfo_link l;
+
+		err = nfo_link_get(&d->rt_req, 0, d->devs[i].name, &l);
+		if (err) {
+			pr_err("device %s: %s", d->devs[i].name, strerror(-err));
+			return -1;
+		}
+		if (attach_dev(d, &d->devs[i], &l))
+			return -1;
+	}
+	if (install_table(d))
+		return -1;
+	d->table_created = true;
+	check_ruleset(d, true);
+	if (setup_loop(d)) {
+		pr_err("cannot set up the event loop: %s", strerror(errno));
+		return -1;
+	}
+	(void)had_pins;
+	return 0;
+}
+
+int nfo_daemon_run(struct nfo_config *cfg)
+{
+	struct nfo_nft_report r;
+	struct daemon *d;
+	bool had_pins;
+	int i, err, rc = 1;
+
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return 1;
+	d->cfg = cfg;
+	d->lockfd = d->epfd = d->sigfd = d->timerfd = -1;
+	nfo_log_set_timestamps(1);
+
+	/* Checks that change nothing yet. */
+	if (take_lock(d)) {
+		pr_err("another nft-offload daemon is running for %s", cfg->pin_dir);
+		goto out;
+	}
+	err = nfo_nft_inspect(cfg->mark, &r);
+	if (err) {
+		pr_err("cannot read the nftables ruleset: %s", strerror(-err));
+		goto out;
+	}
+	if (r.mark_conflicts) {
+		pr_err("ct mark bit 0x%08x is already used by the ruleset (%s); choose another "
+		       "with --mark",
+		       cfg->mark, r.conflict);
+		goto out;
+	}
+	for (i = 0; i < cfg->ndevices; i++) {
+		if (if_nametoindex(cfg->devices[i]) == 0) {
+			pr_err("device %s does not exist in this network namespace",
+			       cfg->devices[i]);
+			goto out;
+		}
+		snprintf(d->devs[i].name, IFNAMSIZ, "%s", cfg->devices[i]);
+		d->devs[i].want = cfg->dev_mode[i] != NFO_MODE_AUTO ? cfg->dev_mode[i] : cfg->mode;
+	}
+	d->ndevs = cfg->ndevices;
+	had_pins = nfo_dp_pinned(cfg->pin_dir);
+	if (had_pins && check_pins(d))
+		goto out;
+
+	if (start(d, had_pins)) {
+		rollback(d, had_pins);
+		goto out_close;
+	}
+	if (resync(d, "initial dump"))
+		pr_warn("initial conntrack dump incomplete; retrying in the background");
+	publish_state(d);
+	pr_info("running: %d devices, ct mark 0x%08x, idle timeout %us, capacity %llu "
+		"connections per family",
+		d->ndevs, cfg->mark, cfg->idle_timeout, (unsigned long long)d->dp->flow_capacity);
+	sd_notify_ready();
+
+	event_loop(d);
+	rc = 0;
+	if (!cfg->keep_on_exit) {
+		shutdown_all(d);
+	} else {
+		d->st.pid = 0;
+		publish_state(d);
+	}
+out_close:
+	if (d->tab.hash)
+		nfo_flowtab_free(&d->tab);
+	close_sockets(d);
+	nfo_dp_close(d->dp);
+out:
+	if (d->lockfd >= 0)
+		close(d->lockfd);
+	if (d->epfd >= 0)
+		close(d->epfd);
+	if (d->sigfd >= 0)
+		close(d->sigfd);
+	if (d->timerfd >= 0)
+		close(d->timerfd);
+	free(d);
+	return rc;
+}

@@ -1,0 +1,290 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "dataplane.h"
+#include "log.h"
+
+void nfo_config_defaults(struct nfo_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->mode = NFO_MODE_AUTO;
+	c->mark = NFO_DEFAULT_MARK;
+	c->idle_timeout = NFO_DEFAULT_IDLE;
+	c->ct_timeout = NFO_DEFAULT_CT_TIMEOUT;
+	c->flows = NFO_DEFAULT_FLOWS;
+	c->event_buffer = NFO_DEFAULT_EVENT_BUFFER;
+	snprintf(c->pin_dir, sizeof(c->pin_dir), "%s", NFO_DEFAULT_PIN_DIR);
+}
+
+void nfo_config_free(struct nfo_config *c)
+{
+	int i;
+
+	for (i = 0; i < c->nselectors; i++)
+		free(c->selectors[i]);
+	c->nselectors = 0;
+}
+
+int nfo_parse_u64(const char *s, uint64_t *v)
+{
+	char *end;
+	unsigned long long n;
+
+	if (!*s || *s == '-')
+		return -EINVAL;
+	errno = 0;
+	n = strtoull(s, &end, 0);
+	if (errno)
+		return -EINVAL;
+	switch (*end) {
+	case 'k':
+	case 'K':
+		n *= 1024, end++;
+		break;
+	case 'M':
+		n *= 1024 * 1024, end++;
+		break;
+	case 'G':
+		n *= 1024ULL * 1024 * 1024, end++;
+		break;
+	}
+	if (*end)
+		return -EINVAL;
+	*v = n;
+	return 0;
+}
+
+int nfo_parse_duration(const char *s, uint32_t *seconds)
+{
+	char *end;
+	unsigned long n;
+
+	if (!isdigit((unsigned char)*s))
+		return -EINVAL;
+	n = strtoul(s, &end, 10);
+	if (!strcmp(end, "m"))
+		n *= 60;
+	else if (!strcmp(end, "h"))
+		n *= 3600;
+	else if (*end && strcmp(end, "s"))
+		return -EINVAL;
+	if (n > UINT32_MAX)
+		return -EINVAL;
+	*seconds = n;
+	return 0;
+}
+
+static int parse_bool(const char *s, bool *b)
+{
+	if (!strcmp(s, "yes") || !strcmp(s, "true") || !strcmp(s, "1") || !strcmp(s, "on"))
+		*b = true;
+	else if (!strcmp(s, "no") || !strcmp(s, "false") || !strcmp(s, "0") || !strcmp(s, "off"))
+		*b = false;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+/* "eth0", "eth0:xdp": append to the device list. */
+static int add_device(struct nfo_config *c, const char *spec, char *err, size_t errlen)
+{
+	char name[64], *colon;
+	enum nfo_mode m = NFO_MODE_AUTO;
+	int i;
+
+	snprintf(name, sizeof(name), "%s", spec);
+	colon = strchr(name, ':');
+	if (colon) {
+		*colon = '\0';
+		if (nfo_mode_parse(colon + 1, &m)) {
+			snprintf(err, errlen, "unknown mode '%s' for device %s (auto, tc, xdp, "
+					      "xdp-generic)", colon + 1, name);
+			return -EINVAL;
+		}
+	}
+	if (!*name || strlen(name) >= IFNAMSIZ || strpbrk(name, " \t/\"'")) {
+		snprintf(err, errlen, "invalid device name '%s'", name);
+		return -EINVAL;
+	}
+	for (i = 0; i < c->ndevices; i++)
+		if (!strcmp(c->devices[i], name)) {
+			snprintf(err, errlen, "device %s is listed twice", name);
+			return -EINVAL;
+		}
+	if (c->ndevices == NFO_MAX_DEVICES) {
+		snprintf(err, errlen, "too many devices (at most %d)", NFO_MAX_DEVICES);
+		return -EINVAL;
+	}
+	snprintf(c->devices[c->ndevices], IFNAMSIZ, "%s", name);
+	c->dev_mode[c->ndevices++] = m;
+	return 0;
+}
+
+int nfo_config_set(struct nfo_config *c, const char *key, const char *value, char *err,
+		   size_t errlen)
+{
+	uint64_t u;
+	uint32_t s;
+
+	if (!strcmp(key, "devices") || !strcmp(key, "device")) {
+		char buf[1024], *tok, *save;
+
+		snprintf(buf, sizeof(buf), "%s", value);
+		for (tok = strtok_r(buf, " \t,", &save); tok; tok = strtok_r(NULL, " \t,", &save))
+			if (add_device(c, tok, err, errlen))
+				return -EINVAL;
+	} else if (!strcmp(key, "mode")) {
+		if (nfo_mode_parse(value, &c->mode)) {
+			snprintf(err, errlen, "mode must be auto, tc, xdp or xdp-generic, not '%s'",
+				 value);
+			return -EINVAL;
+		}
+	} else if (!strcmp(key, "select")) {
+		if (!*value || strchr(value, ';') || strchr(value, '{') || strchr(value, '}')) {
+			snprintf(err, errlen, "select must be one nft match expression, got '%s'",
+				 value);
+			return -EINVAL;
+		}
+		if (c->nselectors == NFO_MAX_SELECTORS) {
+			snprintf(err, errlen, "too many selectors (at most %d)", NFO_MAX_SELECTORS);
+			return -EINVAL;
+		}
+		c->selectors[c->nselectors++] = strdup(value);
+	} else if (!strcmp(key, "mark")) {
+		if (nfo_parse_u64(value, &u) || !u || u > UINT32_MAX || (u & (u - 1))) {
+			snprintf(err, errlen, "mark must be a single bit of the 32-bit ct mark "
+					      "(e.g. 0x80000000), not '%s'", value);
+			return -EINVAL;
+		}
+		c->mark = u;
+	} else if (!strcmp(key, "idle-timeout")) {
+		if (nfo_parse_duration(value, &s) || !s || s > 86400) {
+			snprintf(err, errlen, "idle-timeout must be 1s to 24h, not '%s'", value);
+			return -EINVAL;
+		}
+		c->idle_timeout = s;
+	} else if (!strcmp(key, "ct-timeout")) {
+		if (nfo_parse_duration(value, &s) || s < 60) {
+			snprintf(err, errlen, "ct-timeout must be at least 60s, not '%s'", value);
+			return -EINVAL;
+		}
+		c->ct_timeout = s;
+	} else if (!strcmp(key, "flows")) {
+		if (nfo_parse_u64(value, &u) || u < 16 || u > (1ULL << 30)) {
+			snprintf(err, errlen, "flows must be between 16 and 1G, not '%s'", value);
+			return -EINVAL;
+		}
+		c->flows = u;
+	} else if (!strcmp(key, "pin-dir")) {
+		if (value[0] != '/' || strlen(value) >= sizeof(c->pin_dir) - 32) {
+			snprintf(err, errlen, "pin-dir must be an absolute path, not '%s'", value);
+			return -EINVAL;
+		}
+		snprintf(c->pin_dir, sizeof(c->pin_dir), "%s", value);
+	} else if (!strcmp(key, "on-exit")) {
+		if (!strcmp(value, "stop"))
+			c->keep_on_exit = false;
+		else if (!strcmp(value, "keep"))
+			c->keep_on_exit = true;
+		else {
+			snprintf(err, errlen, "on-exit must be 'stop' or 'keep', not '%s'", value);
+			return -EINVAL;
+		}
+	} else if (!strcmp(key, "force")) {
+		if (parse_bool(value, &c->force)) {
+			snprintf(err, errlen, "force must be yes or no, not '%s'", value);
+			return -EINVAL;
+		}
+	} else if (!strcmp(key, "event-buffer")) {
+		if (nfo_parse_u64(value, &u) || u < 4096 || u > (1U << 30)) {
+			snprintf(err, errlen, "event-buffer must be 4k to 1G, not '%s'", value);
+			return -EINVAL;
+		}
+		c->event_buffer = u;
+	} else {
+		snprintf(err, errlen, "unknown setting '%s'", key);
+		return -ENOENT;
+	}
+	return 0;
+}
+
+static char *trim(char *s)
+{
+	char *e;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
+}
+
+int nfo_config_load(struct nfo_config *c, const char *path)
+{
+	char line[2048], err[512];
+	int lineno = 0, rc = 0;
+	FILE *f;
+
+	f = fopen(path, "r");
+	if (!f) {
+		pr_err("cannot read config file %s: %s", path, strerror(errno));
+		return -errno;
+	}
+	snprintf(c->source, sizeof(c->source), "%s", path);
+	while (fgets(line, sizeof(line), f)) {
+		char *p, *eq, *key, *val, *hash;
+
+		lineno++;
+		if (!strchr(line, '\n') && !feof(f)) {
+			pr_err("%s:%d: line too long", path, lineno);
+			rc = -EINVAL;
+			break;
+		}
+		/* Comments: '#' at the start or after blank space. */
+		for (hash = line; (hash = strchr(hash, '#')); hash++)
+			if (hash == line || isspace((unsigned char)hash[-1])) {
+				*hash = '\0';
+				break;
+			}
+		p = trim(line);
+		if (!*p)
+			continue;
+		eq = strchr(p, '=');
+		if (!eq) {
+			pr_err("%s:%d: expected 'key = value', got '%s'", path, lineno, p);
+			rc = -EINVAL;
+			break;
+		}
+		*eq = '\0';
+		key = trim(p);
+		val = trim(eq + 1);
+		if (nfo_config_set(c, key, val, err, sizeof(err))) {
+			pr_err("%s:%d: %s", path, lineno, err);
+			rc = -EINVAL;
+			break;
+		}
+	}
+	fclose(f);
+	return rc;
+}
+
+int nfo_config_validate(const struct nfo_config *c)
+{
+	if (c->ndevices < 2) {
+		pr_err("need at least two devices to offload between (--device, or 'devices =' "
+		       "in %s)", c->source[0] ? c->source : NFO_CONFIG_FILE);
+		return -EINVAL;
+	}
+	if (c->ct_timeout <= c->idle_timeout) {
+		pr_err("ct-timeout (%us) must be longer than idle-timeout (%us)", c->ct_timeout,
+		       c->idle_timeout);
+		return -EINVAL;
+	}
+	return 0;
+}

@@ -1,0 +1,271 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <linux/netlink.h>
+#include <netinet/in.h>
+
+#include "attach.h"
+#include "log.h"
+#include "nft.h"
+#include "ops.h"
+
+void nfo_ct_handback(struct nfo_nl_batch *b, const struct nfo_tuple *orig, uint16_t zone,
+		     uint8_t tcp_state, bool assured, uint32_t idle_s, uint32_t mark_bit,
+		     bool clear_mark)
+{
+	uint32_t t = nfo_ct_timeout(orig->l4proto, tcp_state, assured);
+	struct nfo_ct_update u = {
+		.set_timeout = true,
+		.timeout = t > idle_s ? t - idle_s : 1,
+		.set_mark = clear_mark,
+		.mark = 0,
+		.mark_mask = mark_bit,
+	};
+
+	nfo_ct_req_update(b, orig, zone, &u);
+}
+
+static bool addr_eq(uint8_t fam, const void *a, const union nfo_addr *b)
+{
+	return !memcmp(a, b, fam == AF_INET ? 4 : 16);
+}
+
+bool nfo_filter_match(const struct nfo_filter *f, uint8_t family, const union nfo_key *key,
+		      const struct nfo_flow *flow)
+{
+	struct nfo_tuple in, out;
+	uint32_t ifindex;
+
+	nfo_key_tuple(key, family, &in, &ifindex);
+	nfo_flow_out_tuple(&in, flow, &out);
+	if (f->family && f->family != family)
+		return false;
+	if (f->l4proto && f->l4proto != in.l4proto)
+		return false;
+	if (f->ct_id && f->ct_id != flow->ct_id)
+		return false;
+	if (f->ifindex && f->ifindex != ifindex)
+		return false;
+	if (f->addr_family) {
+		if (f->addr_family != family)
+			return false;
+		if (!addr_eq(family, &in.src, &f->addr) && !addr_eq(family, &in.dst, &f->addr) &&
+		    !addr_eq(family, &out.src, &f->addr) && !addr_eq(family, &out.dst, &f->addr))
+			return false;
+	}
+	if (f->port && f->port != in.sport && f->port != in.dport && f->port != out.sport &&
+	    f->port != out.dport)
+		return false;
+	return true;
+}
+
+/* One selected connection: its ORIGINAL tuple identifies it to conntrack. */
+struct victim {
+	uint8_t family;
+	uint32_t ct_id;
+	struct nfo_tuple orig;
+	bool have_orig;
+	bool teardown;
+	uint64_t last_used;
+};
+
+struct evict_arg {
+	const struct nfo_filter *f;
+	struct victim *v;
+	size_t n, cap;
+	uint8_t pass; /* 1: select, 2: collect partners and keys */
+	union nfo_key *keys;
+	uint8_t *key_family;
+	size_t nkeys, kcap;
+};
+
+static struct victim *find_victim(struct evict_arg *a, uint8_t family, uint32_t ct_id)
+{
+	size_t i;
+
+	for (i = 0; i < a->n; i++)
+		if (a->v[i].ct_id == ct_id && a->v[i].family == family)
+			return &a->v[i];
+	return NULL;
+}
+
+static int select_cb(uint8_t family, const union nfo_key *key, const struct nfo_flow *flow,
+		     void *arg)
+{
+	struct evict_arg *a = arg;
+	struct victim *v;
+
+	if (a->pass == 1) {
+		if (!nfo_filter_match(a->f, family, key, flow) || find_victim(a, family, flow->ct_id))
+			return 0;
+		if (a->n == a->cap) {
+			size_t cap = a->cap ? a->cap * 2 : 256;
+			struct victim *nv = realloc(a->v, cap * sizeof(*nv));
+
+			if (!nv)
+				return -ENOMEM;
+			a->v = nv;
+			a->cap = cap;
+		}
+		memset(&a->v[a->n], 0, sizeof(a->v[0]));
+		a->v[a->n].family = family;
+		a->v[a->n].ct_id = flow->ct_id;
+		a->n++;
+		return 0;
+	}
+	/* Pass 2: every entry of a selected connection, either direction. */
+	v = find_victim(a, family, flow->ct_id);
+	if (!v)
+		return 0;
+	if (flow->dir == NFO_DIR_ORIGINAL) {
+		uint32_t ifindex;
+
+		nfo_key_tuple(key, family, &v->orig, &ifindex);
+		v->have_orig = true;
+	}
+	v->teardown |= flow->teardown != 0;
+	if (flow->last_used_ns > v->last_used)
+		v->last_used = flow->last_used_ns;
+	if (a->nkeys == a->kcap) {
+		size_t cap = a->kcap ? a->kcap * 2 : 512;
+		union nfo_key *nk = realloc(a->keys, cap * sizeof(*nk));
+		uint8_t *nf = realloc(a->key_family, cap);
+
+		if (!nk || !nf) {
+			free(nk ? nk : a->keys);
+			free(nf ? nf : a->key_family);
+			a->keys = NULL;
+			a->key_family = NULL;
+			return -ENOMEM;
+		}
+		a->keys = nk;
+		a->key_family = nf;
+		a->kcap = cap;
+	}
+	a->keys[a->nkeys] = *key;
+	a->key_family[a->nkeys++] = family;
+	return 0;
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+long nfo_evict(struct nfo_dp *dp, const struct nfo_filter *f, uint32_t mark_bit)
+{
+	struct evict_arg a = { .f = f, .pass = 1 };
+	struct nfo_nl_batch b;
+	struct nfo_nl nl;
+	uint64_t now = mono_ns();
+	size_t i;
+	long err;
+
+	err = nfo_dp_flow_foreach(dp, AF_INET, select_cb, &a);
+	err = err ?: nfo_dp_flow_foreach(dp, AF_INET6, select_cb, &a);
+	a.pass = 2;
+	err = err ?: nfo_dp_flow_foreach(dp, AF_INET, select_cb, &a);
+	err = err ?: nfo_dp_flow_foreach(dp, AF_INET6, select_cb, &a);
+	if (err)
+		goto out;
+	/* Out of the fast path first, then back to conntrack's judgement. */
+	for (i = 0; i < a.nkeys; i++)
+		nfo_dp_flow_del(dp, a.key_family[i], &a.keys[i]);
+	err = nfo_nl_open(&nl, NETLINK_NETFILTER, 0);
+	if (err)
+		goto out;
+	err = nfo_nl_batch_init(&b, &nl, 64 * 1024, false);
+	if (err) {
+		nfo_nl_close(&nl);
+		goto out;
+	}
+	for (i = 0; i < a.n; i++) {
+		struct victim *v = &a.v[i];
+		uint32_t idle = v->last_used && now > v->last_used ?
+					(now - v->last_used) / 1000000000ULL : 0;
+
+		if (!v->have_orig)
+			continue;
+		if (!nfo_nl_batch_room(&b, NFO_CT_REQ_MAX))
+			nfo_nl_batch_flush(&b, NULL, NULL);
+		/*
+		 * A flow in teardown has had its FIN/RST seen by conntrack,
+		 * which set the state's timeout itself: only clear the mark.
+		 */
+		if (v->teardown) {
+			struct nfo_ct_update u = { .set_mark = true, .mark_mask = mark_bit };
+
+			nfo_ct_req_update(&b, &v->orig, 0, &u);
+		} else {
+			nfo_ct_handback(&b, &v->orig, 0, NFO_TCP_ESTABLISHED, true, idle, mark_bit,
+					true);
+		}
+	}
+	nfo_nl_batch_flush(&b, NULL, NULL); /* ENOENT: conntrack forgot it already */
+	nfo_nl_batch_free(&b);
+	nfo_nl_close(&nl);
+	err = a.n;
+out:
+	free(a.v);
+	free(a.keys);
+	free(a.key_family);
+	return err;
+}
+
+int nfo_teardown(struct nfo_dp *dp, const char *pin_dir)
+{
+	struct nfo_filter all = {};
+	struct nfo_state st = {};
+	uint32_t slot;
+	long n;
+	int err, rc = 0;
+
+	nfo_dp_state_get(dp, &st);
+	/* Programs first: from here on no packet takes the fast path. */
+	for (slot = 1; slot < NFO_MAX_SLOTS; slot++) {
+		struct nfo_slot s;
+		struct nfo_dev none = {};
+
+		if (nfo_dp_slot_get(dp, slot, &s) || !s.ifindex)
+			continue;
+		if (s.flags & NFO_DEV_TC) {
+			err = nfo_detach_tc(s.ifindex, s.flags & NFO_DEV_CLSACT_OURS);
+			if (err && err != -ENODEV) {
+				pr_warn("cannot detach from %s: %s", s.name, strerror(-err));
+				rc = err;
+			}
+		}
+		if (s.flags & (NFO_DEV_XDP | NFO_DEV_XDP_GENERIC)) {
+			err = nfo_detach_xdp(s.ifindex);
+			if (err && err != -ENODEV) {
+				pr_warn("cannot detach XDP from %s: %s", s.name, strerror(-err));
+				rc = err;
+			}
+		}
+		nfo_dp_dev_set(dp, s.ifindex, &none);
+	}
+	n = nfo_evict(dp, &all, st.ct_mark ? st.ct_mark : 0);
+	if (n < 0) {
+		pr_warn("cannot hand flows back to conntrack: %s", strerror((int)-n));
+		rc = (int)n;
+	} else if (n) {
+		pr_info("handed %ld connections back to conntrack", n);
+	}
+	err = nfo_nft_remove();
+	if (err && err != -ENOENT) {
+		pr_warn("cannot delete table %s %s", NFO_NFT_FAMILY, NFO_NFT_TABLE);
+		rc = err;
+	}
+	err = nfo_dp_unpin(pin_dir);
+	if (err) {
+		pr_warn("cannot remove pins in %s: %s", pin_dir, strerror(-err));
+		rc = err;
+	}
+	return rc;
+}

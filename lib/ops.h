@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Operations shared by the daemon and the stateless CLI: handing flows back
+ * to the stack, and removing every trace of nft-offload.
+ */
+#ifndef NFO_OPS_H
+#define NFO_OPS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ct.h"
+#include "dataplane.h"
+
+/*
+ * Append the conntrack update that hands a flow back to the stack: the
+ * timeout conntrack would have had (its protocol/state timeout minus the time
+ * the flow has been idle already), and optionally our mark bit cleared so the
+ * ruleset judges the next packet again.
+ */
+void nfo_ct_handback(struct nfo_nl_batch *b, const struct nfo_tuple *orig, uint16_t zone,
+		     uint8_t tcp_state, bool assured, uint32_t idle_s, uint32_t mark_bit,
+		     bool clear_mark);
+
+/* Which flows an eviction selects; any field zero/empty matches all. */
+struct nfo_filter {
+	uint8_t family; /* AF_INET / AF_INET6 */
+	uint8_t l4proto;
+	union nfo_addr addr; /* either address of either tuple */
+	uint8_t addr_family;
+	uint16_t port; /* either port of either tuple, network order */
+	uint32_t ifindex; /* ingress device of either direction */
+	uint32_t ct_id;
+};
+
+/* Does this entry (and the tuple it leaves with) match the filter? */
+bool nfo_filter_match(const struct nfo_filter *f, uint8_t family, const union nfo_key *key,
+		      const struct nfo_flow *flow);
+
+/*
+ * Evict flows from the pinned maps (both directions) and hand them back to
+ * conntrack. Used by the CLI's flush/evict and by stop. Returns the number of
+ * connections evicted, or -errno.
+ */
+long nfo_evict(struct nfo_dp *dp, const struct nfo_filter *f, uint32_t mark_bit);
+
+/*
+ * Remove every trace: programs from the devices in the slots map, flows
+ * (handed back), the nft table, the pins. Safe to run twice.
+ */
+int nfo_teardown(struct nfo_dp *dp, const char *pin_dir);
+
+#endif

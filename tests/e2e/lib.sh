@@ -1,0 +1,225 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# shellcheck shell=bash
+#
+# Test harness: a router in network namespaces, torn down on exit.
+#
+#   client (198.18.1.2, 2001:db8:1::2) --lan0-- router --wan0-- server (198.19.2.2, 2001:db8:2::2)
+#   client2 (198.18.3.2, 2001:db8:3::2) --lan1-- router
+#
+# The router runs a realistic ruleset: forward policy drop, established
+# accept, LAN to WAN accept, a DNAT port forward (WAN 198.19.2.1:8080 ->
+# client:80), masquerade on wan0 (IPv4 and IPv6). Everything lives in
+# namespaces named after this shell's PID and in a private bpffs mount.
+#
+# Source it, then: nfo_topology; nfo_start [daemon options]; ... ; the EXIT
+# trap cleans up (also on failure or interrupt).
+
+ROOT=${ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+NFO=${NFO:-$ROOT/build/nft-offload}
+PY=/usr/bin/python3
+ID=${NFO_TEST_ID:-$$}
+C=nfo${ID}c
+C2=nfo${ID}d
+R=nfo${ID}r
+S=nfo${ID}s
+TMP=$(mktemp -d "/tmp/nfo-e2e.${ID}.XXXXXX")
+PIN=$TMP/bpf/nfo
+NFO_LOG=$TMP/daemon.log
+NFO_PID=
+FAILS=0
+
+CLIENT4=198.18.1.2
+CLIENT6=2001:db8:1::2
+CLIENT2_4=198.18.3.2
+CLIENT2_6=2001:db8:3::2
+SERVER4=198.19.2.2
+SERVER6=2001:db8:2::2
+WAN4=198.19.2.1
+WAN6=2001:db8:2::1
+
+rexec() { ip netns exec "$R" "$@"; }
+cexec() { ip netns exec "$C" "$@"; }
+c2exec() { ip netns exec "$C2" "$@"; }
+sexec() { ip netns exec "$S" "$@"; }
+nfo() { ip netns exec "$R" "$NFO" --pin-dir "$PIN" "$@"; }
+
+say() { printf '%s\n' "$*"; }
+pass() { say "ok - $*"; }
+fail() {
+	say "not ok - $*"
+	FAILS=$((FAILS + 1))
+	if [ -n "${NFO_LOG:-}" ] && [ -s "$NFO_LOG" ]; then
+		say "# last daemon log lines:"
+		tail -n 15 "$NFO_LOG" | sed 's/^/#   /'
+	fi
+}
+check() { # check "description" command...
+	local what=$1
+	shift
+	if "$@"; then pass "$what"; else fail "$what"; fi
+}
+
+nfo_cleanup() {
+	local rc=$?
+	trap - EXIT INT TERM
+	if [ -n "$NFO_PID" ] && kill -0 "$NFO_PID" 2>/dev/null; then
+		kill -TERM "$NFO_PID" 2>/dev/null
+		for _ in $(seq 50); do kill -0 "$NFO_PID" 2>/dev/null || break; sleep 0.1; done
+		kill -KILL "$NFO_PID" 2>/dev/null
+	fi
+	# Processes left in our namespaces (socat, iperf3, trafgen, ...).
+	for ns in "$C" "$C2" "$R" "$S"; do
+		for p in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done
+	done
+	for ns in "$C" "$C2" "$R" "$S"; do ip netns del "$ns" 2>/dev/null; done
+	mountpoint -q "$TMP/bpf" && umount "$TMP/bpf"
+	rm -rf "$TMP"
+	exit "$rc"
+}
+trap nfo_cleanup EXIT
+trap 'exit 130' INT TERM
+
+# Realistic router ruleset. FILLER extra non-matching rules make the slow path
+# cost what it costs on a real router.
+nfo_ruleset() {
+	local filler=${1:-50} i
+	{
+		cat <<EOF
+table inet filter {
+	chain forward {
+		type filter hook forward priority filter; policy drop;
+		ct state invalid counter drop
+EOF
+		for ((i = 0; i < filler; i++)); do
+			printf '\t\tip saddr 203.0.113.%d tcp dport %d counter drop\n' $((i % 250)) $((10000 + i))
+		done
+		cat <<EOF
+		ct state established,related counter accept
+		iifname { "lan0", "lan1" } oifname "wan0" counter accept
+		iifname "lan0" oifname "lan1" counter accept
+		iifname "lan1" oifname "lan0" counter accept
+		ct status dnat counter accept
+	}
+}
+table ip nat {
+	chain prerouting {
+		type nat hook prerouting priority dstnat;
+		iifname "wan0" tcp dport 8080 dnat to $CLIENT4:80
+		iifname "wan0" udp dport 5353 dnat to $CLIENT4:53
+	}
+	chain postrouting {
+		type nat hook postrouting priority srcnat;
+		oifname "wan0" masquerade
+	}
+}
+table ip6 nat {
+	chain prerouting {
+		type nat hook prerouting priority dstnat;
+		iifname "wan0" tcp dport 8080 dnat to [$CLIENT6]:80
+	}
+	chain postrouting {
+		type nat hook postrouting priority srcnat;
+		oifname "wan0" masquerade
+	}
+}
+EOF
+	} | rexec nft -f -
+}
+
+veth() { # veth NS1 DEV1 NS2 DEV2
+	ip link add "$2" netns "$1" type veth peer name "$4" netns "$3"
+	ip -n "$1" link set "$2" up
+	ip -n "$3" link set "$4" up
+}
+
+nfo_topology() {
+	local ns
+	for ns in "$C" "$C2" "$R" "$S"; do
+		ip netns add "$ns"
+		ip -n "$ns" link set lo up
+	done
+	veth "$C" eth0 "$R" lan0
+	veth "$C2" eth0 "$R" lan1
+	veth "$R" wan0 "$S" eth0
+	ip -n "$C" addr add $CLIENT4/24 dev eth0
+	ip -n "$C" addr add $CLIENT6/64 dev eth0 nodad
+	ip -n "$C" route add default via 198.18.1.1
+	ip -n "$C" -6 route add default via 2001:db8:1::1
+	ip -n "$C2" addr add $CLIENT2_4/24 dev eth0
+	ip -n "$C2" addr add $CLIENT2_6/64 dev eth0 nodad
+	ip -n "$C2" route add default via 198.18.3.1
+	ip -n "$C2" -6 route add default via 2001:db8:3::1
+	ip -n "$S" addr add $SERVER4/24 dev eth0
+	ip -n "$S" addr add $SERVER6/64 dev eth0 nodad
+	ip -n "$S" route add default via $WAN4
+	ip -n "$S" -6 route add default via $WAN6
+	ip -n "$R" addr add 198.18.1.1/24 dev lan0
+	ip -n "$R" addr add 2001:db8:1::1/64 dev lan0 nodad
+	ip -n "$R" addr add 198.18.3.1/24 dev lan1
+	ip -n "$R" addr add 2001:db8:3::1/64 dev lan1 nodad
+	ip -n "$R" addr add $WAN4/24 dev wan0
+	ip -n "$R" addr add $WAN6/64 dev wan0 nodad
+	rexec sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
+	# Veth peers take XDP frames only with NAPI on: GRO does that.
+	for ns in "$C" "$C2" "$S"; do
+		ip netns exec "$ns" ethtool -K eth0 gro on >/dev/null 2>&1 || true
+	done
+	mkdir -p "$TMP/bpf"
+	mount -t bpf bpf "$TMP/bpf"
+	nfo_ruleset "${NFO_FILLER:-50}"
+	# Neighbours resolved before timing-sensitive checks.
+	cexec ping -c1 -W2 198.18.1.1 >/dev/null
+	c2exec ping -c1 -W2 198.18.3.1 >/dev/null
+	sexec ping -c1 -W2 $WAN4 >/dev/null
+}
+
+# Start the daemon in the router namespace (background); waits until ready.
+nfo_start() {
+	rexec "$NFO" run --pin-dir "$PIN" --device lan0 --device lan1 --device wan0 \
+		--idle-timeout "${NFO_IDLE:-30}" "$@" >>"$NFO_LOG" 2>&1 &
+	NFO_PID=$!
+	local i
+	for i in $(seq 100); do
+		grep -q "running:" "$NFO_LOG" 2>/dev/null && return 0
+		kill -0 "$NFO_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	say "# daemon did not start:"
+	sed 's/^/#   /' "$NFO_LOG"
+	return 1
+}
+
+nfo_stop() {
+	[ -n "$NFO_PID" ] || return 0
+	kill -TERM "$NFO_PID" 2>/dev/null
+	wait "$NFO_PID" 2>/dev/null
+	NFO_PID=
+}
+
+# Sum of fast-path forwarded packets over all devices.
+nfo_fwd_packets() {
+	nfo stats -j | $PY -c 'import json,sys; print(json.load(sys.stdin)["total"]["fwd_packets"])'
+}
+
+nfo_flow_count() {
+	nfo flows --count
+}
+
+# Wait until COND (a command) succeeds, up to SECONDS (tenths checked).
+wait_for() {
+	local secs=$1 i
+	shift
+	for ((i = 0; i < secs * 10; i++)); do
+		"$@" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+nfo_done() {
+	if [ "$FAILS" -gt 0 ]; then
+		say "# $FAILS check(s) failed"
+		exit 1
+	fi
+	exit 0
+}
