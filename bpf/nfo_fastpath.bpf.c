@@ -520,6 +520,11 @@ int nfo_xdp(struct xdp_md *ctx)
 /* Headers the tc path needs in the linear area: Ethernet, IPv6, TCP. */
 #define NFO_PULL_LEN (sizeof(struct ethhdr) + sizeof(struct ipv6hdr) + sizeof(struct tcphdr))
 
+/*
+ * Passing returns TC_ACT_UNSPEC, not TC_ACT_OK: other filters on the hook
+ * (at a later priority) still see the packet, and then it goes on to the
+ * stack as it would have without us.
+ */
 SEC("tc")
 int nfo_tc(struct __sk_buff *skb)
 {
@@ -534,16 +539,16 @@ int nfo_tc(struct __sk_buff *skb)
 
 	c.st = dev_stats(c.ifindex, &dev);
 	if (!c.st)
-		return TC_ACT_OK;
+		return TC_ACT_UNSPEC;
 	if (skb->pkt_type != PACKET_HOST) {
 		pass(&c, NFO_R_OTHERHOST);
-		return TC_ACT_OK;
+		return TC_ACT_UNSPEC;
 	}
 	/* A VLAN tag taken out by the driver leaves skb->protocol the inner one. */
 	if (skb->vlan_present ||
 	    (skb->protocol != bpf_htons(ETH_P_IP) && skb->protocol != bpf_htons(ETH_P_IPV6))) {
 		pass(&c, NFO_R_NOT_IP);
-		return TC_ACT_OK;
+		return TC_ACT_UNSPEC;
 	}
 	/* Headers may sit outside the linear area (packet sockets, drivers). */
 	if ((void *)(long)skb->data + NFO_PULL_LEN > (void *)(long)skb->data_end) {
@@ -551,14 +556,14 @@ int nfo_tc(struct __sk_buff *skb)
 
 		if (bpf_skb_pull_data(skb, len)) {
 			pass(&c, NFO_R_ERROR);
-			return TC_ACT_OK;
+			return TC_ACT_UNSPEC;
 		}
 	}
 	eth = (void *)(long)skb->data;
 	c.data_end = (void *)(long)skb->data_end;
 	if ((void *)(eth + 1) > c.data_end) {
 		pass(&c, NFO_R_MALFORMED);
-		return TC_ACT_OK;
+		return TC_ACT_UNSPEC;
 	}
 	c.l3_len = skb->len - sizeof(*eth);
 	c.gso_size = skb->gso_size;
@@ -573,5 +578,5 @@ int nfo_tc(struct __sk_buff *skb)
 		c.st->pass[NFO_R_ERROR]++;
 		return TC_ACT_SHOT; /* rewritten half-way: cannot be passed on */
 	}
-	return oif ? bpf_redirect(oif, 0) : TC_ACT_OK;
+	return oif ? bpf_redirect(oif, 0) : TC_ACT_UNSPEC;
 }

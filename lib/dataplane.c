@@ -194,6 +194,13 @@ int nfo_dp_load(const struct nfo_dp_opts *opts, struct nfo_dp **dpp)
 		if (err)
 			goto fail;
 	}
+	if (opts->log_size) {
+		/* Level 4: statistics only (instruction counts), not the full log. */
+		bpf_program__set_log_level(dp->skel->progs.nfo_xdp, 4);
+		bpf_program__set_log_buf(dp->skel->progs.nfo_xdp, opts->xdp_log, opts->log_size);
+		bpf_program__set_log_level(dp->skel->progs.nfo_tc, 4);
+		bpf_program__set_log_buf(dp->skel->progs.nfo_tc, opts->tc_log, opts->log_size);
+	}
 	err = nfo_fastpath__load(dp->skel);
 	if (err) {
 		pr_err("the kernel refused the fast path programs: %s%s", strerror(-err),

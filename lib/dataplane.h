@@ -32,6 +32,9 @@ struct nfo_dp_opts {
 	const char *pin_dir; /* NULL: private maps, nothing pinned (tests) */
 	uint64_t flow_capacity; /* connections per family; 0 = default */
 	uint32_t max_ifindex; /* 0 = default */
+	/* Verifier statistics ("processed N insns ...") of each program. */
+	char *xdp_log, *tc_log;
+	size_t log_size;
 };
 
 struct nfo_dp {

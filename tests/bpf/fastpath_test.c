@@ -296,7 +296,7 @@ static const char *verdict_name(int xdp, uint32_t r)
 	if (xdp)
 		return r == XDP_REDIRECT ? "redirect" : r == XDP_PASS ? "pass" :
 		       r == XDP_DROP ? "drop" : "other";
-	return r == TC_ACT_REDIRECT ? "redirect" : r == TC_ACT_OK ? "pass" :
+	return r == TC_ACT_REDIRECT ? "redirect" : r == (uint32_t)TC_ACT_UNSPEC ? "pass" :
 	       r == TC_ACT_SHOT ? "drop" : "other";
 }
 
