@@ -120,6 +120,17 @@ static __always_inline __u16 csum_apply(__u16 check, __u32 diff)
 	return ~csum_fold((__u16)~check + diff);
 }
 
+/* An IPv4 header without options sums to 0xffff with its checksum. */
+static __always_inline bool ip_csum_ok(const struct iphdr *iph)
+{
+	const __u32 *w = (const __u32 *)iph;
+	__u64 s = (__u64)w[0] + w[1] + w[2] + w[3] + w[4];
+
+	s = (s & 0xffffffff) + (s >> 32);
+	s = (s & 0xffffffff) + (s >> 32);
+	return csum_fold((__u32)s) == 0xffff;
+}
+
 static __always_inline enum nfo_reason fib_reason(long rc)
 {
 	switch (rc) {
@@ -299,6 +310,9 @@ static __always_inline __u32 forward4(struct nfo_ctx *c, struct ethhdr *eth,
 		return pass(c, NFO_R_FRAGMENT);
 	if (iph->ttl <= 1)
 		return pass(c, NFO_R_TTL);
+	/* The stack drops a bad header checksum; so must we, by not taking it. */
+	if (!ip_csum_ok(iph))
+		return pass(c, NFO_R_MALFORMED);
 	r = parse_l4(c, iph + 1, iph->protocol, tot - sizeof(*iph), &ports, &hlen,
 		     &tcp_flags);
 	if (r)

@@ -60,6 +60,15 @@ static int parse_endpoint(const char *s, union nfo_addr *addr, uint16_t *port)
 	return fam;
 }
 
+/* Does it look like an endpoint (so not a protocol name)? */
+static bool fa_probe(const char *s)
+{
+	union nfo_addr a;
+	uint16_t p;
+
+	return parse_endpoint(s, &a, &p) != 0;
+}
+
 static bool addr_eq(uint8_t fam, const union nfo_addr *x, const union nfo_addr *y)
 {
 	return !memcmp(x, y, fam == AF_INET ? 4 : 16);
@@ -188,6 +197,8 @@ int cmd_explain(struct cli *c, int argc, char **argv)
 		q.l4proto = !strcmp(argv[0], "tcp") ? IPPROTO_TCP : IPPROTO_UDP;
 		i = 1;
 	}
+	if (argc - i == 3 && !fa_probe(argv[0]))
+		return cli_usage_error(c, "protocol must be tcp or udp, not '%s'", argv[0]);
 	if (argc - i != 2)
 		return cli_usage_error(c, "needs [tcp|udp] SRC[:PORT] DST[:PORT]");
 	fa = parse_endpoint(argv[i], &q.a, &q.aport);
@@ -212,7 +223,15 @@ int cmd_explain(struct cli *c, int argc, char **argv)
 		 argv[i + 1]);
 	out_str("protocol", NULL, q.l4proto ? nfo_proto_str(q.l4proto) : NULL);
 	out_str("src", NULL, nfo_addr_str(q.family, &q.a, sa, sizeof(sa)));
+	if (q.aport)
+		out_u64("sport", NULL, ntohs(q.aport));
+	else
+		out_null("sport");
 	out_str("dst", NULL, nfo_addr_str(q.family, &q.b, sb, sizeof(sb)));
+	if (q.bport)
+		out_u64("dport", NULL, ntohs(q.bport));
+	else
+		out_null("dport");
 	out_arr_open("checks");
 
 	/* 1. Is it in the fast path already? */
@@ -304,5 +323,6 @@ done:
 	out_obj_close();
 	out_finish();
 	nfo_dp_close(dp);
-	return 0;
+	/* Usable in scripts: 0 if offloaded, 1 if not. */
+	return ff.n > 0 && !ff.flow.teardown ? 0 : 1;
 }

@@ -13,16 +13,17 @@
 
 int cmd_run(struct cli *c, int argc, char **argv)
 {
+	char err[512];
+
 	if (argc)
 		return cli_usage_error(c, "unexpected argument '%s'", argv[0]);
 	if (c->pin_dir_opt)
 		snprintf(c->cfg.pin_dir, sizeof(c->cfg.pin_dir), "%s", c->pin_dir_opt);
-	if (nfo_config_validate(&c->cfg))
-		return 2;
-	if (c->verbose < 2)
-		nfo_log_set_level(c->verbose ? NFO_LOG_INFO : NFO_LOG_INFO);
-	if (c->verbose >= 2)
-		nfo_log_set_level(NFO_LOG_DEBUG);
+	if (nfo_config_validate(&c->cfg, err, sizeof(err)))
+		return cli_usage_error(c, "%s", err);
+	/* -v: per-flow decisions; -vv: also libbpf's messages. */
+	nfo_log_set_level(c->verbose ? NFO_LOG_DEBUG : NFO_LOG_INFO);
+	nfo_log_set_libbpf_debug(c->verbose >= 2);
 	return nfo_daemon_run(&c->cfg);
 }
 
@@ -58,14 +59,17 @@ int cmd_stop(struct cli *c, int argc, char **argv)
 	if (dp && nfo_dp_pinned(dir)) {
 		rc = nfo_teardown(dp, dir) ? 1 : 0;
 	} else if (!dp) {
-		if (nfo_nft_remove() == 0)
+		if (nfo_nft_remove() == 0) {
 			fprintf(stderr, "nft-offload: removed a leftover table %s %s\n",
 				NFO_NFT_FAMILY, NFO_NFT_TABLE);
-		else
-			fprintf(stderr, "nft-offload: not running (nothing pinned in %s)\n", dir);
+		} else {
+			fprintf(stderr, "nft-offload: not running (nothing pinned in %s); "
+					"nothing to stop\n", dir);
+			return 0;
+		}
 	}
 	nfo_dp_close(dp);
-	if (!rc && !c->json)
+	if (!rc)
 		fprintf(stderr, "nft-offload: stopped; nothing left behind\n");
 	return rc;
 }

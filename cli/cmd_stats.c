@@ -134,6 +134,7 @@ static void print_rates(struct devstat *a, struct devstat *b, int n, double dt)
 	int i, r;
 
 	strftime(tbuf, sizeof(tbuf), "%H:%M:%S", localtime(&t));
+	out_init(out_json()); /* one JSON document per line */
 	out_obj_open(NULL);
 	out_str("time", NULL, tbuf);
 	out_u64("interval_ms", NULL, (uint64_t)(dt * 1000));
@@ -177,6 +178,8 @@ int cmd_stats(struct cli *c, int argc, char **argv)
 		return cli_usage_error(c, "unexpected argument '%s'", argv[0]);
 	if (c->iterations && !c->watch)
 		return cli_usage_error(c, "--iterations needs --watch");
+	if (c->all_reasons && c->watch)
+		return cli_usage_error(c, "--all lists counters, --watch shows rates: use one");
 	dp = cli_open_pins(c);
 	if (!dp)
 		return 1;

@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <linux/netlink.h>
 
@@ -80,17 +81,38 @@ static bool readable(const char *path)
 	return access(path, R_OK) == 0;
 }
 
-static int probe_features(struct feature *f)
+/* Is the BPF JIT on? Load the smallest program and see if it got JITed (the
+ * sysctl lives only in the initial network namespace). */
+static int jit_enabled(void)
 {
-	int n = 0, jit = -1, v;
+	struct bpf_insn prog[] = {
+		{ .code = 0xb7, .dst_reg = 0, .imm = 0 }, /* r0 = 0 */
+		{ .code = 0x95 }, /* exit */
+	};
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+	int fd, jit = -1;
 	FILE *fp;
 
+	fd = bpf_prog_load(BPF_PROG_TYPE_SOCKET_FILTER, NULL, "GPL", prog, 2, NULL);
+	if (fd >= 0) {
+		if (!bpf_obj_get_info_by_fd(fd, &info, &len))
+			jit = info.jited_prog_len > 0;
+		close(fd);
+		return jit;
+	}
 	fp = fopen("/proc/sys/net/core/bpf_jit_enable", "r");
 	if (fp) {
 		if (fscanf(fp, "%d", &jit) != 1)
 			jit = -1;
 		fclose(fp);
 	}
+	return jit;
+}
+
+static int probe_features(struct feature *f)
+{
+	int n = 0, jit = jit_enabled(), v;
 	v = libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_SCHED_CLS, NULL);
 	f[n] = (struct feature){ "bpf", "BPF", v > 0, "", true };
 	snprintf(f[n++].detail, sizeof(f[0].detail), "JIT %s",
@@ -149,7 +171,8 @@ int cmd_status(struct cli *c, int argc, char **argv)
 	struct utsname u;
 	struct nfo_nl nl;
 	bool running = false, table, healthy = true;
-	char buf[64], problems[1024] = "";
+	char buf[64], problems[16][256];
+	int nprob = 0;
 	int nf, i;
 	long flows = -1;
 	uint64_t now = mono_ns();
@@ -158,11 +181,9 @@ int cmd_status(struct cli *c, int argc, char **argv)
 		return cli_usage_error(c, "unexpected argument '%s'", argv[0]);
 #define PROBLEM(...)                                                                      \
 	do {                                                                              \
-		size_t o = strlen(problems);                                              \
 		healthy = false;                                                          \
-		snprintf(problems + o, sizeof(problems) - o, "%s", o ? "; " : "");        \
-		o = strlen(problems);                                                     \
-		snprintf(problems + o, sizeof(problems) - o, __VA_ARGS__);                \
+		if (nprob < 16)                                                           \
+			snprintf(problems[nprob++], sizeof(problems[0]), __VA_ARGS__);    \
 	} while (0)
 
 	uname(&u);
@@ -206,7 +227,7 @@ int cmd_status(struct cli *c, int argc, char **argv)
 		char up[32], hbs[32];
 
 		localtime_r(&t, &tm);
-		strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S", &tm);
+		strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S%z", &tm);
 		out_u64("pid", " (pid %llu", st.pid);
 		out_str("since", ", since %s", buf);
 		out_u64("uptime_s", NULL, (now - st.started_ns) / 1000000000ULL);
@@ -319,9 +340,11 @@ int cmd_status(struct cli *c, int argc, char **argv)
 	if (!dp && !running)
 		PROBLEM("not running");
 	out_bool("healthy", "\nhealth:     %s", healthy);
-	out_text("%s%s\n", healthy ? "" : ": ", problems);
-	if (!healthy)
-		out_str("problems", NULL, problems);
+	out_arr_open("problems");
+	for (i = 0; i < nprob; i++)
+		out_str(NULL, i ? "; %s" : ": %s", problems[i]);
+	out_arr_close();
+	out_text("\n");
 	out_obj_close();
 	out_finish();
 	nfo_dp_close(dp);

@@ -58,7 +58,7 @@ struct cli_opt {
 
 static const struct cli_opt common_opts[] = {
 	{ "json", O_JSON, NULL, "print JSON (stable snake_case keys) instead of text" },
-	{ "verbose", O_VERBOSE, NULL, "more detail on stderr (twice: libbpf and per-flow debug)" },
+	{ "verbose", O_VERBOSE, NULL, "more detail on stderr (twice: also libbpf's messages)" },
 	{ "config", O_CONFIG, "FILE", "read settings from FILE (default " NFO_CONFIG_FILE ")" },
 	{ "pin-dir", O_PIN_DIR, "DIR", "BPF pin directory (default " NFO_DEFAULT_PIN_DIR ")" },
 	{ "help", O_HELP, NULL, "show this help" },
@@ -154,7 +154,8 @@ static const struct cli_cmd cmds[] = {
 	{ "explain", "[tcp|udp] SRC[:PORT] DST[:PORT]",
 	  "why a connection is or is not offloaded",
 	  "Walk the checks nft-offload makes for the connection with these addresses (IPv6 as "
-	  "[ADDR]:PORT): conntrack entry, mark, state, helper, devices, fast-path entry.",
+	  "[ADDR]:PORT): conntrack entry, mark, state, helper, devices, fast-path entry. Exit "
+	  "status 0 if the connection is offloaded, 1 if not.",
 	  no_opts, cmd_explain, true },
 	{ "stop", "", "remove nft-offload: programs, flows, nft table, pins",
 	  "Stop the daemon if it runs (SIGTERM, then wait), then remove whatever is left: "
@@ -331,7 +332,7 @@ static int parse_filter(struct cli *c, int key, const char *arg)
 		return 0;
 	case O_ID:
 		v = strtoul(arg, &end, 0);
-		if (*end || !*arg || v > UINT32_MAX)
+		if (*end || !*arg || !v || v > UINT32_MAX)
 			return cli_usage_error(c, "'%s' is not a conntrack id", arg);
 		f->ct_id = v;
 		return 0;
@@ -522,6 +523,7 @@ static int run_command(const struct cli_cmd *cmd, struct cli *c, int argc, char 
 	}
 	if (c->verbose)
 		nfo_log_set_level(NFO_LOG_DEBUG);
+	nfo_log_set_libbpf_debug(c->verbose >= 2);
 	if (geteuid() != 0) {
 		fprintf(stderr, "nft-offload: %s needs root (CAP_BPF, CAP_NET_ADMIN and "
 				"CAP_SYS_ADMIN for the BPF pins)\n",
@@ -535,18 +537,32 @@ static int run_command(const struct cli_cmd *cmd, struct cli *c, int argc, char 
  * Common options may come before the command too ("nft-offload -j flows",
  * "nft-offload --pin-dir D stats"): move the command to argv[1].
  */
-static void hoist_command(int argc, char **argv)
+static int hoist_command(int argc, char **argv)
 {
 	int i = 1;
 
 	while (i < argc && argv[i][0] == '-') {
 		const struct cli_opt *o;
-		bool takes_arg = false;
+		bool known = false, takes_arg = false;
 
+		if (!strcmp(argv[i], "--version") || !strcmp(argv[i], "-V"))
+			return 1;
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
+			return 2;
 		for (o = common_opts; o->name; o++)
 			if ((argv[i][1] == '-' && !strcmp(argv[i] + 2, o->name)) ||
-			    (argv[i][1] == o->key && !argv[i][2] && o->key < 256))
+			    (argv[i][1] == o->key && !argv[i][2] && o->key < 256)) {
+				known = true;
 				takes_arg = o->arg != NULL;
+			}
+		if (!known) {
+			/* Report this option, not a missing command. */
+			char *bad = argv[i];
+
+			memmove(&argv[2], &argv[1], (i - 1) * sizeof(*argv));
+			argv[1] = bad;
+			return -1;
+		}
 		i += takes_arg ? 2 : 1;
 	}
 	if (i > 1 && i < argc) {
@@ -555,6 +571,7 @@ static void hoist_command(int argc, char **argv)
 		memmove(&argv[2], &argv[1], (i - 1) * sizeof(*argv));
 		argv[1] = cmd;
 	}
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -579,14 +596,23 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "--man"))
 		return print_man();
-	hoist_command(argc, argv);
+	rc = hoist_command(argc, argv);
+	if (rc == 1) {
+		printf("nft-offload %s (ABI %d)\n", NFO_VERSION, NFO_ABI_VERSION);
+		return 0;
+	}
+	if (rc == 2) {
+		usage(stdout);
+		return 0;
+	}
 	for (cmd = cmds; cmd->name; cmd++)
 		if (!strcmp(argv[1], cmd->name))
 			break;
 	if (!cmd->name) {
+		if (rc < 0)
+			return cli_usage_error(&c, "unknown option '%s'", argv[1]);
 		if (argv[1][0] == '-')
-			return cli_usage_error(&c, "options go after the command: nft-offload "
-						  "COMMAND [OPTIONS]");
+			return cli_usage_error(&c, "missing command (status, flows, stats, ...)");
 		return cli_usage_error(&c, "unknown command '%s'", argv[1]);
 	}
 	rc = run_command(cmd, &c, argc - 1, argv + 1);

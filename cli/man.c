@@ -81,10 +81,22 @@ const char *const nfo_man_sections[] = {
 	"{\"devices\": [{\"name\", \"ifindex\", \"mode\", \"fwd_packets\", \"fwd_bytes\", "
 	"\"slow_path\": {REASON: packets}, \"slow_path_packets\"}], \"total\": {...}}. Reasons: "
 	"no_flow, not_ip, other_host, proto, fragment, ip_options, ipv6_ext, malformed, ttl, "
-	"tcp_fin_rst, teardown, udp_csum, no_route, no_neigh, mtu, egress, hairpin, error.",
+	"tcp_fin_rst, teardown, udp_csum, no_route, no_neigh, mtu, egress, hairpin, error. "
+	"stats \\-\\-watch: one object per line, {\"time\", \"interval_ms\", \"devices\": "
+	"[{\"name\", \"fwd_pps\", \"fwd_bits_per_s\", \"slow_path_pps\"}]}. "
+	"status: {\"version\", \"kernel\", \"features\": {NAME: {\"available\", \"detail\"}}, "
+	"\"daemon\": {\"running\", \"pid\", \"since\", \"uptime_s\", "
+	"\"heartbeat_age_ms\"}, \"nft\": {\"table_present\", \"ct_mark\"}, \"flows\": "
+	"{\"offloaded\", \"capacity\", \"offloaded_total\", \"evicted_total\", "
+	"\"admit_errors\"}, \"events\": {\"handled\", \"lost\", \"resyncs\", "
+	"\"revalidations\"}, \"offload_latency\": {\"p50_us\", \"p99_us\", \"max_us\"}, "
+	"\"devices\": [{\"name\", \"ifindex\", \"mode\", \"attached\", \"link\", "
+	"\"xdp_redirect_target\", \"xdp_features\"}], \"healthy\", \"problems\": [...]}. "
+	"explain: {\"protocol\", \"src\", \"sport\", \"dst\", \"dport\", \"checks\": "
+	"[{\"check\", \"ok\", \"detail\"}], \"offloaded\", \"verdict\"}.",
 	"EXIT STATUS",
-	"0: success (status: healthy). 1: failure (status: not running or unhealthy). "
-	"2: bad usage or configuration.",
+	"0: success (status: healthy; explain: offloaded). 1: failure (status: not running or "
+	"unhealthy; explain: not offloaded). 2: bad usage or configuration.",
 	"FILES",
 	"/etc/nft\\-offload.conf, /sys/fs/bpf/nft\\-offload/ (pinned maps), nftables table "
 	"\\fBinet nft_offload\\fR.",

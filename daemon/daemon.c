@@ -38,6 +38,11 @@
 #include "rtnl.h"
 
 #define PENDING_MAX 512
+/*
+ * Requests per netlink batch: the answers must fit in the socket's receive
+ * buffer (each costs about a kilobyte of it), or they are lost (ENOBUFS).
+ */
+#define BATCH_MAX 128
 #define LAT_BUCKETS 512
 
 struct dev {
@@ -68,6 +73,7 @@ struct daemon {
 
 	struct nfo_nl ct_ev; /* conntrack events */
 	struct nfo_nl ct_req; /* conntrack requests */
+	struct nfo_nl ct_dump; /* conntrack dumps: never shared with requests */
 	struct nfo_nl nft_ev; /* ruleset generations */
 	struct nfo_nl rt_ev; /* links and routes */
 	struct nfo_nl rt_req; /* route lookups */
@@ -78,6 +84,7 @@ struct daemon {
 	int npend;
 	int prep[PENDING_MAX]; /* admission batch request -> pend index */
 	int nprep;
+	int rt_first; /* first pend index of the route batch in flight */
 	struct nfo_ct got[PENDING_MAX]; /* answers to GET requests, handled after */
 	int ngot;
 
@@ -351,7 +358,7 @@ static void ct_flush(struct daemon *d);
 
 static void ct_flush_if_full(struct daemon *d)
 {
-	if (!nfo_nl_batch_room(&d->ct_batch, NFO_CT_REQ_MAX))
+	if (!nfo_nl_batch_room(&d->ct_batch, NFO_CT_REQ_MAX) || d->ct_batch.count >= BATCH_MAX)
 		ct_flush(d);
 }
 
@@ -541,7 +548,7 @@ static int route_cb(unsigned int idx, const struct nlmsghdr *nlh, int err, void 
 	struct daemon *d = arg;
 
 	if (!err && nlh)
-		d->pend[idx / 2].oif[idx % 2] = nfo_route_oif(nlh);
+		d->pend[d->rt_first + idx / 2].oif[idx % 2] = nfo_route_oif(nlh);
 	return 0;
 }
 
@@ -645,20 +652,20 @@ static int prep_cb(unsigned int idx, const struct nlmsghdr *nlh, int err, void *
  *     first reply acknowledging data conntrack never saw would be INVALID;
  *  3. the flow map writes.
  */
-static void process_pending(struct daemon *d)
+static void process_chunk(struct daemon *d, int first, int n, uint64_t now)
 {
-	uint64_t now = mono_ns();
-	int i;
+	int i, err;
 
-	if (!d->npend)
-		return;
-	for (i = 0; i < d->npend; i++) {
+	for (i = first; i < first + n; i++) {
 		nfo_route_req(&d->rt_batch, d->pend[i].ct.orig.family, &d->pend[i].ct.orig.src);
 		nfo_route_req(&d->rt_batch, d->pend[i].ct.reply.family, &d->pend[i].ct.reply.src);
 	}
-	nfo_nl_batch_flush(&d->rt_batch, route_cb, d);
+	d->rt_first = first;
+	err = nfo_nl_batch_flush(&d->rt_batch, route_cb, d);
+	if (err)
+		pr_warn("route lookups failed: %s", strerror(-err));
 	d->nprep = 0;
-	for (i = 0; i < d->npend; i++) {
+	for (i = first; i < first + n; i++) {
 		struct pending *p = &d->pend[i];
 
 		p->ok = devices_ok(d, p);
@@ -670,10 +677,27 @@ static void process_pending(struct daemon *d)
 							   .timeout = d->cfg->ct_timeout,
 							   .tcp_liberal = true });
 	}
-	nfo_nl_batch_flush(&d->adm_batch, prep_cb, d);
-	for (i = 0; i < d->npend; i++)
+	err = nfo_nl_batch_flush(&d->adm_batch, prep_cb, d);
+	if (err) {
+		/* Unknown which were applied: offload none of them now. */
+		pr_warn("conntrack updates failed: %s; will retry at the next resync",
+			strerror(-err));
+		d->resync_due = true;
+		return;
+	}
+	for (i = first; i < first + n; i++)
 		if (d->pend[i].ok)
 			admit(d, &d->pend[i], now);
+}
+
+static void process_pending(struct daemon *d)
+{
+	uint64_t now = mono_ns();
+	int i;
+
+	for (i = 0; i < d->npend; i += BATCH_MAX / 2)
+		process_chunk(d, i, d->npend - i < BATCH_MAX / 2 ? d->npend - i : BATCH_MAX / 2,
+			      now);
 	d->npend = 0;
 	ct_flush(d);
 }
@@ -728,7 +752,7 @@ static int resync(struct daemon *d, const char *why)
 
 	d->gen++;
 	for (tries = 0; tries < 3; tries++) {
-		err = nfo_ct_dump(&d->ct_req, d->cfg->mark, d->cfg->mark, dump_cb, d);
+		err = nfo_ct_dump(&d->ct_dump, d->cfg->mark, d->cfg->mark, dump_cb, d);
 		if (err != -ENOBUFS && err != -EINTR)
 			break;
 	}
@@ -743,6 +767,8 @@ static int resync(struct daemon *d, const char *why)
 	nfo_flowtab_foreach(&d->tab, gone_cb, &ga);
 	ct_flush(d);
 	d->resync_due = false;
+	if (strcmp(why, "initial dump"))
+		d->st.resyncs++;
 	pr_info("conntrack %s: %llu connections offloaded%s", why,
 		(unsigned long long)d->tab.count, ga.n ? ", some were gone" : "");
 	return 0;
@@ -1136,10 +1162,16 @@ static int open_sockets(struct daemon *d)
 		err = 0;
 	}
 	err = err ?: nfo_nl_open(&d->ct_req, NETLINK_NETFILTER, 0);
+	err = err ?: nfo_nl_open(&d->ct_dump, NETLINK_NETFILTER, 0);
 	err = err ?: nfo_nl_open(&d->nft_ev, NETLINK_NETFILTER, 0);
 	err = err ?: nfo_nl_join(&d->nft_ev, NFO_NFT_GROUP);
 	err = err ?: nfo_nl_open(&d->rt_ev, NETLINK_ROUTE, nfo_rtnl_event_groups());
 	err = err ?: nfo_nl_open(&d->rt_req, NETLINK_ROUTE, 0);
+	if (!err) {
+		nfo_nl_set_rcvbuf(&d->ct_req, 4 << 20);
+		nfo_nl_set_rcvbuf(&d->ct_dump, 4 << 20);
+		nfo_nl_set_rcvbuf(&d->rt_req, 4 << 20);
+	}
 	err = err ?: nfo_nl_batch_init(&d->ct_batch, &d->ct_req, 256 * 1024, false);
 	err = err ?: nfo_nl_batch_init(&d->rt_batch, &d->rt_req, 256 * 1024, true);
 	err = err ?: nfo_nl_batch_init(&d->adm_batch, &d->ct_req, 256 * 1024, false);
@@ -1157,6 +1189,7 @@ static void close_sockets(struct daemon *d)
 	nfo_nl_batch_free(&d->adm_batch);
 	nfo_nl_close(&d->ct_ev);
 	nfo_nl_close(&d->ct_req);
+	nfo_nl_close(&d->ct_dump);
 	nfo_nl_close(&d->nft_ev);
 	nfo_nl_close(&d->rt_ev);
 	nfo_nl_close(&d->rt_req);
@@ -1331,7 +1364,7 @@ static int start(struct daemon *d, bool had_pins)
 			return -1;
 	}
 	if (install_table(d))
-		return -1;
+		return -EINVAL; /* a selector nft refuses: configuration */
 	d->table_created = true;
 	check_ruleset(d, true);
 	if (setup_loop(d)) {
@@ -1354,7 +1387,6 @@ int nfo_daemon_run(struct nfo_config *cfg)
 		return 1;
 	d->cfg = cfg;
 	d->lockfd = d->epfd = d->sigfd = d->timerfd = -1;
-	nfo_log_set_timestamps(1);
 
 	/* Checks that change nothing yet. */
 	if (take_lock(d)) {
@@ -1370,12 +1402,14 @@ int nfo_daemon_run(struct nfo_config *cfg)
 		pr_err("ct mark bit 0x%08x is already used by the ruleset (%s); choose another "
 		       "with --mark",
 		       cfg->mark, r.conflict);
+		rc = 2;
 		goto out;
 	}
 	for (i = 0; i < cfg->ndevices; i++) {
 		if (if_nametoindex(cfg->devices[i]) == 0) {
 			pr_err("device %s does not exist in this network namespace",
 			       cfg->devices[i]);
+			rc = 2;
 			goto out;
 		}
 		snprintf(d->devs[i].name, IFNAMSIZ, "%s", cfg->devices[i]);
@@ -1386,10 +1420,13 @@ int nfo_daemon_run(struct nfo_config *cfg)
 	if (had_pins && check_pins(d))
 		goto out;
 
-	if (start(d, had_pins)) {
+	err = start(d, had_pins);
+	if (err) {
 		rollback(d, had_pins);
+		rc = err == -EINVAL ? 2 : 1;
 		goto out_close;
 	}
+	nfo_log_set_timestamps(1); /* from here on, a long-running log */
 	if (resync(d, "initial dump"))
 		pr_warn("initial conntrack dump incomplete; retrying in the background");
 	publish_state(d);

@@ -274,16 +274,17 @@ int nfo_config_load(struct nfo_config *c, const char *path)
 	return rc;
 }
 
-int nfo_config_validate(const struct nfo_config *c)
+int nfo_config_validate(const struct nfo_config *c, char *err, size_t errlen)
 {
 	if (c->ndevices < 2) {
-		pr_err("need at least two devices to offload between (--device, or 'devices =' "
-		       "in %s)", c->source[0] ? c->source : NFO_CONFIG_FILE);
+		snprintf(err, errlen, "need at least two devices to offload between (--device, "
+				      "or 'devices =' in %s)",
+			 c->source[0] ? c->source : NFO_CONFIG_FILE);
 		return -EINVAL;
 	}
 	if (c->ct_timeout <= c->idle_timeout) {
-		pr_err("ct-timeout (%us) must be longer than idle-timeout (%us)", c->ct_timeout,
-		       c->idle_timeout);
+		snprintf(err, errlen, "ct-timeout (%us) must be longer than idle-timeout (%us)",
+			 c->ct_timeout, c->idle_timeout);
 		return -EINVAL;
 	}
 	return 0;

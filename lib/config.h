@@ -44,8 +44,8 @@ int nfo_config_load(struct nfo_config *c, const char *path);
 /* One setting, by its config-file key (also used for command-line options). */
 int nfo_config_set(struct nfo_config *c, const char *key, const char *value, char *err,
 		   size_t errlen);
-/* Final checks (device list, mark, ...). Prints the reason, returns -EINVAL. */
-int nfo_config_validate(const struct nfo_config *c);
+/* Final checks (device list, timeouts). Returns -EINVAL with the reason in err. */
+int nfo_config_validate(const struct nfo_config *c, char *err, size_t errlen);
 void nfo_config_free(struct nfo_config *c);
 
 int nfo_parse_u64(const char *s, uint64_t *v); /* accepts k/M/G suffixes */

@@ -12,6 +12,7 @@
 #include "ct.h"
 
 #define IP_CT_TCP_FLAG_BE_LIBERAL 0x08
+#define IP_CT_TCP_FLAG_MAXACK_SET 0x20
 
 const char *const nfo_tcp_state_names[NFO_TCP_MAX] = {
 	"NONE",	     "SYN_SENT", "SYN_RECV", "ESTABLISHED", "FIN_WAIT",
@@ -193,9 +194,17 @@ void nfo_ct_req_update(struct nfo_nl_batch *b, const struct nfo_tuple *orig, uin
 		mnl_attr_put_u32(nlh, CTA_MARK_MASK, htonl(u->mark_mask));
 	}
 	if (u->tcp_liberal && orig->l4proto == IPPROTO_TCP) {
+		/*
+		 * Window tracking must not judge packets it has not seen: be
+		 * liberal. And forget the highest ACK seen, which is stale once
+		 * packets bypass conntrack: with it, conntrack would hold back
+		 * the final RST as out of window and never see the connection
+		 * end (the kernel flowtable clears it too, on teardown).
+		 */
 		struct {
 			uint8_t flags, mask;
-		} f = { IP_CT_TCP_FLAG_BE_LIBERAL, IP_CT_TCP_FLAG_BE_LIBERAL };
+		} f = { IP_CT_TCP_FLAG_BE_LIBERAL,
+			IP_CT_TCP_FLAG_BE_LIBERAL | IP_CT_TCP_FLAG_MAXACK_SET };
 		struct nlattr *pi, *tcp;
 
 		pi = mnl_attr_nest_start(nlh, CTA_PROTOINFO);

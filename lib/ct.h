@@ -68,7 +68,7 @@ struct nfo_ct_update {
 	uint32_t timeout;
 	bool set_mark;
 	uint32_t mark, mark_mask; /* new = (old & ~mask) | (mark & mask) */
-	bool tcp_liberal; /* set IP_CT_TCP_FLAG_BE_LIBERAL both ways */
+	bool tcp_liberal; /* TCP both ways: be liberal, forget the stale max ACK */
 };
 
 void nfo_ct_req_update(struct nfo_nl_batch *b, const struct nfo_tuple *orig, uint16_t zone,

@@ -204,7 +204,7 @@ int nfo_dp_load(const struct nfo_dp_opts *opts, struct nfo_dp **dpp)
 	err = nfo_fastpath__load(dp->skel);
 	if (err) {
 		pr_err("the kernel refused the fast path programs: %s%s", strerror(-err),
-		       nfo_log_get_level() < NFO_LOG_DEBUG ? " (run with -vv for details)" : "");
+		       " (run with -vv for the verifier's log)");
 		goto fail;
 	}
 	for (i = 0; i < NFO_MAP_MAX; i++)

@@ -10,6 +10,12 @@
 
 static enum nfo_log_level log_level = NFO_LOG_INFO;
 static int log_timestamps;
+static int libbpf_debug;
+
+void nfo_log_set_libbpf_debug(int on)
+{
+	libbpf_debug = on;
+}
 
 void nfo_log_set_level(enum nfo_log_level level)
 {
@@ -70,7 +76,7 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 {
 	/* libbpf is verbose; everything it says is detail for -vv. */
 	(void)level;
-	if (log_level < NFO_LOG_DEBUG)
+	if (!libbpf_debug)
 		return 0;
 	vlog(NFO_LOG_DEBUG, fmt, ap);
 	return 0;

@@ -9,8 +9,9 @@ void nfo_log_set_level(enum nfo_log_level level);
 enum nfo_log_level nfo_log_get_level(void);
 /* Prefix each line with a timestamp (for the daemon). */
 void nfo_log_set_timestamps(int on);
-/* Route libbpf's messages through this module (warnings at debug level). */
+/* Route libbpf's messages through this module (shown only when enabled). */
 void nfo_log_libbpf(void);
+void nfo_log_set_libbpf_debug(int on);
 
 void nfo_log(enum nfo_log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

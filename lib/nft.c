@@ -41,9 +41,7 @@ static int render_rule(const struct nfo_nft_spec *s, const char *selector, char 
 {
 	int i, err;
 
-	err = appendf(buf, len, off,
-		      "\t\tmeta l4proto { tcp, udp } ct state established "
-		      "ct mark & 0x%08x == 0 iifname { ",
+	err = appendf(buf, len, off, "\t\tct state established ct mark & 0x%08x == 0 iifname { ",
 		      s->mark);
 	for (i = 0; !err && i < s->ndevices; i++)
 		err = appendf(buf, len, off, "%s\"%s\"", i ? ", " : "", s->devices[i]);
@@ -65,7 +63,8 @@ int nfo_nft_render(const struct nfo_nft_spec *s, char *buf, size_t len)
 		      "\tcomment \"nft-offload: marks the connections the ruleset accepted; "
 		      "managed by nft-offload, do not edit\"\n"
 		      "\tchain forward {\n"
-		      "\t\ttype filter hook forward priority %d; policy accept;\n",
+		      "\t\ttype filter hook forward priority %d; policy accept;\n"
+		      "\t\tmeta l4proto != { tcp, udp } return\n",
 		      NFO_NFT_FAMILY, NFO_NFT_TABLE, NFO_NFT_PRIO);
 	if (!s->nselectors)
 		err = err ?: render_rule(s, NULL, buf, len, &off);

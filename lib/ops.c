@@ -23,6 +23,7 @@ void nfo_ct_handback(struct nfo_nl_batch *b, const struct nfo_tuple *orig, uint1
 		.set_mark = clear_mark,
 		.mark = 0,
 		.mark_mask = mark_bit,
+		.tcp_liberal = true, /* ACKs seen while offloaded are stale */
 	};
 
 	nfo_ct_req_update(b, orig, zone, &u);

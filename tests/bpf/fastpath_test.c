@@ -538,6 +538,8 @@ static int eligible(const uint8_t *p, size_t len, const struct tdev *d, struct n
 			return 0;
 		if (((ip[6] << 8) | ip[7]) & 0x3fff)
 			return 0;
+		if (fold(sum16(ip, 20, 0)) != 0xffff)
+			return 0;
 		if (ip[8] <= 1)
 			return 0;
 		proto = ip[9];

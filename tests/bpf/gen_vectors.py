@@ -283,6 +283,7 @@ def malformed_cases():
          TCP(sport=40000, dport=80), 'lan0', 'pass', 'ip_options', [f])
     case('ip-ihl4', 'both', mod(good, ip_ihl=4), 'lan0', 'pass', 'malformed', [f])
     case('ip-version5', 'both', mod(good, ip_version=5), 'lan0', 'pass', 'malformed', [f])
+    case('ip-bad-csum', 'both', mod(good, ip_chksum=0x1234), 'lan0', 'pass', 'malformed', [f])
     case('ip-frag-mf', 'both', mod(good, ip_flags='MF'), 'lan0', 'pass', 'fragment', [f])
     case('ip-frag-offset', 'both', mod(good, ip_frag=100), 'lan0', 'pass', 'fragment', [f])
     case('ip-totlen-long', 'both', mod(good, ip_len=500), 'lan0', 'pass', 'malformed', [f])

@@ -47,7 +47,7 @@ SUBS = [
     (re.compile(r"\bnft-offload \d+\.\d+\.\d+[\w.~+-]*"), "nft-offload <VERSION>"),
     (re.compile(r"(, kernel )\S+"), r"\1<KERNEL>"),
     (re.compile(r"\bpid \d+"), "pid <PID>"),
-    (re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d"), "<DATE>"),
+    (re.compile(r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d([+-]\d{4})?"), "<DATE>"),
     (re.compile(r"^\d\d:\d\d:\d\d\.\d{3} ", re.M), "<TIME> "),
     (re.compile(r"\bup " + DUR), "up <DURATION>"),
     (re.compile(r"heartbeat " + DUR + " ago"), "heartbeat <DURATION> ago"),
@@ -313,7 +313,7 @@ def v_status(d):
     if dm.get("running"):
         has(dm, ["pid", "since", "uptime_s", "heartbeat_age_ms"], "daemon")
         check_uints(dm, ["pid", "uptime_s", "heartbeat_age_ms"], "daemon")
-        want(re.match(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$", str(dm.get("since"))),
+        want(re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d{4}$", str(dm.get("since"))),
              "daemon.since: %r" % dm.get("since"))
     n = d.get("nft", {})
     want(isinstance(n.get("table_present"), bool), "nft.table_present: %r" %
@@ -338,12 +338,14 @@ def v_status(d):
         want(dv.get("link") in ("up", "down", "gone"), "%s.link: %r" % (w, dv.get("link")))
         want(isinstance(dv.get("attached"), bool), "%s.attached: %r" % (w, dv.get("attached")))
     want(isinstance(d.get("healthy"), bool), "healthy: %r" % d.get("healthy"))
-    want(("problems" in d) == (d.get("healthy") is False),
-         "problems must be present exactly when not healthy")
+    want(isinstance(d.get("problems"), list), "problems must be a list")
+    want(bool(d.get("problems")) == (d.get("healthy") is False),
+         "problems must be non-empty exactly when not healthy")
 
 
 def v_explain(d):
-    has(d, ["protocol", "src", "dst", "checks", "offloaded", "verdict"], "explain")
+    has(d, ["protocol", "src", "sport", "dst", "dport", "checks", "offloaded", "verdict"],
+        "explain")
     want(d.get("protocol") in ("tcp", "udp", None), "protocol: %r" % d.get("protocol"))
     want(isinstance(d.get("offloaded"), bool), "offloaded: %r" % d.get("offloaded"))
     want(isinstance(d.get("verdict"), str) and d["verdict"], "verdict: %r" % d.get("verdict"))
@@ -539,7 +541,7 @@ def a_status(text, d):
                dv["attached"] or dv["link"] == "gone")
         want(got == exp, "status device %s: text %r, JSON %r" % (dv["name"], got, exp))
     hl = [l for l in lines if l.startswith("health:")]
-    exp = "health:     " + ("yes" if d["healthy"] else "no: " + d.get("problems", ""))
+    exp = "health:     " + ("yes" if d["healthy"] else "no: " + "; ".join(d.get("problems", [])))
     want(hl and hl[0] == exp, "health: text %r, JSON says %r" % (hl, exp))
 
 

@@ -62,6 +62,7 @@ check() { # check "description" command...
 nfo_cleanup() {
 	local rc=$?
 	trap - EXIT INT TERM
+	disown -a 2>/dev/null
 	if [ -n "$NFO_PID" ] && kill -0 "$NFO_PID" 2>/dev/null; then
 		kill -TERM "$NFO_PID" 2>/dev/null
 		for _ in $(seq 50); do kill -0 "$NFO_PID" 2>/dev/null || break; sleep 0.1; done
@@ -88,13 +89,13 @@ nfo_ruleset() {
 table inet filter {
 	chain forward {
 		type filter hook forward priority filter; policy drop;
-		ct state invalid counter drop
+		ct state invalid counter drop comment "invalid"
 EOF
 		for ((i = 0; i < filler; i++)); do
 			printf '\t\tip saddr 203.0.113.%d tcp dport %d counter drop\n' $((i % 250)) $((10000 + i))
 		done
 		cat <<EOF
-		ct state established,related counter accept
+		ct state established,related counter accept comment "established"
 		iifname { "lan0", "lan1" } oifname "wan0" counter accept
 		iifname "lan0" oifname "lan1" counter accept
 		iifname "lan1" oifname "lan0" counter accept
@@ -174,8 +175,13 @@ nfo_topology() {
 }
 
 # Start the daemon in the router namespace (background); waits until ready.
+# NFO_DEVICES lists the offload devices (default: lan0 lan1 wan0).
 nfo_start() {
-	rexec "$NFO" run --pin-dir "$PIN" --device lan0 --device lan1 --device wan0 \
+	local devs=() d
+	for d in ${NFO_DEVICES:-lan0 lan1 wan0}; do devs+=(--device "$d"); done
+	: >"$NFO_LOG"
+	# Not through rexec: $! must be the daemon itself (ip netns exec execs it).
+	ip netns exec "$R" "$NFO" run --pin-dir "$PIN" "${devs[@]}" \
 		--idle-timeout "${NFO_IDLE:-30}" "$@" >>"$NFO_LOG" 2>&1 &
 	NFO_PID=$!
 	local i
@@ -196,9 +202,93 @@ nfo_stop() {
 	NFO_PID=
 }
 
-# Sum of fast-path forwarded packets over all devices.
-nfo_fwd_packets() {
-	nfo stats -j | $PY -c 'import json,sys; print(json.load(sys.stdin)["total"]["fwd_packets"])'
+# Fast-path totals over all devices: fwd_packets, fwd_bytes, or a slow-path
+# reason (no_flow, mtu, ...).
+nfo_total() {
+	nfo stats -j | $PY -c '
+import json, sys
+t = json.load(sys.stdin)["total"]
+k = sys.argv[1]
+print(t[k] if k in t else t["slow_path"][k])' "$1"
+}
+
+# Stats of one device: nfo_dev_stat DEV KEY
+nfo_dev_stat() {
+	nfo stats -j | $PY -c '
+import json, sys
+for d in json.load(sys.stdin)["devices"]:
+    if d["name"] == sys.argv[1]:
+        k = sys.argv[2]
+        print(d[k] if k in d else d["slow_path"][k])' "$1" "$2"
+}
+
+TRAFFIC="$PY $ROOT/tests/e2e/traffic.py"
+
+# A TCP transfer with content check:
+#   tcp_transfer FROM_NS TO_NS DST_ADDR PORT MB [LISTEN_PORT]
+# The receiver listens on LISTEN_PORT (default PORT) in TO_NS, IPv4 and IPv6;
+# the sender connects to DST_ADDR:PORT; sha256 of both ends must match.
+tcp_transfer() {
+	local from=$1 to=$2 dst=$3 port=$4 mb=$5 lport=${6:-$4} lp
+	head -c "$((mb * 1048576))" /dev/urandom >"$TMP/tx.$port"
+	ip netns exec "$to" socat -u "TCP6-LISTEN:$lport,reuseaddr,ipv6only=0" \
+		"OPEN:$TMP/rx.$port,creat,trunc" &
+	lp=$!
+	wait_for 5 listening "$to" "$lport" || { kill $lp 2>/dev/null; return 1; }
+	case $dst in *:*) dst="[$dst]" ;; esac
+	if ! ip netns exec "$from" timeout 120 socat -u "FILE:$TMP/tx.$port" "TCP:$dst:$port"; then
+		kill $lp 2>/dev/null
+		return 1
+	fi
+	wait $lp
+	[ "$(sha256sum <"$TMP/tx.$port")" = "$(sha256sum <"$TMP/rx.$port")" ]
+}
+
+listening() { # listening NS PORT
+	ip netns exec "$1" ss -Hltn "sport = :$2" | grep -q .
+}
+
+flows_at_least() { # flows_at_least N
+	[ "$(nfo flows --count 2>/dev/null || echo 0)" -ge "$1" ]
+}
+
+flows_at_most() { # flows_at_most N
+	[ "$(nfo flows --count 2>/dev/null || echo 0)" -le "$1" ]
+}
+
+# Offloaded connections matching flows filter options (e.g. --port 7).
+flows_matching() {
+	nfo flows --count "$@" 2>/dev/null || echo 0
+}
+
+# For wait_for (which re-runs a command, so no $(...) in its arguments):
+port_flows() { # port_flows PORT N: exactly N connections with this port
+	[ "$(flows_matching --port "$1")" -eq "$2" ]
+}
+
+# Router's ruleset counter of the rule with this comment.
+rule_packets() {
+	rexec nft -j list ruleset | $PY -c '
+import json, sys
+for o in json.load(sys.stdin)["nftables"]:
+    r = o.get("rule")
+    if r and r.get("comment") == sys.argv[1]:
+        for e in r["expr"]:
+            if "counter" in e:
+                print(e["counter"]["packets"]); sys.exit(0)
+print(-1)' "$1"
+}
+
+# Nothing of nft-offload left in the router namespace?
+nothing_left() {
+	local d
+	rexec nft list table inet nft_offload >/dev/null 2>&1 && { say "# table left"; return 1; }
+	for d in lan0 lan1 wan0; do
+		rexec tc filter show dev $d ingress 2>/dev/null | grep -q nfo_tc && { say "# tc left on $d"; return 1; }
+		rexec ip link show dev $d 2>/dev/null | grep -q "prog/xdp" && { say "# xdp left on $d"; return 1; }
+	done
+	[ -z "$(ls -A "$PIN" 2>/dev/null)" ] || { say "# pins left: $(ls "$PIN")"; return 1; }
+	return 0
 }
 
 nfo_flow_count() {

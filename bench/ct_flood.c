@@ -1,0 +1,198 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * ct_flood: create (or delete) many conntrack entries over ctnetlink, fast.
+ *
+ * The control-plane benchmark needs more offload candidates than real
+ * request/reply traffic can create in a few seconds. Each entry is a UDP
+ * connection 198.18.x.y:sport -> DST:dport that has seen its reply
+ * (SEEN_REPLY | ASSURED | CONFIRMED) and already carries nft-offload's ct mark bit, i.e.
+ * exactly what conntrack holds after the ruleset accepted a flow and
+ * nft-offload's chain marked it. The daemon learns of them from the NEW
+ * events, as it would in production.
+ *
+ * Sources count up from SRC (one address per 50,000 ports) so that the
+ * daemon's route lookup finds the LAN device; the reply comes from DST
+ * (the WAN side). Run it inside the router's network namespace.
+ *
+ *   ct_flood [--delete] [--src A.B.C.D] [--dst A.B.C.D] [--dport N]
+ *            [--mark BIT] [--timeout S] COUNT
+ *
+ * Prints "COUNT SECONDS ERRORS" on stdout (the creation rate is COUNT /
+ * SECONDS); exit status 1 if any request failed.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nfnetlink_conntrack.h>
+#include <netinet/in.h>
+
+#include "ct.h"
+#include "nl.h"
+
+#define PORTS_PER_ADDR 50000
+#define PORT_BASE 10000
+/* Requests per send: their acks must fit the socket's receive buffer. */
+#define BATCH 256
+
+struct counts {
+	unsigned long errors;
+	int first_err;
+};
+
+static int ack_cb(unsigned int idx, const struct nlmsghdr *msg, int err, void *arg)
+{
+	struct counts *c = arg;
+
+	if (err) {
+		if (!c->errors)
+			c->first_err = err;
+		c->errors++;
+	}
+	return 0;
+}
+
+static void put_tuple(struct nlmsghdr *nlh, int type, uint32_t src, uint32_t dst,
+		      uint16_t sport, uint16_t dport)
+{
+	struct nlattr *tup, *ip, *proto;
+
+	tup = mnl_attr_nest_start(nlh, type);
+	ip = mnl_attr_nest_start(nlh, CTA_TUPLE_IP);
+	mnl_attr_put_u32(nlh, CTA_IP_V4_SRC, src);
+	mnl_attr_put_u32(nlh, CTA_IP_V4_DST, dst);
+	mnl_attr_nest_end(nlh, ip);
+	proto = mnl_attr_nest_start(nlh, CTA_TUPLE_PROTO);
+	mnl_attr_put_u8(nlh, CTA_PROTO_NUM, IPPROTO_UDP);
+	mnl_attr_put_u16(nlh, CTA_PROTO_SRC_PORT, sport);
+	mnl_attr_put_u16(nlh, CTA_PROTO_DST_PORT, dport);
+	mnl_attr_nest_end(nlh, proto);
+	mnl_attr_nest_end(nlh, tup);
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: ct_flood [--delete] [--src A.B.C.D] [--dst A.B.C.D] [--dport N] "
+			"[--mark BIT] [--timeout S] COUNT\n");
+	exit(2);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "delete", no_argument, NULL, 'D' }, { "src", required_argument, NULL, 's' },
+		{ "dst", required_argument, NULL, 'd' }, { "dport", required_argument, NULL, 'p' },
+		{ "mark", required_argument, NULL, 'm' }, { "timeout", required_argument, NULL, 't' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct in_addr src = { htonl(0xc612010a) }; /* 198.18.1.10 */
+	struct in_addr dst = { htonl(0xc6130202) }; /* 198.19.2.2 */
+	uint32_t mark = 0x80000000, timeout = 3600;
+	uint16_t dport = 9;
+	bool del = false;
+	struct counts cnt = {};
+	struct nfo_nl_batch b;
+	struct nfo_nl nl;
+	unsigned long i, count;
+	double t0;
+	int c, err;
+
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'D':
+			del = true;
+			break;
+		case 's':
+			if (!inet_aton(optarg, &src))
+				usage();
+			break;
+		case 'd':
+			if (!inet_aton(optarg, &dst))
+				usage();
+			break;
+		case 'p':
+			dport = atoi(optarg);
+			break;
+		case 'm':
+			mark = strtoul(optarg, NULL, 0);
+			break;
+		case 't':
+			timeout = strtoul(optarg, NULL, 0);
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc - 1)
+		usage();
+	count = strtoul(argv[optind], NULL, 0);
+
+	err = nfo_nl_open(&nl, NETLINK_NETFILTER, 0);
+	if (err) {
+		fprintf(stderr, "ct_flood: cannot open a netlink socket: %s\n", strerror(-err));
+		return 1;
+	}
+	/* Acks of a whole batch arrive at once; do not let them overflow. */
+	nfo_nl_set_rcvbuf(&nl, 8 << 20);
+	err = nfo_nl_batch_init(&b, &nl, BATCH * NFO_CT_REQ_MAX, false);
+	if (err) {
+		fprintf(stderr, "ct_flood: %s\n", strerror(-err));
+		return 1;
+	}
+
+	t0 = now_s();
+	for (i = 0; i < count; i++) {
+		uint32_t s = htonl(ntohl(src.s_addr) + i / PORTS_PER_ADDR);
+		uint16_t sport = htons(PORT_BASE + i % PORTS_PER_ADDR);
+		int type = del ? IPCTNL_MSG_CT_DELETE : IPCTNL_MSG_CT_NEW;
+		uint16_t flags = NLM_F_ACK | (del ? 0 : NLM_F_CREATE | NLM_F_EXCL);
+		struct nlmsghdr *nlh;
+		struct nfgenmsg *nfg;
+
+		if (b.count == BATCH) {
+			err = nfo_nl_batch_flush(&b, ack_cb, &cnt);
+			if (err) {
+				fprintf(stderr, "ct_flood: netlink: %s\n", strerror(-err));
+				return 1;
+			}
+		}
+		nlh = nfo_nl_batch_add(&b, (NFNL_SUBSYS_CTNETLINK << 8) | type, flags);
+		nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
+		nfg->nfgen_family = AF_INET;
+		nfg->version = NFNETLINK_V0;
+		put_tuple(nlh, CTA_TUPLE_ORIG, s, dst.s_addr, sport, htons(dport));
+		if (del)
+			continue;
+		put_tuple(nlh, CTA_TUPLE_REPLY, dst.s_addr, s, htons(dport), sport);
+		/* CONFIRMED too: the kernel refuses a status that clears it (EBUSY). */
+		mnl_attr_put_u32(nlh, CTA_STATUS, htonl(NFO_IPS_SEEN_REPLY | NFO_IPS_ASSURED |
+							NFO_IPS_CONFIRMED));
+		mnl_attr_put_u32(nlh, CTA_TIMEOUT, htonl(timeout));
+		mnl_attr_put_u32(nlh, CTA_MARK, htonl(mark));
+	}
+	err = nfo_nl_batch_flush(&b, ack_cb, &cnt);
+	if (err) {
+		fprintf(stderr, "ct_flood: netlink: %s\n", strerror(-err));
+		return 1;
+	}
+	printf("%lu %.3f %lu\n", count, now_s() - t0, cnt.errors);
+	if (cnt.errors)
+		fprintf(stderr, "ct_flood: %lu of %lu requests failed (first: %s)\n", cnt.errors,
+			count, strerror(-cnt.first_err));
+	nfo_nl_batch_free(&b);
+	nfo_nl_close(&nl);
+	return cnt.errors ? 1 : 0;
+}

@@ -1,0 +1,394 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0-only
+"""Turn bench/run.sh's raw samples into the Markdown report and the plot.
+
+Medians with min-max spread over the repetitions; ratios are computed per
+repetition (both configurations measured in the same round) and then
+summarised the same way, which is what a noisy shared machine allows.
+Anything that was not measured says so instead of showing a number.
+"""
+import argparse
+import os
+import statistics
+import subprocess
+from collections import defaultdict
+
+NAMES = {
+    "plain": "kernel forwarding, no ruleset (no conntrack)",
+    "kernel": "kernel: conntrack + N rules + masquerade",
+    "tc": "nft-offload, tc",
+    "xdp": "nft-offload, XDP",
+    "limit-tc": "limit: bare redirect, tc",
+    "limit-xdp": "limit: bare redirect, XDP",
+}
+
+
+def load_samples(path):
+    rows = []
+    with open(path) as f:
+        header = f.readline().rstrip("\n").split("\t")
+        for line in f:
+            rows.append(dict(zip(header, line.rstrip("\n").split("\t"))))
+    return rows
+
+
+def load_meta(path):
+    meta = {}
+    with open(path) as f:
+        for line in f:
+            if "=" in line:
+                k, v = line.rstrip("\n").split("=", 1)
+                meta[k] = v
+    return meta
+
+
+def num(s):
+    try:
+        v = float(s)
+    except (TypeError, ValueError):
+        return None
+    return None if v != v else v  # nan
+
+
+def summary(values):
+    vals = [v for v in values if v is not None]
+    if not vals:
+        return None
+    return statistics.median(vals), min(vals), max(vals), len(vals)
+
+
+def fmt_rate(s, scale=1e3, unit="", digits=0):
+    if s is None:
+        return "not measured"
+    med, lo, hi, _ = s
+    f = "%%.%df" % digits
+    return (f + "%s [" + f + "-" + f + "]") % (med / scale, unit, lo / scale, hi / scale)
+
+
+def fmt_ratio(s):
+    if s is None:
+        return "not measured"
+    med, lo, hi, _ = s
+    return "%.2fx [%.2f-%.2f]" % (med, lo, hi)
+
+
+class Data:
+    def __init__(self, rows):
+        self.v = defaultdict(dict)  # (phase, cfg, rules, flows) -> rep -> value
+        self.sirq = defaultdict(list)
+        self.fp = defaultdict(list)
+        for r in rows:
+            key = (r["phase"], r["config"], r["rules"], r["flows"])
+            self.v[key][int(r["rep"])] = num(r["value"])
+            if num(r["sirq"]) is not None and num(r["value"]):
+                # CPU 0's softirq share / packets per second = softirq time per packet.
+                self.sirq[key].append(num(r["sirq"]) / num(r["value"]) * 1e9)
+            if num(r["fastpath"]) is not None:
+                self.fp[key].append(num(r["fastpath"]))
+
+    def get(self, phase, cfg, rules, flows):
+        return summary(self.v.get((phase, cfg, str(rules), str(flows)), {}).values())
+
+    def ratio(self, a, b):
+        """Per-repetition ratio of two sample keys, summarised."""
+        va, vb = self.v.get(a, {}), self.v.get(b, {})
+        rs = [va[r] / vb[r] for r in va if r in vb and va[r] and vb[r]]
+        return summary(rs)
+
+    def sirq_ns(self, key):
+        return summary(self.sirq.get(key, []))
+
+    def fp_min(self, key):
+        vals = self.fp.get(key, [])
+        return min(vals) if vals else None
+
+
+def goal(ok, text):
+    if ok is None:
+        return "| %s | not measured |" % text
+    return "| %s | %s |" % (text, "**met**" if ok else "**not met**")
+
+
+def udp_section(d, meta, out):
+    rules = meta["rules"].split()
+    flows = meta["main_flows"]
+    out.append("## 1. 64-byte UDP forwarding rate vs. ruleset size (%s flows)\n" % flows)
+    out.append("Packets/s at the sink, kpps: median [min-max] of %s repetitions of %ss, "
+               "configurations interleaved.\n" % (meta["reps"], meta["interval"]))
+    out.append("| configuration | " + " | ".join("N=%s" % n for n in rules) + " |")
+    out.append("|---|" + "---|" * len(rules))
+    for cfg in ("kernel", "tc", "xdp"):
+        cells = [fmt_rate(d.get("udp", cfg, n, flows)) for n in rules]
+        out.append("| %s | %s |" % (NAMES[cfg], " | ".join(cells)))
+    out.append("")
+    out.append("| reference (no ruleset involved) | kpps |")
+    out.append("|---|---|")
+    for cfg in ("plain", "limit-tc", "limit-xdp"):
+        out.append("| %s | %s |" % (NAMES[cfg], fmt_rate(d.get("udp", cfg, "-", flows))))
+    out.append("")
+
+    out.append("Ratios, computed per repetition (same round), median [min-max]:\n")
+    out.append("| ratio | " + " | ".join("N=%s" % n for n in rules) + " |")
+    out.append("|---|" + "---|" * len(rules))
+    pairs = [("tc / kernel", "tc", "kernel", None), ("XDP / kernel", "xdp", "kernel", None),
+             ("tc / limit tc", "tc", "limit-tc", "-"), ("XDP / limit XDP", "xdp", "limit-xdp", "-")]
+    ratios = {}
+    for label, a, b, bn in pairs:
+        cells = []
+        for n in rules:
+            s = d.ratio(("udp", a, n, flows), ("udp", b, bn or n, flows))
+            ratios[(a, b, n)] = s
+            cells.append(fmt_ratio(s))
+        out.append("| %s | %s |" % (label, " | ".join(cells)))
+    out.append("")
+
+    out.append("CPU 0 softirq time per forwarded packet, ns (router forwarding + sink XDP drop; "
+               "tick-sampled from /proc/stat) and the fast path's share of the packets:\n")
+    out.append("| configuration | " + " | ".join("N=%s" % n for n in rules) + " |")
+    out.append("|---|" + "---|" * len(rules))
+    for cfg in ("kernel", "tc", "xdp"):
+        cells = []
+        for n in rules:
+            key = ("udp", cfg, n, flows)
+            s = d.sirq_ns(key)
+            c = "%.0f" % s[0] if s else "-"
+            fp = d.fp_min(key)
+            if fp is not None:
+                c += " (fast path >= %.0f%%)" % (fp * 100)
+            cells.append(c)
+        out.append("| %s | %s |" % (NAMES[cfg], " | ".join(cells)))
+    for cfg in ("plain", "limit-tc", "limit-xdp"):
+        s = d.sirq_ns(("udp", cfg, "-", flows))
+        out.append("| %s | %s |" % (NAMES[cfg], ("%.0f" % s[0]) if s else "-") +
+                   " |" * (len(rules) - 1))
+    out.append("")
+
+    # Goals from the issue.
+    out.append("| goal | result |")
+    out.append("|---|---|")
+    for m in ("tc", "xdp"):
+        s = ratios.get((m, "kernel", "1000"))
+        out.append(goal(None if s is None else s[0] >= 5,
+                        "%s / kernel >= 5x at 1000 rules (median %s)" %
+                        (m, fmt_ratio(s))))
+    for m in ("tc", "xdp"):
+        meds = [d.get("udp", m, n, flows) for n in rules]
+        meds = [s[0] for s in meds if s]
+        if len(meds) == len(rules) and len(rules) > 1:
+            spread = (max(meds) - min(meds)) / max(meds)
+            out.append(goal(spread <= 0.10, "%s flat within 10%% from N=%s to N=%s (spread %.1f%%)" %
+                            (m, rules[0], rules[-1], spread * 100)))
+        else:
+            out.append(goal(None, "%s flat within 10%% over N" % m))
+    for m, lim in (("tc", "limit-tc"), ("xdp", "limit-xdp")):
+        ss = [ratios.get((m, lim, n)) for n in rules]
+        ok = None if any(s is None for s in ss) else all(s[0] >= 0.9 for s in ss)
+        worst = min((s[0] for s in ss if s), default=None)
+        out.append(goal(ok, "%s / limit >= 0.9 at every N (worst median %s)" %
+                        (m, "%.2f" % worst if worst is not None else "-")))
+    out.append("")
+
+
+def scale_section(d, meta, out):
+    n = meta["scale_rules"]
+    flows = meta["scale_flows"].split()
+    cols = flows + ["1000+1M"]
+    out.append("## 2. Flow-count scaling (N=%s rules)\n" % n)
+    out.append("kpps, median [min-max] of %s repetitions. \"1000+1M\": 1000 active flows with "
+               "%s dummy entries added to the flow map (tuples that never match, on an ingress "
+               "ifindex without traffic).\n" % (meta["scale_reps"], meta.get("dummy", "1000000")))
+    out.append("| configuration | " + " | ".join("%s flows" % f for f in cols) + " |")
+    out.append("|---|" + "---|" * len(cols))
+    for cfg in ("kernel", "tc", "xdp"):
+        cells = []
+        for f in cols:
+            if cfg == "kernel" and f.endswith("+1M"):
+                cells.append("n/a")
+                continue
+            key = ("scale", cfg, n, f)
+            c = fmt_rate(d.get("scale", cfg, n, f))
+            fp = d.fp_min(key)
+            if fp is not None and fp < 0.95:
+                c += " (fast path only %.0f%%)" % (fp * 100)
+            cells.append(c)
+        out.append("| %s | %s |" % (NAMES[cfg], " | ".join(cells)))
+    out.append("")
+    lines = []
+    for m in ("tc", "xdp"):
+        s = d.ratio(("scale", m, n, "1000+1M"), ("scale", m, n, "1000"))
+        if s:
+            lines.append("%s with 1M extra entries / without: %s" % (m, fmt_ratio(s)))
+        s = d.ratio(("scale", m, n, flows[-1]), ("scale", "kernel", n, flows[-1]))
+        if s:
+            lines.append("%s / kernel at %s flows: %s" % (m, flows[-1], fmt_ratio(s)))
+    if "dummy_fill_s" in meta:
+        lines.append("filling the map with the dummy entries took %ss (batched map updates)" %
+                     meta["dummy_fill_s"])
+    for l in lines:
+        out.append("- " + l)
+    out.append("")
+
+
+def tcp_section(d, meta, out):
+    n = meta["scale_rules"]
+    out.append("## 3. TCP bulk throughput (iperf3, one connection, N=%s rules)\n" % n)
+    out.append("Gbit/s, median [min-max] of %s runs of %ss; tx checksum offload off on both end "
+               "hosts in every configuration (XDP cannot complete partial checksums on veth).\n" %
+               (meta["tcp_reps"], meta["tcp_secs"]))
+    out.append("| configuration | Gbit/s | fast-path share of router packets |")
+    out.append("|---|---|---|")
+    for cfg in ("plain", "kernel", "tc", "xdp"):
+        key = ("tcp", cfg, n, "1")
+        fp = d.fp_min(key)
+        out.append("| %s | %s | %s |" % (NAMES[cfg], fmt_rate(d.get("tcp", cfg, n, "1"), 1e9, "", 2),
+                                         "-" if fp is None else ">= %.0f%%" % (fp * 100)))
+    for m in ("tc", "xdp"):
+        s = d.ratio(("tcp", m, n, "1"), ("tcp", "kernel", n, "1"))
+        if s:
+            out.append("")
+            out.append("%s / kernel: %s" % (m, fmt_ratio(s)))
+    out.append("")
+
+
+def cp_section(meta, out):
+    out.append("## 4. Control plane\n")
+    if "cp_flows" not in meta:
+        out.append("not measured (phase not run)\n")
+        return
+    m = lambda k: meta.get(k, "")
+    flows = int(m("cp_flows"))
+    off = int(m("cp_offloaded") or 0)
+    t = float(m("cp_offload_s") or 0)
+    create_s = float(m("cp_create_s") or 0)
+    created = int(float(m("cp_created") or 0))
+    rows = []
+    rows.append(("conntrack entries created (ctnetlink, marked, replied)",
+                 "%d in %.2fs (%.0f/s)" % (created, create_s, created / create_s if create_s else 0)))
+    rows.append(("offloaded by the daemon", "%d of %d in %.2fs from the first entry, complete: %s" %
+                 (off, flows, t, m("cp_complete"))))
+    rows.append(("sustained new offloads/s", "%.0f (status counters are published once a second)" %
+                 (off / t if t else 0)))
+    rows.append(("offload latency (mark event -> map entry), p50 / p99 / max",
+                 "%s / %s / %s us" % (m("cp_lat_p50_us"), m("cp_lat_p99_us"), m("cp_lat_max_us"))))
+    cpu = float(m("cp_flood_cpu_s") or 0)
+    rows.append(("daemon CPU while offloading (utime+stime)",
+                 "%.2fs, %.1f us per offload" % (cpu, cpu / off * 1e6 if off else 0)))
+    idle = float(m("cp_idle_cpu_s") or 0)
+    win = float(m("cp_idle_s") or 1)
+    rows.append(("daemon CPU with the flows idle in the fast path",
+                 "%.2fs over %.0fs (%.1f%% of a CPU), %s flows held" %
+                 (idle, win, idle / win * 100, m("cp_flows_now"))))
+    rss0, rss1 = int(m("cp_rss0_kb") or 0), int(m("cp_rss1_kb") or 0)
+    rows.append(("daemon RSS", "%d kB -> %d kB (%.0f bytes per offloaded connection)" %
+                 (rss0, rss1, (rss1 - rss0) * 1024 / off if off else 0)))
+    m0, m1 = int(m("cp_map0_bytes") or 0), int(m("cp_map1_bytes") or 0)
+    rows.append(("IPv4 flow map kernel memory (bpftool memlock)", "%.1f MB -> %.1f MB (%.0f bytes per connection, two entries)" %
+                 (m0 / 1e6, m1 / 1e6, (m1 - m0) / off if off else 0)))
+    rows.append(("conntrack events lost / resyncs / admission errors",
+                 "%s / %s / %s" % (m("cp_events_lost"), m("cp_resyncs"), m("cp_admit_errors"))))
+    out.append("| metric | value |")
+    out.append("|---|---|")
+    for k, v in rows:
+        out.append("| %s | %s |" % (k, v))
+    out.append("")
+    if flows < 1000000:
+        out.append("1,000,000 connections were not measured: conntrack holds at most "
+                   "nf_conntrack_max = 262144 entries per namespace here, and that limit is "
+                   "host-wide (read-only inside a namespace); the benchmark does not change host "
+                   "settings.\n")
+
+
+def plot(d, meta, png, workdir):
+    rules = meta["rules"].split()
+    flows = meta["main_flows"]
+    dat = os.path.join(workdir, "plot.dat")
+    with open(dat, "w") as f:
+        f.write("# idx rules " + " ".join("%s_med %s_lo %s_hi" % (c, c, c)
+                                           for c in ("kernel", "tc", "xdp")) + "\n")
+        for i, n in enumerate(rules):
+            cells = []
+            for cfg in ("kernel", "tc", "xdp"):
+                s = d.get("udp", cfg, n, flows)
+                cells += ["%.1f %.1f %.1f" % (s[0] / 1e3, s[1] / 1e3, s[2] / 1e3) if s else "NaN NaN NaN"]
+            f.write("%d %s %s\n" % (i, n, " ".join(cells)))
+    refs = []
+    for cfg, color in (("plain", "#555555"), ("limit-tc", "#1b9e77"), ("limit-xdp", "#7570b3")):
+        s = d.get("udp", cfg, "-", flows)
+        if s:
+            refs.append("%.1f title '%s (%.0f kpps)' with lines dt 2 lw 1.5 lc rgb '%s'" %
+                        (s[0] / 1e3, NAMES[cfg], s[0] / 1e3, color))
+    gp = os.path.join(workdir, "plot.gp")
+    with open(gp, "w") as f:
+        f.write("""set terminal pngcairo size 1000,640 font 'sans,10'
+set output '%s'
+set title "nft-offload vs kernel forwarding: 64-byte UDP, %s flows (%s run, %s)\\nmedian and min-max of %s interleaved repetitions; whole pipeline on one CPU"
+set xlabel 'non-matching forward rules before "ct state established accept" (N)'
+set ylabel 'packets/s at the sink (thousands)'
+set yrange [0:*]
+set xrange [-0.5:%f]
+set key outside bottom center horizontal maxrows 3
+set grid ytics
+set xtics (%s)
+plot '%s' using 1:3:4:5 with yerrorlines lw 2 pt 7 lc rgb '#d95f02' title 'kernel: conntrack + N rules + masquerade', \\
+     '' using 1:6:7:8 with yerrorlines lw 2 pt 5 lc rgb '#1b9e77' title 'nft-offload tc', \\
+     '' using 1:9:10:11 with yerrorlines lw 2 pt 9 lc rgb '#7570b3' title 'nft-offload XDP'%s
+""" % (png, flows, meta["kind"], meta["date"], meta["reps"], len(rules) - 0.5,
+            ", ".join('"%s" %d' % (n, i) for i, n in enumerate(rules)), dat,
+            "".join(", \\\n     " + r for r in refs)))
+    r = subprocess.run(["gnuplot", gp], capture_output=True, text=True)
+    if r.returncode:
+        return "the plot failed: " + r.stderr.strip()
+    return None
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    for a in ("samples", "meta", "trb", "warnings", "md", "png", "workdir"):
+        ap.add_argument("--" + a, required=True)
+    args = ap.parse_args()
+    rows = load_samples(args.samples)
+    meta = load_meta(args.meta)
+    d = Data(rows)
+    phases = meta["phases"].split()
+    out = []
+    out.append("# nft-offload benchmark (%s run)\n" % meta["kind"])
+    out.append("%s; kernel %s; %s; commit %s; took %ss.\n" %
+               (meta["date"], meta["kernel"], meta["cpu"], meta["commit"], meta.get("elapsed_s", "?")))
+    out.append("Three network namespaces on veth: generator (trafgen pinned to CPU 0, 64-byte "
+               "UDP) -> router -> sink (native XDP program dropping the test frames, counted by "
+               "the veth's rx counter). Forwarding runs in softirq on the sending CPU, so "
+               "generator, router and sink share CPU 0 and every rate is a whole-pipeline rate; "
+               "the daemon runs on CPU 1. Compare ratios from one run, not absolute numbers "
+               "across runs or machines. On veth, XDP has to copy every skb the generator sends "
+               "(FIELD-NOTES), so XDP here says little about XDP on a NIC with native XDP.\n")
+    if "udp" in phases:
+        udp_section(d, meta, out)
+    if "scale" in phases:
+        scale_section(d, meta, out)
+    if "tcp" in phases:
+        tcp_section(d, meta, out)
+    if "cp" in phases:
+        cp_section(meta, out)
+    out.append("## 5. Fast path alone (BPF_PROG_TEST_RUN)\n")
+    with open(args.trb) as f:
+        out.append(f.read().strip() + "\n")
+    out.append("## 6. Kernel flowtable (nf_flow_table)\n")
+    out.append("Not measured: this kernel is built without CONFIG_NF_FLOW_TABLE, and under QEMU "
+               "TCG (the only way to boot a kernel that has it here) every configuration hits "
+               "the emulator's ceiling (see FIELD-NOTES).\n")
+    warn = open(args.warnings).read().strip() if os.path.exists(args.warnings) else ""
+    if warn:
+        out.append("## Daemon warnings during the run\n")
+        out.append("```\n" + warn + "\n```\n")
+    err = None
+    if "udp" in phases:
+        err = plot(d, meta, args.png, args.workdir)
+    if err:
+        out.append("Plot: " + err + "\n")
+    out.append("Raw samples: bench/results/archive/ (same time stamp). Method: bench/run.sh.\n")
+    with open(args.md, "w") as f:
+        f.write("\n".join(out))
+
+
+if __name__ == "__main__":
+    main()

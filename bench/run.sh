@@ -1,0 +1,756 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# bench/run.sh - what `make bench` runs: nft-offload against the kernel's own
+# forwarding path, on one machine, in network namespaces this script creates.
+#
+#   generator (trafgen, iperf3 client) --veth-- router --veth-- sink (XDP drop,
+#   198.18.1.2                         lan0  wan0  iperf3 server)
+#                                      198.18.1.1  198.19.2.1      198.19.2.2
+#
+# Phases, each interleaving its configurations round-robin over several
+# repetitions (every other repetition in reverse order, so that slow drift of
+# a shared, noisy machine falls on every configuration alike):
+#   udp    64-byte UDP rate vs ruleset size N: kernel without ruleset, kernel
+#          with conntrack + N rules + masquerade, nft-offload tc and XDP with
+#          the same rulesets, and the ceiling (a bare redirect, tc and XDP)
+#   scale  the same at one N with 1 / 1k / 100k flows, and with 1M dummy
+#          entries in the flow map
+#   tcp    iperf3 bulk throughput, kernel vs offload
+#   cp     control plane: conntrack entries flooded in, offloads/s, latency,
+#          daemon CPU and memory
+#   trb    BPF_PROG_TEST_RUN cost of the fast path alone (bench/test_run.sh)
+# Results: bench/results/latest.{md,png} (and dated copies plus raw samples
+# in bench/results/archive/); the table is printed at the end.
+#
+# QUICK=1 (make bench QUICK=1): fewer rule counts, repetitions and flows,
+# shorter intervals; under 3 minutes. Knobs for experiments: NFO=path to
+# another nft-offload binary, BENCH_RULES, BENCH_REPS, BENCH_INTERVAL,
+# BENCH_PHASES (e.g. "udp tcp").
+#
+# Rates are whole-pipeline rates: generator, router and sink share CPU 0
+# (trafgen pinned there; the forwarding runs in softirq on the sending CPU).
+# Compare ratios measured in one run, never absolute numbers across runs.
+set -eu
+
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+NFO=${NFO:-$ROOT/build/nft-offload}
+PY=/usr/bin/python3 # the system one: the pyenv python3 on PATH may differ
+case ${QUICK:-0} in 0 | "") QUICK=0 ;; *) QUICK=1 ;; esac
+
+if [ "$QUICK" = 1 ]; then
+	RUN_KIND=quick
+	RULES=${BENCH_RULES:-"0 1000"}
+	REPS=${BENCH_REPS:-3}
+	INTERVAL=${BENCH_INTERVAL:-1}
+	WARMUP=0.5
+	READY_TIMEOUT=4 # seconds for the fast path to take over after a change
+	SCALE_FLOWS="1 1000 10000"
+	SCALE_REPS=2
+	TCP_REPS=2
+	TCP_SECS=2
+	CP_FLOWS=100000
+	CP_WAIT=20
+	IDLE_WIN=3
+	TRB_RUNS=100
+else
+	RUN_KIND=full
+	RULES=${BENCH_RULES:-"0 100 1000 10000"}
+	REPS=${BENCH_REPS:-5}
+	INTERVAL=${BENCH_INTERVAL:-2}
+	WARMUP=1
+	READY_TIMEOUT=10
+	SCALE_FLOWS="1 1000 100000"
+	SCALE_REPS=3
+	TCP_REPS=3
+	TCP_SECS=5
+	# conntrack's table is 262144 entries per namespace on this host and the
+	# limit (nf_conntrack_max) is host-wide: a million is not possible here.
+	CP_FLOWS=200000
+	CP_WAIT=60
+	IDLE_WIN=10
+	TRB_RUNS=2000
+fi
+PHASES=${BENCH_PHASES:-"udp scale tcp cp trb"}
+MAIN_FLOWS=1000 # flows in the rule-count sweep
+DUMMY=1000000   # dummy flow map entries in the scale phase
+# The rule count of the scale and TCP phases: 1000 if swept, else the largest.
+SCALE_RULES=$(printf '%s\n' $RULES | grep -qx 1000 && echo 1000 || printf '%s\n' $RULES | sort -n | tail -1)
+
+ID=$$
+G=nfob${ID}g # generator
+R=nfob${ID}r # router
+S=nfob${ID}s # sink
+TMP=$(mktemp -d "/tmp/nfo-bench.$ID.XXXXXX")
+PIN=$TMP/bpf/nfo
+SAMPLES=$TMP/samples.tsv
+META=$TMP/meta.txt
+RESULTS=$ROOT/bench/results
+STAMP=$(date +%Y%m%d-%H%M%S)
+T_START=$EPOCHREALTIME
+
+DAEMON_PID=
+DAEMON_MODE=
+TG_PID=
+ECHO_PID=
+IPERF_PID=
+CUR_RULES=none # ruleset loaded in the router: none or N
+LIMIT=         # bare redirect attached: "", tc or xdp
+DUMMY_IN=0     # dummy entries are in the flow map
+
+say() { printf '%s\n' "$*" >&2; }
+die() {
+	say "bench: $*"
+	exit 1
+}
+meta() { printf '%s=%s\n' "$1" "$2" >>"$META"; }
+rexec() { ip netns exec "$R" "$@"; }
+nfo() { ip netns exec "$R" "$NFO" --pin-dir "$PIN" "$@"; }
+
+# ---- cleanup: on success, failure and Ctrl-C --------------------------------
+
+# trafgen ignores SIGTERM and forks a worker even with -P 1: interrupt the
+# parent and its children by PID, then make sure.
+tg_stop() {
+	local pids i
+	[ -n "$TG_PID" ] || return 0
+	pids="$TG_PID $(pgrep -P "$TG_PID" 2>/dev/null || true)"
+	# shellcheck disable=SC2086
+	kill -INT $pids 2>/dev/null || true
+	for i in $(seq 30); do
+		kill -0 $pids 2>/dev/null || break
+		sleep 0.1
+	done
+	# shellcheck disable=SC2086
+	kill -KILL $pids 2>/dev/null || true
+	wait "$TG_PID" 2>/dev/null || true
+	TG_PID=
+}
+
+stop_pid() { # PID: TERM, up to 10 s, then KILL
+	local pid=$1 i
+	[ -n "$pid" ] || return 0
+	kill -TERM "$pid" 2>/dev/null || true
+	for i in $(seq 100); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -KILL "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+}
+
+cleanup() {
+	local rc=$? ns p
+	trap - EXIT INT TERM
+	set +e
+	tg_stop
+	# SIGTERM makes the daemon remove its programs, table and pins.
+	stop_pid "$DAEMON_PID"
+	stop_pid "$ECHO_PID"
+	stop_pid "$IPERF_PID"
+	# Whatever else still runs in our namespaces (nothing, normally).
+	for ns in "$G" "$R" "$S"; do
+		for p in $(ip netns pids "$ns" 2>/dev/null); do
+			kill -INT "$p" 2>/dev/null
+			sleep 0.2
+			kill -KILL "$p" 2>/dev/null
+		done
+	done
+	for ns in "$G" "$R" "$S"; do
+		ip netns del "$ns" 2>/dev/null
+	done
+	mountpoint -q "$TMP/bpf" && umount "$TMP/bpf"
+	rm -rf "$TMP"
+	if ip netns list | grep -q "^nfob${ID}"; then
+		say "bench: WARNING: namespaces left behind: $(ip netns list | grep "^nfob${ID}")"
+	fi
+	[ "$rc" = 0 ] || say "bench: failed (exit $rc)"
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# ---- topology ----------------------------------------------------------------
+
+mac_of() { # NS DEV
+	ip -n "$1" -j link show "$2" | jq -r '.[0].address'
+}
+
+topology() {
+	local ns
+	for ns in "$G" "$R" "$S"; do
+		ip netns add "$ns"
+		ip -n "$ns" link set lo up
+	done
+	ip link add eth0 netns "$G" type veth peer name lan0 netns "$R"
+	ip link add wan0 netns "$R" type veth peer name eth0 netns "$S"
+	ip -n "$G" link set eth0 up
+	ip -n "$R" link set lan0 up
+	ip -n "$R" link set wan0 up
+	ip -n "$S" link set eth0 up
+	ip -n "$G" addr add 198.18.1.2/24 dev eth0
+	ip -n "$G" route add default via 198.18.1.1
+	ip -n "$R" addr add 198.18.1.1/24 dev lan0
+	ip -n "$R" addr add 198.19.2.1/24 dev wan0
+	ip -n "$S" addr add 198.19.2.2/24 dev eth0
+	ip -n "$S" route add default via 198.19.2.1
+	rexec sysctl -qw net.ipv4.ip_forward=1
+	# Flows must not expire while another configuration is being measured
+	# (an expired UDP flow comes back unreplied and is never offloaded).
+	rexec sysctl -qw net.netfilter.nf_conntrack_udp_timeout=3600 \
+		net.netfilter.nf_conntrack_udp_timeout_stream=3600
+	# XDP redirects into a veth reach its peer only with NAPI on: GRO does it.
+	ip netns exec "$G" ethtool -K eth0 gro on >/dev/null
+	ip netns exec "$S" ethtool -K eth0 gro on >/dev/null
+	GEN_MAC=$(mac_of "$G" eth0)
+	LAN_MAC=$(mac_of "$R" lan0)
+	WAN_MAC=$(mac_of "$R" wan0)
+	SINK_MAC=$(mac_of "$S" eth0)
+	WAN_IFINDEX=$(ip -n "$R" -j link show wan0 | jq -r '.[0].ifindex')
+	# Static neighbours: no ARP in the way of a measurement.
+	ip -n "$G" neigh replace 198.18.1.1 lladdr "$LAN_MAC" dev eth0 nud permanent
+	ip -n "$R" neigh replace 198.18.1.2 lladdr "$GEN_MAC" dev lan0 nud permanent
+	ip -n "$R" neigh replace 198.19.2.2 lladdr "$SINK_MAC" dev wan0 nud permanent
+	ip -n "$S" neigh replace 198.19.2.1 lladdr "$WAN_MAC" dev eth0 nud permanent
+	# Our own bpffs: under `ip netns exec` /sys/fs/bpf is not shared.
+	mkdir -p "$TMP/bpf"
+	mount -t bpf bpf "$TMP/bpf"
+}
+
+bpf_build() {
+	local multi
+	multi=$(gcc -print-multiarch 2>/dev/null || true)
+	clang -O2 -g -target bpf -Wall -Werror ${multi:+-I/usr/include/$multi} \
+		-c bench/sink_drop.bpf.c -o "$TMP/sink_drop.bpf.o"
+	# The ceiling program has the egress and the MACs built in: no lookup at all.
+	clang -O2 -g -target bpf -Wall -Werror ${multi:+-I/usr/include/$multi} \
+		-DEGRESS_IFINDEX="$WAN_IFINDEX" -DDST_MAC="$(mac_c "$SINK_MAC")" \
+		-DSRC_MAC="$(mac_c "$WAN_MAC")" -c bench/redirect.bpf.c -o "$TMP/redirect.bpf.o"
+}
+
+mac_c() { # aa:bb:.. -> 0xaa,0xbb,..
+	printf '0x%s' "${1//:/,0x}"
+}
+
+sink_xdp() { # on|off: the sink's XDP drop program
+	if [ "$1" = on ]; then
+		ip -n "$S" link set dev eth0 xdpdrv obj "$TMP/sink_drop.bpf.o" sec xdp
+	else
+		ip -n "$S" link set dev eth0 xdpdrv off
+	fi
+}
+
+# ---- rulesets ------------------------------------------------------------------
+
+# A router's forward chain: N rules that do not match the benchmark's traffic
+# (each is evaluated, as on a real router whose established-accept rule comes
+# late), then established accept, LAN to WAN accept, drop; masquerade on WAN.
+# The match values are inside 198.18.0.0/15 but never used by any packet.
+ruleset_gen() { # N
+	local n=$1 i
+	{
+		printf 'table inet bench {\n}\ndelete table inet bench\n'
+		printf 'table ip benchnat {\n}\ndelete table ip benchnat\n'
+		printf 'table inet bench {\n\tchain forward {\n'
+		printf '\t\ttype filter hook forward priority filter; policy drop;\n'
+		for ((i = 0; i < n; i++)); do
+			printf '\t\tip saddr 198.19.%d.%d udp dport %d counter drop\n' \
+				$((128 + i / 250)) $((i % 250)) $((10000 + i % 50000))
+		done
+		printf '\t\tct state established,related counter accept\n'
+		printf '\t\tiifname "lan0" oifname "wan0" counter accept\n'
+		printf '\t}\n}\n'
+		printf 'table ip benchnat {\n\tchain postrouting {\n'
+		printf '\t\ttype nat hook postrouting priority srcnat;\n'
+		printf '\t\toifname "wan0" masquerade\n\t}\n}\n'
+	} >"$TMP/rules.$n.nft"
+}
+
+ruleset_load() { # N
+	[ "$CUR_RULES" = "$1" ] && return 0
+	rexec nft -f "$TMP/rules.$1.nft"
+	CUR_RULES=$1
+}
+
+# No tables at all: no conntrack, no NAT (the kernel's fastest own path).
+ruleset_clear() {
+	[ "$CUR_RULES" = none ] && return 0
+	rexec nft delete table inet bench
+	rexec nft delete table ip benchnat
+	CUR_RULES=none
+}
+
+# ---- daemon and ceiling programs -------------------------------------------------
+
+daemon_start() { # MODE [extra run options]
+	local mode=$1 i
+	shift
+	[ -s "$TMP/daemon.log" ] && cat "$TMP/daemon.log" >>"$TMP/daemon-all.log"
+	: >"$TMP/daemon.log"
+	echo "=== nft-offload run --mode $mode $* ($(date +%T))" >>"$TMP/daemon-all.log"
+	# CPU 1: the generator and the forwarding own CPU 0.
+	ip netns exec "$R" taskset -c 1 "$NFO" run --pin-dir "$PIN" --device lan0 \
+		--device wan0 --mode "$mode" "$@" >>"$TMP/daemon.log" 2>&1 &
+	DAEMON_PID=$!
+	DAEMON_MODE=$mode
+	# Up to 60 s: the start includes a dump of every marked conntrack entry.
+	for i in $(seq 600); do
+		grep -q "running:" "$TMP/daemon.log" && return 0
+		kill -0 "$DAEMON_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	sed 's/^/  daemon: /' "$TMP/daemon.log" >&2
+	die "nft-offload run --mode $mode did not start"
+}
+
+daemon_stop() {
+	[ -n "$DAEMON_PID" ] || return 0
+	stop_pid "$DAEMON_PID"
+	grep -E "warning|error" "$TMP/daemon.log" | sed 's/^/  daemon: /' >>"$TMP/daemon-warnings.log" || true
+	DAEMON_PID=
+	DAEMON_MODE=
+	DUMMY_IN=0 # the maps went with the daemon
+}
+
+limit_attach() { # tc|xdp
+	[ "$LIMIT" = "$1" ] && return 0
+	limit_detach
+	if [ "$1" = tc ]; then
+		rexec tc qdisc add dev lan0 clsact
+		rexec tc filter add dev lan0 ingress bpf da obj "$TMP/redirect.bpf.o" sec tc
+	else
+		ip -n "$R" link set dev lan0 xdpdrv obj "$TMP/redirect.bpf.o" sec xdp
+	fi
+	LIMIT=$1
+}
+
+limit_detach() {
+	case $LIMIT in
+	tc) rexec tc qdisc del dev lan0 clsact ;;
+	xdp) ip -n "$R" link set dev lan0 xdpdrv off ;;
+	esac
+	LIMIT=
+}
+
+dummy_set() { # 0|1: DUMMY dummy entries in the flow map
+	local out
+	[ "$DUMMY_IN" = "$1" ] && return 0
+	if [ "$1" = 1 ]; then
+		out=$(rexec build/bench/fill_flows "$PIN" "$DUMMY")
+		meta dummy_fill_s "$(echo "$out" | awk '{print $2}')"
+	else
+		rexec build/bench/fill_flows --delete "$PIN" "$DUMMY" >/dev/null
+	fi
+	DUMMY_IN=$1
+}
+
+# Bring the router into configuration MODE with RULES rules (DUMMY 0|1),
+# changing only what differs from the current state.
+enter() { # MODE RULES [DUMMY]
+	local mode=$1 rules=$2 dummy=${3:-0}
+	case $mode in
+	tc | xdp)
+		[ "$DAEMON_MODE" = "$mode" ] || daemon_stop
+		limit_detach
+		ruleset_load "$rules"
+		[ -n "$DAEMON_PID" ] || daemon_start "$mode"
+		dummy_set "$dummy"
+		;;
+	kernel)
+		daemon_stop
+		limit_detach
+		ruleset_load "$rules"
+		;;
+	plain)
+		daemon_stop
+		limit_detach
+		ruleset_clear
+		;;
+	limit-tc | limit-xdp)
+		daemon_stop
+		ruleset_clear
+		limit_attach "${mode#limit-}"
+		;;
+	esac
+}
+
+# ---- flows and traffic -------------------------------------------------------------
+
+# Flow set F: A source ports x B destination ports, gcd(A, B) = 1 (see
+# bench/flows.py); disjoint port ranges, so all sets exist side by side.
+flowset() { # F -> "SPORT0 A DPORT0 B"
+	case $1 in
+	1) echo "40000 1 7000 1" ;;
+	1000) echo "41000 125 7100 8" ;;
+	10000) echo "42000 625 7200 16" ;;
+	100000) echo "44000 3125 7300 32" ;;
+	*) die "no flow set for $1 flows" ;;
+	esac
+}
+
+trafgen_cfg() { # F
+	local s0 a d0 b
+	read -r s0 a d0 b <<<"$(flowset "$1")"
+	# 14 + 20 + 8 + 18 = 60 bytes, 64 on the wire; checksums by trafgen.
+	printf '{ eth(da=%s, sa=%s), ipv4(saddr=198.18.1.2, daddr=198.19.2.2, ttl=64), udp(sp=dinc(%d, %d, 1), dp=dinc(%d, %d, 1)), fill(0x00, 18) }\n' \
+		"$LAN_MAC" "$GEN_MAC" "$s0" $((s0 + a - 1)) "$d0" $((d0 + b - 1)) >"$TMP/tg.$1.cfg"
+}
+
+echo_start() { # FLOWSETS...
+	local f s0 a d0 b specs="" i
+	for f in "$@"; do
+		read -r s0 a d0 b <<<"$(flowset "$f")"
+		specs="$specs $d0:$b"
+	done
+	# shellcheck disable=SC2086
+	ip netns exec "$S" "$PY" bench/flows.py echo $specs >"$TMP/echo.log" 2>&1 &
+	ECHO_PID=$!
+	for i in $(seq 100); do
+		grep -q ready "$TMP/echo.log" && return 0
+		sleep 0.1
+	done
+	die "the UDP echo server did not start: $(cat "$TMP/echo.log")"
+}
+
+# One request and one reply per 5-tuple: UDP is offloaded only once conntrack
+# has seen a reply. Done once, with the kernel path (N = 0) in place.
+flows_open() { # F
+	local s0 a d0 b n
+	read -r s0 a d0 b <<<"$(flowset "$1")"
+	n=$(ip netns exec "$G" "$PY" bench/flows.py open 198.18.1.2 198.19.2.2 "$s0:$a" "$d0:$b" || true)
+	[ "$n" = "$1" ] || die "only ${n:-0} of $1 flows got a reply"
+}
+
+trafgen_start() { # F
+	ip netns exec "$G" taskset -c 0 trafgen -i "$TMP/tg.$1.cfg" -o eth0 -P 1 \
+		--no-sock-mem --no-cpu-stats >"$TMP/trafgen.log" 2>&1 &
+	TG_PID=$!
+}
+
+sink_rx() { ip netns exec "$S" cat /sys/class/net/eth0/statistics/rx_packets; }
+router_rx() {
+	ip netns exec "$R" sh -c 'echo $(( $(cat /sys/class/net/lan0/statistics/rx_packets) + $(cat /sys/class/net/wan0/statistics/rx_packets) ))'
+}
+fastpath_pkts() {
+	if [ -n "$DAEMON_PID" ]; then nfo stats -j | jq '.total.fwd_packets'; else echo 0; fi
+}
+# CPU 0 from /proc/stat: "softirq+irq total" in ticks.
+cpu0() { awk '/^cpu0 /{print $7 + $8, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9}' /proc/stat; }
+
+# Wait until the fast path carries (nearly) all traffic: after a daemon start
+# or a ruleset change the flows come back within milliseconds - or not, and
+# then the sample says so (its fast-path share).
+wait_fastpath() {
+	local end f1 r1 f2 r2
+	end=$(awk -v t="$EPOCHREALTIME" -v w="$READY_TIMEOUT" 'BEGIN{print t + w}')
+	sleep 0.2
+	while :; do
+		f1=$(fastpath_pkts)
+		r1=$(sink_rx)
+		sleep 0.25
+		f2=$(fastpath_pkts)
+		r2=$(sink_rx)
+		awk -v f=$((f2 - f1)) -v r=$((r2 - r1)) 'BEGIN{exit !(r > 0 && f / r >= 0.98)}' && return 0
+		awk -v t="$EPOCHREALTIME" -v e="$end" 'BEGIN{exit !(t > e)}' && return 0
+	done
+}
+
+# One UDP sample of the current configuration; appends a line to SAMPLES.
+udp_sample() { # PHASE CONFIG RULES FLOWLABEL FLOWS REP
+	local phase=$1 cfg=$2 rules=$3 label=$4 flows=$5 rep=$6
+	local t1 t2 r1 r2 c1 c2 f1 f2 fp
+	trafgen_start "$flows"
+	case $cfg in
+	tc | xdp) wait_fastpath ;;
+	*) sleep "$WARMUP" ;;
+	esac
+	f1=$(fastpath_pkts)
+	t1=$EPOCHREALTIME
+	r1=$(sink_rx)
+	c1=$(cpu0)
+	sleep "$INTERVAL"
+	t2=$EPOCHREALTIME
+	r2=$(sink_rx)
+	c2=$(cpu0)
+	f2=$(fastpath_pkts)
+	tg_stop
+	kill -0 "$DAEMON_PID" 2>/dev/null || [ -z "$DAEMON_PID" ] || die "the daemon died: $(tail -5 "$TMP/daemon.log")"
+	fp=-
+	case $cfg in tc | xdp) fp=$((f2 - f1)) ;; esac
+	awk -v ph="$phase" -v cfg="$cfg" -v n="$rules" -v fl="$label" -v rep="$rep" \
+		-v t1="$t1" -v t2="$t2" -v r=$((r2 - r1)) -v fp="$fp" -v c1="$c1" -v c2="$c2" 'BEGIN {
+		split(c1, a, " "); split(c2, b, " ")
+		pps = r / (t2 - t1)
+		sirq = (b[2] > a[2]) ? (b[1] - a[1]) / (b[2] - a[2]) : 0
+		share = (fp == "-") ? "-" : (r > 0 ? sprintf("%.3f", fp / r) : "0")
+		printf "%s\t%s\t%s\t%s\t%d\t%.0f\t%.3f\t%s\n", ph, cfg, n, fl, rep, pps, sirq, share
+	}' >>"$SAMPLES"
+	tail -1 "$SAMPLES" | awk -F'\t' '{printf "  %-5s %-9s N=%-5s flows=%-12s rep %d: %7.1f kpps  softirq %4.0f%%  fast path %s\n", $1, $2, $3, $4, $5, $6 / 1000, $7 * 100, $8}' >&2
+}
+
+# Round-robin: every other repetition walks the list backwards, so the
+# expensive switches (daemon start, ruleset load) stay few and drift cancels.
+serpentine() { # REP ITEMS...
+	local rep=$1
+	shift
+	if [ $((rep % 2)) = 1 ]; then
+		printf '%s\n' "$@"
+	else
+		printf '%s\n' "$@" | tac
+	fi
+}
+
+# ---- phases --------------------------------------------------------------------
+
+phase_udp() {
+	local rep item cfg n items=()
+	say "== udp: 64-byte UDP, $MAIN_FLOWS flows, rules: $RULES; $REPS repetitions of ${INTERVAL}s"
+	items=(plain:- limit-tc:- limit-xdp:-)
+	for cfg in kernel tc xdp; do
+		for n in $RULES; do items+=("$cfg:$n"); done
+	done
+	for ((rep = 1; rep <= REPS; rep++)); do
+		for item in $(serpentine "$rep" "${items[@]}"); do
+			cfg=${item%%:*}
+			n=${item#*:}
+			enter "$cfg" "${n/-/0}"
+			udp_sample udp "$cfg" "$n" "$MAIN_FLOWS" "$MAIN_FLOWS" "$rep"
+		done
+	done
+}
+
+phase_scale() {
+	local rep item cfg f d items=() mid=1000
+	say "== scale: flows $SCALE_FLOWS (and $MAIN_FLOWS + $DUMMY dummy entries) at N=$SCALE_RULES; $SCALE_REPS repetitions"
+	for cfg in kernel tc xdp; do
+		for f in $SCALE_FLOWS; do items+=("$cfg:$f:0"); done
+		[ "$cfg" = kernel ] || items+=("$cfg:$mid:1")
+	done
+	for ((rep = 1; rep <= SCALE_REPS; rep++)); do
+		for item in $(serpentine "$rep" "${items[@]}"); do
+			IFS=: read -r cfg f d <<<"$item"
+			enter "$cfg" "$SCALE_RULES" "$d"
+			if [ "$d" = 1 ]; then
+				udp_sample scale "$cfg" "$SCALE_RULES" "$f+1M" "$f" "$rep"
+			else
+				udp_sample scale "$cfg" "$SCALE_RULES" "$f" "$f" "$rep"
+			fi
+		done
+	done
+}
+
+tcp_sample() { # CONFIG REP
+	local cfg=$1 rep=$2 f1 f2 r1 r2 bps fp
+	f1=$(fastpath_pkts)
+	r1=$(router_rx)
+	if ip netns exec "$G" taskset -c 0 iperf3 -c 198.19.2.2 -p 5201 -t "$TCP_SECS" -O 1 -J \
+		>"$TMP/iperf.json" 2>/dev/null; then
+		bps=$(jq '.end.sum_received.bits_per_second' "$TMP/iperf.json")
+	else
+		bps=nan
+	fi
+	f2=$(fastpath_pkts)
+	r2=$(router_rx)
+	fp=-
+	case $cfg in tc | xdp) fp=$(awk -v f=$((f2 - f1)) -v r=$((r2 - r1)) 'BEGIN{printf "%.3f", r > 0 ? f / r : 0}') ;; esac
+	printf 'tcp\t%s\t%s\t1\t%d\t%s\t-\t%s\n' "$cfg" "$SCALE_RULES" "$rep" "$bps" "$fp" >>"$SAMPLES"
+	say "  tcp   $(printf '%-9s' "$cfg") N=$SCALE_RULES rep $rep: $(awk -v b="$bps" 'BEGIN{printf "%.2f", b / 1e9}') Gbit/s  fast path $fp"
+}
+
+phase_tcp() {
+	local rep item i
+	say "== tcp: iperf3, one connection, ${TCP_SECS}s (+1s omitted), N=$SCALE_RULES; $TCP_REPS repetitions"
+	# The sink's XDP program would turn off GSO on wan0 and copy every skb;
+	# TCP wants the plain veth. Checksum offload off on both end hosts: XDP
+	# cannot fix up partial checksums (FIELD-NOTES), and every configuration
+	# gets the same senders.
+	sink_xdp off
+	ip netns exec "$G" ethtool -K eth0 tx off >/dev/null
+	ip netns exec "$S" ethtool -K eth0 tx off >/dev/null
+	ip netns exec "$S" taskset -c 1 iperf3 -s -p 5201 >"$TMP/iperf-server.log" 2>&1 &
+	IPERF_PID=$!
+	for i in $(seq 50); do
+		ip netns exec "$S" ss -ltn 2>/dev/null | grep -q ':5201 ' && break
+		sleep 0.1
+	done
+	for ((rep = 1; rep <= TCP_REPS; rep++)); do
+		for item in $(serpentine "$rep" plain kernel tc xdp); do
+			enter "$item" "$SCALE_RULES"
+			tcp_sample "$item" "$rep"
+		done
+	done
+	stop_pid "$IPERF_PID"
+	IPERF_PID=
+}
+
+daemon_cpu_ticks() { awk '{print $14 + $15}' "/proc/$DAEMON_PID/stat"; }
+daemon_rss_kb() { awk '/^VmRSS:/{print $2}' "/proc/$DAEMON_PID/status"; }
+flow_map_bytes() { bpftool -j map show pinned "$PIN/nfo_flow4" | jq '.bytes_memlock // 0'; }
+daemon_status() { nfo status -j; }
+
+phase_cp() {
+	local base t0 t1 tdone cpu0_ cpu1 cpu2 rss0 rss1 mem0 mem1 out done_n st now hz
+	say "== cp: $CP_FLOWS conntrack entries flooded in (ctnetlink), offload rate, latency, CPU, memory"
+	# conntrack holds 262144 entries per namespace: make room.
+	daemon_stop
+	limit_detach
+	ruleset_load 0
+	rexec conntrack -F >/dev/null 2>&1 || true
+	# A long idle timeout: the idle window must show the cost of holding flows,
+	# not of evicting them.
+	daemon_start tc --idle-timeout 3600
+	hz=$(getconf CLK_TCK)
+	sleep 1
+	rss0=$(daemon_rss_kb)
+	mem0=$(flow_map_bytes)
+	base=$(daemon_status | jq '.flows.offloaded_total')
+	cpu0_=$(daemon_cpu_ticks)
+	t0=$EPOCHREALTIME
+	if ! out=$(rexec build/bench/ct_flood --timeout 3600 "$CP_FLOWS" 2>"$TMP/ct_flood.err"); then
+		say "  ct_flood: $(cat "$TMP/ct_flood.err")"
+	fi
+	t1=$EPOCHREALTIME
+	meta cp_flows "$CP_FLOWS"
+	meta cp_created "$(echo "$out" | awk '{print $1 - $3}')"
+	meta cp_create_s "$(echo "$out" | awk '{print $2}')"
+	# The daemon publishes its counters once a second; poll a bit faster.
+	tdone=
+	while :; do
+		st=$(daemon_status)
+		done_n=$(($(echo "$st" | jq '.flows.offloaded_total') - base))
+		now=$EPOCHREALTIME
+		if [ "$done_n" -ge "$CP_FLOWS" ]; then
+			tdone=$now
+			break
+		fi
+		awk -v n="$now" -v t="$t0" -v w="$CP_WAIT" 'BEGIN{exit !(n - t > w)}' && break
+		sleep 0.2
+	done
+	cpu1=$(daemon_cpu_ticks)
+	meta cp_offloaded "$done_n"
+	meta cp_offload_s "$(awk -v a="$t0" -v b="${tdone:-$now}" 'BEGIN{printf "%.2f", b - a}')"
+	meta cp_complete "$([ -n "$tdone" ] && echo yes || echo "no (gave up after ${CP_WAIT}s)")"
+	meta cp_flood_cpu_s "$(awk -v a="$cpu0_" -v b="$cpu1" -v hz="$hz" 'BEGIN{printf "%.2f", (b - a) / hz}')"
+	# Steady state: the flows sit idle in the fast path.
+	sleep "$IDLE_WIN"
+	cpu2=$(daemon_cpu_ticks)
+	rss1=$(daemon_rss_kb)
+	mem1=$(flow_map_bytes)
+	st=$(daemon_status)
+	meta cp_idle_s "$IDLE_WIN"
+	meta cp_idle_cpu_s "$(awk -v a="$cpu1" -v b="$cpu2" -v hz="$hz" 'BEGIN{printf "%.2f", (b - a) / hz}')"
+	meta cp_rss0_kb "$rss0"
+	meta cp_rss1_kb "$rss1"
+	meta cp_map0_bytes "$mem0"
+	meta cp_map1_bytes "$mem1"
+	meta cp_flows_now "$(echo "$st" | jq '.flows.offloaded')"
+	meta cp_lat_p50_us "$(echo "$st" | jq '.offload_latency.p50_us')"
+	meta cp_lat_p99_us "$(echo "$st" | jq '.offload_latency.p99_us')"
+	meta cp_lat_max_us "$(echo "$st" | jq '.offload_latency.max_us')"
+	meta cp_events_lost "$(echo "$st" | jq '.events.lost')"
+	meta cp_resyncs "$(echo "$st" | jq '.events.resyncs')"
+	meta cp_admit_errors "$(echo "$st" | jq '.flows.admit_errors')"
+	say "  offloaded $done_n of $CP_FLOWS in $(grep '^cp_offload_s=' "$META" | cut -d= -f2)s; daemon RSS ${rss0} -> ${rss1} kB"
+	daemon_stop
+	rexec conntrack -F >/dev/null 2>&1 || true
+}
+
+phase_trb() {
+	say "== trb: BPF_PROG_TEST_RUN, $TRB_RUNS runs"
+	if [ ! -x build/bench/test_run_bench ] || [ ! -x bench/test_run.sh ]; then
+		echo "not measured: build/bench/test_run_bench is missing" >"$TMP/trb.md"
+		return 0
+	fi
+	# Its own namespace (bench/test_run.sh creates and removes it).
+	if ! ./bench/test_run.sh "$TRB_RUNS" >"$TMP/trb.md" 2>"$TMP/trb.err"; then
+		{
+			echo "not measured: bench/test_run.sh failed:"
+			sed 's/^/    /' "$TMP/trb.err"
+		} >"$TMP/trb.md"
+	fi
+}
+
+# ---- main ------------------------------------------------------------------------
+
+main() {
+	local f p all_flows
+	[ "$(id -u)" = 0 ] || die "needs root (network namespaces, BPF)"
+	for p in trafgen iperf3 nft conntrack jq clang bpftool gnuplot ethtool taskset; do
+		command -v "$p" >/dev/null || die "$p is missing (make deps)"
+	done
+	[ -x "$NFO" ] || die "$NFO is missing (make)"
+	[ "$(nproc)" -ge 2 ] || die "needs 2 CPUs (generator and forwarding on CPU 0, daemon on CPU 1)"
+	make --no-print-directory -s build/bench/fill_flows build/bench/ct_flood >&2
+
+	printf 'phase\tconfig\trules\tflows\trep\tvalue\tsirq\tfastpath\n' >"$SAMPLES"
+	: >"$META"
+	meta kind "$RUN_KIND"
+	meta date "$(date -u '+%Y-%m-%d %H:%M UTC')"
+	meta kernel "$(uname -r)"
+	meta cpu "$(awk -F': ' '/^model name/{print $2; exit}' /proc/cpuinfo) x $(nproc)"
+	meta commit "$(git describe --always --dirty 2>/dev/null || echo unknown)"
+	meta nfo "$NFO"
+	meta rules "$RULES"
+	meta reps "$REPS"
+	meta interval "$INTERVAL"
+	meta main_flows "$MAIN_FLOWS"
+	meta scale_rules "$SCALE_RULES"
+	meta scale_flows "$SCALE_FLOWS"
+	meta scale_reps "$SCALE_REPS"
+	meta dummy "$DUMMY"
+	meta tcp_secs "$TCP_SECS"
+	meta tcp_reps "$TCP_REPS"
+	meta phases "$PHASES"
+
+	say "== setup: namespaces $G $R $S"
+	topology
+	bpf_build
+	sink_xdp on
+	for f in $RULES 0 "$SCALE_RULES"; do [ -e "$TMP/rules.$f.nft" ] || ruleset_gen "$f"; done
+	all_flows=$(printf '%s\n' "$MAIN_FLOWS" $SCALE_FLOWS | sort -nu)
+	for f in $all_flows; do trafgen_cfg "$f"; done
+	echo_start $all_flows
+	ruleset_load 0
+	for f in $all_flows; do
+		say "  opening $f flows (request/reply)"
+		flows_open "$f"
+	done
+	stop_pid "$ECHO_PID"
+	ECHO_PID=
+
+	for p in $PHASES; do
+		case $p in
+		udp) phase_udp ;;
+		scale) phase_scale ;;
+		tcp) phase_tcp ;;
+		cp) phase_cp ;;
+		trb) ;; # after the topology is gone: nothing else running
+		*) die "unknown phase $p" ;;
+		esac
+	done
+	tg_stop
+	daemon_stop
+	cat "$TMP/daemon-warnings.log" 2>/dev/null | sort | uniq -c | sed 's/^/  /' >"$TMP/warnings.txt" || true
+	for p in "$G" "$R" "$S"; do ip netns del "$p"; done
+	case " $PHASES " in *" trb "*) phase_trb ;; *) echo "not run" >"$TMP/trb.md" ;; esac
+	meta elapsed_s "$(awk -v a="$T_START" -v b="$EPOCHREALTIME" 'BEGIN{printf "%.0f", b - a}')"
+
+	mkdir -p "$RESULTS/archive"
+	"$PY" bench/report.py --samples "$SAMPLES" --meta "$META" --trb "$TMP/trb.md" \
+		--warnings "$TMP/warnings.txt" --md "$TMP/report.md" --png "$TMP/report.png" \
+		--workdir "$TMP"
+	cp "$TMP/report.md" "$RESULTS/latest.md"
+	cp "$TMP/report.md" "$RESULTS/archive/$STAMP-$RUN_KIND.md"
+	cp "$SAMPLES" "$RESULTS/archive/$STAMP-$RUN_KIND.tsv"
+	cat "$TMP/daemon-all.log" "$TMP/daemon.log" >"$RESULTS/archive/$STAMP-$RUN_KIND-daemon.log" 2>/dev/null || true
+	if [ -s "$TMP/report.png" ]; then
+		cp "$TMP/report.png" "$RESULTS/latest.png"
+		cp "$TMP/report.png" "$RESULTS/archive/$STAMP-$RUN_KIND.png"
+	fi
+	cat "$RESULTS/latest.md"
+	say "bench: results in bench/results/latest.md and latest.png ($(grep '^elapsed_s=' "$META" | cut -d= -f2)s)"
+}
+
+main "$@"

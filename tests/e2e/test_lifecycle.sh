@@ -1,0 +1,184 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+# The daemon's contract with the ruleset and with conntrack: the ruleset
+# decides, selectors select, conntrack stays consistent (kept alive, aged after
+# idle, FIN/RST seen, no INVALID), ruleset changes re-validate live flows,
+# restarts keep traffic flowing, stop leaves nothing, lost events resync.
+source "$(dirname "$0")/lib.sh"
+
+nfo_topology
+exec 2> >(grep -v -e '^Terminated' -e ' Killed ' >&2)
+sexec $TRAFFIC udp-echo 7 --log "$TMP/echo7.log" &
+sexec $TRAFFIC udp-echo 9999 &
+disown -a
+# Rules the tests observe: port 7 counted before the established accept; port
+# 9999 dropped by the ruleset.
+rexec nft insert rule inet filter forward udp dport 7 counter comment '"udp7"'
+rexec nft insert rule inet filter forward udp dport 9999 drop
+
+ct_mark_of() { # conntrack mark of the UDP flow to server port $1
+	rexec conntrack -L -p udp --dport "$1" 2>/dev/null | grep -o 'mark=[0-9]*' | head -1 | cut -d= -f2
+}
+ct_timeout_of() { # seconds left of the conntrack entry to server port $1
+	rexec conntrack -L -p udp --dport "$1" 2>/dev/null | awk '{print $3; exit}'
+}
+
+# --- the ruleset decides ----------------------------------------------------
+nfo_start || exit 1
+cexec $TRAFFIC udp-rr $SERVER4 7 3 >/dev/null
+check "accepted UDP flow is offloaded" wait_for 3 flows_at_least 1
+n0=$(rule_packets udp7)
+cexec $TRAFFIC udp-rr $SERVER4 7 200 >/dev/null
+n1=$(rule_packets udp7)
+check "the ruleset judged its first packet (rule counter $n0)" test "$n0" -ge 1
+check "its later packets bypass the ruleset (counter $n0 -> $n1 after 200 more)" \
+	test $((n1 - n0)) -le 2
+cexec $TRAFFIC udp-rr $SERVER4 9999 3 >/dev/null
+sleep 0.5
+check "a flow the ruleset drops is not offloaded" test "$(flows_matching --port 9999)" -eq 0
+check "... and not marked in conntrack (mark ${ct_mark_of_9999:=$(ct_mark_of 9999)}, no entry = never confirmed)" \
+	test "${ct_mark_of_9999:-0}" -eq 0
+# NAT shown both ways: masquerade (snat) and the port forward (dnat).
+cexec $TRAFFIC udp-echo 53 &
+disown
+sleep 0.3
+sexec $TRAFFIC udp-rr $WAN4 5353 20 --gap 0.01 >/dev/null
+check "port-forwarded flow offloaded" wait_for 3 port_flows 5353 1
+check "flows shows snat and dnat, packets both ways" sh -c "
+	ip netns exec $R $NFO --pin-dir $PIN flows -j | $PY -c '
+import json, sys
+f = json.load(sys.stdin)[\"flows\"]
+nat = sorted(x[\"nat\"] for x in f)
+both = all(x[\"original\"][\"packets\"] > 0 and x[\"reply\"][\"packets\"] > 0 for x in f)
+sys.exit(not (\"snat\" in nat and \"dnat\" in nat and both))'"
+nfo_stop
+check "stop on SIGTERM leaves nothing behind" nothing_left
+check "conntrack marks cleared on stop" test "$(ct_mark_of 7)" -eq 0
+
+# --- selectors --------------------------------------------------------------
+nfo_start --select "udp dport 7" || exit 1
+cexec $TRAFFIC udp-rr $SERVER4 7 3 >/dev/null
+cexec $TRAFFIC udp-rr $SERVER6 7 3 >/dev/null
+tcp_transfer $C $S $SERVER4 5001 1 &
+tp=$!
+check "selector: UDP port 7 offloaded (IPv4 and IPv6)" wait_for 3 port_flows 7 2
+wait $tp
+check "selector: TCP to port 5001 never offloaded" test "$(nfo_total fwd_packets)" -lt 100
+nfo_stop
+
+# --- conntrack consistency --------------------------------------------------
+rexec sysctl -qw net.netfilter.nf_conntrack_udp_timeout_stream=5 net.netfilter.nf_conntrack_udp_timeout=5
+NFO_IDLE=3 nfo_start || exit 1
+rexec conntrack -F 2>/dev/null
+# 12 s of traffic, more than twice the 5 s conntrack timeout.
+cexec $TRAFFIC udp-rr $SERVER4 7 240 --gap 0.05 --sport 40007 >"$TMP/rr" &
+rr=$!
+sleep 8
+check "offloaded flow alive in conntrack after 8 s with a 5 s timeout (timeout $(ct_timeout_of 7)s)" \
+	test "$(ct_timeout_of 7)" -gt 60
+wait $rr
+check "no request lost meanwhile ($(cat "$TMP/rr"))" grep -q "240/240" "$TMP/rr"
+check "idle flow leaves the fast path after the 3 s idle timeout" wait_for 6 flows_at_most 0
+t=$(ct_timeout_of 7)
+check "conntrack got its own timeout back (${t}s <= 5s)" test "${t:-99}" -le 5
+ct_gone() { [ -z "$(ct_timeout_of "$1")" ]; }
+check "... and then ages it out" wait_for 8 ct_gone 7
+rexec sysctl -qw net.netfilter.nf_conntrack_udp_timeout_stream=120 net.netfilter.nf_conntrack_udp_timeout=30
+
+# TCP teardown: FIN and RST reach conntrack, no INVALID, flow removed.
+inv0=$(rule_packets invalid)
+sexec $TRAFFIC tcp-recv 5005 20 >"$TMP/recv5005" &
+rp=$!
+wait_for 5 listening $S 5005
+cexec $TRAFFIC tcp-send $SERVER4 5005 20 --rate 20 >/dev/null &
+sp=$!
+check "TCP flow offloaded" wait_for 5 port_flows 5005 1
+wait $sp
+wait $rp
+check "TCP stream intact ($(cat "$TMP/recv5005"))" grep -q " 0 corrupt" "$TMP/recv5005"
+check "FIN took the flow out of the fast path" wait_for 3 port_flows 5005 0
+st=$(rexec conntrack -L -p tcp --dport 5005 2>/dev/null | awk '{print $4}')
+check "conntrack saw the close (state $st)" sh -c "echo '$st' | grep -qE 'TIME_WAIT|CLOSE|LAST_ACK|FIN_WAIT'"
+check "no INVALID packets in the forward chain ($inv0 -> $(rule_packets invalid))" \
+	test "$(rule_packets invalid)" -eq "$inv0"
+# RST: a client that aborts its connection.
+sexec socat -u TCP-LISTEN:5006,reuseaddr - >/dev/null &
+wait_for 5 listening $S 5006
+cexec $PY -c "
+import socket, struct, time
+c = socket.create_connection(('$SERVER4', 5006))
+for _ in range(50):
+    c.sendall(b'x' * 1000); time.sleep(0.02)
+c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0))
+c.close()"
+check "RST took the flow out of the fast path" wait_for 3 port_flows 5006 0
+st=$(rexec conntrack -L -p tcp --dport 5006 2>/dev/null | awk '{print $4}')
+check "conntrack saw the RST (state ${st:-gone})" sh -c "test -z '$st' || echo '$st' | grep -q CLOSE"
+nfo_stop
+
+# --- ruleset change re-validates live flows ---------------------------------
+nfo_start || exit 1
+: >"$TMP/echo7.log"
+cexec $TRAFFIC udp-rr $SERVER4 7 600 --gap 0.01 --sport 40008 --timeout 0.5 --give-up 4 >/dev/null &
+rr=$!
+wait_for 3 port_flows 7 1
+sleep 1
+t_rule=$(date +%s.%N)
+rexec nft insert rule inet filter forward udp sport 40008 drop
+wait $rr
+last=$(tail -1 "$TMP/echo7.log")
+lag=$($PY -c "print(round($last - $t_rule, 3))")
+check "a new drop rule stops the live offloaded flow within a second (last packet ${lag}s after)" \
+	$PY -c "import sys; sys.exit(not $last - $t_rule < 1.0)"
+check "re-validation logged" grep -q "ruleset changed" "$NFO_LOG"
+rexec nft -a list chain inet filter forward | awk '/udp sport 40008 drop/ {print $NF}' |
+	while read -r h; do rexec nft delete rule inet filter forward handle "$h"; done
+
+# --- restart under traffic --------------------------------------------------
+sexec $TRAFFIC tcp-recv 5007 40 >"$TMP/recv5007" &
+rp=$!
+wait_for 5 listening $S 5007
+cexec $TRAFFIC tcp-send $SERVER4 5007 40 --rate 8 >/dev/null &
+sp=$!
+check "transfer offloaded" wait_for 5 port_flows 5007 1
+kill -KILL "$NFO_PID"
+wait "$NFO_PID" 2>/dev/null
+NFO_PID=
+p0=$(nfo_total fwd_packets)
+sleep 1
+p1=$(nfo_total fwd_packets)
+check "daemon killed: the fast path keeps forwarding ($p0 -> $p1 packets)" test $((p1 - p0)) -gt 100
+nfo_start || exit 1
+check "restarted daemon adopts the flow" grep -q "adopted 1 offloaded" "$NFO_LOG"
+wait $sp
+wait $rp
+check "transfer across kill and restart intact ($(cat "$TMP/recv5007"))" grep -q " 0 corrupt" "$TMP/recv5007"
+
+# --- stop from the CLI ------------------------------------------------------
+cexec $TRAFFIC udp-rr $SERVER4 7 3 >/dev/null
+wait_for 3 flows_at_least 1
+check "nft-offload stop succeeds" nfo stop
+wait "$NFO_PID" 2>/dev/null
+NFO_PID=
+check "nft-offload stop leaves nothing behind" nothing_left
+check "traffic still flows through the kernel after stop" \
+	cexec $TRAFFIC udp-rr $SERVER4 7 20
+
+# --- event loss and resync --------------------------------------------------
+nfo_start --event-buffer 4096 || exit 1
+cexec $PY -c "
+import socket
+socks = []
+for i in range(400):
+    s = socket.socket(); s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(('0.0.0.0', 30000 + i)); s.connect(('$SERVER4', 7)); s.send(b'x'); socks.append(s)
+for s in socks:
+    s.settimeout(2); s.recv(100)
+"
+check "400 new UDP flows, all offloaded despite lost events" wait_for 10 flows_at_least 400
+lost=$(nfo status -j | $PY -c 'import json,sys; e=json.load(sys.stdin)["events"]; print(e["lost"], e["resyncs"])')
+check "events were lost and a resync ran (lost, resyncs: $lost)" sh -c "set -- $lost; test \$1 -gt 0 -a \$2 -gt 0"
+nfo_stop
+check "nothing left at the end" nothing_left
+
+nfo_done
