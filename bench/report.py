@@ -73,26 +73,41 @@ def fmt_ratio(s):
 
 
 class Data:
-    def __init__(self, rows):
+    def __init__(self, rows, other_max):
         self.v = defaultdict(dict)  # (phase, cfg, rules, flows) -> rep -> value
+        self.bad = defaultdict(set)  # reps disturbed by other work on CPU 0
         self.sirq = defaultdict(list)
         self.fp = defaultdict(list)
         for r in rows:
             key = (r["phase"], r["config"], r["rules"], r["flows"])
-            self.v[key][int(r["rep"])] = num(r["value"])
+            rep = int(r["rep"])
+            self.v[key][rep] = num(r["value"])
+            other = num(r.get("other"))
+            if other is not None and other > other_max:
+                self.bad[key].add(rep)
             if num(r["sirq"]) is not None and num(r["value"]):
                 # CPU 0's softirq share / packets per second = softirq time per packet.
                 self.sirq[key].append(num(r["sirq"]) / num(r["value"]) * 1e9)
             if num(r["fastpath"]) is not None:
                 self.fp[key].append(num(r["fastpath"]))
 
+    def clean(self, key):
+        """Repetitions to use: the undisturbed ones, if there are any."""
+        reps = set(self.v.get(key, {}))
+        good = reps - self.bad[key]
+        return good or reps
+
     def get(self, phase, cfg, rules, flows):
-        return summary(self.v.get((phase, cfg, str(rules), str(flows)), {}).values())
+        key = (phase, cfg, str(rules), str(flows))
+        return summary(self.v[key][r] for r in self.clean(key)) if key in self.v else None
 
     def ratio(self, a, b):
-        """Per-repetition ratio of two sample keys, summarised."""
-        va, vb = self.v.get(a, {}), self.v.get(b, {})
-        rs = [va[r] / vb[r] for r in va if r in vb and va[r] and vb[r]]
+        """Per-repetition ratio of two sample keys (same round), summarised."""
+        if a not in self.v or b not in self.v:
+            return None
+        va, vb = self.v[a], self.v[b]
+        both = self.clean(a) & self.clean(b) or set(va) & set(vb)
+        rs = [va[r] / vb[r] for r in both if r in va and r in vb and va[r] and vb[r]]
         return summary(rs)
 
     def sirq_ns(self, key):
@@ -154,7 +169,7 @@ def udp_section(d, meta, out):
             c = "%.0f" % s[0] if s else "-"
             fp = d.fp_min(key)
             if fp is not None:
-                c += " (fast path >= %.0f%%)" % (fp * 100)
+                c += " (fast path >= %.0f%%)" % (min(fp, 1.0) * 100)
             cells.append(c)
         out.append("| %s | %s |" % (NAMES[cfg], " | ".join(cells)))
     for cfg in ("plain", "limit-tc", "limit-xdp"):
@@ -197,7 +212,8 @@ def scale_section(d, meta, out):
     out.append("kpps, median [min-max] of %s repetitions. \"1000+1M\": 1000 active flows with "
                "%s dummy entries added to the flow map (tuples that never match, on an ingress "
                "ifindex without traffic).\n" % (meta["scale_reps"], meta.get("dummy", "1000000")))
-    out.append("| configuration | " + " | ".join("%s flows" % f for f in cols) + " |")
+    out.append("| configuration | " + " | ".join("%s flow%s" % (f, "" if f == "1" else "s")
+                                                  for f in cols) + " |")
     out.append("|---|" + "---|" * len(cols))
     for cfg in ("kernel", "tc", "xdp"):
         cells = []
@@ -241,7 +257,7 @@ def tcp_section(d, meta, out):
         key = ("tcp", cfg, n, "1")
         fp = d.fp_min(key)
         out.append("| %s | %s | %s |" % (NAMES[cfg], fmt_rate(d.get("tcp", cfg, n, "1"), 1e9, "", 2),
-                                         "-" if fp is None else ">= %.0f%%" % (fp * 100)))
+                                         "-" if fp is None else ">= %.0f%%" % (min(fp, 1.0) * 100)))
     for m in ("tc", "xdp"):
         s = d.ratio(("tcp", m, n, "1"), ("tcp", "kernel", n, "1"))
         if s:
@@ -264,9 +280,10 @@ def cp_section(meta, out):
     rows = []
     rows.append(("conntrack entries created (ctnetlink, marked, replied)",
                  "%d in %.2fs (%.0f/s)" % (created, create_s, created / create_s if create_s else 0)))
-    rows.append(("offloaded by the daemon", "%d of %d in %.2fs from the first entry, complete: %s" %
+    rows.append(("offloaded by the daemon", "%d of %d, %.2fs from the first entry to the last "
+                 "offload seen; complete: %s" %
                  (off, flows, t, m("cp_complete"))))
-    rows.append(("sustained new offloads/s", "%.0f (status counters are published once a second)" %
+    rows.append(("sustained new offloads/s", "%.0f" %
                  (off / t if t else 0)))
     rows.append(("offload latency (mark event -> map entry), p50 / p99 / max",
                  "%s / %s / %s us" % (m("cp_lat_p50_us"), m("cp_lat_p99_us"), m("cp_lat_max_us"))))
@@ -298,43 +315,70 @@ def cp_section(meta, out):
                    "settings.\n")
 
 
+def write_dat(path, d, phase, xs, series):
+    """Rows: index, label, then median/min/max per series (NaN when missing)."""
+    with open(path, "w") as f:
+        for i, (label, keyf) in enumerate(xs):
+            cells = []
+            for cfg in series:
+                s = d.get(*keyf(cfg))
+                cells.append("%.1f %.1f %.1f" % (s[0] / 1e3, s[1] / 1e3, s[2] / 1e3) if s
+                             else "NaN NaN NaN")
+            f.write("%d %s %s\n" % (i, label, " ".join(cells)))
+
+
+LINES = [("kernel", "#d95f02", 7, "kernel: conntrack + N rules + masquerade"),
+         ("tc", "#1b9e77", 5, "nft-offload tc"), ("xdp", "#7570b3", 9, "nft-offload XDP")]
+
+
 def plot(d, meta, png, workdir):
     rules = meta["rules"].split()
     flows = meta["main_flows"]
+    series = [c for c, _, _, _ in LINES]
     dat = os.path.join(workdir, "plot.dat")
-    with open(dat, "w") as f:
-        f.write("# idx rules " + " ".join("%s_med %s_lo %s_hi" % (c, c, c)
-                                           for c in ("kernel", "tc", "xdp")) + "\n")
-        for i, n in enumerate(rules):
-            cells = []
-            for cfg in ("kernel", "tc", "xdp"):
-                s = d.get("udp", cfg, n, flows)
-                cells += ["%.1f %.1f %.1f" % (s[0] / 1e3, s[1] / 1e3, s[2] / 1e3) if s else "NaN NaN NaN"]
-            f.write("%d %s %s\n" % (i, n, " ".join(cells)))
+    write_dat(dat, d, "udp", [(n, lambda c, n=n: ("udp", c, n, flows)) for n in rules], series)
+    have_scale = "scale" in meta["phases"].split()
+    sflows = meta["scale_flows"].split() + ["1000+1M"]
+    sdat = os.path.join(workdir, "scale.dat")
+    write_dat(sdat, d, "scale", [(f, lambda c, f=f: ("scale", c, meta["scale_rules"], f))
+                                 for f in sflows], series)
     refs = []
     for cfg, color in (("plain", "#555555"), ("limit-tc", "#1b9e77"), ("limit-xdp", "#7570b3")):
         s = d.get("udp", cfg, "-", flows)
         if s:
             refs.append("%.1f title '%s (%.0f kpps)' with lines dt 2 lw 1.5 lc rgb '%s'" %
                         (s[0] / 1e3, NAMES[cfg], s[0] / 1e3, color))
+
+    def curves(path):
+        out = []
+        for i, (cfg, color, pt, title) in enumerate(LINES):
+            c = 3 + 3 * i
+            out.append("'%s' using 1:%d:%d:%d with yerrorlines lw 2 pt %d lc rgb '%s' title '%s'" %
+                       (path, c, c + 1, c + 2, pt, color, title))
+        return out
+
     gp = os.path.join(workdir, "plot.gp")
     with open(gp, "w") as f:
-        f.write("""set terminal pngcairo size 1000,640 font 'sans,10'
-set output '%s'
-set title "nft-offload vs kernel forwarding: 64-byte UDP, %s flows (%s run, %s)\\nmedian and min-max of %s interleaved repetitions; whole pipeline on one CPU"
-set xlabel 'non-matching forward rules before "ct state established accept" (N)'
-set ylabel 'packets/s at the sink (thousands)'
-set yrange [0:*]
-set xrange [-0.5:%f]
-set key outside bottom center horizontal maxrows 3
-set grid ytics
-set xtics (%s)
-plot '%s' using 1:3:4:5 with yerrorlines lw 2 pt 7 lc rgb '#d95f02' title 'kernel: conntrack + N rules + masquerade', \\
-     '' using 1:6:7:8 with yerrorlines lw 2 pt 5 lc rgb '#1b9e77' title 'nft-offload tc', \\
-     '' using 1:9:10:11 with yerrorlines lw 2 pt 9 lc rgb '#7570b3' title 'nft-offload XDP'%s
-""" % (png, flows, meta["kind"], meta["date"], meta["reps"], len(rules) - 0.5,
-            ", ".join('"%s" %d' % (n, i) for i, n in enumerate(rules)), dat,
-            "".join(", \\\n     " + r for r in refs)))
+        f.write("set terminal pngcairo size %d,640 font 'sans,10'\n" % (1500 if have_scale else 1000))
+        f.write("set output '%s'\n" % png)
+        if have_scale:
+            f.write("set multiplot layout 1,2 title \"nft-offload benchmark (%s run, %s): 64-byte "
+                    "UDP, median and min-max of interleaved repetitions; whole pipeline on one "
+                    "CPU\"\n" % (meta["kind"], meta["date"]))
+        f.write("set title 'packets/s vs. forward rules (%s flows)'\n" % flows)
+        f.write("set xlabel 'non-matching forward rules before \"ct state established accept\" (N)'\n")
+        f.write("set ylabel 'packets/s at the sink (thousands)'\n")
+        f.write("set yrange [0:*]\nset grid ytics\nset key outside bottom center horizontal maxrows 3\n")
+        f.write("set xrange [-0.5:%f]\n" % (len(rules) - 0.5))
+        f.write("set xtics (%s)\n" % ", ".join('"%s" %d' % (n, i) for i, n in enumerate(rules)))
+        f.write("plot " + ", \\\n     ".join(curves(dat) + refs) + "\n")
+        if have_scale:
+            f.write("set title 'packets/s vs. active flows (N=%s rules)'\n" % meta["scale_rules"])
+            f.write("set xlabel 'flows sending (1000+1M: plus 1M idle entries in the flow map)'\n")
+            f.write("set xrange [-0.5:%f]\n" % (len(sflows) - 0.5))
+            f.write("set xtics (%s)\n" % ", ".join('"%s" %d' % (n, i) for i, n in enumerate(sflows)))
+            f.write("plot " + ", \\\n     ".join(curves(sdat)) + "\n")
+            f.write("unset multiplot\n")
     r = subprocess.run(["gnuplot", gp], capture_output=True, text=True)
     if r.returncode:
         return "the plot failed: " + r.stderr.strip()
@@ -348,7 +392,7 @@ def main():
     args = ap.parse_args()
     rows = load_samples(args.samples)
     meta = load_meta(args.meta)
-    d = Data(rows)
+    d = Data(rows, float(meta.get("other_max", 0.1)))
     phases = meta["phases"].split()
     out = []
     out.append("# nft-offload benchmark (%s run)\n" % meta["kind"])
@@ -376,6 +420,18 @@ def main():
     out.append("Not measured: this kernel is built without CONFIG_NF_FLOW_TABLE, and under QEMU "
                "TCG (the only way to boot a kernel that has it here) every configuration hits "
                "the emulator's ceiling (see FIELD-NOTES).\n")
+    if "retries" in meta:
+        out.append("Interference: a sample is repeated when more than %.0f%% of CPU 0 went to other "
+                   "processes or the hypervisor (steal) during it; %s samples were repeated, %s were "
+                   "kept although disturbed (attempts or retry budget used up; left out of medians and ratios "
+                   "where undisturbed repetitions of the same configuration exist).\n" %
+                   (float(meta.get("other_max", 0.1)) * 100, meta["retries"], meta.get("disturbed", 0)))
+    stops, left = int(meta.get("daemon_stops", 0)), int(meta.get("marks_left", 0))
+    if left:
+        out.append("Note: `nft-offload` was stopped %d times (SIGTERM) during the run and left %d "
+                   "conntrack entries with its mark bit set; the benchmark cleared them before each "
+                   "next start (bench/ct_unmark), so that every start met a clean router.\n" %
+                   (stops, left))
     warn = open(args.warnings).read().strip() if os.path.exists(args.warnings) else ""
     if warn:
         out.append("## Daemon warnings during the run\n")

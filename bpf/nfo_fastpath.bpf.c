@@ -69,6 +69,12 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } nfo_stats SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 * 1024);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} nfo_events SEC(".maps");
+
 /* Not used by the fast path: pinned beside it for the CLI. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -100,6 +106,28 @@ struct nfo_ctx {
 	__u32 csum_flags; /* BPF_F_MARK_MANGLED_0 for UDP */
 	__u32 l4_sum; /* 1 if the L4 checksum must be updated */
 };
+
+/*
+ * Tear a flow down: from now on its packets go to the stack. Tell the daemon
+ * once; a full ring buffer only delays it to the next idle check.
+ */
+static __always_inline void teardown(struct nfo_flow *f, const void *key, __u32 klen,
+				     __u32 type)
+{
+	struct nfo_event *e;
+
+	f->teardown = type;
+	e = bpf_ringbuf_reserve(&nfo_events, sizeof(*e), 0);
+	if (!e)
+		return;
+	__builtin_memset(e, 0, sizeof(*e));
+	e->type = type;
+	e->ct_id = f->ct_id;
+	e->family = f->family;
+	e->dir = f->dir;
+	__builtin_memcpy(e->key, key, klen);
+	bpf_ringbuf_submit(e, 0);
+}
 
 static __always_inline int pass(struct nfo_ctx *c, enum nfo_reason r)
 {
@@ -155,7 +183,7 @@ static __always_inline enum nfo_reason fib_reason(long rc)
  * Returns the egress ifindex, or 0 (counted) to pass the packet to the stack.
  */
 static __always_inline __u32 route(struct nfo_ctx *c, struct bpf_fib_lookup *p,
-				   const bool xdp)
+				   struct nfo_flow *f, const void *key, __u32 klen, const bool xdp)
 {
 	struct nfo_dev *odev;
 	long rc;
@@ -167,6 +195,10 @@ static __always_inline __u32 route(struct nfo_ctx *c, struct bpf_fib_lookup *p,
 	oif = p->ifindex;
 	if (oif == c->ifindex)
 		return pass(c, NFO_R_HAIRPIN);
+	if (f->snat_oif && oif != f->snat_oif) {
+		teardown(f, key, klen, NFO_TEARDOWN_ROUTE);
+		return pass(c, NFO_R_SNAT_ROUTE);
+	}
 	odev = bpf_map_lookup_elem(&nfo_devs, &oif);
 	if (!odev || !odev->slot)
 		return pass(c, NFO_R_EGRESS);
@@ -329,7 +361,7 @@ static __always_inline __u32 forward4(struct nfo_ctx *c, struct ethhdr *eth,
 	if (f->teardown)
 		return pass(c, NFO_R_TEARDOWN);
 	if (tcp_flags & (TCP_FLAG_FIN | TCP_FLAG_RST)) {
-		f->teardown = 1;
+		teardown(f, &k, sizeof(k), NFO_TEARDOWN_FIN);
 		return pass(c, NFO_R_TCP_FIN_RST);
 	}
 
@@ -351,7 +383,7 @@ static __always_inline __u32 forward4(struct nfo_ctx *c, struct ethhdr *eth,
 	} else {
 		*(__u32 *)&p.sport = ports;
 	}
-	oif = route(c, &p, xdp);
+	oif = route(c, &p, f, &k, sizeof(k), xdp);
 	if (!oif)
 		return 0;
 
@@ -434,7 +466,7 @@ static __always_inline __u32 forward6(struct nfo_ctx *c, struct ethhdr *eth,
 	if (f->teardown)
 		return pass(c, NFO_R_TEARDOWN);
 	if (tcp_flags & (TCP_FLAG_FIN | TCP_FLAG_RST)) {
-		f->teardown = 1;
+		teardown(f, &k, sizeof(k), NFO_TEARDOWN_FIN);
 		return pass(c, NFO_R_TCP_FIN_RST);
 	}
 
@@ -457,7 +489,7 @@ static __always_inline __u32 forward6(struct nfo_ctx *c, struct ethhdr *eth,
 	} else {
 		*(__u32 *)&p.sport = ports;
 	}
-	oif = route(c, &p, xdp);
+	oif = route(c, &p, f, &k, sizeof(k), xdp);
 	if (!oif)
 		return 0;
 

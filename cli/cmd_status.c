@@ -262,8 +262,8 @@ int cmd_status(struct cli *c, int argc, char **argv)
 		char p50[32], p99[32], mx[32];
 
 		out_obj_open("flows");
-		out_u64("offloaded", "flows:      %llu connections offloaded",
-			flows > 0 ? (uint64_t)flows / 2 : 0);
+		out_u64("offloaded", "flows:      %llu", flows > 0 ? (uint64_t)flows / 2 : 0);
+		out_text(" connection%s offloaded", flows == 2 ? "" : "s");
 		out_u64("capacity", " (capacity %llu per family)", dp->flow_capacity);
 		out_u64("offloaded_total", ", %llu since start", st.offloaded_total);
 		out_u64("evicted_total", ", %llu evicted", st.evicted_total);

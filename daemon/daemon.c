@@ -27,6 +27,8 @@
 #include <linux/rtnetlink.h>
 #include <netinet/in.h>
 
+#include <bpf/libbpf.h>
+
 #include "attach.h"
 #include "ct.h"
 #include "daemon.h"
@@ -79,6 +81,7 @@ struct daemon {
 	struct nfo_nl rt_req; /* route lookups */
 	struct nfo_nl_batch ct_batch, rt_batch, adm_batch;
 	int epfd, sigfd, timerfd, lockfd;
+	struct ring_buffer *rb; /* teardown events from the fast path */
 
 	struct pending pend[PENDING_MAX];
 	int npend;
@@ -156,7 +159,7 @@ static uint64_t lat_percentile(struct daemon *d, double p)
 	for (i = 0; i < LAT_BUCKETS; i++) {
 		acc += d->lat[i];
 		if (acc >= total * p)
-			return lat_upper(i);
+			return lat_upper(i) < d->lat_max ? lat_upper(i) : d->lat_max;
 	}
 	return d->lat_max;
 }
@@ -325,13 +328,16 @@ static int attach_dev(struct daemon *d, struct dev *dv, const struct nfo_link *l
 static void detach_dev(struct daemon *d, struct dev *dv, bool unpublish)
 {
 	struct nfo_dev none = {};
+	int err = 0;
 
 	if (!dv->ifindex)
 		return;
 	if (dv->attached && (dv->flags & NFO_DEV_TC))
-		nfo_detach_tc(dv->ifindex, dv->flags & NFO_DEV_CLSACT_OURS);
+		err = nfo_detach_tc(dv->ifindex, dv->flags & NFO_DEV_CLSACT_OURS);
 	if (dv->attached && (dv->flags & NFO_DEV_XDP))
-		nfo_detach_xdp(dv->ifindex);
+		err = nfo_detach_xdp(dv->ifindex, nfo_dp_prog_fd(d->dp, true));
+	if (err && err != -ENODEV)
+		pr_warn("cannot detach from %s: %s", dv->name, strerror(-err));
 	if (unpublish)
 		nfo_dp_dev_set(d->dp, dv->ifindex, &none);
 	dv->attached = false;
@@ -348,10 +354,13 @@ enum evict_why {
 	EVICT_DEVICE, /* a device went away or down */
 	EVICT_GONE, /* missing from a resync dump */
 	EVICT_STOP,
+	EVICT_ROUTE, /* the route of a source-NATed flow moved: the stack decides */
+	EVICT_TEARDOWN, /* FIN/RST seen by the fast path, conntrack said nothing */
 };
 
 static const char *const evict_names[] = {
 	"idle", "closing", "destroyed", "unmarked", "ruleset", "device", "gone", "stop",
+	"route moved", "teardown",
 };
 
 static void ct_flush(struct daemon *d);
@@ -398,6 +407,7 @@ static void evict(struct daemon *d, struct nfo_conn *c, enum evict_why why, uint
 	case EVICT_RULESET:
 	case EVICT_DEVICE:
 	case EVICT_STOP:
+	case EVICT_ROUTE:
 		/* Give conntrack its timeout back; clear the mark to re-judge. */
 		ct_flush_if_full(d);
 		nfo_ct_handback(&d->ct_batch, &c->orig, c->zone, c->tcp_state, c->assured, idle_s,
@@ -408,6 +418,13 @@ static void evict(struct daemon *d, struct nfo_conn *c, enum evict_why why, uint
 		ct_flush_if_full(d);
 		nfo_ct_handback(&d->ct_batch, &c->orig, c->zone, c->tcp_state, c->assured, idle_s,
 				d->cfg->mark, false);
+		break;
+	case EVICT_TEARDOWN:
+		/* Conntrack set its own timeout when it saw the FIN/RST. */
+		ct_flush_if_full(d);
+		nfo_ct_req_update(&d->ct_batch, &c->orig, c->zone,
+				  &(struct nfo_ct_update){ .set_mark = true,
+							   .mark_mask = d->cfg->mark });
 		break;
 	case EVICT_CLOSING:
 	case EVICT_DESTROY:
@@ -598,6 +615,9 @@ static void admit(struct daemon *d, struct pending *p, uint64_t now)
 		       &flow[0]);
 	nfo_flow_build(&ct->reply, &out[1], p->oif[1], ct->id, NFO_DIR_REPLY, &c->key[1],
 		       &flow[1]);
+	/* The original direction leaves where the reply comes in (symmetric). */
+	if (flow[0].flags & NFO_FLOW_SNAT)
+		flow[0].snat_oif = p->oif[1];
 	/* Reply first: once the original direction bypasses conntrack, replies must too. */
 	for (dir = 1; dir >= 0; dir--) {
 		flow[dir].created_ns = now;
@@ -930,6 +950,52 @@ static int rt_event_cb(unsigned int idx, const struct nlmsghdr *nlh, int err, vo
 	return 0;
 }
 
+/*
+ * The fast path tore a flow down. A moved route of a source-NATed flow goes
+ * back to the stack at once (it decides: the kernel drops masquerade whose
+ * device changed); after a FIN/RST conntrack normally reports the close
+ * within milliseconds, so only check again shortly in case it does not.
+ */
+static int teardown_event(void *ctx, void *data, size_t len)
+{
+	const struct nfo_event *e = data;
+	struct daemon *d = ctx;
+	struct nfo_tuple in, orig;
+	union nfo_key key = {};
+	struct nfo_conn *c;
+	uint32_t ifindex;
+
+	if (len < sizeof(*e) || (e->family != AF_INET && e->family != AF_INET6))
+		return 0;
+	memcpy(&key, e->key, e->family == AF_INET ? sizeof(key.k4) : sizeof(key.k6));
+	nfo_key_tuple(&key, e->family, &in, &ifindex);
+	if (e->dir == NFO_DIR_ORIGINAL) {
+		orig = in;
+	} else {
+		struct nfo_flow f;
+		struct nfo_tuple out;
+
+		if (nfo_dp_flow_get(d->dp, e->family, &key, &f))
+			return 0;
+		nfo_flow_out_tuple(&in, &f, &out);
+		nfo_tuple_invert(&orig, &out);
+	}
+	c = nfo_flowtab_find(&d->tab, &orig, 0);
+	if (!c || c->ct_id != e->ct_id)
+		return 0;
+	if (e->type == NFO_TEARDOWN_ROUTE)
+		evict(d, c, EVICT_ROUTE, 0);
+	else
+		nfo_flowtab_schedule(&d->tab, c, mono_s() + 2);
+	return 0;
+}
+
+static void read_teardowns(struct daemon *d)
+{
+	ring_buffer__consume(d->rb);
+	ct_flush(d);
+}
+
 static void read_rt_events(struct daemon *d)
 {
 	nfo_nl_read_events(&d->rt_ev, rt_event_cb, d);
@@ -956,13 +1022,14 @@ static void idle_gc(struct daemon *d)
 		if (present < 2) {
 			/* Deleted behind our back (nft-offload evict/flush). */
 			evict(d, c, EVICT_UNMARKED, idle);
+		} else if (teardown) {
+			evict(d, c, EVICT_TEARDOWN, idle);
 		} else if (idle >= d->cfg->idle_timeout) {
 			evict(d, c, EVICT_IDLE, idle);
 		} else {
 			nfo_flowtab_schedule(&d->tab, c,
 					     now_s + (d->cfg->idle_timeout - idle));
 		}
-		(void)teardown;
 	}
 	ct_flush(d);
 }
@@ -1199,7 +1266,7 @@ static int setup_loop(struct daemon *d)
 {
 	struct itimerspec its = { .it_interval = { 1, 0 }, .it_value = { 1, 0 } };
 	struct epoll_event ev = { .events = EPOLLIN };
-	int fds[] = { nfo_nl_fd(&d->ct_ev), nfo_nl_fd(&d->nft_ev), nfo_nl_fd(&d->rt_ev), 0, 0 };
+	int fds[] = { nfo_nl_fd(&d->ct_ev), nfo_nl_fd(&d->nft_ev), nfo_nl_fd(&d->rt_ev), 0, 0, 0 };
 	sigset_t set;
 	unsigned int i;
 
@@ -1217,6 +1284,10 @@ static int setup_loop(struct daemon *d)
 	timerfd_settime(d->timerfd, 0, &its, NULL);
 	fds[3] = d->sigfd;
 	fds[4] = d->timerfd;
+	d->rb = ring_buffer__new(d->dp->map_fd[NFO_MAP_EVENTS], teardown_event, d, NULL);
+	if (!d->rb)
+		return -errno;
+	fds[5] = ring_buffer__epoll_fd(d->rb);
 	for (i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
 		ev.data.fd = fds[i];
 		if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, fds[i], &ev))
@@ -1324,6 +1395,8 @@ static void event_loop(struct daemon *d)
 				tick(d);
 			else if (fd == d->sigfd)
 				handle_signal(d);
+			else if (d->rb && fd == ring_buffer__epoll_fd(d->rb))
+				read_teardowns(d);
 		}
 	}
 }
@@ -1444,6 +1517,7 @@ int nfo_daemon_run(struct nfo_config *cfg)
 		publish_state(d);
 	}
 out_close:
+	ring_buffer__free(d->rb);
 	if (d->tab.hash)
 		nfo_flowtab_free(&d->tab);
 	close_sockets(d);

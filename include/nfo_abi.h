@@ -15,7 +15,7 @@
 
 #include <linux/types.h>
 
-#define NFO_ABI_VERSION 1
+#define NFO_ABI_VERSION 2
 
 /* Directions, as in enum flow_offload_tuple_dir / ip_conntrack_dir. */
 #define NFO_DIR_ORIGINAL 0
@@ -79,14 +79,38 @@ struct nfo_flow {
 	__u32 ct_id; /* conntrack id; pairs the two directions */
 	__u8 dir; /* NFO_DIR_* */
 	__u8 family; /* AF_INET or AF_INET6 */
-	__u8 pad0[2];
+	__u8 teardown; /* fast path: NFO_TEARDOWN_* once set */
+	__u8 pad0;
 	__u64 created_ns;
 	/* Fast path owned. */
 	__u64 packets;
 	__u64 bytes; /* layer 3 bytes, as conntrack counts them */
 	__u64 last_used_ns;
 	__u32 oif; /* egress device of the last forwarded packet */
-	__u32 teardown; /* non-zero after TCP FIN or RST was seen */
+	/*
+	 * Source-NATed direction: the device the NAT was set up for. The
+	 * kernel drops a masqueraded connection whose route moves to another
+	 * device (its address belongs to the old one); if the route moves,
+	 * the fast path hands the flow to the stack to decide. 0: any device.
+	 */
+	__u32 snat_oif;
+};
+
+/* Why the fast path tore a flow down (nfo_flow.teardown, nfo_event.type). */
+#define NFO_TEARDOWN_FIN 1 /* TCP FIN or RST: conntrack sees it next */
+#define NFO_TEARDOWN_ROUTE 2 /* route of a source-NATed flow moved */
+
+/*
+ * Events ring buffer: the fast path reports each teardown once (never per
+ * packet), so that the daemon acts at once instead of at the next idle check.
+ */
+struct nfo_event {
+	__u32 type; /* NFO_TEARDOWN_* */
+	__u32 ct_id;
+	__u8 family;
+	__u8 dir;
+	__u8 pad[2];
+	__u8 key[44]; /* struct nfo_key4 or nfo_key6, zero-padded */
 };
 
 /*
@@ -138,6 +162,7 @@ struct nfo_slot {
 	X(MTU, "mtu", "packet larger than the egress MTU")                       \
 	X(EGRESS, "egress", "egress device is not an offload device")            \
 	X(HAIRPIN, "hairpin", "egress is the ingress device (stack redirects)")  \
+	X(SNAT_ROUTE, "snat_route", "route of a source-NATed flow moved")         \
 	X(ERROR, "error", "helper failure (pull, checksum)")
 
 #define NFO_REASON_ENUM_(e, key, desc) NFO_R_##e,
@@ -189,6 +214,7 @@ _Static_assert(sizeof(struct nfo_key4) == 20, "nfo_key4 layout");
 _Static_assert(sizeof(struct nfo_key6) == 44, "nfo_key6 layout");
 _Static_assert(sizeof(struct nfo_flow) == 96, "nfo_flow layout");
 _Static_assert(sizeof(struct nfo_dev) == 16, "nfo_dev layout");
+_Static_assert(sizeof(struct nfo_event) == 56, "nfo_event layout");
 _Static_assert(sizeof(struct nfo_slot) == 32, "nfo_slot layout");
 _Static_assert(sizeof(struct nfo_stats) == 8 * (2 + NFO_R_MAX), "nfo_stats layout");
 _Static_assert(sizeof(struct nfo_state) == 144, "nfo_state layout");

@@ -175,7 +175,10 @@ static int filter_cb(unsigned int idx, const struct nlmsghdr *nlh, int err, void
 		const struct nlattr *o[TCA_BPF_MAX + 1] = {};
 
 		mnl_attr_parse_nested(tb[TCA_OPTIONS], tca_cb, o);
-		if (o[TCA_BPF_ID] && prog_named(mnl_attr_get_u32(o[TCA_BPF_ID]), "nfo_tc"))
+		/* libbpf names the filter "PROG:[ID]": no privilege needed to read. */
+		if (o[TCA_BPF_NAME] && !strncmp(mnl_attr_get_str(o[TCA_BPF_NAME]), "nfo_tc:", 7))
+			s->ours = true;
+		else if (o[TCA_BPF_ID] && prog_named(mnl_attr_get_u32(o[TCA_BPF_ID]), "nfo_tc"))
 			s->ours = true;
 	}
 	return 0;
@@ -358,12 +361,26 @@ int nfo_attach_xdp(uint32_t ifindex, int prog_fd, bool generic, bool force)
 	return err;
 }
 
-int nfo_detach_xdp(uint32_t ifindex)
+int nfo_detach_xdp(uint32_t ifindex, int ours_fd)
 {
 	LIBBPF_OPTS(bpf_xdp_attach_opts, opts);
 	struct nfo_hook_info h;
 	int err;
 
+	if (ours_fd >= 0) {
+		/* The kernel detaches only if this very program is attached. */
+		LIBBPF_OPTS(bpf_xdp_query_opts, q);
+
+		opts.old_prog_fd = ours_fd;
+		if (bpf_xdp_query(ifindex, 0, &q))
+			return 0;
+		err = bpf_xdp_detach(ifindex,
+				     (q.attach_mode == XDP_ATTACHED_SKB ? XDP_FLAGS_SKB_MODE :
+									  XDP_FLAGS_DRV_MODE) |
+					     XDP_FLAGS_REPLACE,
+				     &opts);
+		return err == -EEXIST ? 0 : err; /* someone else's program by now */
+	}
 	err = nfo_hook_query(ifindex, &h);
 	if (err || !h.xdp_ours)
 		return err;

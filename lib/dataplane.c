@@ -24,6 +24,7 @@ const char *const nfo_map_names[NFO_MAP_MAX] = {
 	[NFO_MAP_FLOW4] = "nfo_flow4", [NFO_MAP_FLOW6] = "nfo_flow6",
 	[NFO_MAP_DEVS] = "nfo_devs",   [NFO_MAP_STATS] = "nfo_stats",
 	[NFO_MAP_SLOTS] = "nfo_slots", [NFO_MAP_STATE] = "nfo_state",
+	[NFO_MAP_EVENTS] = "nfo_events",
 };
 
 static struct bpf_map *skel_map(struct nfo_fastpath *skel, enum nfo_map m)
@@ -39,6 +40,8 @@ static struct bpf_map *skel_map(struct nfo_fastpath *skel, enum nfo_map m)
 		return skel->maps.nfo_stats;
 	case NFO_MAP_SLOTS:
 		return skel->maps.nfo_slots;
+	case NFO_MAP_EVENTS:
+		return skel->maps.nfo_events;
 	default:
 		return skel->maps.nfo_state;
 	}

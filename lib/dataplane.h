@@ -23,6 +23,7 @@ enum nfo_map {
 	NFO_MAP_STATS,
 	NFO_MAP_SLOTS,
 	NFO_MAP_STATE,
+	NFO_MAP_EVENTS,
 	NFO_MAP_MAX,
 };
 

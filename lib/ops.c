@@ -127,7 +127,8 @@ static int select_cb(uint8_t family, const union nfo_key *key, const struct nfo_
 		nfo_key_tuple(key, family, &v->orig, &ifindex);
 		v->have_orig = true;
 	}
-	v->teardown |= flow->teardown != 0;
+	/* FIN/RST: conntrack saw it and set its own timeout. */
+	v->teardown |= flow->teardown == NFO_TEARDOWN_FIN;
 	if (flow->last_used_ns > v->last_used)
 		v->last_used = flow->last_used_ns;
 	if (a->nkeys == a->kcap) {
@@ -243,7 +244,7 @@ int nfo_teardown(struct nfo_dp *dp, const char *pin_dir)
 			}
 		}
 		if (s.flags & (NFO_DEV_XDP | NFO_DEV_XDP_GENERIC)) {
-			err = nfo_detach_xdp(s.ifindex);
+			err = nfo_detach_xdp(s.ifindex, -1);
 			if (err && err != -ENODEV) {
 				pr_warn("cannot detach XDP from %s: %s", s.name, strerror(-err));
 				rc = err;

@@ -38,6 +38,7 @@ struct tflow {
 	struct nfo_tuple in, out;
 	uint32_t ifindex;
 	int teardown;
+	uint32_t snat_oif;
 };
 
 struct tcase {
@@ -62,6 +63,17 @@ struct tdev {
 };
 
 static struct nfo_dp *dp;
+static struct ring_buffer *events;
+static int nevents, last_event_type;
+
+static int event_cb(void *ctx, void *data, size_t len)
+{
+	const struct nfo_event *e = data;
+
+	nevents++;
+	last_event_type = len >= sizeof(*e) ? (int)e->type : -1;
+	return 0;
+}
 static struct tdev devs[16];
 static int ndevs;
 static int verbose;
@@ -208,6 +220,10 @@ static int read_case(FILE *f, struct tcase *c)
 			}
 			fl->ifindex = dev_by_name(a[2])->ifindex;
 			fl->teardown = strstr(line, " teardown") != NULL;
+			if (strstr(line, " snat_oif ")) {
+				sscanf(strstr(line, " snat_oif ") + 10, "%63s", a[7]);
+				fl->snat_oif = dev_by_name(a[7])->ifindex;
+			}
 		} else if (sscanf(line, "iif %63s", a[0]) == 1) {
 			c->iif = dev_by_name(a[0])->ifindex;
 		} else if (sscanf(line, "oif %63s", a[0]) == 1) {
@@ -255,6 +271,7 @@ static void install(const struct tflow *fl, uint32_t id)
 
 	nfo_flow_build(&fl->in, &fl->out, fl->ifindex, id, 0, &key, &flow);
 	flow.teardown = fl->teardown;
+	flow.snat_oif = fl->snat_oif;
 	if (nfo_dp_flow_add(dp, fl->in.family, &key, &flow, true)) {
 		perror("flow add");
 		exit(2);
@@ -418,6 +435,19 @@ static void run_case(struct tcase *c)
 	}
 	if (ok && c->teardown_after >= 0 && h.teardowns != c->teardown_after) {
 		fail(c, "%d flows in teardown, want %d", h.teardowns, c->teardown_after);
+		ok = 0;
+	}
+	/* Each new teardown is reported once on the ring buffer, nothing else is. */
+	nevents = 0;
+	ring_buffer__consume(events);
+	if (ok && nevents != (c->teardown_after > 0 && !c->flows[0].teardown)) {
+		fail(c, "%d teardown events, want %d", nevents, c->teardown_after > 0);
+		ok = 0;
+	}
+	if (ok && nevents &&
+	    last_event_type != (!strcmp(c->reason, "snat_route") ? NFO_TEARDOWN_ROUTE :
+								   NFO_TEARDOWN_FIN)) {
+		fail(c, "teardown event of type %d", last_event_type);
 		ok = 0;
 	}
 	if (ok)
@@ -708,6 +738,7 @@ static void fuzz(long iterations)
 			len = mutate(pkt, len);
 		if (rnd() % 2)
 			fix_csums(pkt, len);
+		ring_buffer__consume(events);
 		elig = eligible(pkt, len, d, &flow, &v6, &l3len, &proto);
 		if (elig)
 			in_ok = csum_ok(pkt, v6, l3len, proto);
@@ -784,6 +815,11 @@ int main(int argc, char **argv)
 		nfo_log_set_level(NFO_LOG_DEBUG);
 	if (nfo_dp_load(&opts, &dp))
 		return 2;
+	events = ring_buffer__new(dp->map_fd[NFO_MAP_EVENTS], event_cb, NULL, NULL);
+	if (!events) {
+		perror("ring buffer");
+		return 2;
+	}
 	for (;;) {
 		c = malloc(sizeof(*c));
 		if (!read_case(f, c)) {
@@ -803,6 +839,7 @@ int main(int argc, char **argv)
 		fuzz(fuzz_n);
 	}
 	printf("1..%d\n# %d of %d failed\n", tests, failures, tests);
+	ring_buffer__free(events);
 	nfo_dp_close(dp);
 	return failures ? 1 : 0;
 }

@@ -73,17 +73,19 @@ class Flow:
     """One direction's flow entry: a packet arriving on iif as `inp`
     (src, sport, dst, dport) leaves as `out`."""
 
-    def __init__(self, fam, proto, iif, inp, out=None, teardown=False):
+    def __init__(self, fam, proto, iif, inp, out=None, teardown=False, snat_oif=None):
         self.fam, self.proto, self.iif = fam, proto, iif
         self.inp, self.out = inp, out or inp
         self.teardown = teardown
+        self.snat_oif = snat_oif
 
     def line(self):
         s, sp, d, dp = self.inp
         ns, nsp, nd, ndp = self.out
-        return 'flow %s %s %s %s %d %s %d %s %d %s %d%s' % (
+        return 'flow %s %s %s %s %d %s %d %s %d %s %d%s%s' % (
             self.fam, self.proto, self.iif, s, sp, d, dp, ns, nsp, nd, ndp,
-            ' teardown' if self.teardown else '')
+            ' teardown' if self.teardown else '',
+            ' snat_oif ' + self.snat_oif if self.snat_oif else '')
 
 
 def case(name, prog, pkt, iif, verdict, reason, flows=(), oif=None, out=None,
@@ -200,6 +202,12 @@ def edge_cases():
         # next packet of that flow then goes to the stack too.
         case(n + '-fin', 'both', tp(flags='FA'), 'lan0', 'pass', 'tcp_fin_rst', [tcpf], teardown_after=1)
         case(n + '-rst', 'both', tp(flags='R'), 'lan0', 'pass', 'tcp_fin_rst', [tcpf], teardown_after=1)
+        # A source-NATed flow keeps to the device its NAT was made for: if the
+        # route moves elsewhere, the stack decides (masquerade is dropped).
+        pinned = Flow(fam, 'tcp', 'lan0', (c, 40000, s, 80), (r, 61000, s2, 8080), snat_oif='wan0')
+        case(n + '-snat-same-route', 'both', tp(), 'lan0', 'redirect', 'fwd', [pinned], 'wan0', to(ttl=63))
+        moved = Flow(fam, 'tcp', 'lan0', (c, 40000, s, 80), (r, 61000, s2, 8080), snat_oif='small0')
+        case(n + '-snat-route-moved', 'both', tp(), 'lan0', 'pass', 'snat_route', [moved], teardown_after=1)
         td = Flow(fam, 'tcp', 'lan0', (c, 40000, s, 80), (r, 61000, s2, 8080), teardown=True)
         case(n + '-after-teardown', 'both', tp(), 'lan0', 'pass', 'teardown', [td])
         # SYN and PSH do not end anything.

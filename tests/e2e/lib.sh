@@ -174,6 +174,33 @@ nfo_topology() {
 	sexec ping -c1 -W2 $WAN4 >/dev/null
 }
 
+# A second router-server link (wan1: 198.19.3.1 <-> server eth1: 198.19.3.2)
+# for route changes.
+nfo_add_wan1() {
+	veth "$R" wan1 "$S" eth1
+	ip -n "$R" addr add 198.19.3.1/24 dev wan1
+	ip -n "$R" addr add 2001:db8:4::1/64 dev wan1 nodad
+	ip -n "$S" addr add 198.19.3.2/24 dev eth1
+	ip -n "$S" addr add 2001:db8:4::2/64 dev eth1 nodad
+	sexec ethtool -K eth1 gro on >/dev/null 2>&1 || true
+	sexec ping -c1 -W2 198.19.3.1 >/dev/null
+}
+
+# A second router-client2 link (lan2: 198.18.4.1 <-> client2 eth1: 198.18.4.2)
+# for route changes of flows without NAT.
+nfo_add_lan2() {
+	veth "$R" lan2 "$C2" eth1
+	ip -n "$R" addr add 198.18.4.1/24 dev lan2
+	ip -n "$C2" addr add 198.18.4.2/24 dev eth1
+	c2exec ethtool -K eth1 gro on >/dev/null 2>&1 || true
+	c2exec ping -c1 -W2 198.18.4.1 >/dev/null
+}
+
+# Transmitted packets of a router device.
+tx_packets() {
+	rexec cat "/sys/class/net/$1/statistics/tx_packets"
+}
+
 # Start the daemon in the router namespace (background); waits until ready.
 # NFO_DEVICES lists the offload devices (default: lan0 lan1 wan0).
 nfo_start() {

@@ -25,10 +25,10 @@ ct_timeout_of() { # seconds left of the conntrack entry to server port $1
 
 # --- the ruleset decides ----------------------------------------------------
 nfo_start || exit 1
-cexec $TRAFFIC udp-rr $SERVER4 7 3 >/dev/null
+cexec $TRAFFIC udp-rr $SERVER4 7 3 --sport 40001 >/dev/null
 check "accepted UDP flow is offloaded" wait_for 3 flows_at_least 1
 n0=$(rule_packets udp7)
-cexec $TRAFFIC udp-rr $SERVER4 7 200 >/dev/null
+cexec $TRAFFIC udp-rr $SERVER4 7 200 --sport 40001 >/dev/null
 n1=$(rule_packets udp7)
 check "the ruleset judged its first packet (rule counter $n0)" test "$n0" -ge 1
 check "its later packets bypass the ruleset (counter $n0 -> $n1 after 200 more)" \
