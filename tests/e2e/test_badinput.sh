@@ -1,0 +1,124 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+# Bad input: each gives one clear error and a non-zero exit, and leaves the
+# router exactly as it was (ruleset, tc filters, XDP programs, pins).
+source "$(dirname "$0")/lib.sh"
+
+nfo_topology
+# A device whose driver has no native XDP (this kernel has no dummy driver).
+rexec ip link add br9 type bridge
+rexec ip link set br9 up
+
+# Everything nft-offload could have touched, as text.
+snapshot() {
+	local d
+	rexec nft -s list ruleset
+	for d in lan0 lan1 wan0 br9; do
+		echo "== $d"
+		rexec tc qdisc show dev $d | grep -v "qdisc noqueue"
+		rexec tc filter show dev $d ingress
+		rexec ip -d link show dev $d | grep -o 'prog/xdp[a-z]* id [0-9]*' || true
+	done
+	echo "== pins"
+	ls -A "$PIN" 2>/dev/null
+}
+
+# bad WHAT EXIT EXPECTED_MESSAGE_RE -- nft-offload args...
+bad() {
+	local what=$1 want_rc=$2 re=$3 rc
+	shift 4
+	snapshot >"$TMP/before"
+	rexec timeout 20 "$NFO" "$@" >"$TMP/out" 2>"$TMP/err"
+	rc=$?
+	snapshot >"$TMP/after"
+	if [ "$rc" -ne "$want_rc" ]; then
+		fail "$what: exit $rc, want $want_rc ($(head -c 300 "$TMP/err"))"
+	elif ! grep -qE "$re" "$TMP/err"; then
+		fail "$what: message '$(head -c 300 "$TMP/err")' does not say /$re/"
+	elif [ "$(grep -cE "$re" "$TMP/err")" -ne 1 ] || [ "$(grep -c 'error' "$TMP/err")" -gt 1 ]; then
+		fail "$what: not one error line: $(cat "$TMP/err")"
+	elif ! diff -u "$TMP/before" "$TMP/after" >"$TMP/diff"; then
+		fail "$what: the system changed"
+		sed 's/^/#   /' "$TMP/diff" | head -20
+	else
+		pass "$what: exit $rc, \"$(grep -E "$re" "$TMP/err" | head -1 | cut -c1-110)\", nothing changed"
+	fi
+}
+
+RUN=(run --pin-dir "$PIN")
+
+printf 'devices = lan0 wan0\nidle-timeout = 30\nthis is not a setting\n' >"$TMP/bad.conf"
+bad "malformed config file" 2 "bad.conf:3: expected 'key = value'" -- "${RUN[@]}" -c "$TMP/bad.conf"
+printf 'devices = lan0 wan0\nmark = 0x3\n' >"$TMP/bad2.conf"
+bad "config value out of range" 2 "bad2.conf:2: mark must be a single bit" -- "${RUN[@]}" -c "$TMP/bad2.conf"
+bad "unknown device" 2 "device nosuch0 does not exist" -- "${RUN[@]}" --device lan0 --device nosuch0
+# eth0 exists, but in the client's namespace.
+bad "device in another namespace" 2 "device eth0 does not exist in this network namespace" \
+	-- "${RUN[@]}" --device lan0 --device eth0
+bad "conflicting options: a device twice" 2 "device lan0 is listed twice" \
+	-- "${RUN[@]}" --device lan0 --device wan0 --device lan0:xdp
+bad "conflicting options: timeouts" 2 "ct-timeout .* must be longer than idle-timeout" \
+	-- "${RUN[@]}" --device lan0 --device wan0 --idle-timeout 2h --ct-timeout 1h
+bad "invalid selector" 2 "invalid selector 'ip daddr notanaddress'" \
+	-- "${RUN[@]}" --device lan0 --device wan0 --select "ip daddr notanaddress"
+
+# The mark bit is used by a rule of the user's.
+rexec nft add rule inet filter forward ct mark and 0x80000000 == 0x80000000 counter comment '"markuser"' 
+bad "mark bit already used by the ruleset" 2 "ct mark bit 0x80000000 is already used by the ruleset" \
+	-- "${RUN[@]}" --device lan0 --device wan0
+bad "... another mark bit is fine to choose, a wrong one is not" 2 "mark must be a single bit" \
+	-- "${RUN[@]}" --device lan0 --device wan0 --mark 0x30
+h=$(rexec nft -a list chain inet filter forward | awk '/markuser/ {print $NF}')
+rexec nft delete rule inet filter forward handle "$h"
+
+# Kernel feature missing, simulated: a driver without native XDP. lan0 is
+# attached first and must be detached again.
+bad "XDP requested on a device without native XDP (partial start rolled back)" 1 \
+	"cannot attach to br9: its driver has no native XDP" -- "${RUN[@]}" --device lan0 --device br9:xdp
+
+# Programs that are not ours: refused without --force.
+cat >"$TMP/foreign.c" <<'EOF'
+#include <linux/bpf.h>
+#define SEC(n) __attribute__((section(n), used))
+SEC("xdp") int foreign_xdp(struct xdp_md *ctx) { return XDP_PASS; }
+SEC("tc") int foreign_tc(struct __sk_buff *skb) { return 0; }
+char LICENSE[] SEC("license") = "GPL";
+EOF
+clang -O2 -target bpf -I/usr/include/$(gcc -print-multiarch) -c "$TMP/foreign.c" -o "$TMP/foreign.o"
+rexec ip link set dev lan1 xdpdrv obj "$TMP/foreign.o" sec xdp
+bad "foreign XDP program on the device" 1 "lan1 already has an XDP program that is not ours; use --force" \
+	-- "${RUN[@]}" --device lan0 --device lan1:xdp
+rexec ip link set dev lan1 xdpdrv off
+rexec tc qdisc add dev wan0 clsact
+rexec tc filter add dev wan0 ingress prio 5 bpf da obj "$TMP/foreign.o" sec tc
+bad "foreign tc filter on the device" 1 "wan0 already has tc ingress filters that are not ours; use --force" \
+	-- "${RUN[@]}" --device lan0 --device wan0
+# With --force: ours beside theirs; stop removes ours only.
+nfo_start --force || exit 1
+check "--force: our filter beside theirs" sh -c "ip netns exec $R tc filter show dev wan0 ingress | grep -q nfo_tc &&
+	ip netns exec $R tc filter show dev wan0 ingress | grep -q foreign_tc"
+nfo_stop
+check "--force then stop: theirs is still there" sh -c "ip netns exec $R tc filter show dev wan0 ingress | grep -q foreign_tc"
+check "--force then stop: ours is gone, and the clsact we did not create stays" \
+	sh -c "! ip netns exec $R tc filter show dev wan0 ingress | grep -q nfo_tc &&
+	ip netns exec $R tc qdisc show dev wan0 | grep -q clsact"
+rexec tc qdisc del dev wan0 clsact
+
+# Running twice.
+nfo_start || exit 1
+bad "running twice" 1 "another nft-offload daemon is running" -- "${RUN[@]}" --device lan0 --device wan0
+check "the first daemon is unharmed" sh -c "ip netns exec $R $NFO --pin-dir $PIN status >/dev/null"
+nfo_stop
+
+# Not root.
+snapshot >"$TMP/before"
+rexec setpriv --reuid 65534 --regid 65534 --clear-groups "$NFO" "${RUN[@]}" --device lan0 --device wan0 \
+	>/dev/null 2>"$TMP/err"
+rc=$?
+snapshot >"$TMP/after"
+check "not root: exit 1, one sentence ($(cat "$TMP/err"))" \
+	sh -c "[ $rc -eq 1 ] && [ \$(wc -l <'$TMP/err') -eq 1 ] && grep -q 'needs root' '$TMP/err'"
+check "not root: nothing changed" diff -q "$TMP/before" "$TMP/after"
+
+check "nothing of nft-offload left at the end" nothing_left
+nfo_done
