@@ -1324,6 +1324,8 @@ static void shutdown_all(struct daemon *d)
 	if (n)
 		pr_info("handed %ld connections back to conntrack", n);
 	nfo_nft_remove();
+	/* Marked but never offloaded (not established yet, ineligible): clear too. */
+	nfo_ct_clear_marks(d->cfg->mark);
 	/* Anything left in the maps (not ours to know): hand back too. */
 	nfo_teardown(d->dp, d->cfg->pin_dir);
 }
@@ -1436,6 +1438,19 @@ static int start(struct daemon *d, bool had_pins)
 		if (attach_dev(d, &d->devs[i], &l))
 			return -1;
 	}
+	if (!had_pins) {
+		/*
+		 * A fresh start: marks left in conntrack (by an earlier run that
+		 * died, say) are vouched for by nobody. Clear them before our
+		 * chain marks again, so that every flow is judged by today's
+		 * ruleset first.
+		 */
+		long n = nfo_ct_clear_marks(d->cfg->mark);
+
+		if (n > 0)
+			pr_info("cleared stale ct mark 0x%08x from %ld conntrack entries",
+				d->cfg->mark, n);
+	}
 	if (install_table(d))
 		return -EINVAL; /* a selector nft refuses: configuration */
 	d->table_created = true;
@@ -1444,7 +1459,6 @@ static int start(struct daemon *d, bool had_pins)
 		pr_err("cannot set up the event loop: %s", strerror(errno));
 		return -1;
 	}
-	(void)had_pins;
 	return 0;
 }
 

@@ -220,6 +220,74 @@ out:
 	return err;
 }
 
+struct marked {
+	struct nfo_tuple *t;
+	uint16_t *zone;
+	size_t n, cap;
+};
+
+static int marked_cb(unsigned int idx, const struct nlmsghdr *nlh, int err, void *arg)
+{
+	struct marked *m = arg;
+	struct nfo_ct ct;
+
+	if (nfo_ct_parse(nlh, &ct))
+		return 0;
+	if (m->n == m->cap) {
+		size_t cap = m->cap ? m->cap * 2 : 1024;
+		struct nfo_tuple *t = realloc(m->t, cap * sizeof(*t));
+		uint16_t *z;
+
+		if (!t)
+			return -ENOMEM;
+		m->t = t;
+		z = realloc(m->zone, cap * sizeof(*z));
+		if (!z)
+			return -ENOMEM;
+		m->zone = z;
+		m->cap = cap;
+	}
+	m->t[m->n] = ct.orig;
+	m->zone[m->n++] = ct.zone;
+	return 0;
+}
+
+long nfo_ct_clear_marks(uint32_t mark_bit)
+{
+	struct marked m = {};
+	struct nfo_nl_batch b;
+	struct nfo_nl nl;
+	long err;
+	size_t i;
+
+	if (!mark_bit)
+		return 0;
+	err = nfo_nl_open(&nl, NETLINK_NETFILTER, 0);
+	if (err)
+		return err;
+	nfo_nl_set_rcvbuf(&nl, 4 << 20);
+	/* Collect first: requests must not mix with the dump on the socket. */
+	err = nfo_ct_dump(&nl, mark_bit, mark_bit, marked_cb, &m);
+	if (!err)
+		err = nfo_nl_batch_init(&b, &nl, 64 * 1024, false);
+	if (!err) {
+		for (i = 0; i < m.n; i++) {
+			struct nfo_ct_update u = { .set_mark = true, .mark_mask = mark_bit };
+
+			if (!nfo_nl_batch_room(&b, NFO_CT_REQ_MAX) || b.count >= 128)
+				nfo_nl_batch_flush(&b, NULL, NULL);
+			nfo_ct_req_update(&b, &m.t[i], m.zone[i], &u);
+		}
+		nfo_nl_batch_flush(&b, NULL, NULL); /* ENOENT: gone meanwhile */
+		nfo_nl_batch_free(&b);
+		err = m.n;
+	}
+	nfo_nl_close(&nl);
+	free(m.t);
+	free(m.zone);
+	return err;
+}
+
 int nfo_teardown(struct nfo_dp *dp, const char *pin_dir)
 {
 	struct nfo_filter all = {};
@@ -264,6 +332,10 @@ int nfo_teardown(struct nfo_dp *dp, const char *pin_dir)
 		pr_warn("cannot delete table %s %s", NFO_NFT_FAMILY, NFO_NFT_TABLE);
 		rc = err;
 	}
+	/* With the table gone nothing marks any more: clear what is left. */
+	n = nfo_ct_clear_marks(st.ct_mark);
+	if (n < 0)
+		pr_warn("cannot clear conntrack marks: %s", strerror((int)-n));
 	err = nfo_dp_unpin(pin_dir);
 	if (err) {
 		pr_warn("cannot remove pins in %s: %s", pin_dir, strerror(-err));

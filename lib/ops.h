@@ -45,6 +45,13 @@ bool nfo_filter_match(const struct nfo_filter *f, uint8_t family, const union nf
 long nfo_evict(struct nfo_dp *dp, const struct nfo_filter *f, uint32_t mark_bit);
 
 /*
+ * Clear our mark bit on every conntrack entry that carries it. A mark no
+ * daemon vouches for must not offload a flow later without the ruleset
+ * judging it again. Returns the number of entries cleared, or -errno.
+ */
+long nfo_ct_clear_marks(uint32_t mark_bit);
+
+/*
  * Remove every trace: programs from the devices in the slots map, flows
  * (handed back), the nft table, the pins. Safe to run twice.
  */

@@ -54,9 +54,19 @@ sys.exit(not (\"snat\" in nat and \"dnat\" in nat and both))'"
 nfo_stop
 check "stop on SIGTERM leaves nothing behind" nothing_left
 check "conntrack marks cleared on stop" test "$(ct_mark_of 7)" -eq 0
+marked() { rexec conntrack -L -m 0x80000000/0x80000000 2>/dev/null | wc -l; }
+check "no conntrack entry keeps the mark bit after stop ($(marked))" test "$(marked)" -eq 0
+# A mark nobody vouches for (left by a dead daemon, say) must not offload a
+# flow: a fresh start clears it; the ruleset then judges and marks again.
+rexec nft insert rule inet filter forward udp dport 7 ct mark set ct mark or 0x80000000 comment '"plant"'
+cexec $TRAFFIC udp-rr $SERVER4 7 2 --sport 40002 >/dev/null
+h=$(rexec nft -a list chain inet filter forward | awk '/"plant"/ {print $NF}')
+rexec nft delete rule inet filter forward handle "$h"
+check "(a stale mark was planted: $(marked) entries)" test "$(marked)" -ge 1
 
 # --- selectors --------------------------------------------------------------
 nfo_start --select "udp dport 7" || exit 1
+check "a fresh start clears stale marks" grep -q "cleared stale ct mark 0x80000000" "$NFO_LOG"
 cexec $TRAFFIC udp-rr $SERVER4 7 3 >/dev/null
 cexec $TRAFFIC udp-rr $SERVER6 7 3 >/dev/null
 tcp_transfer $C $S $SERVER4 5001 1 &
