@@ -14,6 +14,7 @@
 struct conn {
 	uint8_t family;
 	uint32_t ct_id;
+	struct nfo_tuple orig; /* identifies the connection */
 	bool have[2];
 	union nfo_key key[2];
 	struct nfo_flow flow[2];
@@ -35,15 +36,14 @@ static uint64_t mono_ns(void)
 	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
-static size_t slot_of(const struct conns *cs, uint8_t family, uint32_t ct_id)
+static size_t slot_of(const struct conns *cs, const struct nfo_tuple *orig)
 {
-	uint64_t h = ((uint64_t)family << 32 | ct_id) * 0x9e3779b97f4a7c15ULL;
-	size_t i = (h >> 17) & (cs->isize - 1);
+	size_t i = nfo_tuple_hash(orig) & (cs->isize - 1);
 
 	while (cs->idx[i]) {
 		const struct conn *c = &cs->v[cs->idx[i] - 1];
 
-		if (c->family == family && c->ct_id == ct_id)
+		if (nfo_tuple_equal(&c->orig, orig))
 			break;
 		i = (i + 1) & (cs->isize - 1);
 	}
@@ -66,7 +66,7 @@ static int grow_index(struct conns *cs)
 		if (old[i]) {
 			const struct conn *c = &cs->v[old[i] - 1];
 
-			cs->idx[slot_of(cs, c->family, c->ct_id)] = old[i];
+			cs->idx[slot_of(cs, &c->orig)] = old[i];
 		}
 	free(old);
 	return 0;
@@ -76,13 +76,15 @@ static int collect_cb(uint8_t family, const union nfo_key *key, const struct nfo
 		      void *arg)
 {
 	struct conns *cs = arg;
+	struct nfo_tuple orig;
 	struct conn *c;
 	size_t i;
 	int dir = flow->dir & 1;
 
 	if ((cs->n + 1) * 2 > cs->isize && grow_index(cs))
 		return -ENOMEM;
-	i = slot_of(cs, family, flow->ct_id);
+	nfo_entry_orig(family, key, flow, &orig);
+	i = slot_of(cs, &orig);
 	if (cs->idx[i]) {
 		c = &cs->v[cs->idx[i] - 1];
 	} else {
@@ -99,6 +101,7 @@ static int collect_cb(uint8_t family, const union nfo_key *key, const struct nfo
 		memset(c, 0, sizeof(*c));
 		c->family = family;
 		c->ct_id = flow->ct_id;
+		c->orig = orig;
 		cs->idx[i] = cs->n;
 	}
 	c->have[dir] = true;

@@ -93,6 +93,7 @@ struct daemon {
 
 	uint32_t gen; /* resync generation */
 	bool resync_due;
+	uint32_t settle_at; /* a follow-up resync after a loss (wheel seconds) */
 	bool revalidate_due;
 	uint32_t rt_gen; /* bumped by route/link events: route cache epoch */
 	uint64_t lat[LAT_BUCKETS];
@@ -100,6 +101,7 @@ struct daemon {
 	struct nfo_state st;
 	bool stop;
 	bool table_created;
+	uint64_t skip_devices, skip_conntrack, skip_logged; /* admissions dropped */
 	uint64_t last_full_warn;
 };
 
@@ -658,8 +660,16 @@ static int prep_cb(unsigned int idx, const struct nlmsghdr *nlh, int err, void *
 	struct daemon *d = arg;
 
 	/* The conntrack entry is gone (ENOENT) or refused: do not offload. */
-	if (err && idx < (unsigned int)d->nprep)
-		d->pend[d->prep[idx]].ok = false;
+	if (err && idx < (unsigned int)d->nprep) {
+		struct pending *p = &d->pend[d->prep[idx]];
+		char buf[128];
+
+		p->ok = false;
+		d->skip_conntrack++;
+		if (nfo_log_get_level() >= NFO_LOG_DEBUG)
+			pr_debug("not offloaded (conntrack update: %s): %s", strerror(-err),
+				 tuple_str(&p->ct.orig, buf, sizeof(buf)));
+	}
 	return 0;
 }
 
@@ -689,8 +699,10 @@ static void process_chunk(struct daemon *d, int first, int n, uint64_t now)
 		struct pending *p = &d->pend[i];
 
 		p->ok = devices_ok(d, p);
-		if (!p->ok)
+		if (!p->ok) {
+			d->skip_devices++;
 			continue;
+		}
 		d->prep[d->nprep++] = i;
 		nfo_ct_req_update(&d->adm_batch, &p->ct.orig, p->ct.zone,
 				  &(struct nfo_ct_update){ .set_timeout = true,
@@ -796,7 +808,7 @@ static int resync(struct daemon *d, const char *why)
 
 static void read_ct_events(struct daemon *d)
 {
-	int n = nfo_nl_read_events(&d->ct_ev, ct_event_cb, d);
+	int n = nfo_nl_read_events(&d->ct_ev, ct_event_cb, d, 256);
 
 	if (n == -ENOBUFS) {
 		d->st.events_lost++;
@@ -894,7 +906,7 @@ static void revalidate(struct daemon *d)
 
 static void read_nft_events(struct daemon *d)
 {
-	int n = nfo_nl_read_events(&d->nft_ev, nft_event_cb, d);
+	int n = nfo_nl_read_events(&d->nft_ev, nft_event_cb, d, 4096);
 
 	if (n == -ENOBUFS) {
 		/* Lost ruleset events: assume it changed. */
@@ -998,7 +1010,7 @@ static void read_teardowns(struct daemon *d)
 
 static void read_rt_events(struct daemon *d)
 {
-	nfo_nl_read_events(&d->rt_ev, rt_event_cb, d);
+	nfo_nl_read_events(&d->rt_ev, rt_event_cb, d, 4096);
 }
 
 /* ---- periodic work ------------------------------------------------------ */
@@ -1060,11 +1072,27 @@ static void tick(struct daemon *d)
 
 	if (read(d->timerfd, &exp, sizeof(exp)) < 0 && errno != EAGAIN)
 		return;
-	if (d->resync_due)
-		resync(d, "resync");
+	if (d->resync_due) {
+		/*
+		 * A dump taken while conntrack changes fast can miss entries
+		 * created during it, and their events may have been lost too:
+		 * look once more when things have settled.
+		 */
+		if (!resync(d, "resync"))
+			d->settle_at = mono_s() + 3;
+	} else if (d->settle_at && (int32_t)(mono_s() - d->settle_at) >= 0) {
+		d->settle_at = 0;
+		resync(d, "follow-up resync");
+	}
 	idle_gc(d);
 	if (++ticks % 10 == 0)
 		refresh_xdp_tx(d);
+	if (d->skip_devices + d->skip_conntrack != d->skip_logged) {
+		d->skip_logged = d->skip_devices + d->skip_conntrack;
+		pr_info("marked connections not offloaded so far: %llu entering through a device "
+			"that is not an offload device, %llu gone from conntrack meanwhile",
+			(unsigned long long)d->skip_devices, (unsigned long long)d->skip_conntrack);
+	}
 	publish_state(d);
 }
 

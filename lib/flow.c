@@ -156,3 +156,34 @@ const char *nfo_proto_str(uint8_t l4proto)
 	}
 	return "?";
 }
+
+void nfo_entry_orig(uint8_t family, const union nfo_key *key, const struct nfo_flow *flow,
+		    struct nfo_tuple *orig)
+{
+	struct nfo_tuple in, out;
+	uint32_t ifindex;
+
+	nfo_key_tuple(key, family, &in, &ifindex);
+	if (flow->dir == NFO_DIR_ORIGINAL) {
+		*orig = in;
+		return;
+	}
+	nfo_flow_out_tuple(&in, flow, &out);
+	nfo_tuple_invert(orig, &out);
+}
+
+uint64_t nfo_tuple_hash(const struct nfo_tuple *t)
+{
+	const uint32_t *w = (const uint32_t *)&t->src;
+	uint64_t h = 0x9e3779b97f4a7c15ULL ^ ((uint64_t)t->l4proto << 8) ^ t->family;
+	int i;
+
+	for (i = 0; i < 8; i++) {
+		h ^= w[i];
+		h *= 0xff51afd7ed558ccdULL;
+		h ^= h >> 32;
+	}
+	h ^= ((uint64_t)t->sport << 16) | t->dport;
+	h *= 0xc4ceb9fe1a85ec53ULL;
+	return h ^ (h >> 29);
+}

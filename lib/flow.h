@@ -53,6 +53,17 @@ void nfo_key_tuple(const union nfo_key *key, uint8_t family, struct nfo_tuple *t
 void nfo_flow_out_tuple(const struct nfo_tuple *in, const struct nfo_flow *flow,
 			struct nfo_tuple *out);
 
+/*
+ * The connection an entry belongs to, named by its ORIGINAL tuple: the key
+ * itself for the original direction, the inverse of what a reply leaves as
+ * for the reply direction. Conntrack ids are 32-bit hashes and do collide
+ * (about once per 100,000 connections): pair directions by this, not by id.
+ */
+void nfo_entry_orig(uint8_t family, const union nfo_key *key, const struct nfo_flow *flow,
+		    struct nfo_tuple *orig);
+/* A hash of a tuple, for indexes. */
+uint64_t nfo_tuple_hash(const struct nfo_tuple *t);
+
 /* Ones'-complement difference of replacing old with new (n 16-bit words). */
 uint32_t nfo_csum_diff(const void *old, const void *new, size_t bytes);
 

@@ -234,7 +234,7 @@ int nfo_nl_dump(struct nfo_nl *nl, struct nlmsghdr *req, nfo_nl_cb cb, void *arg
 	}
 }
 
-int nfo_nl_read_events(struct nfo_nl *nl, nfo_nl_cb cb, void *arg)
+int nfo_nl_read_events(struct nfo_nl *nl, nfo_nl_cb cb, void *arg, int max)
 {
 	int count = 0;
 
@@ -258,8 +258,7 @@ int nfo_nl_read_events(struct nfo_nl *nl, nfo_nl_cb cb, void *arg)
 			count++;
 			cb(0, nlh, 0, arg);
 		}
-		/* Stay fair to the other sockets of the event loop. */
-		if (count >= 4096)
-			return count;
+		if (count >= max)
+			return count; /* more is queued: epoll wakes us again */
 	}
 }

@@ -58,10 +58,11 @@ int nfo_nl_batch_flush(struct nfo_nl_batch *b, nfo_nl_cb cb, void *arg);
 int nfo_nl_dump(struct nfo_nl *nl, struct nlmsghdr *req, nfo_nl_cb cb, void *arg);
 
 /*
- * Read whatever is queued on an event socket without blocking and feed each
- * message to cb. Returns the number of messages, -ENOBUFS when the kernel
+ * Read what is queued on an event socket, without blocking and at most about
+ * max messages (so that the caller acts on the first ones soon), and feed
+ * each to cb. Returns the number of messages, -ENOBUFS when the kernel
  * dropped events (the caller must resync), or another -errno.
  */
-int nfo_nl_read_events(struct nfo_nl *nl, nfo_nl_cb cb, void *arg);
+int nfo_nl_read_events(struct nfo_nl *nl, nfo_nl_cb cb, void *arg, int max);
 
 #endif

@@ -65,10 +65,7 @@ bool nfo_filter_match(const struct nfo_filter *f, uint8_t family, const union nf
 
 /* One selected connection: its ORIGINAL tuple identifies it to conntrack. */
 struct victim {
-	uint8_t family;
-	uint32_t ct_id;
 	struct nfo_tuple orig;
-	bool have_orig;
 	bool teardown;
 	uint64_t last_used;
 };
@@ -77,73 +74,84 @@ struct evict_arg {
 	const struct nfo_filter *f;
 	struct victim *v;
 	size_t n, cap;
-	uint8_t pass; /* 1: select, 2: collect partners and keys */
+	uint32_t *idx; /* open addressing on the tuple: index + 1 */
+	size_t isize;
+	uint8_t pass; /* 1: select, 2: collect both directions' keys */
 	union nfo_key *keys;
 	uint8_t *key_family;
 	size_t nkeys, kcap;
 };
 
-static struct victim *find_victim(struct evict_arg *a, uint8_t family, uint32_t ct_id)
+static size_t victim_slot(const struct evict_arg *a, const struct nfo_tuple *orig)
 {
-	size_t i;
+	size_t i = nfo_tuple_hash(orig) & (a->isize - 1);
 
+	while (a->idx[i] && !nfo_tuple_equal(&a->v[a->idx[i] - 1].orig, orig))
+		i = (i + 1) & (a->isize - 1);
+	return i;
+}
+
+static int grow_victims(struct evict_arg *a)
+{
+	size_t cap = a->cap ? a->cap * 2 : 256, i;
+	struct victim *nv = realloc(a->v, cap * sizeof(*nv));
+	uint32_t *idx;
+
+	if (!nv)
+		return -ENOMEM;
+	a->v = nv;
+	a->cap = cap;
+	idx = calloc(cap * 2, sizeof(*idx));
+	if (!idx)
+		return -ENOMEM;
+	free(a->idx);
+	a->idx = idx;
+	a->isize = cap * 2;
 	for (i = 0; i < a->n; i++)
-		if (a->v[i].ct_id == ct_id && a->v[i].family == family)
-			return &a->v[i];
-	return NULL;
+		a->idx[victim_slot(a, &a->v[i].orig)] = i + 1;
+	return 0;
 }
 
 static int select_cb(uint8_t family, const union nfo_key *key, const struct nfo_flow *flow,
 		     void *arg)
 {
 	struct evict_arg *a = arg;
+	struct nfo_tuple orig;
 	struct victim *v;
+	size_t i;
 
+	nfo_entry_orig(family, key, flow, &orig);
 	if (a->pass == 1) {
-		if (!nfo_filter_match(a->f, family, key, flow) || find_victim(a, family, flow->ct_id))
+		if (!nfo_filter_match(a->f, family, key, flow))
 			return 0;
-		if (a->n == a->cap) {
-			size_t cap = a->cap ? a->cap * 2 : 256;
-			struct victim *nv = realloc(a->v, cap * sizeof(*nv));
-
-			if (!nv)
-				return -ENOMEM;
-			a->v = nv;
-			a->cap = cap;
-		}
+		if (a->n == a->cap && grow_victims(a))
+			return -ENOMEM;
+		i = victim_slot(a, &orig);
+		if (a->idx[i])
+			return 0;
 		memset(&a->v[a->n], 0, sizeof(a->v[0]));
-		a->v[a->n].family = family;
-		a->v[a->n].ct_id = flow->ct_id;
-		a->n++;
+		a->v[a->n].orig = orig;
+		a->idx[i] = ++a->n;
 		return 0;
 	}
 	/* Pass 2: every entry of a selected connection, either direction. */
-	v = find_victim(a, family, flow->ct_id);
-	if (!v)
+	if (!a->isize || !a->idx[i = victim_slot(a, &orig)])
 		return 0;
-	if (flow->dir == NFO_DIR_ORIGINAL) {
-		uint32_t ifindex;
-
-		nfo_key_tuple(key, family, &v->orig, &ifindex);
-		v->have_orig = true;
-	}
-	/* FIN/RST: conntrack saw it and set its own timeout. */
+	v = &a->v[a->idx[i] - 1];
 	v->teardown |= flow->teardown == NFO_TEARDOWN_FIN;
 	if (flow->last_used_ns > v->last_used)
 		v->last_used = flow->last_used_ns;
 	if (a->nkeys == a->kcap) {
 		size_t cap = a->kcap ? a->kcap * 2 : 512;
 		union nfo_key *nk = realloc(a->keys, cap * sizeof(*nk));
-		uint8_t *nf = realloc(a->key_family, cap);
+		uint8_t *nf;
 
-		if (!nk || !nf) {
-			free(nk ? nk : a->keys);
-			free(nf ? nf : a->key_family);
-			a->keys = NULL;
-			a->key_family = NULL;
+		if (!nk)
 			return -ENOMEM;
-		}
 		a->keys = nk;
+		nf = realloc(a->key_family, cap);
+		if (!nf)
+			return -ENOMEM;
 		a->key_family = nf;
 		a->kcap = cap;
 	}
@@ -192,9 +200,7 @@ long nfo_evict(struct nfo_dp *dp, const struct nfo_filter *f, uint32_t mark_bit)
 		uint32_t idle = v->last_used && now > v->last_used ?
 					(now - v->last_used) / 1000000000ULL : 0;
 
-		if (!v->have_orig)
-			continue;
-		if (!nfo_nl_batch_room(&b, NFO_CT_REQ_MAX))
+		if (!nfo_nl_batch_room(&b, NFO_CT_REQ_MAX) || b.count >= 128)
 			nfo_nl_batch_flush(&b, NULL, NULL);
 		/*
 		 * A flow in teardown has had its FIN/RST seen by conntrack,
@@ -215,6 +221,7 @@ long nfo_evict(struct nfo_dp *dp, const struct nfo_filter *f, uint32_t mark_bit)
 	err = a.n;
 out:
 	free(a.v);
+	free(a.idx);
 	free(a.keys);
 	free(a.key_family);
 	return err;
