@@ -6,6 +6,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "attach.h"
 #include "cli.h"
 #include "output.h"
 
@@ -20,17 +21,6 @@ struct devstat {
 	struct nfo_slot s;
 	struct nfo_stats st;
 };
-
-static const char *mode_str(uint32_t flags)
-{
-	if (flags & NFO_DEV_XDP_GENERIC)
-		return "xdp-generic";
-	if (flags & NFO_DEV_XDP)
-		return "xdp";
-	if (flags & NFO_DEV_TC)
-		return "tc";
-	return "-";
-}
 
 static int read_all(struct nfo_dp *dp, struct devstat *d, int max)
 {
@@ -74,7 +64,7 @@ static void print_once(struct cli *c, struct devstat *d, int n)
 		out_obj_open(NULL);
 		out_str("name", "%-12s ", d[i].s.name);
 		out_u64("ifindex", NULL, d[i].s.ifindex);
-		out_str("mode", "%-11s ", mode_str(d[i].s.flags));
+		out_str("mode", "%-11s ", nfo_mode_of_flags(d[i].s.flags));
 		out_u64("fwd_packets", "%14llu ", s->fwd_packets);
 		out_u64("fwd_bytes", "%16llu ", s->fwd_bytes);
 		out_u64("slow_path_packets", "%12llu  ", slow_total(s));

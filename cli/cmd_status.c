@@ -143,17 +143,6 @@ static int probe_features(struct feature *f)
 	return n;
 }
 
-static const char *mode_name(uint32_t flags)
-{
-	if (flags & NFO_DEV_XDP_GENERIC)
-		return "xdp-generic";
-	if (flags & NFO_DEV_XDP)
-		return "xdp";
-	if (flags & NFO_DEV_TC)
-		return "tc";
-	return "-";
-}
-
 static uint64_t mono_ns(void)
 {
 	struct timespec ts;
@@ -319,7 +308,7 @@ int cmd_status(struct cli *c, int argc, char **argv)
 			out_obj_open(NULL);
 			out_str("name", "  %-12s ", s.name);
 			out_u64("ifindex", "%7llu ", present ? s.ifindex : 0);
-			out_str("mode", "%-12s ", mode_name(s.flags));
+			out_str("mode", "%-12s ", nfo_mode_of_flags(s.flags));
 			out_bool("attached", NULL, attached);
 			out_str("link", "%-6s ", !present ? "gone" : l.up ? "up" : "down");
 			out_bool("xdp_redirect_target", NULL, dv.flags & NFO_DEV_XDP_TX);

@@ -655,17 +655,5 @@ const char *cli_ifname(uint32_t ifindex, char *buf)
 
 bool cli_daemon_alive(const struct nfo_state *st)
 {
-	char path[64], comm[64] = "";
-	FILE *f;
-
-	if (!st->pid)
-		return false;
-	snprintf(path, sizeof(path), "/proc/%u/comm", st->pid);
-	f = fopen(path, "r");
-	if (!f)
-		return false;
-	if (!fgets(comm, sizeof(comm), f))
-		comm[0] = '\0';
-	fclose(f);
-	return !strncmp(comm, "nft-offload", 11);
+	return nfo_pid_is_daemon(st->pid);
 }

@@ -1228,23 +1228,6 @@ static void adopt(struct daemon *d)
 			(unsigned long long)d->tab.count);
 }
 
-static bool pid_is_daemon(uint32_t pid)
-{
-	char path[64], comm[64] = "";
-	FILE *f;
-
-	if (!pid || (pid_t)pid == getpid())
-		return false;
-	snprintf(path, sizeof(path), "/proc/%u/comm", pid);
-	f = fopen(path, "r");
-	if (!f)
-		return false;
-	if (!fgets(comm, sizeof(comm), f))
-		comm[0] = '\0';
-	fclose(f);
-	return !strncmp(comm, "nft-offload", 11);
-}
-
 static int open_sockets(struct daemon *d)
 {
 	int err;
@@ -1388,7 +1371,7 @@ static int check_pins(struct daemon *d)
 	if (nfo_dp_open_pinned(d->cfg->pin_dir, &old))
 		return 0;
 	if (!nfo_dp_state_get(old, &st)) {
-		if (pid_is_daemon(st.pid)) {
+		if (nfo_pid_is_daemon(st.pid)) {
 			pr_err("nft-offload is already running (pid %u)", st.pid);
 			rc = -EEXIST;
 		} else if (st.ct_mark && st.ct_mark != d->cfg->mark) {

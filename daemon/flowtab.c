@@ -9,19 +9,9 @@
 
 static uint32_t hash_tuple(const struct nfo_tuple *t, uint16_t zone)
 {
-	const uint32_t *w = (const uint32_t *)&t->src;
-	uint64_t h = 0x9e3779b97f4a7c15ULL ^ zone ^ ((uint64_t)t->l4proto << 16) ^ t->family;
-	int i;
+	uint64_t h = nfo_tuple_hash(t) ^ ((uint64_t)zone * 0x9e3779b97f4a7c15ULL);
 
-	/* Both addresses (16 bytes each, zero-padded for IPv4) and the ports. */
-	for (i = 0; i < 8; i++) {
-		h ^= w[i];
-		h *= 0xff51afd7ed558ccdULL;
-		h ^= h >> 32;
-	}
-	h ^= ((uint64_t)t->sport << 16) | t->dport;
-	h *= 0xc4ceb9fe1a85ec53ULL;
-	return (uint32_t)(h ^ (h >> 29));
+	return (uint32_t)(h ^ (h >> 32));
 }
 
 int nfo_flowtab_init(struct nfo_flowtab *t)

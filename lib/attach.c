@@ -13,6 +13,7 @@
 #include <linux/rtnetlink.h>
 
 #include "attach.h"
+#include "nfo_abi.h"
 #include "log.h"
 #include "nl.h"
 
@@ -22,6 +23,17 @@ const char *const nfo_mode_names[] = {
 	[NFO_MODE_XDP] = "xdp",
 	[NFO_MODE_XDP_GENERIC] = "xdp-generic",
 };
+
+const char *nfo_mode_of_flags(uint32_t flags)
+{
+	if (flags & NFO_DEV_XDP_GENERIC)
+		return "xdp-generic";
+	if (flags & NFO_DEV_XDP)
+		return "xdp";
+	if (flags & NFO_DEV_TC)
+		return "tc";
+	return "-";
+}
 
 int nfo_mode_parse(const char *s, enum nfo_mode *m)
 {
@@ -184,7 +196,8 @@ static int filter_cb(unsigned int idx, const struct nlmsghdr *nlh, int err, void
 	return 0;
 }
 
-static int count_filters(uint32_t ifindex, uint32_t parent, struct tc_scan *s)
+/* Dump tc objects (RTM_GETTFILTER of one hook, or every RTM_GETQDISC). */
+static int tc_dump(uint16_t type, uint32_t ifindex, uint32_t parent, nfo_nl_cb cb, void *arg)
 {
 	char buf[512];
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
@@ -195,13 +208,20 @@ static int count_filters(uint32_t ifindex, uint32_t parent, struct tc_scan *s)
 	err = nfo_nl_open(&nl, NETLINK_ROUTE, 0);
 	if (err)
 		return err;
-	nlh->nlmsg_type = RTM_GETTFILTER;
+	nlh->nlmsg_type = type;
 	tcm = mnl_nlmsg_put_extra_header(nlh, sizeof(*tcm));
 	tcm->tcm_family = AF_UNSPEC;
 	tcm->tcm_ifindex = ifindex;
 	tcm->tcm_parent = parent;
-	err = nfo_nl_dump(&nl, nlh, filter_cb, s);
+	err = nfo_nl_dump(&nl, nlh, cb, arg);
 	nfo_nl_close(&nl);
+	return err;
+}
+
+static int count_filters(uint32_t ifindex, uint32_t parent, struct tc_scan *s)
+{
+	int err = tc_dump(RTM_GETTFILTER, ifindex, parent, filter_cb, s);
+
 	/* No qdisc at all: nothing attached. */
 	return err == -EINVAL || err == -ENOENT ? 0 : err;
 }
@@ -223,21 +243,7 @@ static int qdisc_cb(unsigned int idx, const struct nlmsghdr *nlh, int err, void 
 
 static int find_clsact(struct tc_scan *s)
 {
-	char buf[512];
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	struct tcmsg *tcm;
-	struct nfo_nl nl;
-	int err;
-
-	err = nfo_nl_open(&nl, NETLINK_ROUTE, 0);
-	if (err)
-		return err;
-	nlh->nlmsg_type = RTM_GETQDISC;
-	tcm = mnl_nlmsg_put_extra_header(nlh, sizeof(*tcm));
-	tcm->tcm_family = AF_UNSPEC;
-	err = nfo_nl_dump(&nl, nlh, qdisc_cb, s);
-	nfo_nl_close(&nl);
-	return err;
+	return tc_dump(RTM_GETQDISC, 0, 0, qdisc_cb, s);
 }
 
 int nfo_hook_query(uint32_t ifindex, struct nfo_hook_info *h)

@@ -14,6 +14,8 @@ enum nfo_mode { NFO_MODE_AUTO, NFO_MODE_TC, NFO_MODE_XDP, NFO_MODE_XDP_GENERIC }
 
 extern const char *const nfo_mode_names[];
 int nfo_mode_parse(const char *s, enum nfo_mode *m);
+/* "tc", "xdp", "xdp-generic" from NFO_DEV_* flags ("-" for none). */
+const char *nfo_mode_of_flags(uint32_t flags);
 
 /* Our tc filter: ingress, this handle and priority. */
 #define NFO_TC_HANDLE 0x6e666f /* "nfo" */

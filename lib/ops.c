@@ -2,7 +2,9 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <linux/netlink.h>
 #include <netinet/in.h>
@@ -349,4 +351,21 @@ int nfo_teardown(struct nfo_dp *dp, const char *pin_dir)
 		rc = err;
 	}
 	return rc;
+}
+
+bool nfo_pid_is_daemon(uint32_t pid)
+{
+	char path[64], comm[64] = "";
+	FILE *f;
+
+	if (!pid || (pid_t)pid == getpid())
+		return false;
+	snprintf(path, sizeof(path), "/proc/%u/comm", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return false;
+	if (!fgets(comm, sizeof(comm), f))
+		comm[0] = '\0';
+	fclose(f);
+	return !strncmp(comm, "nft-offload", 11);
 }

@@ -51,6 +51,9 @@ long nfo_evict(struct nfo_dp *dp, const struct nfo_filter *f, uint32_t mark_bit)
  */
 long nfo_ct_clear_marks(uint32_t mark_bit);
 
+/* Is pid an nft-offload daemon (not us)? */
+bool nfo_pid_is_daemon(uint32_t pid);
+
 /*
  * Remove every trace: programs from the devices in the slots map, flows
  * (handed back), the nft table, the pins. Safe to run twice.
