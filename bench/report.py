@@ -78,6 +78,7 @@ class Data:
         self.bad = defaultdict(set)  # reps disturbed by other work on CPU 0
         self.sirq = defaultdict(list)
         self.fp = defaultdict(list)
+        self.ready = defaultdict(list)
         for r in rows:
             key = (r["phase"], r["config"], r["rules"], r["flows"])
             rep = int(r["rep"])
@@ -90,6 +91,8 @@ class Data:
                 self.sirq[key].append(num(r["sirq"]) / num(r["value"]) * 1e9)
             if num(r["fastpath"]) is not None:
                 self.fp[key].append(num(r["fastpath"]))
+            if num(r.get("ready")) is not None:
+                self.ready[key].append(num(r["ready"]))
 
     def clean(self, key):
         """Repetitions to use: the undisturbed ones, if there are any."""
@@ -237,6 +240,16 @@ def scale_section(d, meta, out):
         s = d.ratio(("scale", m, n, flows[-1]), ("scale", "kernel", n, flows[-1]))
         if s:
             lines.append("%s / kernel at %s flows: %s" % (m, flows[-1], fmt_ratio(s)))
+    for m in ("tc", "xdp"):
+        cells = []
+        for f in cols:
+            s = summary(d.ready.get(("scale", m, n, f), []))
+            if s:
+                cells.append("%s: %.1fs [%.1f-%.1f]" % (f, s[0], s[1], s[2]))
+        if cells:
+            lines.append("%s, time from the first packet until the fast path carried >= 98%% "
+                         "(includes admission of every flow; resolution about 0.5 s; gives up after %s s "
+                         "+ 1 s per 10k flows): %s" % (m, meta.get("ready_timeout", "?"), ", ".join(cells)))
     if "dummy_fill_s" in meta:
         lines.append("filling the map with the dummy entries took %ss (batched map updates)" %
                      meta["dummy_fill_s"])
@@ -426,6 +439,10 @@ def main():
                    "kept although disturbed (attempts or retry budget used up; left out of medians and ratios "
                    "where undisturbed repetitions of the same configuration exist).\n" %
                    (float(meta.get("other_max", 0.1)) * 100, meta["retries"], meta.get("disturbed", 0)))
+    if int(meta.get("stalls", 0)):
+        out.append("Stalls: in %s samples no packet reached the sink at all (the generator's "
+                   "veth stopped sending); they were repeated, up to 3 times each, and a sample "
+                   "still at 0 packets/s stays in the table as 0.\n" % meta["stalls"])
     stops, left = int(meta.get("daemon_stops", 0)), int(meta.get("marks_left", 0))
     if left:
         out.append("Note: `nft-offload` was stopped %d times (SIGTERM) during the run and left %d "

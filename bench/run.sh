@@ -26,16 +26,17 @@
 # QUICK=1 (make bench QUICK=1): fewer rule counts, repetitions and flows,
 # shorter intervals; under 3 minutes. Knobs for experiments: NFO=path to
 # another nft-offload binary, BENCH_RULES, BENCH_REPS, BENCH_INTERVAL,
-# BENCH_PHASES (e.g. "udp tcp").
+# BENCH_PHASES (e.g. "udp tcp"), BENCH_DAEMON_ARGS (e.g. "-v -v").
 #
 # Rates are whole-pipeline rates: generator, router and sink share CPU 0
 # (trafgen pinned there; the forwarding runs in softirq on the sending CPU).
 # Compare ratios measured in one run, never absolute numbers across runs.
 set -eu
+export LC_ALL=C # decimal points in EPOCHREALTIME and awk, whatever the locale
 
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-NFO=${NFO:-$ROOT/build/nft-offload}
+NFO_SRC=${NFO:-$ROOT/build/nft-offload}
 PY=/usr/bin/python3 # the system one: the pyenv python3 on PATH may differ
 case ${QUICK:-0} in 0 | "") QUICK=0 ;; *) QUICK=1 ;; esac
 
@@ -45,18 +46,18 @@ if [ "$QUICK" = 1 ]; then
 	REPS=${BENCH_REPS:-3}
 	INTERVAL=${BENCH_INTERVAL:-1}
 	WARMUP=0.5
-	READY_TIMEOUT=4 # seconds for the fast path to take over after a change
+	READY_TIMEOUT=3 # seconds for the fast path to take over (+1 per 10k flows)
 	SCALE_FLOWS="1 1000 10000"
 	SCALE_REPS=2
 	TCP_REPS=2
-	TCP_SECS=2
+	TCP_SECS=1
 	CP_FLOWS=100000
 	CP_WAIT=20
-	CP_STALL=4
-	IDLE_WIN=3
+	CP_STALL=3
+	IDLE_WIN=2
 	TRB_RUNS=100
 	ATTEMPTS=2
-	RETRY_BUDGET=8
+	RETRY_BUDGET=4
 else
 	RUN_KIND=full
 	RULES=${BENCH_RULES:-"0 100 1000 10000"}
@@ -91,6 +92,7 @@ R=nfob${ID}r # router
 S=nfob${ID}s # sink
 TMP=$(mktemp -d "/tmp/nfo-bench.$ID.XXXXXX")
 PIN=$TMP/bpf/nfo
+BIN=$TMP/bin
 SAMPLES=$TMP/samples.tsv
 META=$TMP/meta.txt
 RESULTS=$ROOT/bench/results
@@ -107,6 +109,7 @@ LIMIT=         # bare redirect attached: "", tc or xdp
 DUMMY_IN=0     # dummy entries are in the flow map
 RETRIES=0      # samples repeated because CPU 0 was busy with other work
 DISTURBED=0    # samples kept although disturbed (attempts or budget used up)
+STALLS=0       # samples in which no packet reached the sink (repeated)
 STOPS=0        # daemon stops, and the ct marks they left behind
 MARKS_LEFT=0
 
@@ -213,6 +216,12 @@ topology() {
 	ip -n "$S" addr add 198.19.2.2/24 dev eth0
 	ip -n "$S" route add default via 198.19.2.1
 	rexec sysctl -qw net.ipv4.ip_forward=1
+	# Conntrack events for every entry. The default (2) gives an entry its
+	# event extension only if some ctnetlink listener exists - anywhere on
+	# the host - when it is created; the flows opened below before the daemon
+	# runs would then never report their mark, and whether they are offloaded
+	# would depend on what else runs on the machine.
+	rexec sysctl -qw net.netfilter.nf_conntrack_events=1
 	# Flows must not expire while another configuration is being measured
 	# (an expired UDP flow comes back unreplied and is never offloaded).
 	rexec sysctl -qw net.netfilter.nf_conntrack_udp_timeout=3600 \
@@ -307,8 +316,9 @@ daemon_start() { # MODE [extra run options]
 	: >"$TMP/daemon.log"
 	echo "=== nft-offload run --mode $mode $* ($(date +%T))" >>"$TMP/daemon-all.log"
 	# CPU 1: the generator and the forwarding own CPU 0.
+	# shellcheck disable=SC2086 # BENCH_DAEMON_ARGS: extra options, e.g. -v
 	ip netns exec "$R" taskset -c 1 "$NFO" run --pin-dir "$PIN" --device lan0 \
-		--device wan0 --mode "$mode" "$@" >>"$TMP/daemon.log" 2>&1 &
+		--device wan0 --mode "$mode" ${BENCH_DAEMON_ARGS:-} "$@" >>"$TMP/daemon.log" 2>&1 &
 	DAEMON_PID=$!
 	DAEMON_MODE=$mode
 	# Up to 60 s: the start includes a dump of every marked conntrack entry.
@@ -331,7 +341,7 @@ daemon_stop() {
 	DUMMY_IN=0 # the maps went with the daemon
 	# The next start must find no connection already marked for offload, as
 	# on a fresh router; count what stop left marked, then clear it.
-	left=$(rexec build/bench/ct_unmark)
+	left=$(rexec "$BIN/ct_unmark")
 	STOPS=$((STOPS + 1))
 	MARKS_LEFT=$((MARKS_LEFT + left))
 }
@@ -360,10 +370,10 @@ dummy_set() { # 0|1: DUMMY dummy entries in the flow map
 	local out
 	[ "$DUMMY_IN" = "$1" ] && return 0
 	if [ "$1" = 1 ]; then
-		out=$(rexec build/bench/fill_flows "$PIN" "$DUMMY")
+		out=$(rexec "$BIN/fill_flows" "$PIN" "$DUMMY")
 		meta dummy_fill_s "$(echo "$out" | awk '{print $2}')"
 	else
-		rexec build/bench/fill_flows --delete "$PIN" "$DUMMY" >/dev/null
+		rexec "$BIN/fill_flows" --delete "$PIN" "$DUMMY" >/dev/null
 	fi
 	DUMMY_IN=$1
 }
@@ -469,10 +479,12 @@ cpu0() { awk '/^cpu0 /{print $7 + $8, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9, $2 
 
 # Wait until the fast path carries (nearly) all traffic: after a daemon start
 # or a ruleset change the flows come back within milliseconds - or not, and
-# then the sample says so (its fast-path share).
-wait_fastpath() {
-	local end f1 r1 f2 r2
-	end=$(awk -v t="$EPOCHREALTIME" -v w="$READY_TIMEOUT" 'BEGIN{print t + w}')
+# then the sample says so (its fast-path share). Sets READY_S, the seconds it
+# took (or the timeout). Larger flow sets get more time to be admitted.
+wait_fastpath() { # FLOWS
+	local start end f1 r1 f2 r2
+	start=${EPOCHREALTIME/./}
+	end=$((start + (READY_TIMEOUT + $1 / 10000) * 1000000))
 	sleep 0.2
 	while :; do
 		f1=$(fastpath_pkts)
@@ -480,12 +492,14 @@ wait_fastpath() {
 		sleep 0.25
 		f2=$(fastpath_pkts)
 		r2=$(sink_rx)
-		awk -v f=$((f2 - f1)) -v r=$((r2 - r1)) 'BEGIN{exit !(r > 0 && f / r >= 0.98)}' && return 0
-		awk -v t="$EPOCHREALTIME" -v e="$end" 'BEGIN{exit !(t > e)}' && return 0
+		if awk -v f=$((f2 - f1)) -v r=$((r2 - r1)) 'BEGIN{exit !(r > 0 && f / r >= 0.98)}' ||
+			[ "${EPOCHREALTIME/./}" -gt "$end" ]; then
+			READY_S=$(awk -v a="$start" -v b="${EPOCHREALTIME/./}" 'BEGIN{printf "%.1f", (b - a) / 1e6}')
+			return 0
+		fi
 	done
 }
 
-# One UDP sample of the current configuration; appends a line to SAMPLES.
 # CPU ticks (utime + stime) of our trafgen (parent and worker) and of
 # ksoftirqd/0 (forwarding deferred from our packets): CPU 0's expected load.
 our_ticks() {
@@ -501,11 +515,22 @@ our_ticks() {
 udp_sample_once() { # PHASE CONFIG RULES FLOWLABEL FLOWS REP
 	local phase=$1 cfg=$2 rules=$3 label=$4 flows=$5 rep=$6
 	local t1 t2 r1 r2 c1 c2 f1 f2 o1 o2 fp
-	trafgen_start "$flows"
-	case $cfg in
-	tc | xdp) wait_fastpath ;;
-	*) sleep "$WARMUP" ;;
-	esac
+	local try
+	# trafgen can give up at start while a device is being reconfigured
+	# (XDP attach): start it again rather than measure silence.
+	for try in 1 2 3; do
+		trafgen_start "$flows"
+		READY_S=-
+		case $cfg in
+		tc | xdp) wait_fastpath "$flows" ;;
+		*) sleep "$WARMUP" ;;
+		esac
+		kill -0 "$TG_PID" 2>/dev/null && break
+		say "  (trafgen exited: $(tail -1 "$TMP/trafgen.log"); starting it again)"
+		tg_stop
+		[ "$try" -lt 3 ] || die "trafgen keeps exiting: $(cat "$TMP/trafgen.log")"
+		sleep 0.5
+	done
 	# Each counter is read at the same point of both snapshots, so that the
 	# fast path's window has the same length as the sink's.
 	t1=$EPOCHREALTIME
@@ -525,7 +550,7 @@ udp_sample_once() { # PHASE CONFIG RULES FLOWLABEL FLOWS REP
 	case $cfg in tc | xdp) fp=$((f2 - f1)) ;; esac
 	awk -v ph="$phase" -v cfg="$cfg" -v n="$rules" -v fl="$label" -v rep="$rep" \
 		-v t1="$t1" -v t2="$t2" -v r=$((r2 - r1)) -v fp="$fp" -v c1="$c1" -v c2="$c2" \
-		-v o=$((o2 - o1)) -v omax="$OTHER_MAX" 'BEGIN {
+		-v o=$((o2 - o1)) -v omax="$OTHER_MAX" -v ready="$READY_S" 'BEGIN {
 		split(c1, a, " "); split(c2, b, " ")
 		pps = r / (t2 - t1)
 		tot = b[2] - a[2]
@@ -534,27 +559,37 @@ udp_sample_once() { # PHASE CONFIG RULES FLOWLABEL FLOWS REP
 		other = tot > 0 ? ((b[3] - a[3]) - o) / tot : 0
 		if (other < 0) other = 0
 		share = (fp == "-") ? "-" : (r > 0 ? sprintf("%.3f", fp / r) : "0")
-		printf "%s\t%s\t%s\t%s\t%d\t%.0f\t%.3f\t%s\t%.3f\n", ph, cfg, n, fl, rep, pps, sirq, share, other
-		exit (other > omax)
+		printf "%s\t%s\t%s\t%s\t%d\t%.0f\t%.3f\t%s\t%.3f\t%s\n", ph, cfg, n, fl, rep, pps, sirq, share, other, ready
+		exit (r == 0 ? 2 : other > omax)
 	}' >"$TMP/sample.line"
 }
 
 # A sample, repeated (within a budget) when something else ran on CPU 0: on
 # a shared machine another job's traffic generator can halve a rate.
 udp_sample() { # PHASE CONFIG RULES FLOWLABEL FLOWS REP
-	local try
+	local try rc
 	for ((try = 1; ; try++)); do
-		udp_sample_once "$@" && break
-		[ "$try" -lt "$ATTEMPTS" ] && [ "$RETRIES" -lt "$RETRY_BUDGET" ] || {
-			DISTURBED=$((DISTURBED + 1))
-			break
-		}
-		RETRIES=$((RETRIES + 1))
-		awk -F'\t' '{printf "  (CPU 0 was %.0f%% busy with other work: sample repeated)\n", $9 * 100}' "$TMP/sample.line" >&2
+		rc=0
+		udp_sample_once "$@" || rc=$?
+		[ "$rc" = 0 ] && break
+		if [ "$rc" = 2 ]; then
+			# Not a rate but a stall (seen once: veth right after an XDP
+			# attach); always worth another try, and counted.
+			STALLS=$((STALLS + 1))
+			[ "$try" -lt 3 ] || break
+			say "  (no packet reached the sink: sample repeated)"
+		else
+			[ "$try" -lt "$ATTEMPTS" ] && [ "$RETRIES" -lt "$RETRY_BUDGET" ] || {
+				DISTURBED=$((DISTURBED + 1))
+				break
+			}
+			RETRIES=$((RETRIES + 1))
+			awk -F'\t' '{printf "  (CPU 0 was %.0f%% busy with other work: sample repeated)\n", $9 * 100}' "$TMP/sample.line" >&2
+		fi
 		sleep 1
 	done
 	cat "$TMP/sample.line" >>"$SAMPLES"
-	awk -F'\t' '{printf "  %-5s %-9s N=%-5s flows=%-12s rep %d: %7.1f kpps  softirq %3.0f%%  other %3.0f%%  fast path %s\n", $1, $2, $3, $4, $5, $6 / 1000, $7 * 100, $9 * 100, $8}' "$TMP/sample.line" >&2
+	awk -F'\t' '{printf "  %-5s %-9s N=%-5s flows=%-12s rep %d: %7.1f kpps  softirq %3.0f%%  other %3.0f%%  fast path %s%s\n", $1, $2, $3, $4, $5, $6 / 1000, $7 * 100, $9 * 100, $8, ($10 == "-" ? "" : " (after " $10 "s)")}' "$TMP/sample.line" >&2
 }
 
 # Round-robin: every other repetition walks the list backwards, so the
@@ -622,7 +657,7 @@ tcp_sample() { # CONFIG REP
 	r2=$(router_rx)
 	fp=-
 	case $cfg in tc | xdp) fp=$(awk -v f=$((f2 - f1)) -v r=$((r2 - r1)) 'BEGIN{printf "%.3f", (r > 0 ? f / r : 0)}') ;; esac
-	printf 'tcp\t%s\t%s\t1\t%d\t%s\t-\t%s\t-\n' "$cfg" "$SCALE_RULES" "$rep" "$bps" "$fp" >>"$SAMPLES"
+	printf 'tcp\t%s\t%s\t1\t%d\t%s\t-\t%s\t-\t-\n' "$cfg" "$SCALE_RULES" "$rep" "$bps" "$fp" >>"$SAMPLES"
 	say "  tcp   $(printf '%-9s' "$cfg") N=$SCALE_RULES rep $rep: $(awk -v b="$bps" 'BEGIN{printf "%.2f", b / 1e9}') Gbit/s  fast path $fp"
 }
 
@@ -678,7 +713,7 @@ phase_cp() {
 	base=$(daemon_status | jq '.flows.offloaded')
 	cpu0_=$(daemon_cpu_ticks)
 	t0=$EPOCHREALTIME
-	if ! out=$(rexec build/bench/ct_flood --timeout 3600 "$CP_FLOWS" 2>"$TMP/ct_flood.err"); then
+	if ! out=$(rexec "$BIN/ct_flood" --timeout 3600 "$CP_FLOWS" 2>"$TMP/ct_flood.err"); then
 		say "  ct_flood: $(cat "$TMP/ct_flood.err")"
 	fi
 	t1=$EPOCHREALTIME
@@ -759,7 +794,7 @@ main() {
 	for p in trafgen iperf3 nft conntrack jq clang bpftool gnuplot ethtool taskset; do
 		command -v "$p" >/dev/null || die "$p is missing (make deps)"
 	done
-	[ -x "$NFO" ] || die "$NFO is missing (make)"
+	[ -x "$NFO_SRC" ] || die "$NFO_SRC is missing (make)"
 	[ "$(getconf _NPROCESSORS_ONLN)" -ge 2 ] || die "needs 2 CPUs (generator and forwarding on CPU 0, daemon on CPU 1)"
 	# This script and what it starts run on CPU 1; CPU 0 is left to trafgen
 	# and the forwarding its packets cause (explicitly pinned there).
@@ -767,20 +802,26 @@ main() {
 	KSOFTIRQD0=$(pgrep -x ksoftirqd/0 || true)
 	make --no-print-directory -s build/bench/fill_flows build/bench/ct_flood \
 		build/bench/ct_unmark >&2
+	# Private copies: build/ is shared, and a rebuild in the middle of the
+	# run (another make) must not pair one daemon with another CLI.
+	mkdir -p "$BIN"
+	cp "$NFO_SRC" build/bench/fill_flows build/bench/ct_flood build/bench/ct_unmark "$BIN/"
+	NFO=$BIN/$(basename "$NFO_SRC")
 
-	printf 'phase\tconfig\trules\tflows\trep\tvalue\tsirq\tfastpath\tother\n' >"$SAMPLES"
+	printf 'phase\tconfig\trules\tflows\trep\tvalue\tsirq\tfastpath\tother\tready\n' >"$SAMPLES"
 	: >"$META"
 	meta kind "$RUN_KIND"
 	meta date "$(date -u '+%Y-%m-%d %H:%M UTC')"
 	meta kernel "$(uname -r)"
 	meta cpu "$(awk -F': ' '/^model name/{print $2; exit}' /proc/cpuinfo) x $(getconf _NPROCESSORS_ONLN)"
 	meta commit "$(git describe --always --dirty 2>/dev/null || echo unknown)"
-	meta nfo "$NFO"
+	meta nfo "$NFO_SRC ($("$NFO" --version 2>/dev/null | head -1))"
 	meta rules "$RULES"
 	meta reps "$REPS"
 	meta interval "$INTERVAL"
 	meta main_flows "$MAIN_FLOWS"
 	meta scale_rules "$SCALE_RULES"
+	meta ready_timeout "$READY_TIMEOUT"
 	meta scale_flows "$SCALE_FLOWS"
 	meta scale_reps "$SCALE_REPS"
 	meta dummy "$DUMMY"
@@ -822,6 +863,7 @@ main() {
 	case " $PHASES " in *" trb "*) phase_trb ;; *) echo "not run" >"$TMP/trb.md" ;; esac
 	meta retries "$RETRIES"
 	meta disturbed "$DISTURBED"
+	meta stalls "$STALLS"
 	meta other_max "$OTHER_MAX"
 	meta daemon_stops "$STOPS"
 	meta marks_left "$MARKS_LEFT"
