@@ -189,9 +189,15 @@ def block(cmdline, out, err, rc, mode):
 
 # ---- validation against the documented keys -------------------------------
 
-REASONS = ["no_flow", "not_ip", "other_host", "proto", "fragment", "ip_options", "ipv6_ext",
-           "malformed", "ttl", "tcp_fin_rst", "teardown", "udp_csum", "no_route", "no_neigh",
-           "mtu", "egress", "hairpin", "error"]
+def _reasons_from_abi():
+    """The slow-path reasons, in order, from the one list in include/nfo_abi.h."""
+    hdr = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "include",
+                       "nfo_abi.h")
+    with open(hdr) as f:
+        return re.findall(r'X\([A-Z0-9_]+, "([a-z0-9_]+)"', f.read())
+
+
+REASONS = _reasons_from_abi()
 FLOW_KEYS = ["ct_id", "family", "protocol", "state", "nat", "age_s", "idle_s", "original",
              "reply"]
 TUPLE_KEYS = ["src", "dst", "sport", "dport", "in", "out", "packets", "bytes"]
