@@ -94,6 +94,15 @@ struct daemon {
 	uint32_t gen; /* resync generation */
 	bool resync_due;
 	uint32_t settle_at; /* a follow-up resync after a loss (wheel seconds) */
+	/*
+	 * Catch-up dumps: conntrack entries created while no event listener
+	 * existed (before the daemon started, with nf_conntrack_events = 2)
+	 * never report their mark. Dump the marked ones 2, 10 and 30 s after
+	 * the start and after each ruleset re-validation (which clears marks
+	 * such entries will not report again), then every 10 minutes.
+	 */
+	uint32_t catchup_at;
+	unsigned int catchups;
 	bool revalidate_due;
 	uint32_t rt_gen; /* bumped by route/link events: route cache epoch */
 	uint64_t lat[LAT_BUCKETS];
@@ -780,6 +789,8 @@ static void gone_cb(struct nfo_conn *c, void *arg)
 static int resync(struct daemon *d, const char *why)
 {
 	struct gone_arg ga = { .d = d };
+	uint64_t admitted = d->st.offloaded_total;
+	bool quiet = !strcmp(why, "catch-up");
 	int err, tries;
 
 	d->gen++;
@@ -799,6 +810,13 @@ static int resync(struct daemon *d, const char *why)
 	nfo_flowtab_foreach(&d->tab, gone_cb, &ga);
 	ct_flush(d);
 	d->resync_due = false;
+	if (quiet) {
+		if (d->st.offloaded_total != admitted || ga.n)
+			pr_info("catch-up: %llu marked connections offloaded and %ld gone that "
+				"conntrack did not report (created before any event listener?)",
+				(unsigned long long)(d->st.offloaded_total - admitted), ga.n);
+		return 0;
+	}
 	if (strcmp(why, "initial dump"))
 		d->st.resyncs++;
 	pr_info("conntrack %s: %llu connections offloaded%s", why,
@@ -899,6 +917,8 @@ static void revalidate(struct daemon *d)
 	check_ruleset(d, false);
 	n = evict_all(d, EVICT_RULESET, 0);
 	d->st.revalidations++;
+	d->catchups = 0;
+	d->catchup_at = mono_s() + 2;
 	pr_info("ruleset changed (generation %u): %ld connections back to the ruleset for "
 		"re-validation",
 		d->st.nft_gen, n);
@@ -1083,6 +1103,12 @@ static void tick(struct daemon *d)
 	} else if (d->settle_at && (int32_t)(mono_s() - d->settle_at) >= 0) {
 		d->settle_at = 0;
 		resync(d, "follow-up resync");
+	} else if ((int32_t)(mono_s() - d->catchup_at) >= 0) {
+		static const uint32_t next[] = { 8, 20 };
+
+		d->catchup_at = mono_s() + (d->catchups < 2 ? next[d->catchups] : 600);
+		d->catchups++;
+		resync(d, "catch-up");
 	}
 	idle_gc(d);
 	if (++ticks % 10 == 0)
@@ -1337,6 +1363,8 @@ static void shutdown_all(struct daemon *d)
 	nfo_nft_remove();
 	/* Marked but never offloaded (not established yet, ineligible): clear too. */
 	nfo_ct_clear_marks(d->cfg->mark);
+	if (d->st.flags & NFO_STATE_EVENTS_SET)
+		nfo_ct_events_restore();
 	/* Anything left in the maps (not ours to know): hand back too. */
 	nfo_teardown(d->dp, d->cfg->pin_dir);
 }
@@ -1356,6 +1384,8 @@ static void rollback(struct daemon *d, bool had_pins)
 		detach_dev(d, &d->devs[i], true);
 	if (d->table_created)
 		nfo_nft_remove();
+	if (d->st.flags & NFO_STATE_EVENTS_SET)
+		nfo_ct_events_restore();
 	nfo_dp_close(d->dp);
 	d->dp = NULL;
 	nfo_dp_unpin(d->cfg->pin_dir);
@@ -1449,6 +1479,11 @@ static int start(struct daemon *d, bool had_pins)
 		if (attach_dev(d, &d->devs[i], &l))
 			return -1;
 	}
+	if (nfo_ct_events_on()) {
+		d->st.flags |= NFO_STATE_EVENTS_SET;
+		pr_info("net.netfilter.nf_conntrack_events 2 -> 1: connections report to "
+			"nft-offload even when created while it restarts (restored at stop)");
+	}
 	if (!had_pins) {
 		/*
 		 * A fresh start: marks left in conntrack (by an earlier run that
@@ -1527,6 +1562,7 @@ int nfo_daemon_run(struct nfo_config *cfg)
 	nfo_log_set_timestamps(1); /* from here on, a long-running log */
 	if (resync(d, "initial dump"))
 		pr_warn("initial conntrack dump incomplete; retrying in the background");
+	d->catchup_at = mono_s() + 2;
 	publish_state(d);
 	pr_info("running: %d devices, ct mark 0x%08x, idle timeout %us, capacity %llu "
 		"connections per family",

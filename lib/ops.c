@@ -343,6 +343,8 @@ int nfo_teardown(struct nfo_dp *dp, const char *pin_dir)
 	}
 	/* With the table gone nothing marks any more: clear what is left. */
 	n = nfo_ct_clear_marks(st.ct_mark);
+	if (st.flags & NFO_STATE_EVENTS_SET)
+		nfo_ct_events_restore();
 	if (n < 0)
 		pr_warn("cannot clear conntrack marks: %s", strerror((int)-n));
 	err = nfo_dp_unpin(pin_dir);
@@ -368,4 +370,35 @@ bool nfo_pid_is_daemon(uint32_t pid)
 		comm[0] = '\0';
 	fclose(f);
 	return !strncmp(comm, "nft-offload", 11);
+}
+
+#define CT_EVENTS "/proc/sys/net/netfilter/nf_conntrack_events"
+
+static int events_sysctl(int set)
+{
+	FILE *f = fopen(CT_EVENTS, set >= 0 ? "w" : "r");
+	int v = -1;
+
+	if (!f)
+		return -1;
+	if (set >= 0)
+		v = fprintf(f, "%d\n", set) > 0 ? set : -1;
+	else if (fscanf(f, "%d", &v) != 1)
+		v = -1;
+	if (fclose(f))
+		v = -1;
+	return v;
+}
+
+bool nfo_ct_events_on(void)
+{
+	if (events_sysctl(-1) != 2)
+		return false;
+	return events_sysctl(1) == 1;
+}
+
+void nfo_ct_events_restore(void)
+{
+	if (events_sysctl(-1) == 1)
+		events_sysctl(2);
 }

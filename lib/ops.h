@@ -51,6 +51,16 @@ long nfo_evict(struct nfo_dp *dp, const struct nfo_filter *f, uint32_t mark_bit)
  */
 long nfo_ct_clear_marks(uint32_t mark_bit);
 
+/*
+ * Conntrack reports events only for entries created while an event listener
+ * existed, if net.netfilter.nf_conntrack_events is 2 (the default). Make it
+ * 1 while nft-offload is in place, so that connections created while the
+ * daemon restarts still report. Returns true if it was changed (the caller
+ * records that, and restores it at stop).
+ */
+bool nfo_ct_events_on(void);
+void nfo_ct_events_restore(void);
+
 /* Is pid an nft-offload daemon (not us)? */
 bool nfo_pid_is_daemon(uint32_t pid);
 

@@ -315,6 +315,8 @@ nothing_left() {
 		rexec ip link show dev $d 2>/dev/null | grep -q "prog/xdp" && { say "# xdp left on $d"; return 1; }
 	done
 	[ -z "$(ls -A "$PIN" 2>/dev/null)" ] || { say "# pins left: $(ls "$PIN")"; return 1; }
+	[ "$(rexec cat /proc/sys/net/netfilter/nf_conntrack_events)" = 2 ] ||
+		{ say "# nf_conntrack_events not restored"; return 1; }
 	return 0
 }
 

@@ -23,8 +23,19 @@ ct_timeout_of() { # seconds left of the conntrack entry to server port $1
 	rexec conntrack -L -p udp --dport "$1" 2>/dev/null | awk '{print $3; exit}'
 }
 
-# --- the ruleset decides ----------------------------------------------------
+# --- a connection older than the daemon --------------------------------------
+# Conntrack reports events only for entries created while an event listener
+# existed: this one never will. The daemon's catch-up dumps find it.
+cexec $TRAFFIC udp-rr $SERVER4 7 2 --sport 40050 >/dev/null
 nfo_start || exit 1
+cexec $TRAFFIC udp-rr $SERVER4 7 250 --sport 40050 --gap 0.02 >/dev/null &
+rr=$!
+check "a connection from before the daemon is offloaded too (catch-up)" wait_for 8 port_flows 40050 1
+check "while it runs, conntrack reports every new connection (nf_conntrack_events 1)" \
+	test "$(rexec cat /proc/sys/net/netfilter/nf_conntrack_events)" = 1
+wait $rr
+
+# --- the ruleset decides ----------------------------------------------------
 cexec $TRAFFIC udp-rr $SERVER4 7 3 --sport 40001 >/dev/null
 check "accepted UDP flow is offloaded" wait_for 3 flows_at_least 1
 n0=$(rule_packets udp7)
