@@ -93,6 +93,7 @@ struct daemon {
 
 	uint32_t gen; /* resync generation */
 	bool resync_due;
+	uint64_t revalidate_again_ns; /* second pass of a re-validation, or 0 */
 	uint32_t settle_at; /* a follow-up resync after a loss (wheel seconds) */
 	/*
 	 * Catch-up dumps: conntrack entries created while no event listener
@@ -904,6 +905,19 @@ static int nft_event_cb(unsigned int idx, const struct nlmsghdr *nlh, int err, v
  * The ruleset changed: every offloaded flow goes back to it. Flows the new
  * rules still accept are marked again by our chain and come back.
  */
+/* How long packets judged by the old ruleset may still be in flight. */
+#define REVALIDATE_GRACE_NS 250000000ULL
+
+/*
+ * The ruleset changed: every offloaded flow goes back to it. Flows the new
+ * rules still accept are marked again by our chain and come back.
+ *
+ * Packets that were already being judged by the old ruleset when the change
+ * committed (on another CPU) can still reach our chain and mark a flow the
+ * new rules would drop. So a second pass, once they are gone, sends back
+ * everything marked since and clears every mark: only packets judged by the
+ * new ruleset mark after that.
+ */
 static void revalidate(struct daemon *d)
 {
 	long n;
@@ -917,11 +931,25 @@ static void revalidate(struct daemon *d)
 	check_ruleset(d, false);
 	n = evict_all(d, EVICT_RULESET, 0);
 	d->st.revalidations++;
-	d->catchups = 0;
-	d->catchup_at = mono_s() + 2;
+	d->revalidate_again_ns = mono_ns() + REVALIDATE_GRACE_NS;
 	pr_info("ruleset changed (generation %u): %ld connections back to the ruleset for "
 		"re-validation",
 		d->st.nft_gen, n);
+}
+
+static void revalidate_again(struct daemon *d)
+{
+	long n, m;
+
+	d->revalidate_again_ns = 0;
+	n = evict_all(d, EVICT_RULESET, 0);
+	m = nfo_ct_clear_marks(d->cfg->mark);
+	d->catchups = 0;
+	d->catchup_at = mono_s() + 2;
+	if (n || m > 0)
+		pr_info("re-validation, second pass: %ld offloaded and %ld marked connections "
+			"went back to the ruleset (marked by packets the old ruleset still judged)",
+			n, m > 0 ? m : 0);
 }
 
 static void read_nft_events(struct daemon *d)
@@ -1419,7 +1447,18 @@ static void event_loop(struct daemon *d)
 {
 	while (!d->stop) {
 		struct epoll_event evs[8];
-		int i, n = epoll_wait(d->epfd, evs, 8, -1);
+		int timeout = -1, i, n;
+
+		if (d->revalidate_again_ns) {
+			uint64_t now = mono_ns();
+
+			timeout = d->revalidate_again_ns > now ?
+					  (int)((d->revalidate_again_ns - now) / 1000000) + 1 :
+					  0;
+		}
+		n = epoll_wait(d->epfd, evs, 8, timeout);
+		if (d->revalidate_again_ns && mono_ns() >= d->revalidate_again_ns)
+			revalidate_again(d);
 
 		if (n < 0 && errno != EINTR) {
 			pr_err("epoll: %s", strerror(errno));

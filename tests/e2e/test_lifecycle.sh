@@ -67,6 +67,61 @@ check "stop on SIGTERM leaves nothing behind" nothing_left
 check "conntrack marks cleared on stop" test "$(ct_mark_of 7)" -eq 0
 marked() { rexec conntrack -L -m 0x80000000/0x80000000 2>/dev/null | wc -l; }
 check "no conntrack entry keeps the mark bit after stop ($(marked))" test "$(marked)" -eq 0
+
+# --- conntrack decides too ---------------------------------------------------
+nfo_start || exit 1
+# A connection with a helper (FTP) must stay in the slow path: the helper has
+# to see every packet.
+rexec nft -f - <<'NFT'
+table inet helpers {
+	ct helper ftp-standard {
+		type "ftp" protocol tcp;
+	}
+	chain pre {
+		type filter hook prerouting priority filter;
+		tcp dport 21 ct helper set "ftp-standard"
+	}
+}
+NFT
+sexec socat -u TCP-LISTEN:21,reuseaddr - >/dev/null &
+disown
+wait_for 5 listening $S 21
+cexec $PY -c "
+import socket, time
+c = socket.create_connection(('$SERVER4', 21), source_address=('0.0.0.0', 40021))
+for _ in range(100):
+    c.sendall(b'NOOP\r\n'); time.sleep(0.03)
+c.close()" &
+hp=$!
+sleep 1.5
+check "a connection with a conntrack helper is not offloaded" test "$(flows_matching --port 21)" -eq 0
+check "... and explain says why" sh -c "ip netns exec $R $NFO --pin-dir $PIN explain tcp $CLIENT4:40021 \
+	$SERVER4:21 | grep -q 'has a conntrack helper'"
+wait $hp
+rexec nft delete table inet helpers
+# Conntrack destroys an offloaded connection: it leaves the fast path at once.
+cexec $TRAFFIC udp-rr $SERVER4 7 20 --sport 40060 --gap 0.01 >/dev/null
+wait_for 3 port_flows 40060 1
+rexec conntrack -D -p udp --sport 40060 >/dev/null 2>&1
+check "conntrack -D takes the flow out of the fast path at once" wait_for 1 port_flows 40060 0
+# A path through a device that is not an offload device is never offloaded.
+nfo_stop
+NFO_DEVICES="lan0 wan0" nfo_start || exit 1
+c2exec $TRAFFIC udp-rr $SERVER4 7 30 --sport 40070 --gap 0.01 >/dev/null
+check "a connection entering through lan1 (not an offload device) is not offloaded" \
+	test "$(flows_matching --port 40070)" -eq 0
+cexec $TRAFFIC udp-rr $SERVER4 7 30 --sport 40071 --gap 0.01 >/dev/null
+check "... while one entering through lan0 is" wait_for 3 port_flows 40071 1
+# Another forward chain that runs after ours: warned about, loudly.
+rexec nft add table inet late
+rexec nft add chain inet late later '{ type filter hook forward priority 2147483647; }'
+check "a forward chain running after ours is warned about" \
+	wait_for 3 grep -q "forward chain(s) running at or after nft-offload's" "$NFO_LOG"
+status_unhealthy() { ! rexec "$NFO" --pin-dir "$PIN" status >/dev/null; }
+check "... and status reports it" wait_for 3 status_unhealthy
+rexec nft delete table inet late
+nfo_stop
+
 # A mark nobody vouches for (left by a dead daemon, say) must not offload a
 # flow: a fresh start clears it; the ruleset then judges and marks again.
 rexec nft insert rule inet filter forward udp dport 7 ct mark set ct mark or 0x80000000 comment '"plant"'
@@ -152,6 +207,7 @@ lag=$($PY -c "print(round($last - $t_rule, 3))")
 check "a new drop rule stops the live offloaded flow within a second (last packet ${lag}s after)" \
 	$PY -c "import sys; sys.exit(not $last - $t_rule < 1.0)"
 check "re-validation logged" grep -q "ruleset changed" "$NFO_LOG"
+[ -n "${NFO_DEBUG_REVAL:-}" ] && grep -v libbpf "$NFO_LOG" | tail -20
 rexec nft -a list chain inet filter forward | awk '/udp sport 40008 drop/ {print $NF}' |
 	while read -r h; do rexec nft delete rule inet filter forward handle "$h"; done
 
