@@ -308,6 +308,12 @@ def cp_section(meta, out):
     rows.append(("daemon CPU with the flows idle in the fast path",
                  "%.2fs over %.0fs (%.1f%% of a CPU), %s flows held" %
                  (idle, win, idle / win * 100, m("cp_flows_now"))))
+    cu = (m("cp_catchup") or "").split()
+    if len(cu) == 2:
+        rows.append(("catch-up dump of the marked conntrack entries (at 2, 10, 30 s after start, "
+                     "after ruleset changes, then every 10 min)",
+                     "%s entries in %s ms (%.2f%% of a CPU at one per 10 min)" %
+                     (cu[0], cu[1], int(cu[1]) / 600000 * 100)))
     rss0, rss1 = int(m("cp_rss0_kb") or 0), int(m("cp_rss1_kb") or 0)
     rows.append(("daemon RSS", "%d kB -> %d kB (%.0f bytes per offloaded connection)" %
                  (rss0, rss1, (rss1 - rss0) * 1024 / off if off else 0)))

@@ -747,9 +747,17 @@ phase_cp() {
 	meta cp_offload_s "$(awk -v a="$t0" -v b="$tlast" 'BEGIN{printf "%.2f", b - a}')"
 	meta cp_complete "$([ -n "$tdone" ] && echo yes || echo "no: no progress for ${CP_STALL}s, or ${CP_WAIT}s passed")"
 	meta cp_flood_cpu_s "$(awk -v a="$cpu0_" -v b="$cpu1" -v hz="$hz" 'BEGIN{printf "%.2f", (b - a) / hz}')"
-	# Steady state: the flows sit idle in the fast path.
+	# Steady state: the flows sit idle in the fast path. Wait until the
+	# daemon's start-up catch-up dumps (2, 10 and 30 s after it started)
+	# and any follow-up resync are over; it then dumps once every 10 min.
+	while [ "$(daemon_status | jq '.daemon.uptime_s')" -lt 35 ]; do sleep 1; done
+	sleep 4
+	cpu1=$(daemon_cpu_ticks)
 	sleep "$IDLE_WIN"
 	cpu2=$(daemon_cpu_ticks)
+	# What one of those catch-up dumps costs (the last one logged).
+	meta cp_catchup "$(grep -o 'catch-up: [0-9]* marked connections in [0-9]* ms' "$TMP/daemon.log" |
+		tail -1 | awk '{print $2, $6}')"
 	rss1=$(daemon_rss_kb)
 	mem1=$(flow_map_bytes)
 	st=$(daemon_status)

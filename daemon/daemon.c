@@ -104,6 +104,7 @@ struct daemon {
 	 */
 	uint32_t catchup_at;
 	unsigned int catchups;
+	uint64_t dumped; /* entries of the dump in progress */
 	bool revalidate_due;
 	uint32_t rt_gen; /* bumped by route/link events: route cache epoch */
 	uint64_t lat[LAT_BUCKETS];
@@ -763,8 +764,10 @@ static int dump_cb(unsigned int idx, const struct nlmsghdr *nlh, int err, void *
 	struct daemon *d = arg;
 	struct nfo_ct ct;
 
-	if (!nfo_ct_parse(nlh, &ct))
+	if (!nfo_ct_parse(nlh, &ct)) {
+		d->dumped++;
 		handle_ct(d, &ct, mono_ns(), true);
+	}
 	return 0;
 }
 
@@ -790,11 +793,12 @@ static void gone_cb(struct nfo_conn *c, void *arg)
 static int resync(struct daemon *d, const char *why)
 {
 	struct gone_arg ga = { .d = d };
-	uint64_t admitted = d->st.offloaded_total;
-	bool quiet = !strcmp(why, "catch-up");
+	uint64_t admitted = d->st.offloaded_total, t0 = mono_ns();
+	bool catchup = !strcmp(why, "catch-up");
 	int err, tries;
 
 	d->gen++;
+	d->dumped = 0;
 	for (tries = 0; tries < 3; tries++) {
 		err = nfo_ct_dump(&d->ct_dump, d->cfg->mark, d->cfg->mark, dump_cb, d);
 		if (err != -ENOBUFS && err != -EINTR)
@@ -811,11 +815,11 @@ static int resync(struct daemon *d, const char *why)
 	nfo_flowtab_foreach(&d->tab, gone_cb, &ga);
 	ct_flush(d);
 	d->resync_due = false;
-	if (quiet) {
-		if (d->st.offloaded_total != admitted || ga.n)
-			pr_info("catch-up: %llu marked connections offloaded and %ld gone that "
-				"conntrack did not report (created before any event listener?)",
-				(unsigned long long)(d->st.offloaded_total - admitted), ga.n);
+	if (catchup) {
+		pr_info("catch-up: %llu marked connections in %.0f ms; %llu offloaded and %ld gone "
+			"that conntrack had not reported",
+			(unsigned long long)d->dumped, (mono_ns() - t0) / 1e6,
+			(unsigned long long)(d->st.offloaded_total - admitted), ga.n);
 		return 0;
 	}
 	if (strcmp(why, "initial dump"))
