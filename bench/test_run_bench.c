@@ -210,9 +210,15 @@ int main(int argc, char **argv)
 	printf("|---|---|---|---|\n");
 	printf("| XDP | %.0f | %.0f | %s |\n", h[0], m[0], sz[0]);
 	printf("| tc | %.0f | %.0f | %s |\n", h[1], m[1], sz[1]);
-	printf("\nMedian of %d BPF_PROG_TEST_RUN calls (hit: 200 repetitions each; miss: 1000), "
-	       "JIT %s.\n",
-	       runs, access("/proc/sys/net/core/bpf_jit_enable", R_OK) ? "unknown" : "enabled");
+	{
+		struct bpf_prog_info info = {};
+		__u32 ilen = sizeof(info);
+
+		bpf_obj_get_info_by_fd(nfo_dp_prog_fd(dp, true), &info, &ilen);
+		printf("\nMedian of %d BPF_PROG_TEST_RUN calls (hit: 200 repetitions each; miss: "
+		       "1000), programs %s.\n",
+		       runs, info.jited_prog_len ? "JIT-compiled" : "interpreted (no JIT)");
+	}
 	(void)wan;
 	(void)wan_mac;
 	nfo_dp_close(dp);
