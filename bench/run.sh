@@ -124,34 +124,12 @@ nfo() { ip netns exec "$R" "$NFO" --pin-dir "$PIN" "$@"; }
 
 # ---- cleanup: on success, failure and Ctrl-C --------------------------------
 
-# trafgen ignores SIGTERM and forks a worker even with -P 1: interrupt the
-# parent and its children by PID, then make sure.
-tg_stop() {
-	local pids i
-	[ -n "$TG_PID" ] || return 0
-	pids="$TG_PID $(pgrep -P "$TG_PID" 2>/dev/null || true)"
-	# shellcheck disable=SC2086
-	kill -INT $pids 2>/dev/null || true
-	for i in $(seq 30); do
-		kill -0 $pids 2>/dev/null || break
-		sleep 0.1
-	done
-	# shellcheck disable=SC2086
-	kill -KILL $pids 2>/dev/null || true
-	wait "$TG_PID" 2>/dev/null || true
-	TG_PID=
-}
+# shellcheck source=../scripts/procs.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../scripts/procs.sh"
 
-stop_pid() { # PID: TERM, up to 10 s, then KILL
-	local pid=$1 i
-	[ -n "$pid" ] || return 0
-	kill -TERM "$pid" 2>/dev/null || true
-	for i in $(seq 100); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -KILL "$pid" 2>/dev/null || true
-	wait "$pid" 2>/dev/null || true
+tg_stop() {
+	stop_trafgen "$TG_PID"
+	TG_PID=
 }
 
 cleanup() {

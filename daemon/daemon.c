@@ -366,14 +366,13 @@ enum evict_why {
 	EVICT_RULESET, /* re-validation after a ruleset change */
 	EVICT_DEVICE, /* a device went away or down */
 	EVICT_GONE, /* missing from a resync dump */
-	EVICT_STOP,
 	EVICT_ROUTE, /* the route of a source-NATed flow moved: the stack decides */
 	EVICT_TEARDOWN, /* FIN/RST seen by the fast path, conntrack said nothing */
 };
 
 static const char *const evict_names[] = {
-	"idle", "closing", "destroyed", "unmarked", "ruleset", "device", "gone", "stop",
-	"route moved", "teardown",
+	"idle", "closing", "destroyed", "unmarked", "ruleset", "device", "gone", "route moved",
+	"teardown",
 };
 
 static void ct_flush(struct daemon *d);
@@ -419,7 +418,6 @@ static void evict(struct daemon *d, struct nfo_conn *c, enum evict_why why, uint
 	case EVICT_IDLE:
 	case EVICT_RULESET:
 	case EVICT_DEVICE:
-	case EVICT_STOP:
 	case EVICT_ROUTE:
 		/* Give conntrack its timeout back; clear the mark to re-judge. */
 		ct_flush_if_full(d);
@@ -1383,21 +1381,17 @@ static void handle_signal(struct daemon *d)
 
 static void shutdown_all(struct daemon *d)
 {
-	long n;
 	int i;
 
 	/* Programs off first, so no packet is fast-forwarded meanwhile. */
 	for (i = 0; i < d->ndevs; i++)
 		detach_dev(d, &d->devs[i], true);
-	n = evict_all(d, EVICT_STOP, 0);
-	if (n)
-		pr_info("handed %ld connections back to conntrack", n);
-	nfo_nft_remove();
-	/* Marked but never offloaded (not established yet, ineligible): clear too. */
-	nfo_ct_clear_marks(d->cfg->mark);
-	if (d->st.flags & NFO_STATE_EVENTS_SET)
-		nfo_ct_events_restore();
-	/* Anything left in the maps (not ours to know): hand back too. */
+	/*
+	 * Then what stop does without a daemon too: every entry of the maps
+	 * handed back to conntrack, the table and the marks and the pins gone,
+	 * nf_conntrack_events restored (the state map says whether we set it).
+	 */
+	publish_state(d);
 	nfo_teardown(d->dp, d->cfg->pin_dir);
 }
 

@@ -92,37 +92,14 @@ step() {
 
 # ---- cleanup: on success, failure and Ctrl-C ---------------------------------
 
-# trafgen ignores SIGTERM and forks a worker even with -P 1: interrupt the
-# parent and its children by PID, then kill whatever did not stop.
-tg_stop() {
-	local pids i
-	[ -n "$TG_PID" ] || return 0
-	pids="$TG_PID $(pgrep -P "$TG_PID" 2>/dev/null | tr '\n' ' ' || true)"
-	STARTED="$STARTED $pids"
-	# shellcheck disable=SC2086
-	kill -INT $pids 2>/dev/null || true
-	for i in $(seq 30); do
-		# shellcheck disable=SC2086
-		kill -0 $pids 2>/dev/null || break
-		sleep 0.1
-	done
-	# shellcheck disable=SC2086
-	kill -KILL $pids 2>/dev/null || true
-	wait "$TG_PID" 2>/dev/null || true
-	TG_PID=
-}
+# shellcheck source=../scripts/procs.sh
+source "$ROOT/scripts/procs.sh"
 
-stop_pid() { # PID: SIGTERM, up to 10 s, then SIGKILL
-	local pid=$1 i
-	[ -n "$pid" ] || return 0
-	kill -TERM "$pid" 2>/dev/null || true
-	for i in $(seq 100); do
-		kill -0 "$pid" 2>/dev/null || return 0
-		sleep 0.1
-	done
-	say "demo: $pid ignored SIGTERM for 10 s, killing it" >&2
-	kill -KILL "$pid" 2>/dev/null || true
-	wait "$pid" 2>/dev/null || true
+tg_stop() {
+	[ -n "$TG_PID" ] || return 0
+	STARTED="$STARTED $TG_PID $(pgrep -P "$TG_PID" 2>/dev/null | tr '\n' ' ' || true)"
+	stop_trafgen "$TG_PID"
+	TG_PID=
 }
 
 # The daemon removes its programs, nft table and pins on SIGTERM; the

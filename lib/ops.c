@@ -79,6 +79,7 @@ struct evict_arg {
 	uint32_t *idx; /* open addressing on the tuple: index + 1 */
 	size_t isize;
 	uint8_t pass; /* 1: select, 2: collect both directions' keys */
+	bool no_keys; /* pass 2 only gathers teardown and last use */
 	union nfo_key *keys;
 	uint8_t *key_family;
 	size_t nkeys, kcap;
@@ -143,6 +144,8 @@ static int select_cb(uint8_t family, const union nfo_key *key, const struct nfo_
 	v->teardown |= flow->teardown == NFO_TEARDOWN_FIN;
 	if (flow->last_used_ns > v->last_used)
 		v->last_used = flow->last_used_ns;
+	if (a->no_keys)
+		return 0;
 	if (a->nkeys == a->kcap) {
 		size_t cap = a->kcap ? a->kcap * 2 : 512;
 		union nfo_key *nk = realloc(a->keys, cap * sizeof(*nk));
@@ -230,8 +233,7 @@ out:
 }
 
 struct marked {
-	struct nfo_tuple *t;
-	uint16_t *zone;
+	struct nfo_ct *ct;
 	size_t n, cap;
 };
 
@@ -244,21 +246,36 @@ static int marked_cb(unsigned int idx, const struct nlmsghdr *nlh, int err, void
 		return 0;
 	if (m->n == m->cap) {
 		size_t cap = m->cap ? m->cap * 2 : 1024;
-		struct nfo_tuple *t = realloc(m->t, cap * sizeof(*t));
-		uint16_t *z;
+		struct nfo_ct *c = realloc(m->ct, cap * sizeof(*c));
 
-		if (!t)
+		if (!c)
 			return -ENOMEM;
-		m->t = t;
-		z = realloc(m->zone, cap * sizeof(*z));
-		if (!z)
-			return -ENOMEM;
-		m->zone = z;
+		m->ct = c;
 		m->cap = cap;
 	}
-	m->t[m->n] = ct.orig;
-	m->zone[m->n++] = ct.zone;
+	m->ct[m->n++] = ct;
 	return 0;
+}
+
+/* Every conntrack entry that carries our bit (collected: no requests may mix
+ * with the dump on the socket). */
+static long dump_marked(struct nfo_nl *nl, uint32_t mark_bit, struct marked *m)
+{
+	long err = nfo_nl_open(nl, NETLINK_NETFILTER, 0);
+
+	if (err)
+		return err;
+	nfo_nl_set_rcvbuf(nl, 4 << 20);
+	err = nfo_ct_dump(nl, mark_bit, mark_bit, marked_cb, m);
+	if (err)
+		nfo_nl_close(nl);
+	return err;
+}
+
+static void flush_if_full(struct nfo_nl_batch *b)
+{
+	if (!nfo_nl_batch_room(b, NFO_CT_REQ_MAX) || b->count >= 128)
+		nfo_nl_batch_flush(b, NULL, NULL);
 }
 
 long nfo_ct_clear_marks(uint32_t mark_bit)
@@ -271,35 +288,95 @@ long nfo_ct_clear_marks(uint32_t mark_bit)
 
 	if (!mark_bit)
 		return 0;
-	err = nfo_nl_open(&nl, NETLINK_NETFILTER, 0);
+	err = dump_marked(&nl, mark_bit, &m);
 	if (err)
-		return err;
-	nfo_nl_set_rcvbuf(&nl, 4 << 20);
-	/* Collect first: requests must not mix with the dump on the socket. */
-	err = nfo_ct_dump(&nl, mark_bit, mark_bit, marked_cb, &m);
-	if (!err)
-		err = nfo_nl_batch_init(&b, &nl, 64 * 1024, false);
+		goto out;
+	err = nfo_nl_batch_init(&b, &nl, 64 * 1024, false);
 	if (!err) {
 		for (i = 0; i < m.n; i++) {
 			struct nfo_ct_update u = { .set_mark = true, .mark_mask = mark_bit };
 
-			if (!nfo_nl_batch_room(&b, NFO_CT_REQ_MAX) || b.count >= 128)
-				nfo_nl_batch_flush(&b, NULL, NULL);
-			nfo_ct_req_update(&b, &m.t[i], m.zone[i], &u);
+			flush_if_full(&b);
+			nfo_ct_req_update(&b, &m.ct[i].orig, m.ct[i].zone, &u);
 		}
 		nfo_nl_batch_flush(&b, NULL, NULL); /* ENOENT: gone meanwhile */
 		nfo_nl_batch_free(&b);
 		err = m.n;
 	}
 	nfo_nl_close(&nl);
-	free(m.t);
-	free(m.zone);
+out:
+	free(m.ct);
+	return err;
+}
+
+long nfo_handback_all(struct nfo_dp *dp, uint32_t mark_bit)
+{
+	struct nfo_filter all = {};
+	struct evict_arg a = { .f = &all, .pass = 1, .no_keys = true };
+	struct marked m = {};
+	struct nfo_nl_batch b;
+	struct nfo_nl nl;
+	uint64_t now = mono_ns();
+	long err, n = 0;
+	size_t i;
+
+	if (!mark_bit)
+		return 0;
+	/* What is in the fast path: its connections, their FIN/RST and last use. */
+	err = nfo_dp_flow_foreach(dp, AF_INET, select_cb, &a);
+	err = err ?: nfo_dp_flow_foreach(dp, AF_INET6, select_cb, &a);
+	a.pass = 2;
+	err = err ?: nfo_dp_flow_foreach(dp, AF_INET, select_cb, &a);
+	err = err ?: nfo_dp_flow_foreach(dp, AF_INET6, select_cb, &a);
+	if (err)
+		goto out;
+	/* What conntrack holds marked: only those are worth a request. */
+	err = dump_marked(&nl, mark_bit, &m);
+	if (err)
+		goto out;
+	err = nfo_nl_batch_init(&b, &nl, 64 * 1024, false);
+	if (err) {
+		nfo_nl_close(&nl);
+		goto out;
+	}
+	for (i = 0; i < m.n; i++) {
+		const struct nfo_ct *ct = &m.ct[i];
+		struct victim *v = NULL;
+		size_t j;
+
+		if (a.isize && a.idx[j = victim_slot(&a, &ct->orig)])
+			v = &a.v[a.idx[j] - 1];
+		flush_if_full(&b);
+		if (v && !v->teardown) {
+			/* Offloaded: its timeout back, as its state has it. */
+			uint32_t idle = v->last_used && now > v->last_used ?
+						(now - v->last_used) / 1000000000ULL : 0;
+
+			nfo_ct_handback(&b, &ct->orig, ct->zone,
+					ct->has_tcp_state ? ct->tcp_state : NFO_TCP_ESTABLISHED,
+					ct->status & (NFO_IPS_ASSURED | NFO_IPS_SEEN_REPLY), idle,
+					mark_bit, true);
+			n++;
+		} else {
+			/* Marked only, or closed (conntrack set its timeout): the mark. */
+			struct nfo_ct_update u = { .set_mark = true, .mark_mask = mark_bit };
+
+			nfo_ct_req_update(&b, &ct->orig, ct->zone, &u);
+		}
+	}
+	nfo_nl_batch_flush(&b, NULL, NULL);
+	nfo_nl_batch_free(&b);
+	nfo_nl_close(&nl);
+	err = n;
+out:
+	free(a.v);
+	free(a.idx);
+	free(m.ct);
 	return err;
 }
 
 int nfo_teardown(struct nfo_dp *dp, const char *pin_dir)
 {
-	struct nfo_filter all = {};
 	struct nfo_state st = {};
 	uint32_t slot;
 	long n;
@@ -329,20 +406,23 @@ int nfo_teardown(struct nfo_dp *dp, const char *pin_dir)
 		}
 		nfo_dp_dev_set(dp, s.ifindex, &none);
 	}
-	n = nfo_evict(dp, &all, st.ct_mark ? st.ct_mark : 0);
+	err = nfo_nft_remove();
+	if (err && err != -ENOENT) {
+		pr_warn("cannot delete table %s %s", NFO_NFT_FAMILY, NFO_NFT_TABLE);
+		rc = err;
+	}
+	/*
+	 * The programs are off and the table gone: nothing bypasses conntrack
+	 * or marks any more. Hand the offloaded connections back and clear
+	 * every mark; the maps go with their pins, entries and all.
+	 */
+	n = nfo_handback_all(dp, st.ct_mark);
 	if (n < 0) {
 		pr_warn("cannot hand flows back to conntrack: %s", strerror((int)-n));
 		rc = (int)n;
 	} else if (n) {
 		pr_info("handed %ld connections back to conntrack", n);
 	}
-	err = nfo_nft_remove();
-	if (err && err != -ENOENT) {
-		pr_warn("cannot delete table %s %s", NFO_NFT_FAMILY, NFO_NFT_TABLE);
-		rc = err;
-	}
-	/* With the table gone nothing marks any more: clear what is left. */
-	n = nfo_ct_clear_marks(st.ct_mark);
 	if (st.flags & NFO_STATE_EVENTS_SET)
 		nfo_ct_events_restore();
 	if (n < 0)

@@ -39,8 +39,8 @@ bool nfo_filter_match(const struct nfo_filter *f, uint8_t family, const union nf
 
 /*
  * Evict flows from the pinned maps (both directions) and hand them back to
- * conntrack. Used by the CLI's flush/evict and by stop. Returns the number of
- * connections evicted, or -errno.
+ * conntrack: the CLI's flush and evict. Returns the number of connections
+ * evicted, or -errno.
  */
 long nfo_evict(struct nfo_dp *dp, const struct nfo_filter *f, uint32_t mark_bit);
 
@@ -50,6 +50,13 @@ long nfo_evict(struct nfo_dp *dp, const struct nfo_filter *f, uint32_t mark_bit)
  * judging it again. Returns the number of entries cleared, or -errno.
  */
 long nfo_ct_clear_marks(uint32_t mark_bit);
+
+/*
+ * Stop: every marked conntrack entry loses the mark; those in the fast path
+ * also get their timeout back (from their state, minus the time they were
+ * idle). Returns how many offloaded connections were handed back.
+ */
+long nfo_handback_all(struct nfo_dp *dp, uint32_t mark_bit);
 
 /*
  * Conntrack reports events only for entries created while an event listener
