@@ -431,11 +431,22 @@ static void evict(struct daemon *d, struct nfo_conn *c, enum evict_why why, uint
 				d->cfg->mark, false);
 		break;
 	case EVICT_TEARDOWN:
-		/* Conntrack set its own timeout when it saw the FIN/RST. */
+		/*
+		 * The fast path saw a FIN/RST, and conntrack did not report the
+		 * connection closing: it can hold an RST back as out of window
+		 * (its record of ACKs went stale while packets bypassed it). Do
+		 * not leave the entry on the long offload timeout: give it the
+		 * closing one; if the connection lives on, its next packet
+		 * through conntrack refreshes it.
+		 */
 		ct_flush_if_full(d);
 		nfo_ct_req_update(&d->ct_batch, &c->orig, c->zone,
-				  &(struct nfo_ct_update){ .set_mark = true,
-							   .mark_mask = d->cfg->mark });
+				  &(struct nfo_ct_update){
+					  .set_timeout = true,
+					  .timeout = nfo_ct_timeout(IPPROTO_TCP, NFO_TCP_FIN_WAIT, true),
+					  .set_mark = true,
+					  .mark_mask = d->cfg->mark,
+					  .tcp_liberal = true });
 		break;
 	case EVICT_CLOSING:
 	case EVICT_DESTROY:

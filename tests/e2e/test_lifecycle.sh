@@ -188,8 +188,16 @@ for _ in range(50):
 c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0))
 c.close()"
 check "RST took the flow out of the fast path" wait_for 3 port_flows 5006 0
-st=$(rexec conntrack -L -p tcp --dport 5006 2>/dev/null | awk '{print $4}')
-check "conntrack saw the RST (state ${st:-gone})" sh -c "test -z '$st' || echo '$st' | grep -q CLOSE"
+# Conntrack closes the entry, or - when it holds the RST back as out of window
+# (it did not see the ACKs of the offloaded part) - the daemon gives it the
+# closing timeout instead of the offload hold.
+ct_closed() {
+	local l
+	l=$(rexec conntrack -L -p tcp --dport 5006 2>/dev/null | head -1)
+	[ -z "$l" ] || echo "$l" | grep -q CLOSE || [ "$(echo "$l" | awk '{print $3}')" -le 120 ]
+}
+check "conntrack ends the connection ($(rexec conntrack -L -p tcp --dport 5006 2>/dev/null | awk '{print $4, $3 "s"}'))" \
+	wait_for 4 ct_closed
 nfo_stop
 
 # --- ruleset change re-validates live flows ---------------------------------
@@ -210,6 +218,8 @@ check "re-validation logged" grep -q "ruleset changed" "$NFO_LOG"
 [ -n "${NFO_DEBUG_REVAL:-}" ] && grep -v libbpf "$NFO_LOG" | tail -20
 rexec nft -a list chain inet filter forward | awk '/udp sport 40008 drop/ {print $NF}' |
 	while read -r h; do rexec nft delete rule inet filter forward handle "$h"; done
+# (That too is a ruleset change: let its re-validation finish.)
+sleep 0.5
 
 # --- restart under traffic --------------------------------------------------
 sexec $TRAFFIC tcp-recv 5007 40 >"$TMP/recv5007" &
