@@ -20,8 +20,10 @@
 #   cp     control plane: conntrack entries flooded in, offloads/s, latency,
 #          daemon CPU and memory
 #   trb    BPF_PROG_TEST_RUN cost of the fast path alone (bench/test_run.sh)
-# Results: bench/results/latest.{md,png} (and dated copies plus raw samples
-# in bench/results/archive/); the table is printed at the end.
+# Results: bench/results/latest.{md,png} for a full run, latest-quick.{md,png}
+# for a quick one (so a development run never replaces the published table),
+# dated copies plus raw samples in bench/results/archive/; the table is
+# printed at the end.
 #
 # QUICK=1 (make bench QUICK=1): fewer rule counts, repetitions and flows,
 # shorter intervals; under 3 minutes. Knobs for experiments: NFO=path to
@@ -55,6 +57,7 @@ if [ "$QUICK" = 1 ]; then
 	CP_WAIT=20
 	CP_STALL=3
 	IDLE_WIN=2
+	CP_SETTLE=12 # after the catch-up dumps at 2 and 10 s (the next is at 30 s)
 	TRB_RUNS=100
 	ATTEMPTS=2
 	RETRY_BUDGET=4
@@ -75,6 +78,7 @@ else
 	CP_WAIT=60
 	CP_STALL=10
 	IDLE_WIN=10
+	CP_SETTLE=35 # after the catch-up dumps at 2, 10 and 30 s
 	TRB_RUNS=2000
 	ATTEMPTS=3
 	RETRY_BUDGET=60
@@ -728,8 +732,8 @@ phase_cp() {
 	# Steady state: the flows sit idle in the fast path. Wait until the
 	# daemon's start-up catch-up dumps (2, 10 and 30 s after it started)
 	# and any follow-up resync are over; it then dumps once every 10 min.
-	while [ "$(daemon_status | jq '.daemon.uptime_s')" -lt 35 ]; do sleep 1; done
-	sleep 4
+	while [ "$(daemon_status | jq '.daemon.uptime_s')" -lt "$CP_SETTLE" ]; do sleep 1; done
+	sleep 2
 	cpu1=$(daemon_cpu_ticks)
 	sleep "$IDLE_WIN"
 	cpu2=$(daemon_cpu_ticks)
@@ -859,17 +863,19 @@ main() {
 	"$PY" bench/report.py --samples "$SAMPLES" --meta "$META" --trb "$TMP/trb.md" \
 		--warnings "$TMP/warnings.txt" --md "$TMP/report.md" --png "$TMP/report.png" \
 		--workdir "$TMP"
-	cp "$TMP/report.md" "$RESULTS/latest.md"
+	latest=latest
+	[ "$RUN_KIND" = quick ] && latest=latest-quick
+	cp "$TMP/report.md" "$RESULTS/$latest.md"
 	cp "$TMP/report.md" "$RESULTS/archive/$STAMP-$RUN_KIND.md"
 	cp "$SAMPLES" "$RESULTS/archive/$STAMP-$RUN_KIND.tsv"
 	cp "$META" "$RESULTS/archive/$STAMP-$RUN_KIND.meta"
 	cat "$TMP/daemon-all.log" "$TMP/daemon.log" >"$RESULTS/archive/$STAMP-$RUN_KIND-daemon.log" 2>/dev/null || true
 	if [ -s "$TMP/report.png" ]; then
-		cp "$TMP/report.png" "$RESULTS/latest.png"
+		cp "$TMP/report.png" "$RESULTS/$latest.png"
 		cp "$TMP/report.png" "$RESULTS/archive/$STAMP-$RUN_KIND.png"
 	fi
-	cat "$RESULTS/latest.md"
-	say "bench: results in bench/results/latest.md and latest.png ($(grep '^elapsed_s=' "$META" | cut -d= -f2)s)"
+	cat "$RESULTS/$latest.md"
+	say "bench: results in bench/results/$latest.md and $latest.png ($(grep '^elapsed_s=' "$META" | cut -d= -f2)s)"
 }
 
 main "$@"
