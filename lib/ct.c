@@ -254,30 +254,49 @@ static uint32_t read_sysctl(const char *name, uint32_t dflt)
 	return v;
 }
 
+/* Conntrack's timeouts: TCP by state, then UDP unreplied and UDP stream. */
+#define CT_TIMEOUT_UDP NFO_TCP_MAX
+#define CT_TIMEOUT_UDP_STREAM (NFO_TCP_MAX + 1)
+
+static const struct {
+	const char *name;
+	uint32_t dflt;
+} ct_timeouts[NFO_TCP_MAX + 2] = {
+	[NFO_TCP_NONE] = { NULL, 120 },
+	[NFO_TCP_SYN_SENT] = { "nf_conntrack_tcp_timeout_syn_sent", 120 },
+	[NFO_TCP_SYN_RECV] = { "nf_conntrack_tcp_timeout_syn_recv", 60 },
+	[NFO_TCP_ESTABLISHED] = { "nf_conntrack_tcp_timeout_established", 432000 },
+	[NFO_TCP_FIN_WAIT] = { "nf_conntrack_tcp_timeout_fin_wait", 120 },
+	[NFO_TCP_CLOSE_WAIT] = { "nf_conntrack_tcp_timeout_close_wait", 60 },
+	[NFO_TCP_LAST_ACK] = { "nf_conntrack_tcp_timeout_last_ack", 30 },
+	[NFO_TCP_TIME_WAIT] = { "nf_conntrack_tcp_timeout_time_wait", 120 },
+	[NFO_TCP_CLOSE] = { "nf_conntrack_tcp_timeout_close", 10 },
+	[NFO_TCP_SYN_SENT2] = { "nf_conntrack_tcp_timeout_syn_sent", 120 },
+	[CT_TIMEOUT_UDP] = { "nf_conntrack_udp_timeout", 30 },
+	[CT_TIMEOUT_UDP_STREAM] = { "nf_conntrack_udp_timeout_stream", 120 },
+};
+
 uint32_t nfo_ct_timeout(uint8_t l4proto, uint8_t tcp_state, bool assured)
 {
-	static const struct {
-		const char *name;
-		uint32_t dflt;
-	} tcp[NFO_TCP_MAX] = {
-		[NFO_TCP_NONE] = { NULL, 120 },
-		[NFO_TCP_SYN_SENT] = { "nf_conntrack_tcp_timeout_syn_sent", 120 },
-		[NFO_TCP_SYN_RECV] = { "nf_conntrack_tcp_timeout_syn_recv", 60 },
-		[NFO_TCP_ESTABLISHED] = { "nf_conntrack_tcp_timeout_established", 432000 },
-		[NFO_TCP_FIN_WAIT] = { "nf_conntrack_tcp_timeout_fin_wait", 120 },
-		[NFO_TCP_CLOSE_WAIT] = { "nf_conntrack_tcp_timeout_close_wait", 60 },
-		[NFO_TCP_LAST_ACK] = { "nf_conntrack_tcp_timeout_last_ack", 30 },
-		[NFO_TCP_TIME_WAIT] = { "nf_conntrack_tcp_timeout_time_wait", 120 },
-		[NFO_TCP_CLOSE] = { "nf_conntrack_tcp_timeout_close", 10 },
-		[NFO_TCP_SYN_SENT2] = { "nf_conntrack_tcp_timeout_syn_sent", 120 },
-	};
+	/*
+	 * Read once a second at most: stop and idle eviction ask for every
+	 * connection they hand back, and a million file reads took seconds.
+	 */
+	static uint32_t cache[NFO_TCP_MAX + 2];
+	static time_t read_at;
+	time_t now = time(NULL);
+	unsigned int i;
 
+	if (now != read_at) {
+		for (i = 0; i < NFO_TCP_MAX + 2; i++)
+			cache[i] = ct_timeouts[i].name ?
+					   read_sysctl(ct_timeouts[i].name, ct_timeouts[i].dflt) :
+					   ct_timeouts[i].dflt;
+		read_at = now;
+	}
 	if (l4proto == IPPROTO_UDP)
-		return assured ? read_sysctl("nf_conntrack_udp_timeout_stream", 120) :
-				 read_sysctl("nf_conntrack_udp_timeout", 30);
-	if (tcp_state >= NFO_TCP_MAX || !tcp[tcp_state].name)
-		return 120;
-	return read_sysctl(tcp[tcp_state].name, tcp[tcp_state].dflt);
+		return cache[assured ? CT_TIMEOUT_UDP_STREAM : CT_TIMEOUT_UDP];
+	return tcp_state < NFO_TCP_MAX ? cache[tcp_state] : 120;
 }
 
 const char *nfo_ct_ineligible(const struct nfo_ct *ct, bool *need_state)

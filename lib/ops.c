@@ -79,7 +79,7 @@ struct evict_arg {
 	uint32_t *idx; /* open addressing on the tuple: index + 1 */
 	size_t isize;
 	uint8_t pass; /* 1: select, 2: collect both directions' keys */
-	bool no_keys; /* pass 2 only gathers teardown and last use */
+	bool no_keys; /* no keys wanted: pass 1 gathers teardown and last use */
 	union nfo_key *keys;
 	uint8_t *key_family;
 	size_t nkeys, kcap;
@@ -115,6 +115,14 @@ static int grow_victims(struct evict_arg *a)
 	return 0;
 }
 
+/* What either entry says: FIN/RST seen, last packet. */
+static void victim_merge(struct victim *v, const struct nfo_flow *flow)
+{
+	v->teardown |= flow->teardown == NFO_TEARDOWN_FIN;
+	if (flow->last_used_ns > v->last_used)
+		v->last_used = flow->last_used_ns;
+}
+
 static int select_cb(uint8_t family, const union nfo_key *key, const struct nfo_flow *flow,
 		     void *arg)
 {
@@ -130,22 +138,22 @@ static int select_cb(uint8_t family, const union nfo_key *key, const struct nfo_
 		if (a->n == a->cap && grow_victims(a))
 			return -ENOMEM;
 		i = victim_slot(a, &orig);
-		if (a->idx[i])
+		if (!a->idx[i]) {
+			memset(&a->v[a->n], 0, sizeof(a->v[0]));
+			a->v[a->n].orig = orig;
+			a->idx[i] = ++a->n;
+		}
+		if (!a->no_keys)
 			return 0;
-		memset(&a->v[a->n], 0, sizeof(a->v[0]));
-		a->v[a->n].orig = orig;
-		a->idx[i] = ++a->n;
+		/* Both entries of a connection pass the filter: one walk will do. */
+		victim_merge(&a->v[a->idx[i] - 1], flow);
 		return 0;
 	}
 	/* Pass 2: every entry of a selected connection, either direction. */
 	if (!a->isize || !a->idx[i = victim_slot(a, &orig)])
 		return 0;
 	v = &a->v[a->idx[i] - 1];
-	v->teardown |= flow->teardown == NFO_TEARDOWN_FIN;
-	if (flow->last_used_ns > v->last_used)
-		v->last_used = flow->last_used_ns;
-	if (a->no_keys)
-		return 0;
+	victim_merge(v, flow);
 	if (a->nkeys == a->kcap) {
 		size_t cap = a->kcap ? a->kcap * 2 : 512;
 		union nfo_key *nk = realloc(a->keys, cap * sizeof(*nk));
@@ -325,9 +333,6 @@ long nfo_handback_all(struct nfo_dp *dp, uint32_t mark_bit)
 	/* What is in the fast path: its connections, their FIN/RST and last use. */
 	err = nfo_dp_flow_foreach(dp, AF_INET, select_cb, &a);
 	err = err ?: nfo_dp_flow_foreach(dp, AF_INET6, select_cb, &a);
-	a.pass = 2;
-	err = err ?: nfo_dp_flow_foreach(dp, AF_INET, select_cb, &a);
-	err = err ?: nfo_dp_flow_foreach(dp, AF_INET6, select_cb, &a);
 	if (err)
 		goto out;
 	/* What conntrack holds marked: only those are worth a request. */
@@ -379,6 +384,7 @@ int nfo_teardown(struct nfo_dp *dp, const char *pin_dir)
 {
 	struct nfo_state st = {};
 	uint32_t slot;
+	uint64_t t0;
 	long n;
 	int err, rc = 0;
 
@@ -416,17 +422,18 @@ int nfo_teardown(struct nfo_dp *dp, const char *pin_dir)
 	 * or marks any more. Hand the offloaded connections back and clear
 	 * every mark; the maps go with their pins, entries and all.
 	 */
+	t0 = mono_ns();
 	n = nfo_handback_all(dp, st.ct_mark);
 	if (n < 0) {
-		pr_warn("cannot hand flows back to conntrack: %s", strerror((int)-n));
+		pr_warn("cannot hand flows back to conntrack and clear the marks: %s",
+			strerror((int)-n));
 		rc = (int)n;
 	} else if (n) {
-		pr_info("handed %ld connections back to conntrack", n);
+		pr_info("handed %ld connections back to conntrack in %llu ms", n,
+			(unsigned long long)(mono_ns() - t0) / 1000000);
 	}
 	if (st.flags & NFO_STATE_EVENTS_SET)
 		nfo_ct_events_restore();
-	if (n < 0)
-		pr_warn("cannot clear conntrack marks: %s", strerror((int)-n));
 	err = nfo_dp_unpin(pin_dir);
 	if (err) {
 		pr_warn("cannot remove pins in %s: %s", pin_dir, strerror(-err));

@@ -54,6 +54,7 @@ SUBS = [
     (re.compile(r"\d+ since start, \d+ evicted"), "<N> since start, <N> evicted"),
     (re.compile(r"\d+ conntrack events"), "<N> conntrack events"),
     (re.compile(r"\b\d+us\b"), "<US>"),
+    (re.compile(r"\bin \d+ ms\b"), "in <N> ms"),
     (re.compile(r"\b(packets|bytes)=\d+"), r"\1=<N>"),
     (re.compile(r"\b(age|idle)=" + DUR), r"\1=<DURATION>"),
     (re.compile(r"\bid=\d+"), "id=<CT_ID>"),
