@@ -27,6 +27,8 @@ int cmd_run(struct cli *c, int argc, char **argv)
 	return nfo_daemon_run(&c->cfg);
 }
 
+#define STOP_WAIT_S 120 /* as the systemd unit's TimeoutStopSec */
+
 static bool alive(pid_t pid)
 {
 	return kill(pid, 0) == 0 || errno == EPERM;
@@ -46,11 +48,19 @@ int cmd_stop(struct cli *c, int argc, char **argv)
 	if (dp && cli_daemon_alive(&st)) {
 		fprintf(stderr, "nft-offload: stopping the daemon (pid %u)\n", st.pid);
 		kill(st.pid, SIGTERM);
-		for (i = 0; i < 300 && alive(st.pid); i++)
+		/*
+		 * It hands every connection back to conntrack first: about 10 s
+		 * for a million here. Say why it takes long, and give up late.
+		 */
+		for (i = 1; i <= STOP_WAIT_S * 20 && alive(st.pid); i++) {
 			usleep(50000);
+			if (i % 100 == 0 && alive(st.pid))
+				fprintf(stderr, "nft-offload: still stopping after %ds (handing "
+						"connections back to conntrack)\n", i / 20);
+		}
 		if (alive(st.pid)) {
-			fprintf(stderr, "nft-offload: the daemon (pid %u) did not stop within 15s\n",
-				st.pid);
+			fprintf(stderr, "nft-offload: the daemon (pid %u) did not stop within %ds\n",
+				st.pid, STOP_WAIT_S);
 			nfo_dp_close(dp);
 			return 1;
 		}
