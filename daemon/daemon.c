@@ -833,8 +833,9 @@ static int resync(struct daemon *d, const char *why)
 	}
 	if (strcmp(why, "initial dump"))
 		d->st.resyncs++;
-	pr_info("conntrack %s: %llu connections offloaded%s", why,
-		(unsigned long long)d->tab.count, ga.n ? ", some were gone" : "");
+	pr_info("conntrack %s: %llu connections offloaded in %.0f ms%s", why,
+		(unsigned long long)d->tab.count, (mono_ns() - t0) / 1e6,
+		ga.n ? ", some were gone" : "");
 	return 0;
 }
 
