@@ -15,7 +15,11 @@
  * (the WAN side). Run it inside the router's network namespace.
  *
  *   ct_flood [--delete] [--src A.B.C.D] [--dst A.B.C.D] [--dport N]
- *            [--mark BIT] [--timeout S] COUNT
+ *            [--mark BIT] [--timeout S] [--first I] [--rate N] COUNT
+ *
+ * --first I starts at the I-th connection of the sequence (to add to an
+ * earlier run's without colliding); --rate N paces the requests at N per
+ * second, sent once a millisecond, for latency measurements at a known load.
  *
  * Prints "COUNT SECONDS ERRORS" on stdout (the creation rate is COUNT /
  * SECONDS); exit status 1 if any request failed.
@@ -86,8 +90,16 @@ static double now_s(void)
 static void usage(void)
 {
 	fprintf(stderr, "usage: ct_flood [--delete] [--src A.B.C.D] [--dst A.B.C.D] [--dport N] "
-			"[--mark BIT] [--timeout S] COUNT\n");
+			"[--mark BIT] [--timeout S] [--first I] [--rate N] COUNT\n");
 	exit(2);
+}
+
+static void sleep_until(double t)
+{
+	struct timespec ts = { .tv_sec = (time_t)t, .tv_nsec = (long)((t - (time_t)t) * 1e9) };
+
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+		;
 }
 
 int main(int argc, char **argv)
@@ -96,6 +108,7 @@ int main(int argc, char **argv)
 		{ "delete", no_argument, NULL, 'D' }, { "src", required_argument, NULL, 's' },
 		{ "dst", required_argument, NULL, 'd' }, { "dport", required_argument, NULL, 'p' },
 		{ "mark", required_argument, NULL, 'm' }, { "timeout", required_argument, NULL, 't' },
+		{ "first", required_argument, NULL, 'f' }, { "rate", required_argument, NULL, 'r' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct in_addr src = { htonl(0xc612010a) }; /* 198.18.1.10 */
@@ -106,8 +119,8 @@ int main(int argc, char **argv)
 	struct counts cnt = {};
 	struct nfo_nl_batch b;
 	struct nfo_nl nl;
-	unsigned long i, count;
-	double t0;
+	unsigned long i, count, first = 0, rate = 0, per_send = BATCH;
+	double t0, next;
 	int c, err;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -132,6 +145,18 @@ int main(int argc, char **argv)
 		case 't':
 			timeout = strtoul(optarg, NULL, 0);
 			break;
+		case 'f':
+			first = strtoul(optarg, NULL, 0);
+			break;
+		case 'r':
+			rate = strtoul(optarg, NULL, 0);
+			if (!rate)
+				usage();
+			/* One send a millisecond, at least one request each. */
+			per_send = rate / 1000 ? rate / 1000 : 1;
+			if (per_send > BATCH)
+				per_send = BATCH;
+			break;
 		default:
 			usage();
 		}
@@ -153,8 +178,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
-	t0 = now_s();
-	for (i = 0; i < count; i++) {
+	t0 = next = now_s();
+	for (i = first; i < first + count; i++) {
 		uint32_t s = htonl(ntohl(src.s_addr) + i / PORTS_PER_ADDR);
 		uint16_t sport = htons(PORT_BASE + i % PORTS_PER_ADDR);
 		int type = del ? IPCTNL_MSG_CT_DELETE : IPCTNL_MSG_CT_NEW;
@@ -162,11 +187,15 @@ int main(int argc, char **argv)
 		struct nlmsghdr *nlh;
 		struct nfgenmsg *nfg;
 
-		if (b.count == BATCH) {
+		if (b.count == per_send) {
 			err = nfo_nl_batch_flush(&b, ack_cb, &cnt);
 			if (err) {
 				fprintf(stderr, "ct_flood: netlink: %s\n", strerror(-err));
 				return 1;
+			}
+			if (rate) {
+				next += (double)per_send / rate;
+				sleep_until(next);
 			}
 		}
 		nlh = nfo_nl_batch_add(&b, (NFNL_SUBSYS_CTNETLINK << 8) | type, flags);

@@ -286,19 +286,29 @@ def cp_section(meta, out):
         return
     m = lambda k: meta.get(k, "")
     flows = int(m("cp_flows"))
+    bulk = int(m("cp_bulk") or flows)
     off = int(m("cp_offloaded") or 0)
+    held = int(m("cp_flows_now") or 0)
     t = float(m("cp_offload_s") or 0)
     create_s = float(m("cp_create_s") or 0)
     created = int(float(m("cp_created") or 0))
     rows = []
-    rows.append(("conntrack entries created (ctnetlink, marked, replied)",
+    lat = (m("cp_paced_lat_us") or "").split()
+    if len(lat) == 3:
+        rows.append(("offload latency (conntrack event read -> map entry) at %s new connections/s, "
+                     "p50 / p99 / max" % m("cp_paced_rate"),
+                     "%s / %s / %s us (%s connections, %s offloaded; events lost: %s)" %
+                     (lat[0], lat[1], lat[2], m("cp_paced"), m("cp_paced_offloaded"),
+                      m("cp_paced_lost"))))
+    rows.append(("then conntrack entries created at once (ctnetlink, marked, replied)",
                  "%d in %.2fs (%.0f/s)" % (created, create_s, created / create_s if create_s else 0)))
     rows.append(("offloaded by the daemon", "%d of %d, %.2fs from the first entry to the last "
                  "offload seen; complete: %s" %
-                 (off, flows, t, m("cp_complete"))))
+                 (off, bulk, t, m("cp_complete"))))
     rows.append(("sustained new offloads/s", "%.0f" %
                  (off / t if t else 0)))
-    rows.append(("offload latency (mark event -> map entry), p50 / p99 / max",
+    rows.append(("offload latency over all %d, p50 / p99 / max (events lost -> the resync "
+                 "picks them up)" % flows,
                  "%s / %s / %s us" % (m("cp_lat_p50_us"), m("cp_lat_p99_us"), m("cp_lat_max_us"))))
     cpu = float(m("cp_flood_cpu_s") or 0)
     rows.append(("daemon CPU while offloading (utime+stime)",
@@ -306,32 +316,45 @@ def cp_section(meta, out):
     idle = float(m("cp_idle_cpu_s") or 0)
     win = float(m("cp_idle_s") or 1)
     rows.append(("daemon CPU with the flows idle in the fast path",
-                 "%.2fs over %.0fs (%.1f%% of a CPU), %s flows held" %
-                 (idle, win, idle / win * 100, m("cp_flows_now"))))
-    cu = (m("cp_catchup") or "").split()
+                 "%.2fs over %.0fs (%.1f%% of a CPU), %d flows held" %
+                 (idle, win, idle / win * 100, held)))
+    cu = (m("cp_dump") or "").split()
     if len(cu) == 2:
-        rows.append(("catch-up dump of the marked conntrack entries (at 2, 10, 30 s after start, "
-                     "after ruleset changes, then every 10 min)",
-                     "%s entries in %s ms (%.2f%% of a CPU at one per 10 min)" %
+        rows.append(("full dump of the marked conntrack entries (at 2, 10, 30 s after start, "
+                     "after lost events and ruleset changes, then every 10 min; new offloads "
+                     "wait meanwhile)",
+                     "%s connections in %s ms (%.2f%% of the time at one per 10 min)" %
                      (cu[0], cu[1], int(cu[1]) / 600000 * 100)))
     rss0, rss1 = int(m("cp_rss0_kb") or 0), int(m("cp_rss1_kb") or 0)
     rows.append(("daemon RSS", "%d kB -> %d kB (%.0f bytes per offloaded connection)" %
-                 (rss0, rss1, (rss1 - rss0) * 1024 / off if off else 0)))
+                 (rss0, rss1, (rss1 - rss0) * 1024 / held if held else 0)))
     m0, m1 = int(m("cp_map0_bytes") or 0), int(m("cp_map1_bytes") or 0)
     rows.append(("IPv4 flow map kernel memory (bpftool memlock)", "%.1f MB -> %.1f MB (%.0f bytes per connection, two entries)" %
-                 (m0 / 1e6, m1 / 1e6, (m1 - m0) / off if off else 0)))
+                 (m0 / 1e6, m1 / 1e6, (m1 - m0) / held if held else 0)))
     rows.append(("conntrack events lost / resyncs / admission errors",
                  "%s / %s / %s" % (m("cp_events_lost"), m("cp_resyncs"), m("cp_admit_errors"))))
+    if m("cp_stop_s"):
+        rows.append(("stop (SIGTERM): programs off, every connection handed back to conntrack, "
+                     "table and pins removed",
+                     "%s s with %d connections; %s marks left behind" %
+                     (m("cp_stop_s"), held, m("cp_stop_left"))))
     out.append("| metric | value |")
     out.append("|---|---|")
     for k, v in rows:
         out.append("| %s | %s |" % (k, v))
     out.append("")
-    if flows < 1000000:
-        out.append("1,000,000 connections were not measured: conntrack holds at most "
-                   "nf_conntrack_max = 262144 entries per namespace here, and that limit is "
-                   "host-wide (read-only inside a namespace); the benchmark does not change host "
-                   "settings.\n")
+    ct_max = m("cp_ct_max")
+    if m("cp_ct_max_raised_from"):
+        out.append("For this phase the benchmark raised the host-wide conntrack limit "
+                   "net.netfilter.nf_conntrack_max from %s to %s (BENCH_CT_MAX) and restored it "
+                   "afterwards.\n" % (m("cp_ct_max_raised_from"), ct_max))
+    wanted = int(m("cp_flows_wanted") or flows)
+    if flows < wanted:
+        need = -(-wanted * 8 // 7 // 100000) * 100000
+        out.append("%d connections were asked for but %d measured: conntrack holds at most "
+                   "nf_conntrack_max = %s entries here, a host-wide limit that cannot be raised "
+                   "inside a namespace. The benchmark leaves host settings alone unless told: "
+                   "`make bench BENCH_CT_MAX=%d`.\n" % (wanted, flows, ct_max, need))
 
 
 def write_dat(path, d, phase, xs, series):

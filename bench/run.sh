@@ -20,15 +20,24 @@
 #   cp     control plane: conntrack entries flooded in, offloads/s, latency,
 #          daemon CPU and memory
 #   trb    BPF_PROG_TEST_RUN cost of the fast path alone (bench/test_run.sh)
-# Results: bench/results/latest.{md,png} for a full run, latest-quick.{md,png}
-# for a quick one (so a development run never replaces the published table),
+# Results: bench/results/latest.{md,png} for a full run, latest-quick.* for a
+# quick one and latest-partial.* for some phases only (so a development run
+# never replaces the published table),
 # dated copies plus raw samples in bench/results/archive/; the table is
 # printed at the end.
 #
 # QUICK=1 (make bench QUICK=1): fewer rule counts, repetitions and flows,
 # shorter intervals; under 3 minutes. Knobs for experiments: NFO=path to
 # another nft-offload binary, BENCH_RULES, BENCH_REPS, BENCH_INTERVAL,
-# BENCH_PHASES (e.g. "udp tcp"), BENCH_DAEMON_ARGS (e.g. "-v -v").
+# BENCH_PHASES (e.g. "udp tcp"), BENCH_DAEMON_ARGS (e.g. "-v -v"),
+# BENCH_CP_FLOWS (connections in the control-plane phase).
+#
+# BENCH_CT_MAX=N: conntrack's limit, net.netfilter.nf_conntrack_max, is
+# host-wide and cannot be raised inside a namespace. By default the benchmark
+# leaves it alone and the control-plane phase floods in what fits under it;
+# with BENCH_CT_MAX it raises the limit to N for that phase only and restores
+# the old value afterwards, also on failure or Ctrl-C. A million connections:
+#   make bench BENCH_CT_MAX=1200000
 #
 # Rates are whole-pipeline rates: generator, router and sink share CPU 0
 # (trafgen pinned there; the forwarding runs in softirq on the sending CPU).
@@ -53,11 +62,13 @@ if [ "$QUICK" = 1 ]; then
 	SCALE_REPS=2
 	TCP_REPS=2
 	TCP_SECS=1
-	CP_FLOWS=100000
+	CP_FLOWS=${BENCH_CP_FLOWS:-100000}
 	CP_WAIT=20
 	CP_STALL=3
 	IDLE_WIN=2
-	CP_SETTLE=12 # after the catch-up dumps at 2 and 10 s (the next is at 30 s)
+	CP_CATCHUPS=2 # latency measured after the catch-up dumps at 2 and 10 s
+	CP_RATE=10000 # new connections/s for the latency measurement
+	CP_PACED_S=3
 	TRB_RUNS=100
 	ATTEMPTS=2
 	RETRY_BUDGET=4
@@ -72,19 +83,21 @@ else
 	SCALE_REPS=3
 	TCP_REPS=3
 	TCP_SECS=5
-	# conntrack's table is 262144 entries per namespace on this host and the
-	# limit (nf_conntrack_max) is host-wide: a million is not possible here.
-	CP_FLOWS=200000
+	# Fewer when conntrack's limit does not leave room (see BENCH_CT_MAX).
+	CP_FLOWS=${BENCH_CP_FLOWS:-1000000}
 	CP_WAIT=60
 	CP_STALL=10
 	IDLE_WIN=10
-	CP_SETTLE=35 # after the catch-up dumps at 2, 10 and 30 s
+	CP_CATCHUPS=3 # ... at 2, 10 and 30 s
+	CP_RATE=10000
+	CP_PACED_S=10
 	TRB_RUNS=2000
 	ATTEMPTS=3
 	RETRY_BUDGET=60
 fi
 OTHER_MAX=0.10 # share of CPU 0 that other work may take before a sample is repeated
-PHASES=${BENCH_PHASES:-"udp scale tcp cp trb"}
+ALL_PHASES="udp scale tcp cp trb"
+PHASES=${BENCH_PHASES:-$ALL_PHASES}
 MAIN_FLOWS=1000 # flows in the rule-count sweep
 DUMMY=1000000   # dummy flow map entries in the scale phase
 # The rule count of the scale and TCP phases: 1000 if swept, else the largest.
@@ -115,7 +128,9 @@ RETRIES=0      # samples repeated because CPU 0 was busy with other work
 DISTURBED=0    # samples kept although disturbed (attempts or budget used up)
 STALLS=0       # samples in which no packet reached the sink (repeated)
 STOPS=0        # daemon stops, and the ct marks they left behind
+CT_MAX_OLD=    # host nf_conntrack_max before BENCH_CT_MAX raised it
 MARKS_LEFT=0
+LEFT_LAST=0    # what the last stop left marked
 
 say() { printf '%s\n' "$*" >&2; }
 die() {
@@ -130,6 +145,14 @@ nfo() { ip netns exec "$R" "$NFO" --pin-dir "$PIN" "$@"; }
 
 # shellcheck source=../scripts/procs.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../scripts/procs.sh"
+
+CT_MAX_SYSCTL=net.netfilter.nf_conntrack_max
+ct_max_restore() {
+	[ -n "$CT_MAX_OLD" ] || return 0
+	sysctl -qw "$CT_MAX_SYSCTL=$CT_MAX_OLD" &&
+		say "bench: host $CT_MAX_SYSCTL restored to $CT_MAX_OLD"
+	CT_MAX_OLD=
+}
 
 tg_stop() {
 	stop_trafgen "$TG_PID"
@@ -157,6 +180,7 @@ cleanup() {
 		ip netns del "$ns" 2>/dev/null
 	done
 	mountpoint -q "$TMP/bpf" && umount "$TMP/bpf"
+	ct_max_restore
 	if [ "$rc" != 0 ] && { [ -s "$TMP/daemon-all.log" ] || [ -s "$TMP/daemon.log" ]; }; then
 		# The daemon's side of a failed run, for whoever debugs it.
 		mkdir -p "$RESULTS/archive"
@@ -313,10 +337,10 @@ daemon_start() { # MODE [extra run options]
 	die "nft-offload run --mode $mode did not start"
 }
 
-daemon_stop() {
+daemon_stop() { # [SECS to wait for it]
 	local left
 	[ -n "$DAEMON_PID" ] || return 0
-	stop_pid "$DAEMON_PID"
+	stop_pid "$DAEMON_PID" "${1:-10}"
 	grep -E "warning|error" "$TMP/daemon.log" | sed 's/^/  daemon: /' >>"$TMP/daemon-warnings.log" || true
 	DAEMON_PID=
 	DAEMON_MODE=
@@ -326,6 +350,7 @@ daemon_stop() {
 	left=$(rexec "$BIN/ct_unmark")
 	STOPS=$((STOPS + 1))
 	MARKS_LEFT=$((MARKS_LEFT + left))
+	LEFT_LAST=$left
 }
 
 limit_attach() { # tc|xdp
@@ -672,13 +697,78 @@ phase_tcp() {
 daemon_cpu_ticks() { awk '{print $14 + $15}' "/proc/$DAEMON_PID/stat"; }
 daemon_rss_kb() { awk '/^VmRSS:/{print $2}' "/proc/$DAEMON_PID/status"; }
 flow_map_bytes() { bpftool -j map show pinned "$PIN/nfo_flow4" | jq '.bytes_memlock // 0'; }
+# Full conntrack dumps the daemon has logged (resyncs and catch-ups).
+dumps_logged() { grep -cE 'resync: |catch-up: ' "$TMP/daemon.log"; }
+# After lost events the daemon resyncs, then once more 3 s later: pending
+# until the follow-up has been logged.
+dump_pending() {
+	case $(grep -E 'events lost|conntrack resync: |follow-up resync: |catch-up: ' "$TMP/daemon.log" | tail -1) in
+	*"events lost"* | *"conntrack resync: "*) return 0 ;;
+	esac
+	return 1
+}
 # status exits non-zero when the daemon looks unhealthy; its JSON is what we want.
 daemon_status() { nfo status -j || true; }
 
+# cp_wait_offloaded TARGET T0 WAIT: poll until TARGET connections are in the
+# fast path, nothing moved for CP_STALL seconds, or WAIT seconds passed since
+# T0. Sets CP_N (offloaded), CP_TLAST (when the count last moved) and
+# CP_COMPLETE.
+cp_wait_offloaded() {
+	local target=$1 t0=$2 wait=$3 last=-1 now
+	CP_TLAST=$t0
+	CP_COMPLETE="no: no progress for ${CP_STALL}s, or ${wait}s passed"
+	while :; do
+		# flows.offloaded is counted live in the map.
+		CP_N=$(daemon_status | jq '.flows.offloaded')
+		now=$EPOCHREALTIME
+		if [ "$CP_N" -ge "$target" ]; then
+			CP_TLAST=$now
+			CP_COMPLETE=yes
+			return
+		fi
+		if [ "$CP_N" != "$last" ]; then
+			last=$CP_N
+			CP_TLAST=$now
+		fi
+		awk -v n="$now" -v t="$t0" -v w="$wait" -v l="$CP_TLAST" -v s="$CP_STALL" \
+			'BEGIN{exit !(n - t > w || n - l > s)}' && return
+		sleep 0.2
+	done
+}
+
+# ct_flood_run OUTVAR ARGS...: bench/ct_flood in the router; its "COUNT
+# SECONDS ERRORS" line into OUTVAR.
+ct_flood_run() {
+	local -n res=$1
+	shift
+	if ! res=$(rexec "$BIN/ct_flood" --timeout 3600 "$@" 2>"$TMP/ct_flood.err"); then
+		say "  ct_flood: $(cat "$TMP/ct_flood.err")"
+	fi
+}
+
 phase_cp() {
-	local base t0 t1 tdone tlast last_n cpu0_ cpu1 cpu2 rss0 rss1 mem0 mem1 out done_n st now hz
-	say "== cp: $CP_FLOWS conntrack entries flooded in (ctnetlink), offload rate, latency, CPU, memory"
-	# conntrack holds 262144 entries per namespace: make room.
+	local base t0 cpu0_ cpu1 cpu2 rss0 rss1 mem0 mem1 out st hz
+	local ct_max flows wait paced n0 n1
+	ct_max=$(sysctl -n "$CT_MAX_SYSCTL")
+	if [ -n "${BENCH_CT_MAX:-}" ] && [ "$BENCH_CT_MAX" -gt "$ct_max" ]; then
+		say "bench: raising host $CT_MAX_SYSCTL from $ct_max to $BENCH_CT_MAX for this phase (BENCH_CT_MAX)"
+		CT_MAX_OLD=$ct_max
+		sysctl -qw "$CT_MAX_SYSCTL=$BENCH_CT_MAX" || die "cannot set $CT_MAX_SYSCTL"
+		meta cp_ct_max_raised_from "$ct_max"
+		ct_max=$BENCH_CT_MAX
+	fi
+	meta cp_ct_max "$ct_max"
+	# Leave conntrack an eighth of its table for everything else, in steps of 10k.
+	flows=$CP_FLOWS
+	[ "$flows" -le $((ct_max - ct_max / 8)) ] || flows=$(((ct_max - ct_max / 8) / 10000 * 10000))
+	meta cp_flows_wanted "$CP_FLOWS"
+	paced=$((CP_RATE * CP_PACED_S))
+	[ "$paced" -lt "$flows" ] || paced=$((flows / 2))
+	# 1 s per 10k connections on top of CP_WAIT: a million take a while.
+	wait=$((CP_WAIT + flows / 10000))
+	say "== cp: $paced conntrack entries at $CP_RATE/s, then $((flows - paced)) at once (ctnetlink): latency, offload rate, CPU, memory, stop"
+	# A clean conntrack table: make room.
 	daemon_stop
 	limit_detach
 	ruleset_load 0
@@ -687,59 +777,63 @@ phase_cp() {
 	# not of evicting them.
 	daemon_start tc --idle-timeout 3600
 	hz=$(getconf CLK_TCK)
-	sleep 1
 	rss0=$(daemon_rss_kb)
 	mem0=$(flow_map_bytes)
-	# flows.offloaded is counted live in the map; the daemon's own counters are
-	# published once a second (and not at all while it is busy).
+	# The daemon dumps conntrack 2, 10 and 30 s after it starts (and after
+	# ruleset changes, lost events, then every 10 min); new offloads wait
+	# while it dumps. Measure the steady state: after CP_CATCHUPS of them.
+	for _ in $(seq 90); do
+		[ "$(grep -c 'catch-up: ' "$TMP/daemon.log")" -ge "$CP_CATCHUPS" ] && break
+		sleep 0.5
+	done
+	base=$(daemon_status | jq '.flows.offloaded')
+
+	# 1. Latency at a known load: new connections at CP_RATE per second.
+	t0=$EPOCHREALTIME
+	ct_flood_run out --rate "$CP_RATE" "$paced"
+	cp_wait_offloaded $((base + paced)) "$t0" "$((CP_WAIT + CP_PACED_S))"
+	meta cp_paced "$paced"
+	meta cp_paced_rate "$(echo "$out" | awk '{printf "%.0f", ($2 > 0) ? ($1 - $3) / $2 : 0}')"
+	meta cp_paced_offloaded "$((CP_N - base))"
+	# The daemon publishes its histogram once a second.
+	sleep 1.5
+	st=$(daemon_status)
+	meta cp_paced_lat_us "$(echo "$st" | jq -r '.offload_latency | "\(.p50_us) \(.p99_us) \(.max_us)"')"
+	meta cp_paced_lost "$(echo "$st" | jq '.events.lost')"
+
+	# 2. Throughput: the rest as fast as ctnetlink takes them.
 	base=$(daemon_status | jq '.flows.offloaded')
 	cpu0_=$(daemon_cpu_ticks)
 	t0=$EPOCHREALTIME
-	if ! out=$(rexec "$BIN/ct_flood" --timeout 3600 "$CP_FLOWS" 2>"$TMP/ct_flood.err"); then
-		say "  ct_flood: $(cat "$TMP/ct_flood.err")"
-	fi
-	t1=$EPOCHREALTIME
-	meta cp_flows "$CP_FLOWS"
+	ct_flood_run out --first "$paced" $((flows - paced))
+	meta cp_flows "$flows"
+	meta cp_bulk "$((flows - paced))"
 	meta cp_created "$(echo "$out" | awk '{print $1 - $3}')"
 	meta cp_create_s "$(echo "$out" | awk '{print $2}')"
-	# Until all are in, or nothing moved for CP_STALL seconds, or CP_WAIT.
-	tdone=
-	last_n=-1
-	tlast=$t0
-	while :; do
-		st=$(daemon_status)
-		done_n=$(($(echo "$st" | jq '.flows.offloaded') - base))
-		now=$EPOCHREALTIME
-		if [ "$done_n" -ge "$CP_FLOWS" ]; then
-			tdone=$now
-			tlast=$now
-			break
-		fi
-		if [ "$done_n" != "$last_n" ]; then
-			last_n=$done_n
-			tlast=$now
-		fi
-		awk -v n="$now" -v t="$t0" -v w="$CP_WAIT" -v l="$tlast" -v s="$CP_STALL" \
-			'BEGIN{exit !(n - t > w || n - l > s)}' && break
-		sleep 0.2
-	done
+	cp_wait_offloaded $((base + flows - paced)) "$t0" "$wait"
 	cpu1=$(daemon_cpu_ticks)
-	meta cp_offloaded "$done_n"
+	meta cp_offloaded "$((CP_N - base))"
 	# Rate over the time it took to reach the final count.
-	meta cp_offload_s "$(awk -v a="$t0" -v b="$tlast" 'BEGIN{printf "%.2f", b - a}')"
-	meta cp_complete "$([ -n "$tdone" ] && echo yes || echo "no: no progress for ${CP_STALL}s, or ${CP_WAIT}s passed")"
+	meta cp_offload_s "$(awk -v a="$t0" -v b="$CP_TLAST" 'BEGIN{printf "%.2f", b - a}')"
+	meta cp_complete "$CP_COMPLETE"
 	meta cp_flood_cpu_s "$(awk -v a="$cpu0_" -v b="$cpu1" -v hz="$hz" 'BEGIN{printf "%.2f", (b - a) / hz}')"
-	# Steady state: the flows sit idle in the fast path. Wait until the
-	# daemon's start-up catch-up dumps (2, 10 and 30 s after it started)
-	# and any follow-up resync are over; it then dumps once every 10 min.
-	while [ "$(daemon_status | jq '.daemon.uptime_s')" -lt "$CP_SETTLE" ]; do sleep 1; done
-	sleep 2
-	cpu1=$(daemon_cpu_ticks)
-	sleep "$IDLE_WIN"
-	cpu2=$(daemon_cpu_ticks)
-	# What one of those catch-up dumps costs (the last one logged).
-	meta cp_catchup "$(grep -o 'catch-up: [0-9]* marked connections in [0-9]* ms' "$TMP/daemon.log" |
-		tail -1 | awk '{print $2, $6}')"
+
+	# 3. Steady state: the flows sit idle in the fast path. A window in
+	# which a dump ran (the resyncs after events lost in the flood) is
+	# not idle: measure again.
+	for _ in $(seq 10); do
+		for _ in $(seq 240); do dump_pending || break; sleep 0.5; done
+		n0=$(dumps_logged)
+		cpu1=$(daemon_cpu_ticks)
+		sleep "$IDLE_WIN"
+		cpu2=$(daemon_cpu_ticks)
+		sleep 0.5 # a dump that was under way has logged by now, or is still running
+		n1=$(dumps_logged)
+		[ "$n1" = "$n0" ] && ! dump_pending && break
+	done
+	# What a full dump costs: the last one logged, with what it found.
+	meta cp_dump "$(grep -oE '(catch-up: [0-9]+ marked connections|resync: [0-9]+ connections offloaded) in [0-9]+ ms' \
+		"$TMP/daemon.log" | tail -1 | awk '{print $2, $(NF-1)}')"
 	rss1=$(daemon_rss_kb)
 	mem1=$(flow_map_bytes)
 	st=$(daemon_status)
@@ -750,15 +844,22 @@ phase_cp() {
 	meta cp_map0_bytes "$mem0"
 	meta cp_map1_bytes "$mem1"
 	meta cp_flows_now "$(echo "$st" | jq '.flows.offloaded')"
+	# Over every offload of the phase: the paced ones, then the flood.
 	meta cp_lat_p50_us "$(echo "$st" | jq '.offload_latency.p50_us')"
 	meta cp_lat_p99_us "$(echo "$st" | jq '.offload_latency.p99_us')"
 	meta cp_lat_max_us "$(echo "$st" | jq '.offload_latency.max_us')"
 	meta cp_events_lost "$(echo "$st" | jq '.events.lost')"
 	meta cp_resyncs "$(echo "$st" | jq '.events.resyncs')"
 	meta cp_admit_errors "$(echo "$st" | jq '.flows.admit_errors')"
-	say "  offloaded $done_n of $CP_FLOWS in $(grep '^cp_offload_s=' "$META" | cut -d= -f2)s; daemon RSS ${rss0} -> ${rss1} kB"
-	daemon_stop
+	say "  offloaded $(echo "$st" | jq '.flows.offloaded') of $flows; daemon RSS ${rss0} -> ${rss1} kB"
+
+	# 4. Stopping hands every connection back to conntrack: how long that takes.
+	t0=$EPOCHREALTIME
+	daemon_stop 300
+	meta cp_stop_s "$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN{printf "%.2f", b - a}')"
+	meta cp_stop_left "$LEFT_LAST"
 	rexec conntrack -F >/dev/null 2>&1 || true
+	ct_max_restore
 }
 
 phase_trb() {
@@ -863,7 +964,9 @@ main() {
 	"$PY" bench/report.py --samples "$SAMPLES" --meta "$META" --trb "$TMP/trb.md" \
 		--warnings "$TMP/warnings.txt" --md "$TMP/report.md" --png "$TMP/report.png" \
 		--workdir "$TMP"
+	# Only a full run of every phase replaces the published table.
 	latest=latest
+	[ "$PHASES" = "$ALL_PHASES" ] || latest=latest-partial
 	[ "$RUN_KIND" = quick ] && latest=latest-quick
 	cp "$TMP/report.md" "$RESULTS/$latest.md"
 	cp "$TMP/report.md" "$RESULTS/archive/$STAMP-$RUN_KIND.md"

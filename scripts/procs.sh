@@ -20,19 +20,20 @@ stop_trafgen() {
 	wait "$pid" 2>/dev/null || true
 }
 
-# stop_pid PID: SIGTERM, up to 10 s, then SIGKILL (and say so on stderr).
+# stop_pid PID [SECS]: SIGTERM, up to SECS (10) seconds, then SIGKILL (and
+# say so on stderr).
 stop_pid() {
-	local pid=$1 i
+	local pid=$1 secs=${2:-10} i
 	[ -n "$pid" ] || return 0
 	kill -TERM "$pid" 2>/dev/null || true
-	for i in $(seq 100); do
+	for i in $(seq $((secs * 10))); do
 		if ! kill -0 "$pid" 2>/dev/null; then
 			wait "$pid" 2>/dev/null || true
 			return 0
 		fi
 		sleep 0.1
 	done
-	echo "process $pid ignored SIGTERM for 10 s: killed" >&2
+	echo "process $pid ignored SIGTERM for $secs s: killed" >&2
 	kill -KILL "$pid" 2>/dev/null || true
 	wait "$pid" 2>/dev/null || true
 }
