@@ -481,6 +481,14 @@ router_rx() {
 fastpath_pkts() {
 	if [ -n "$DAEMON_PID" ]; then nfo stats -j | jq '.total.fwd_packets'; else echo 0; fi
 }
+# "forwarded slow-path" packet counts of the fast path, both devices.
+fastpath_counts() {
+	if [ -n "$DAEMON_PID" ]; then
+		nfo stats -j | jq -r '"\(.total.fwd_packets) \(.total.slow_path_packets)"'
+	else
+		echo 0 0
+	fi
+}
 # CPU 0 from /proc/stat, in ticks: "softirq+irq total busy+steal".
 cpu0() { awk '/^cpu0 /{print $7 + $8, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9, $2 + $3 + $4 + $7 + $8 + $9}' /proc/stat; }
 
@@ -521,7 +529,7 @@ our_ticks() {
 # processes (or the hypervisor) took more than OTHER_MAX of CPU 0.
 udp_sample_once() { # PHASE CONFIG RULES FLOWLABEL FLOWS REP
 	local phase=$1 cfg=$2 rules=$3 label=$4 flows=$5 rep=$6
-	local t1 t2 r1 r2 c1 c2 f1 f2 o1 o2 fp
+	local t1 t2 r1 r2 c1 c2 f1 f2 o1 o2 fp s1 s2 slow
 	local try
 	# trafgen can give up at start while a device is being reconfigured
 	# (XDP attach): start it again rather than measure silence.
@@ -544,20 +552,21 @@ udp_sample_once() { # PHASE CONFIG RULES FLOWLABEL FLOWS REP
 	r1=$(sink_rx)
 	c1=$(cpu0)
 	o1=$(our_ticks)
-	f1=$(fastpath_pkts)
+	read -r f1 s1 < <(fastpath_counts)
 	sleep "$INTERVAL"
 	t2=$EPOCHREALTIME
 	r2=$(sink_rx)
 	c2=$(cpu0)
 	o2=$(our_ticks)
-	f2=$(fastpath_pkts)
+	read -r f2 s2 < <(fastpath_counts)
 	tg_stop
 	kill -0 "$DAEMON_PID" 2>/dev/null || [ -z "$DAEMON_PID" ] || die "the daemon died: $(tail -5 "$TMP/daemon.log")"
 	fp=-
-	case $cfg in tc | xdp) fp=$((f2 - f1)) ;; esac
+	slow=-
+	case $cfg in tc | xdp) fp=$((f2 - f1)) slow=$((s2 - s1)) ;; esac
 	awk -v ph="$phase" -v cfg="$cfg" -v n="$rules" -v fl="$label" -v rep="$rep" \
 		-v t1="$t1" -v t2="$t2" -v r=$((r2 - r1)) -v fp="$fp" -v c1="$c1" -v c2="$c2" \
-		-v o=$((o2 - o1)) -v omax="$OTHER_MAX" -v ready="$READY_S" 'BEGIN {
+		-v o=$((o2 - o1)) -v omax="$OTHER_MAX" -v ready="$READY_S" -v slow="$slow" 'BEGIN {
 		split(c1, a, " "); split(c2, b, " ")
 		pps = r / (t2 - t1)
 		tot = b[2] - a[2]
@@ -566,7 +575,7 @@ udp_sample_once() { # PHASE CONFIG RULES FLOWLABEL FLOWS REP
 		other = tot > 0 ? ((b[3] - a[3]) - o) / tot : 0
 		if (other < 0) other = 0
 		share = (fp == "-") ? "-" : (r > 0 ? sprintf("%.3f", fp / r) : "0")
-		printf "%s\t%s\t%s\t%s\t%d\t%.0f\t%.3f\t%s\t%.3f\t%s\n", ph, cfg, n, fl, rep, pps, sirq, share, other, ready
+		printf "%s\t%s\t%s\t%s\t%d\t%.0f\t%.3f\t%s\t%.3f\t%s\t%s\n", ph, cfg, n, fl, rep, pps, sirq, share, other, ready, slow
 		exit (r == 0 ? 2 : other > omax)
 	}' >"$TMP/sample.line"
 }
@@ -596,7 +605,7 @@ udp_sample() { # PHASE CONFIG RULES FLOWLABEL FLOWS REP
 		sleep 1
 	done
 	cat "$TMP/sample.line" >>"$SAMPLES"
-	awk -F'\t' '{printf "  %-5s %-9s N=%-5s flows=%-12s rep %d: %7.1f kpps  softirq %3.0f%%  other %3.0f%%  fast path %s%s\n", $1, $2, $3, $4, $5, $6 / 1000, $7 * 100, $9 * 100, $8, ($10 == "-" ? "" : " (after " $10 "s)")}' "$TMP/sample.line" >&2
+	awk -F'\t' '{printf "  %-5s %-9s N=%-5s flows=%-12s rep %d: %7.1f kpps  softirq %3.0f%%  other %3.0f%%  fast path %s%s%s\n", $1, $2, $3, $4, $5, $6 / 1000, $7 * 100, $9 * 100, $8, ($10 == "-" ? "" : " (after " $10 "s)"), ($11 == "-" ? "" : ", slow path " $11)}' "$TMP/sample.line" >&2
 }
 
 # Round-robin: every other repetition walks the list backwards, so the
@@ -899,7 +908,7 @@ main() {
 	cp "$NFO_SRC" build/bench/fill_flows build/bench/ct_flood build/bench/ct_unmark "$BIN/"
 	NFO=$BIN/$(basename "$NFO_SRC")
 
-	printf 'phase\tconfig\trules\tflows\trep\tvalue\tsirq\tfastpath\tother\tready\n' >"$SAMPLES"
+	printf 'phase\tconfig\trules\tflows\trep\tvalue\tsirq\tfastpath\tother\tready\tslow\n' >"$SAMPLES"
 	: >"$META"
 	meta kind "$RUN_KIND"
 	meta date "$(date -u '+%Y-%m-%d %H:%M UTC')"
