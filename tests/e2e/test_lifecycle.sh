@@ -62,9 +62,16 @@ f = json.load(sys.stdin)[\"flows\"]
 nat = sorted(x[\"nat\"] for x in f)
 both = all(x[\"original\"][\"packets\"] > 0 and x[\"reply\"][\"packets\"] > 0 for x in f)
 sys.exit(not (\"snat\" in nat and \"dnat\" in nat and both))'"
+# Offloaded, conntrack holds the UDP flows to port 7 (ct-timeout, a day);
+# stop gives them conntrack's own timeout again (UDP stream: 120 s).
+ct_timeouts_7() { rexec conntrack -L -p udp --dport 7 2>/dev/null | awk '{print $3}' | sort -n; }
+check "offloaded flows held in conntrack ($(ct_timeouts_7 | head -1)s left at least)" \
+	test "$(ct_timeouts_7 | head -1)" -gt 3600
 nfo_stop
 check "stop on SIGTERM leaves nothing behind" nothing_left
 check "conntrack marks cleared on stop" test "$(ct_mark_of 7)" -eq 0
+check "stop gave them conntrack's own timeout back ($(ct_timeouts_7 | tail -1)s left at most)" \
+	test "$(ct_timeouts_7 | tail -1)" -le 120
 marked() { rexec conntrack -L -m 0x80000000/0x80000000 2>/dev/null | wc -l; }
 check "no conntrack entry keeps the mark bit after stop ($(marked))" test "$(marked)" -eq 0
 
