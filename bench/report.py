@@ -462,7 +462,7 @@ def main():
                "generator, router and sink share CPU 0 and every rate is a whole-pipeline rate; "
                "the daemon runs on CPU 1. Compare ratios from one run, not absolute numbers "
                "across runs or machines. On veth, XDP has to copy every skb the generator sends "
-               "(FIELD-NOTES), so XDP here says little about XDP on a NIC with native XDP.\n")
+               "into an XDP buffer, so XDP here says little about XDP on a NIC with native XDP.\n")
     if "udp" in phases:
         udp_section(d, meta, out)
     if "scale" in phases:
@@ -477,7 +477,7 @@ def main():
     out.append("## 6. Kernel flowtable (nf_flow_table)\n")
     out.append("Not measured: this kernel is built without CONFIG_NF_FLOW_TABLE, and under QEMU "
                "TCG (the only way to boot a kernel that has it here) every configuration hits "
-               "the emulator's ceiling (see FIELD-NOTES).\n")
+               "the emulator's ceiling.\n")
     if "retries" in meta:
         out.append("Interference: a sample is repeated when more than %.0f%% of CPU 0 went to other "
                    "processes or the hypervisor (steal) during it; %s samples were repeated, %s were "

@@ -57,7 +57,8 @@ struct cli_opt {
 };
 
 static const struct cli_opt common_opts[] = {
-	{ "json", O_JSON, NULL, "print JSON (stable snake_case keys) instead of text" },
+	{ "json", O_JSON, NULL,
+	  "print JSON (stable snake_case keys) instead of text: status, flows, stats, explain" },
 	{ "verbose", O_VERBOSE, NULL, "more detail on stderr (twice: also libbpf's messages)" },
 	{ "config", O_CONFIG, "FILE", "read settings from FILE (default " NFO_CONFIG_FILE ")" },
 	{ "pin-dir", O_PIN_DIR, "DIR", "BPF pin directory (default " NFO_DEFAULT_PIN_DIR ")" },
