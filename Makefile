@@ -42,9 +42,9 @@ LIB_OBJS    := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRCS))
 BPF_OBJ     := $(BUILD)/nfo_fastpath.bpf.o
 SKEL        := $(BUILD)/nfo_fastpath.skel.h
 BIN         := $(BUILD)/nft-offload
-TEST_BINS   := $(BUILD)/tests/fastpath_test
+TEST_BINS   := $(BUILD)/tests/fastpath_test $(BUILD)/tests/nl_batch_test
 
-.PHONY: all deps check test-bpf test-cli test-e2e bench demo install uninstall clean format man
+.PHONY: all deps check test-unit test-bpf test-cli test-e2e bench demo install uninstall clean format man
 
 all: $(BIN) $(BUILD)/nft-offload.8
 
@@ -71,6 +71,11 @@ $(BUILD)/tests/%: tests/bpf/%.c $(LIB_OBJS)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
+$(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
 $(BUILD)/nft-offload.8: $(BIN)
 	$(call msg,MAN,$@)
 	$(Q)$(BIN) --man > $@.tmp && mv $@.tmp $@
@@ -87,6 +92,9 @@ check: deps
 
 test-bpf: all $(TEST_BINS)
 	$(Q)./tests/bpf/run.sh
+
+test-unit: all $(TEST_BINS)
+	$(Q)./tests/unit/run.sh
 
 test-cli: all
 	$(Q)./tests/cli/run.sh

@@ -110,11 +110,8 @@ struct nlmsghdr *nfo_nl_batch_add(struct nfo_nl_batch *b, uint16_t type, uint16_
 
 	batch_sync(b);
 	nlh = mnl_nlmsg_put_header(b->buf + b->len);
-	if (!b->count)
-		b->first_seq = b->nl->seq + 1;
 	nlh->nlmsg_type = type;
 	nlh->nlmsg_flags = NLM_F_REQUEST | flags;
-	nlh->nlmsg_seq = ++b->nl->seq;
 	b->count++;
 	b->last = nlh; /* the caller adds attributes */
 	return nlh;
@@ -155,11 +152,21 @@ static ssize_t recv_wait(struct nfo_nl *nl)
 int nfo_nl_batch_flush(struct nfo_nl_batch *b, nfo_nl_cb cb, void *arg)
 {
 	unsigned int done = 0;
-	int err = 0;
+	struct nlmsghdr *req;
+	int err = 0, left;
 
 	batch_sync(b);
 	if (!b->count)
 		return 0;
+	/*
+	 * Numbered now, not when added: batches that share a socket (and its
+	 * counter) fill in turns, and the answers are matched to requests by
+	 * their distance from the first number.
+	 */
+	b->first_seq = b->nl->seq + 1;
+	left = (int)b->len;
+	for (req = (struct nlmsghdr *)b->buf; mnl_nlmsg_ok(req, left); req = mnl_nlmsg_next(req, &left))
+		req->nlmsg_seq = ++b->nl->seq;
 	if (mnl_socket_sendto(b->nl->sk, b->buf, b->len) < 0) {
 		err = -errno;
 		goto out;

@@ -49,7 +49,7 @@ int nfo_nl_batch_init(struct nfo_nl_batch *b, struct nfo_nl *nl, size_t cap, boo
 void nfo_nl_batch_free(struct nfo_nl_batch *b);
 /* Room for one more request of up to `room` bytes of payload? */
 bool nfo_nl_batch_room(const struct nfo_nl_batch *b, size_t room);
-/* Append a request header (type, flags); seq is filled in. */
+/* Append a request header (type, flags); numbered when the batch is flushed. */
 struct nlmsghdr *nfo_nl_batch_add(struct nfo_nl_batch *b, uint16_t type, uint16_t flags);
 /* Send everything, collect every answer in order. Returns 0 or -errno (I/O). */
 int nfo_nl_batch_flush(struct nfo_nl_batch *b, nfo_nl_cb cb, void *arg);

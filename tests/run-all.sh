@@ -1,13 +1,14 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
-# Every test layer, as `make check` runs it: (a) BPF_PROG_TEST_RUN packet
-# tests, (b) end-to-end tests in network namespaces, (c) CLI golden output.
+# Every test layer, as `make check` runs it: unit tests of library code,
+# BPF_PROG_TEST_RUN packet tests, CLI golden output, end-to-end tests in
+# network namespaces.
 set -u
 cd "$(dirname "$0")/.."
 [ "$(id -u)" -eq 0 ] || { echo "tests: must run as root (namespaces, BPF)"; exit 1; }
 start=$(date +%s)
 failed=()
-for layer in bpf cli e2e; do
+for layer in unit bpf cli e2e; do
 	echo "=== $layer ==="
 	t0=$(date +%s)
 	if "./tests/$layer/run.sh"; then
