@@ -832,6 +832,9 @@ phase_cp() {
 	# not idle: measure again.
 	for _ in $(seq 10); do
 		for _ in $(seq 240); do dump_pending || break; sleep 0.5; done
+		# Each connection's first idle check, 10 s after its admission,
+		# holds its conntrack timeout once more: a one-off, not idling.
+		sleep 11
 		n0=$(dumps_logged)
 		cpu1=$(daemon_cpu_ticks)
 		sleep "$IDLE_WIN"

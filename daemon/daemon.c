@@ -93,6 +93,7 @@ struct daemon {
 
 	uint32_t gen; /* resync generation */
 	bool resync_due;
+	bool in_pending; /* process_pending is running */
 	uint64_t revalidate_again_ns; /* second pass of a re-validation, or 0 */
 	uint32_t settle_at; /* a follow-up resync after a loss (wheel seconds) */
 	/*
@@ -106,7 +107,6 @@ struct daemon {
 	unsigned int catchups;
 	uint64_t dumped; /* entries of the dump in progress */
 	bool revalidate_due;
-	uint32_t rt_gen; /* bumped by route/link events: route cache epoch */
 	uint64_t lat[LAT_BUCKETS];
 	uint64_t lat_max;
 	struct nfo_state st;
@@ -431,22 +431,9 @@ static void evict(struct daemon *d, struct nfo_conn *c, enum evict_why why, uint
 				d->cfg->mark, false);
 		break;
 	case EVICT_TEARDOWN:
-		/*
-		 * The fast path saw a FIN/RST, and conntrack did not report the
-		 * connection closing: it can hold an RST back as out of window
-		 * (its record of ACKs went stale while packets bypassed it). Do
-		 * not leave the entry on the long offload timeout: give it the
-		 * closing one; if the connection lives on, its next packet
-		 * through conntrack refreshes it.
-		 */
+		/* The fast path saw a FIN/RST, conntrack did not report it. */
 		ct_flush_if_full(d);
-		nfo_ct_req_update(&d->ct_batch, &c->orig, c->zone,
-				  &(struct nfo_ct_update){
-					  .set_timeout = true,
-					  .timeout = nfo_ct_timeout(IPPROTO_TCP, NFO_TCP_FIN_WAIT, true),
-					  .set_mark = true,
-					  .mark_mask = d->cfg->mark,
-					  .tcp_liberal = true });
+		nfo_ct_closing(&d->ct_batch, &c->orig, c->zone, d->cfg->mark);
 		break;
 	case EVICT_CLOSING:
 	case EVICT_DESTROY:
@@ -574,8 +561,18 @@ static void queue_admission(struct daemon *d, const struct nfo_ct *ct, uint64_t 
 	for (i = 0; i < d->npend; i++)
 		if (d->pend[i].ct.zone == ct->zone && nfo_tuple_equal(&d->pend[i].ct.orig, &ct->orig))
 			return;
-	if (d->npend == PENDING_MAX)
+	if (d->npend == PENDING_MAX) {
+		if (d->in_pending) {
+			/*
+			 * Reached from inside process_pending (an admission that
+			 * failed flushed GET answers): it cannot run again here.
+			 * Leave the connection to the next resync.
+			 */
+			d->resync_due = true;
+			return;
+		}
 		process_pending(d);
+	}
 	p = &d->pend[d->npend++];
 	p->ct = *ct;
 	p->rx_ns = rx_ns;
@@ -610,6 +607,15 @@ static bool devices_ok(struct daemon *d, struct pending *p)
 		}
 	}
 	return true;
+}
+
+/* Conntrack's timeout of an offloaded connection: the long one, again. */
+static void hold_ct(struct daemon *d, const struct nfo_conn *c)
+{
+	ct_flush_if_full(d);
+	nfo_ct_req_update(&d->ct_batch, &c->orig, c->zone,
+			  &(struct nfo_ct_update){ .set_timeout = true,
+						   .timeout = d->cfg->ct_timeout });
 }
 
 static void admit(struct daemon *d, struct pending *p, uint64_t now)
@@ -667,7 +673,16 @@ static void admit(struct daemon *d, struct pending *p, uint64_t now)
 		}
 	}
 	nfo_flowtab_insert(&d->tab, c);
-	nfo_flowtab_schedule(&d->tab, c, mono_s() + d->cfg->idle_timeout);
+	/*
+	 * A packet conntrack saw between the update above and these map writes
+	 * refreshed the entry to its own timeout (30 s for UDP not yet
+	 * assured), and no later packet reaches conntrack to refresh it again:
+	 * hold it once more now. The first idle check, at most 10 s away, holds
+	 * it again against anything still in flight.
+	 */
+	hold_ct(d, c);
+	nfo_flowtab_schedule(&d->tab, c,
+			     mono_s() + (d->cfg->idle_timeout < 10 ? d->cfg->idle_timeout : 10));
 	lat_record(d, mono_ns() - p->rx_ns);
 	d->st.offloaded_total++;
 	if (nfo_log_get_level() >= NFO_LOG_DEBUG)
@@ -747,10 +762,14 @@ static void process_pending(struct daemon *d)
 	uint64_t now = mono_ns();
 	int i;
 
+	if (d->in_pending)
+		return; /* the outer call gets to what was queued meanwhile */
+	d->in_pending = true;
 	for (i = 0; i < d->npend; i += BATCH_MAX / 2)
 		process_chunk(d, i, d->npend - i < BATCH_MAX / 2 ? d->npend - i : BATCH_MAX / 2,
 			      now);
 	d->npend = 0;
+	d->in_pending = false;
 	ct_flush(d);
 }
 
@@ -980,48 +999,78 @@ static void read_nft_events(struct daemon *d)
 
 /* ---- links and routes --------------------------------------------------- */
 
+static void link_removed(struct daemon *d, struct dev *dv)
+{
+	long n = evict_all(d, EVICT_DEVICE, dv->ifindex);
+
+	pr_warn("%s: device removed; %ld connections back to the stack", dv->name, n);
+	dv->attached = false;
+	dv->ifindex = 0;
+	dv->up = false;
+}
+
+/* A link as it is now (event or query): attach, follow up/down and MAC. */
+static void link_update(struct daemon *d, const struct nfo_link *l)
+{
+	struct dev *dv = dev_by_ifindex(d, l->ifindex);
+	long n;
+
+	if (!dv) {
+		/* A configured device (re)appeared: attach to it. */
+		dv = dev_by_name(d, l->name);
+		if (dv && !dv->ifindex && attach_dev(d, dv, l) == 0)
+			pr_info("%s: device is back", dv->name);
+		return;
+	}
+	if (dv->up && !l->up) {
+		n = evict_all(d, EVICT_DEVICE, dv->ifindex);
+		pr_warn("%s: device down; %ld connections back to the stack", dv->name, n);
+	} else if (!dv->up && l->up) {
+		pr_info("%s: device up", dv->name);
+	}
+	dv->up = l->up;
+	if (memcmp(dv->mac, l->mac, 6)) {
+		memcpy(dv->mac, l->mac, 6);
+		publish_dev(d, dv);
+	}
+}
+
 static int rt_event_cb(unsigned int idx, const struct nlmsghdr *nlh, int err, void *arg)
 {
 	struct daemon *d = arg;
 	struct nfo_link l;
 	struct dev *dv;
-	long n;
 
-	d->rt_gen++;
 	if (nlh->nlmsg_type != RTM_NEWLINK && nlh->nlmsg_type != RTM_DELLINK)
 		return 0;
 	if (nfo_link_parse(nlh, &l))
 		return 0;
-	dv = dev_by_ifindex(d, l.ifindex);
 	if (nlh->nlmsg_type == RTM_DELLINK) {
-		if (!dv)
-			return 0;
-		n = evict_all(d, EVICT_DEVICE, dv->ifindex);
-		pr_warn("%s: device removed; %ld connections back to the stack", dv->name, n);
-		dv->attached = false;
-		dv->ifindex = 0;
-		dv->up = false;
+		dv = dev_by_ifindex(d, l.ifindex);
+		if (dv)
+			link_removed(d, dv);
 		return 0;
 	}
-	if (!dv) {
-		/* A configured device (re)appeared: attach to it. */
-		dv = dev_by_name(d, l.name);
-		if (dv && !dv->ifindex && attach_dev(d, dv, &l) == 0)
-			pr_info("%s: device is back", dv->name);
-		return 0;
-	}
-	if (dv->up && !l.up) {
-		n = evict_all(d, EVICT_DEVICE, dv->ifindex);
-		pr_warn("%s: device down; %ld connections back to the stack", dv->name, n);
-	} else if (!dv->up && l.up) {
-		pr_info("%s: device up", dv->name);
-	}
-	dv->up = l.up;
-	if (memcmp(dv->mac, l.mac, 6)) {
-		memcpy(dv->mac, l.mac, 6);
-		publish_dev(d, dv);
-	}
+	link_update(d, &l);
 	return 0;
+}
+
+/* Link events were lost: ask for each configured device as it is now. */
+static void links_resync(struct daemon *d)
+{
+	int i;
+
+	for (i = 0; i < d->ndevs; i++) {
+		struct dev *dv = &d->devs[i];
+		struct nfo_link l;
+		int err = nfo_link_get(&d->rt_req, 0, dv->name, &l);
+
+		/* Gone, or removed and created again under the same name. */
+		if (dv->ifindex && (err || l.ifindex != dv->ifindex))
+			link_removed(d, dv);
+		if (!err)
+			link_update(d, &l);
+	}
 }
 
 /*
@@ -1072,7 +1121,14 @@ static void read_teardowns(struct daemon *d)
 
 static void read_rt_events(struct daemon *d)
 {
-	nfo_nl_read_events(&d->rt_ev, rt_event_cb, d, 4096);
+	int n = nfo_nl_read_events(&d->rt_ev, rt_event_cb, d, 4096);
+
+	if (n == -ENOBUFS) {
+		pr_warn("link events lost (receive buffer full); checking the devices again");
+		links_resync(d);
+	} else if (n < 0) {
+		pr_warn("reading link events: %s", strerror(-n));
+	}
 }
 
 /* ---- periodic work ------------------------------------------------------ */
@@ -1092,7 +1148,8 @@ static void idle_gc(struct daemon *d)
 		next = c->wnext;
 		c->wnext = NULL;
 		conn_usage(d, c, &last, &teardown, &present);
-		idle = now > last ? (now - last) / 1000000000ULL : 0;
+		/* last is 0 when both entries were deleted (evict/flush): not idle. */
+		idle = last && now > last ? (now - last) / 1000000000ULL : 0;
 		if (present < 2) {
 			/* Deleted behind our back (nft-offload evict/flush). */
 			evict(d, c, EVICT_UNMARKED, idle);
@@ -1101,6 +1158,11 @@ static void idle_gc(struct daemon *d)
 		} else if (idle >= d->cfg->idle_timeout) {
 			evict(d, c, EVICT_IDLE, idle);
 		} else {
+			/*
+			 * In use: a packet the fast path passed to the stack may
+			 * have given the entry conntrack's own short timeout.
+			 */
+			hold_ct(d, c);
 			nfo_flowtab_schedule(&d->tab, c,
 					     now_s + (d->cfg->idle_timeout - idle));
 		}
@@ -1317,6 +1379,7 @@ static int open_sockets(struct daemon *d)
 		nfo_nl_set_rcvbuf(&d->ct_req, 4 << 20);
 		nfo_nl_set_rcvbuf(&d->ct_dump, 4 << 20);
 		nfo_nl_set_rcvbuf(&d->rt_req, 4 << 20);
+		nfo_nl_set_rcvbuf(&d->rt_ev, 1 << 20); /* bursts of link changes */
 	}
 	err = err ?: nfo_nl_batch_init(&d->ct_batch, &d->ct_req, 256 * 1024, false);
 	err = err ?: nfo_nl_batch_init(&d->rt_batch, &d->rt_req, 256 * 1024, true);
@@ -1420,8 +1483,10 @@ static void rollback(struct daemon *d, bool had_pins)
 
 	if (had_pins) {
 		/* A restart: leave the running fast path as it was. */
-		d->st.pid = 0;
-		nfo_dp_state_set(d->dp, &d->st);
+		if (d->dp) {
+			d->st.pid = 0;
+			nfo_dp_state_set(d->dp, &d->st);
+		}
 		return;
 	}
 	for (i = 0; i < d->ndevs; i++)

@@ -31,6 +31,20 @@ void nfo_ct_handback(struct nfo_nl_batch *b, const struct nfo_tuple *orig, uint1
 	nfo_ct_req_update(b, orig, zone, &u);
 }
 
+void nfo_ct_closing(struct nfo_nl_batch *b, const struct nfo_tuple *orig, uint16_t zone,
+		    uint32_t mark_bit)
+{
+	struct nfo_ct_update u = {
+		.set_timeout = true,
+		.timeout = nfo_ct_timeout(IPPROTO_TCP, NFO_TCP_FIN_WAIT, true),
+		.set_mark = true,
+		.mark_mask = mark_bit,
+		.tcp_liberal = true,
+	};
+
+	nfo_ct_req_update(b, orig, zone, &u);
+}
+
 static bool addr_eq(uint8_t fam, const void *a, const union nfo_addr *b)
 {
 	return !memcmp(a, b, fam == AF_INET ? 4 : 16);
@@ -216,13 +230,12 @@ long nfo_evict(struct nfo_dp *dp, const struct nfo_filter *f, uint32_t mark_bit)
 		if (!nfo_nl_batch_room(&b, NFO_CT_REQ_MAX) || b.count >= 128)
 			nfo_nl_batch_flush(&b, NULL, NULL);
 		/*
-		 * A flow in teardown has had its FIN/RST seen by conntrack,
-		 * which set the state's timeout itself: only clear the mark.
+		 * A flow in teardown: conntrack normally saw the FIN/RST and
+		 * set its state's timeout, but it may have held an RST back;
+		 * without a dump to tell, do not leave it on the offload one.
 		 */
 		if (v->teardown) {
-			struct nfo_ct_update u = { .set_mark = true, .mark_mask = mark_bit };
-
-			nfo_ct_req_update(&b, &v->orig, 0, &u);
+			nfo_ct_closing(&b, &v->orig, 0, mark_bit);
 		} else {
 			nfo_ct_handback(&b, &v->orig, 0, NFO_TCP_ESTABLISHED, true, idle, mark_bit,
 					true);
@@ -361,6 +374,11 @@ long nfo_handback_all(struct nfo_dp *dp, uint32_t mark_bit)
 					ct->has_tcp_state ? ct->tcp_state : NFO_TCP_ESTABLISHED,
 					ct->status & (NFO_IPS_ASSURED | NFO_IPS_SEEN_REPLY), idle,
 					mark_bit, true);
+			n++;
+		} else if (v && ct->orig.l4proto == IPPROTO_TCP && ct->has_tcp_state &&
+			   ct->tcp_state == NFO_TCP_ESTABLISHED) {
+			/* FIN/RST seen by the fast path, not by conntrack. */
+			nfo_ct_closing(&b, &ct->orig, ct->zone, mark_bit);
 			n++;
 		} else {
 			/* Marked only, or closed (conntrack set its timeout): the mark. */

@@ -22,6 +22,17 @@ void nfo_ct_handback(struct nfo_nl_batch *b, const struct nfo_tuple *orig, uint1
 		     uint8_t tcp_state, bool assured, uint32_t idle_s, uint32_t mark_bit,
 		     bool clear_mark);
 
+/*
+ * Append the update for a TCP flow whose FIN/RST the fast path saw while
+ * conntrack still has it ESTABLISHED (it can hold an RST back as out of
+ * window: its record of ACKs went stale while packets bypassed it): the
+ * closing (FIN_WAIT) timeout instead of the long offload one, window
+ * tracking liberal, our mark bit cleared. If the connection lives on, its
+ * next packet through conntrack refreshes it.
+ */
+void nfo_ct_closing(struct nfo_nl_batch *b, const struct nfo_tuple *orig, uint16_t zone,
+		    uint32_t mark_bit);
+
 /* Which flows an eviction selects; any field zero/empty matches all. */
 struct nfo_filter {
 	uint8_t family; /* AF_INET / AF_INET6 */

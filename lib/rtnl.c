@@ -139,5 +139,6 @@ uint32_t nfo_route_oif(const struct nlmsghdr *nlh)
 
 unsigned int nfo_rtnl_event_groups(void)
 {
-	return RTMGRP_LINK | RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_ROUTE;
+	/* Routes need no events: the fast path looks them up per packet. */
+	return RTMGRP_LINK;
 }

@@ -38,7 +38,7 @@ void nfo_route_req(struct nfo_nl_batch *b, uint8_t family, const union nfo_addr 
 uint32_t nfo_route_oif(const struct nlmsghdr *nlh);
 #define NFO_ROUTE_REQ_MAX 64
 
-/* Legacy groups: links, IPv4 and IPv6 routes. */
+/* Legacy groups the daemon listens to: links (up/down, MAC, removal). */
 unsigned int nfo_rtnl_event_groups(void);
 
 #endif

@@ -104,6 +104,14 @@ check "--force then stop: ours is gone, and the clsact we did not create stays" 
 	ip netns exec $R tc qdisc show dev wan0 | grep -q clsact"
 rexec tc qdisc del dev wan0 clsact
 
+# Pins left by another version: one sentence, the pins kept as they were
+# (a failed restart once crashed on them).
+mkdir -p "$PIN"
+bpftool map create "$PIN/nfo_state" type array key 4 value 8 entries 1 name nfo_state
+bad "pins of another layout (another version)" 1 "pinned map .*/nfo_state has another layout" \
+	-- "${RUN[@]}" --device lan0 --device wan0
+rm -f "$PIN/nfo_state"
+
 # Running twice.
 nfo_start || exit 1
 bad "running twice" 1 "another nft-offload daemon is running" -- "${RUN[@]}" --device lan0 --device wan0

@@ -65,7 +65,7 @@ sys.exit(not (\"snat\" in nat and \"dnat\" in nat and both))'"
 # Offloaded, conntrack holds the UDP flows to port 7 (ct-timeout, a day);
 # stop gives them conntrack's own timeout again (UDP stream: 120 s).
 ct_timeouts_7() { rexec conntrack -L -p udp --dport 7 2>/dev/null | awk '{print $3}' | sort -n; }
-check "offloaded flows held in conntrack ($(ct_timeouts_7 | head -1)s left at least)" \
+check "offloaded flows held in conntrack (seconds left: $(ct_timeouts_7 | tr '\n' ' '))" \
 	test "$(ct_timeouts_7 | head -1)" -gt 3600
 nfo_stop
 check "stop on SIGTERM leaves nothing behind" nothing_left
