@@ -336,7 +336,8 @@ def cp_section(meta, out):
                  (idle, win, idle / win * 100, held)))
     cu = (m("cp_dump") or "").split()
     if len(cu) == 2:
-        rows.append(("full dump of the marked conntrack entries (at 2, 10, 30 s after start, "
+        rows.append(("full dump of the marked conntrack entries, all already offloaded "
+                     "(asked for with SIGUSR1; the daemon dumps at 2, 10, 30 s after start, "
                      "after lost events and ruleset changes, then every 10 min; new offloads "
                      "wait meanwhile)",
                      "%s connections in %s ms (%.2f%% of the time at one per 10 min)" %

@@ -843,9 +843,17 @@ phase_cp() {
 		n1=$(dumps_logged)
 		[ "$n1" = "$n0" ] && ! dump_pending && break
 	done
-	# What a full dump costs: the last one logged, with what it found.
-	meta cp_dump "$(grep -oE '(catch-up: [0-9]+ marked connections|resync: [0-9]+ connections offloaded) in [0-9]+ ms' \
-		"$TMP/daemon.log" | tail -1 | awk '{print $2, $(NF-1)}')"
+	# What a full dump costs with every connection in place (the periodic
+	# one, every 10 min): ask for one (SIGUSR1).
+	kill -USR1 "$DAEMON_PID"
+	for _ in $(seq 240); do
+		sed -n '/SIGUSR1/,$p' "$TMP/daemon.log" | grep -q 'conntrack resync: ' && break
+		sleep 0.5
+	done
+	meta cp_dump "$(sed -n '/SIGUSR1/,$p' "$TMP/daemon.log" |
+		grep -oE 'resync: [0-9]+ connections offloaded in [0-9]+ ms' | head -1 | awk '{print $2, $(NF-1)}')"
+	# ... and its follow-up, 3 s later: the flows sit idle again before stop.
+	for _ in $(seq 240); do dump_pending || break; sleep 0.5; done
 	rss1=$(daemon_rss_kb)
 	mem1=$(flow_map_bytes)
 	st=$(daemon_status)

@@ -128,7 +128,8 @@ static const struct cli_cmd cmds[] = {
 	  "accepted, and offload marked connections as conntrack reports them established. "
 	  "Runs in the foreground (systemd Type=notify). SIGTERM removes every trace unless "
 	  "--keep-on-exit (or on-exit = keep) is set; a daemon restarted over the pinned state "
-	  "adopts the offloaded flows without interrupting them.",
+	  "adopts the offloaded flows without interrupting them. SIGUSR1 makes it dump "
+	  "conntrack and reconcile at once (it also does so after lost events).",
 	  run_opts, cmd_run, false },
 	{ "status", "", "kernel features, devices, daemon health",
 	  "Probe the kernel (BPF, BTF, XDP, tc, conntrack events, nftables, the kernel's own "

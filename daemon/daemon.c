@@ -1416,6 +1416,7 @@ static int setup_loop(struct daemon *d)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR1);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	d->sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
@@ -1445,6 +1446,12 @@ static void handle_signal(struct daemon *d)
 	while (read(d->sigfd, &si, sizeof(si)) == sizeof(si)) {
 		if (si.ssi_signo == SIGHUP) {
 			pr_info("SIGHUP: configuration is read at start; restart to apply changes");
+			continue;
+		}
+		if (si.ssi_signo == SIGUSR1) {
+			/* At the next tick, like a resync after lost events. */
+			pr_info("SIGUSR1: full conntrack resync requested");
+			d->resync_due = true;
 			continue;
 		}
 		pr_info("%s received, %s", strsignal(si.ssi_signo),

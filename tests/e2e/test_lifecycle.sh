@@ -272,6 +272,16 @@ for s in socks:
 check "400 new UDP flows, all offloaded despite lost events" wait_for 10 flows_at_least 400
 lost=$(nfo status -j | $PY -c 'import json,sys; e=json.load(sys.stdin)["events"]; print(e["lost"], e["resyncs"])')
 check "events were lost and a resync ran (lost, resyncs: $lost)" sh -c "set -- $lost; test \$1 -gt 0 -a \$2 -gt 0"
+# SIGUSR1: a resync on demand, which finds every flow in place.
+resyncs() { nfo status -j | $PY -c 'import json,sys; print(json.load(sys.stdin)["events"]["resyncs"])'; }
+r0=$(resyncs)
+kill -USR1 "$NFO_PID"
+resync_logged() { grep -qE "conntrack resync: [0-9]+ connections offloaded in [0-9]+ ms" <(sed -n '/SIGUSR1/,$p' "$NFO_LOG"); }
+check "SIGUSR1: a full resync is logged with its duration" wait_for 5 resync_logged
+resync_counted() { [ "$(resyncs)" -gt "$r0" ]; }
+check "SIGUSR1: counted in status (resyncs was $r0)" wait_for 3 resync_counted
+check "SIGUSR1: every flow still offloaded ($(flows_matching --port 7))" \
+	test "$(flows_matching --port 7)" -ge 400
 nfo_stop
 check "nothing left at the end" nothing_left
 
