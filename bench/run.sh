@@ -925,6 +925,9 @@ main() {
 	meta date "$(date -u '+%Y-%m-%d %H:%M UTC')"
 	meta kernel "$(uname -r)"
 	meta cpu "$(awk -F': ' '/^model name/{print $2; exit}' /proc/cpuinfo) x $(getconf _NPROCESSORS_ONLN)"
+	# Refresh the index first: right after a commit its stat data can make
+	# an unchanged tree look dirty.
+	git update-index -q --refresh >/dev/null 2>&1 || true
 	meta commit "$(git describe --always --dirty 2>/dev/null || echo unknown)"
 	meta nfo "$NFO_SRC ($("$NFO" --version 2>/dev/null | head -1))"
 	meta rules "$RULES"
