@@ -195,6 +195,26 @@ static uint64_t mono_ns(void)
 	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
+static void flush_if_full(struct nfo_nl_batch *b)
+{
+	if (!nfo_nl_batch_room(b, NFO_CT_REQ_MAX) || b->count >= 128)
+		nfo_nl_batch_flush(b, NULL, NULL);
+}
+
+/* Both families' flow maps through select_cb. */
+static int select_walk(struct nfo_dp *dp, struct evict_arg *a)
+{
+	int err = nfo_dp_flow_foreach(dp, AF_INET, select_cb, a);
+
+	return err ?: nfo_dp_flow_foreach(dp, AF_INET6, select_cb, a);
+}
+
+/* Seconds since the connection's last packet (0 if it never had one). */
+static uint32_t victim_idle_s(const struct victim *v, uint64_t now)
+{
+	return v->last_used && now > v->last_used ? (now - v->last_used) / 1000000000ULL : 0;
+}
+
 long nfo_evict(struct nfo_dp *dp, const struct nfo_filter *f, uint32_t mark_bit)
 {
 	struct evict_arg a = { .f = f, .pass = 1 };
@@ -204,11 +224,9 @@ long nfo_evict(struct nfo_dp *dp, const struct nfo_filter *f, uint32_t mark_bit)
 	size_t i;
 	long err;
 
-	err = nfo_dp_flow_foreach(dp, AF_INET, select_cb, &a);
-	err = err ?: nfo_dp_flow_foreach(dp, AF_INET6, select_cb, &a);
+	err = select_walk(dp, &a);
 	a.pass = 2;
-	err = err ?: nfo_dp_flow_foreach(dp, AF_INET, select_cb, &a);
-	err = err ?: nfo_dp_flow_foreach(dp, AF_INET6, select_cb, &a);
+	err = err ?: select_walk(dp, &a);
 	if (err)
 		goto out;
 	/* Out of the fast path first, then back to conntrack's judgement. */
@@ -224,11 +242,8 @@ long nfo_evict(struct nfo_dp *dp, const struct nfo_filter *f, uint32_t mark_bit)
 	}
 	for (i = 0; i < a.n; i++) {
 		struct victim *v = &a.v[i];
-		uint32_t idle = v->last_used && now > v->last_used ?
-					(now - v->last_used) / 1000000000ULL : 0;
 
-		if (!nfo_nl_batch_room(&b, NFO_CT_REQ_MAX) || b.count >= 128)
-			nfo_nl_batch_flush(&b, NULL, NULL);
+		flush_if_full(&b);
 		/*
 		 * A flow in teardown: conntrack normally saw the FIN/RST and
 		 * set its state's timeout, but it may have held an RST back;
@@ -237,8 +252,8 @@ long nfo_evict(struct nfo_dp *dp, const struct nfo_filter *f, uint32_t mark_bit)
 		if (v->teardown) {
 			nfo_ct_closing(&b, &v->orig, 0, mark_bit);
 		} else {
-			nfo_ct_handback(&b, &v->orig, 0, NFO_TCP_ESTABLISHED, true, idle, mark_bit,
-					true);
+			nfo_ct_handback(&b, &v->orig, 0, NFO_TCP_ESTABLISHED, true,
+					victim_idle_s(v, now), mark_bit, true);
 		}
 	}
 	nfo_nl_batch_flush(&b, NULL, NULL); /* ENOENT: conntrack forgot it already */
@@ -293,12 +308,6 @@ static long dump_marked(struct nfo_nl *nl, uint32_t mark_bit, struct marked *m)
 	return err;
 }
 
-static void flush_if_full(struct nfo_nl_batch *b)
-{
-	if (!nfo_nl_batch_room(b, NFO_CT_REQ_MAX) || b->count >= 128)
-		nfo_nl_batch_flush(b, NULL, NULL);
-}
-
 long nfo_ct_clear_marks(uint32_t mark_bit)
 {
 	struct marked m = {};
@@ -344,8 +353,7 @@ long nfo_handback_all(struct nfo_dp *dp, uint32_t mark_bit)
 	if (!mark_bit)
 		return 0;
 	/* What is in the fast path: its connections, their FIN/RST and last use. */
-	err = nfo_dp_flow_foreach(dp, AF_INET, select_cb, &a);
-	err = err ?: nfo_dp_flow_foreach(dp, AF_INET6, select_cb, &a);
+	err = select_walk(dp, &a);
 	if (err)
 		goto out;
 	/* What conntrack holds marked: only those are worth a request. */
@@ -367,13 +375,10 @@ long nfo_handback_all(struct nfo_dp *dp, uint32_t mark_bit)
 		flush_if_full(&b);
 		if (v && !v->teardown) {
 			/* Offloaded: its timeout back, as its state has it. */
-			uint32_t idle = v->last_used && now > v->last_used ?
-						(now - v->last_used) / 1000000000ULL : 0;
-
 			nfo_ct_handback(&b, &ct->orig, ct->zone,
 					ct->has_tcp_state ? ct->tcp_state : NFO_TCP_ESTABLISHED,
-					ct->status & (NFO_IPS_ASSURED | NFO_IPS_SEEN_REPLY), idle,
-					mark_bit, true);
+					ct->status & (NFO_IPS_ASSURED | NFO_IPS_SEEN_REPLY),
+					victim_idle_s(v, now), mark_bit, true);
 			n++;
 		} else if (v && ct->orig.l4proto == IPPROTO_TCP && ct->has_tcp_state &&
 			   ct->tcp_state == NFO_TCP_ESTABLISHED) {
