@@ -682,7 +682,7 @@ phase_tcp() {
 	say "== tcp: iperf3, one connection, ${TCP_SECS}s (+1s omitted), N=$SCALE_RULES; $TCP_REPS repetitions"
 	# The sink's XDP program would turn off GSO on wan0 and copy every skb;
 	# TCP wants the plain veth. Checksum offload off on both end hosts: XDP
-	# cannot fix up partial checksums (FIELD-NOTES), and every configuration
+	# cannot fix up partial checksums of local veth senders, and every configuration
 	# gets the same senders.
 	sink_xdp off
 	ip netns exec "$G" ethtool -K eth0 tx off >/dev/null

@@ -8,7 +8,7 @@
 
 #include "log.h"
 
-static enum nfo_log_level log_level = NFO_LOG_INFO;
+enum nfo_log_level nfo_log_level_now = NFO_LOG_INFO;
 static int log_timestamps;
 static int libbpf_debug;
 
@@ -19,12 +19,12 @@ void nfo_log_set_libbpf_debug(int on)
 
 void nfo_log_set_level(enum nfo_log_level level)
 {
-	log_level = level;
+	nfo_log_level_now = level;
 }
 
 enum nfo_log_level nfo_log_get_level(void)
 {
-	return log_level;
+	return nfo_log_level_now;
 }
 
 void nfo_log_set_timestamps(int on)
@@ -43,7 +43,7 @@ static void vlog(enum nfo_log_level level, const char *fmt, va_list ap)
 	char buf[1024];
 	size_t n;
 
-	if (level > log_level)
+	if (level > nfo_log_level_now)
 		return;
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	n = strlen(buf);

@@ -19,6 +19,15 @@ void nfo_log(enum nfo_log_level level, const char *fmt, ...)
 #define pr_err(...) nfo_log(NFO_LOG_ERR, __VA_ARGS__)
 #define pr_warn(...) nfo_log(NFO_LOG_WARN, __VA_ARGS__)
 #define pr_info(...) nfo_log(NFO_LOG_INFO, __VA_ARGS__)
-#define pr_debug(...) nfo_log(NFO_LOG_DEBUG, __VA_ARGS__)
+/*
+ * Debug lines are checked here, before their arguments are evaluated: they may
+ * format tuples on paths that run per connection.
+ */
+extern enum nfo_log_level nfo_log_level_now;
+#define pr_debug(...)                                          \
+	do {                                                   \
+		if (nfo_log_level_now >= NFO_LOG_DEBUG)        \
+			nfo_log(NFO_LOG_DEBUG, __VA_ARGS__);   \
+	} while (0)
 
 #endif
