@@ -24,7 +24,12 @@ Q := @
 msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
-PKGS        := libbpf libmnl libnetfilter_conntrack libnftables libnftnl
+PKGS        := libbpf libmnl libnftables libnftnl
+# The Debian package that provides each pkg-config name above.
+DEB_libbpf := libbpf-dev
+DEB_libmnl := libmnl-dev
+DEB_libnftables := libnftables-dev
+DEB_libnftnl := libnftnl-dev
 CFLAGS      ?= -O2 -g
 CFLAGS      += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Wno-format-truncation \
                -D_GNU_SOURCE -DNFO_VERSION='"$(VERSION)"' \
@@ -48,19 +53,37 @@ TEST_BINS   := $(BUILD)/tests/fastpath_test $(BUILD)/tests/nl_batch_test
 
 all: $(BIN) $(BUILD)/nft-offload.8
 
-$(BPF_OBJ): bpf/nfo_fastpath.bpf.c include/nfo_abi.h
+$(BPF_OBJ): bpf/nfo_fastpath.bpf.c
 	$(call msg,BPF,$@)
 	$(Q)mkdir -p $(dir $@)
-	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+	$(Q)$(CLANG) $(BPF_CFLAGS) -MMD -MP -MF $(BPF_OBJ:.o=.d) -c $< -o $@
+
+-include $(BPF_OBJ:.o=.d)
 
 $(SKEL): $(BPF_OBJ)
 	$(call msg,SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name nfo_fastpath > $@.tmp && mv $@.tmp $@
 
-$(BUILD)/%.o: %.c $(wildcard include/*.h lib/*.h daemon/*.h cli/*.h) $(SKEL)
+# Header dependencies from the compiler (-MMD); every object waits for the
+# skeleton, which some of them include.
+$(BUILD)/%.o: %.c $(SKEL) | $(BUILD)/.pkgs-ok
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(dir $@)
-	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+	$(Q)$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+-include $(APP_OBJS:.o=.d)
+
+# Name what is missing instead of failing later on a header.
+$(BUILD)/.pkgs-ok:
+	$(Q)missing=""; for p in $(PKGS); do pkg-config --exists $$p || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		debs=""; for p in $$missing; do case $$p in \
+			libbpf) debs="$$debs $(DEB_libbpf)";; libmnl) debs="$$debs $(DEB_libmnl)";; \
+			libnftables) debs="$$debs $(DEB_libnftables)";; libnftnl) debs="$$debs $(DEB_libnftnl)";; \
+		esac; done; \
+		echo "build: pkg-config does not find$$missing: install$$debs (or run 'sudo make deps')" >&2; exit 1; \
+	fi
+	$(Q)mkdir -p $(BUILD) && touch $@
 
 $(BIN): $(APP_OBJS)
 	$(call msg,LINK,$@)

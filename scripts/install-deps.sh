@@ -5,9 +5,9 @@
 set -eu
 
 PKGS="make gcc clang llvm pkg-config libelf-dev zlib1g-dev
-libbpf-dev bpftool libxdp-dev xdp-tools
+libbpf-dev bpftool
 libmnl-dev libnftnl-dev libnftables-dev nftables
-libnetfilter-conntrack-dev conntrack
+conntrack
 iproute2 ethtool iperf3 netsniff-ng socat tcpdump iputils-ping
 python3 python3-scapy jq gnuplot-nox procps psmisc"
 
