@@ -24,7 +24,8 @@ const char *const nfo_map_names[NFO_MAP_MAX] = {
 	[NFO_MAP_FLOW4] = "nfo_flow4", [NFO_MAP_FLOW6] = "nfo_flow6",
 	[NFO_MAP_DEVS] = "nfo_devs",   [NFO_MAP_STATS] = "nfo_stats",
 	[NFO_MAP_SLOTS] = "nfo_slots", [NFO_MAP_STATE] = "nfo_state",
-	[NFO_MAP_EVENTS] = "nfo_events",
+	[NFO_MAP_EVENTS] = "nfo_events", [NFO_MAP_METRICS] = "nfo_metrics",
+	[NFO_MAP_HOSTS] = "nfo_hosts",   [NFO_MAP_LEAVING] = "nfo_leaving",
 };
 
 static struct bpf_map *skel_map(struct nfo_fastpath *skel, enum nfo_map m)
@@ -42,6 +43,12 @@ static struct bpf_map *skel_map(struct nfo_fastpath *skel, enum nfo_map m)
 		return skel->maps.nfo_slots;
 	case NFO_MAP_EVENTS:
 		return skel->maps.nfo_events;
+	case NFO_MAP_METRICS:
+		return skel->maps.nfo_metrics;
+	case NFO_MAP_HOSTS:
+		return skel->maps.nfo_hosts;
+	case NFO_MAP_LEAVING:
+		return skel->maps.nfo_leaving;
 	default:
 		return skel->maps.nfo_state;
 	}
