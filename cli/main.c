@@ -153,7 +153,9 @@ static const struct cli_cmd cmds[] = {
 	{ "flows", "", "list offloaded connections",
 	  "One line per offloaded connection, like conntrack -L: both tuples as packets arrive, "
 	  "ingress and egress devices, packets and bytes per direction, NAT, age, idle time "
-	  "and state (active, or teardown after a FIN/RST).",
+	  "and state (active, or teardown after a FIN/RST). packets and bytes are the fast "
+	  "path's; with conntrack accounting on (net.netfilter.nf_conntrack_acct=1) "
+	  "total_packets and total_bytes add conntrack's own counters (see ACCOUNTING).",
 	  flows_opts, cmd_flows, true },
 	{ "stats", "", "per-device fast-path and slow-path counters",
 	  "Per device: packets and bytes the fast path forwarded, and packets it passed to the "

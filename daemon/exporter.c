@@ -20,7 +20,7 @@
 #include "exporter.h"
 #include "metrics.h"
 
-#define CLIENT_TIMEOUT_NS (5 * 1000000000ULL)
+#define CLIENT_TIMEOUT_NS (3 * 1000000000ULL) /* checked once a second */
 
 static const uint64_t lat_bounds[] = NFO_LAT_BOUNDS_NS;
 
@@ -273,9 +273,19 @@ void nfo_exporter_tick(struct nfo_exporter *x)
 	int n;
 
 	/* Final counts the CLI queued (evict, flush). */
-	for (n = 0; n < NFO_MAX_LEAVING && !nfo_acct_leaving_pop(x->dp, &l); n++)
+	for (n = 0; n < NFO_MAX_LEAVING && !nfo_acct_leaving_pop(x->dp, &l); n++) {
 		if (nfo_acct_host_add(x->dp, &l))
 			x->m.hosts_full++;
+		if (nfo_log_get_level() >= NFO_LOG_DEBUG) {
+			char a[INET6_ADDRSTRLEN];
+
+			pr_debug("left the fast path (evicted by the CLI): a flow entry of host %s: "
+				 "original %llu packets %llu bytes, reply %llu packets %llu bytes",
+				 inet_ntop(l.host.family, l.host.addr, a, sizeof(a)),
+				 (unsigned long long)l.packets[0], (unsigned long long)l.bytes[0],
+				 (unsigned long long)l.packets[1], (unsigned long long)l.bytes[1]);
+		}
+	}
 	publish(x);
 	if (x->cfd >= 0 && now - x->cstart_ns > CLIENT_TIMEOUT_NS)
 		client_close(x);

@@ -22,6 +22,7 @@ for d in lan0 lan1 wan0; do rexec ethtool -K $d tso off gso off gro off >/dev/nu
 
 scrape() { rexec $PROM scrape "$1" >"$2"; }
 val() { $PROM get "$@"; }
+valid() { $PROM check "$1" >/dev/null; }
 
 # ---- bad listen addresses: one sentence, nothing changed ----------------------
 for bad in 198.18.1.1 127.0.0.1:0 127.0.0.1:70000 '::1:9567' 'localhost:9567'; do
@@ -56,6 +57,36 @@ cexec $TRAFFIC udp-rr $SERVER4 7 $N --sport 41000 >/dev/null
 ref=$(ct_counts 41000)
 check "reference (no offload): conntrack counted $N packets of 92 bytes each way ($ref)" \
 	test "$ref" = "$N $((N * 92)) $N $((N * 92))"
+
+# TCP: the receiver counts IP total lengths itself, as conntrack does.
+sexec nft -f - <<'NFT'
+table inet acct2 {
+	counter in5100 { }
+	counter out5100 { }
+	counter in5101 { }
+	counter out5101 { }
+	chain in { type filter hook input priority 0; tcp dport 5100 counter name in5100; tcp dport 5101 counter name in5101; }
+	chain out { type filter hook output priority 0; tcp sport 5100 counter name out5100; tcp sport 5101 counter name out5101; }
+}
+NFT
+rcv_counts() { # rcv_counts PORT: "opackets obytes rpackets rbytes" counted by the server
+	sexec nft -j list counters table inet acct2 | $PY -c '
+import json, sys
+c = {o["counter"]["name"]: o["counter"] for o in json.load(sys.stdin)["nftables"] if "counter" in o}
+i, o = c["in" + sys.argv[1]], c["out" + sys.argv[1]]
+print(i["packets"], i["bytes"], o["packets"], o["bytes"])' "$1"
+}
+ct_tcp_counts() { # ct_tcp_counts DPORT
+	rexec conntrack -L -p tcp --orig-port-dst "$1" -o extended 2>/dev/null | $PY -c '
+import re, sys
+c = re.findall(r"packets=(\d+) bytes=(\d+)", sys.stdin.read())
+print(" ".join(c[0] + c[1]) if len(c) == 2 else "none")'
+}
+tcp_transfer $C $S $SERVER4 5100 2 || fail "TCP reference transfer"
+sleep 0.2
+tref=$(ct_tcp_counts 5100)
+check "reference (no offload): conntrack counts TCP as the receiver does ($tref)" \
+	test "$tref" = "$(rcv_counts 5100)"
 
 # ---- offloaded: the same traffic, every view adds up ------------------------------
 mkdir -p "$TMP/prom"
@@ -105,4 +136,114 @@ left=$(ct_counts 41001)
 read -r cop cob crp crb <<<"$left"
 check "after evict: conntrack's counters + the per-host metric = the reference" \
 	test "$((cop + fop)) $((cob + h1 - h0)) $((crp + frp)) $((crb + frb))" = "$ref"
+check "the CLI's eviction reached the daemon's log (debug)" \
+	grep -q "left the fast path (evicted by the CLI): a flow entry of host $CLIENT4" "$NFO_LOG"
+
+# TCP through the fast path; FIN/RST take it out: conntrack's counters plus
+# the per-host metric are what the receiver counted.
+metric() { # metric NAME LABELS...: from the daemon's listener
+	scrape http://127.0.0.1:$PORT/metrics "$TMP/mx" && val "$TMP/mx" "$@"
+}
+hb0=$(metric nft_offload_host_bytes_total address=$CLIENT4 family=ipv4 direction=original)
+hp0=$(metric nft_offload_host_packets_total address=$CLIENT4 family=ipv4 direction=original)
+rb0=$(metric nft_offload_host_bytes_total address=$CLIENT4 family=ipv4 direction=reply)
+rp0=$(metric nft_offload_host_packets_total address=$CLIENT4 family=ipv4 direction=reply)
+tcp_transfer $C $S $SERVER4 5101 2 || fail "TCP transfer through the fast path"
+wait_for 5 port_flows 5101 0
+sleep 1.5
+hb=$(($(metric nft_offload_host_bytes_total address=$CLIENT4 family=ipv4 direction=original) - hb0))
+hp=$(($(metric nft_offload_host_packets_total address=$CLIENT4 family=ipv4 direction=original) - hp0))
+rb=$(($(metric nft_offload_host_bytes_total address=$CLIENT4 family=ipv4 direction=reply) - rb0))
+rp=$(($(metric nft_offload_host_packets_total address=$CLIENT4 family=ipv4 direction=reply) - rp0))
+read -r cop cob crp crb <<<"$(ct_tcp_counts 5101)"
+rcv=$(rcv_counts 5101)
+check "TCP: the fast path carried it ($hp of ${rcv%% *} packets)" test "$hp" -ge $((${rcv%% *} * 9 / 10))
+check "TCP: conntrack's counters + per-host metric = the receiver's count ($((cop + hp)) $((cob + hb)) $((crp + rp)) $((crb + rb)) = $rcv)" \
+	test "$((cop + hp)) $((cob + hb)) $((crp + rp)) $((crb + rb))" = "$rcv"
+check "TCP: the daemon logged the final counts (debug)" \
+	grep -Eq "left the fast path \((closing|teardown)\): tcp $CLIENT4:[0-9]+ -> $SERVER4:5101: original $hp packets $hb bytes, reply $rp packets $rb bytes" "$NFO_LOG"
+
+# ---- metrics against stats -j, during and after traffic ----------------------------
+sexec $TRAFFIC udp-sink 9001 30000 --timeout 20 >/dev/null &
+sink=$!
+sleep 0.3
+cexec $TRAFFIC udp-stream $SERVER4 9001 30000 --rate 10000 --hold 0.3 >/dev/null &
+sleep 1.5
+scrape http://127.0.0.1:$PORT/metrics "$TMP/a"
+nfo stats -j >"$TMP/s.json"
+scrape http://127.0.0.1:$PORT/metrics "$TMP/b"
+stats_vs() { # stats_vs MODE(mid|equal) BEFORE AFTER
+	$PY - "$@" "$TMP/s.json" <<'PYEOF'
+import json, subprocess, sys
+mode, a, b, sj = sys.argv[1:5]
+def load(path):
+    sys.path.insert(0, sys.argv[0].rsplit("/", 1)[0] if "/" in sys.argv[0] else ".")
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("prom", PROM_PY)
+    m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m)
+    return {(n, tuple(sorted(l.items()))): v for n, l, v in m.parse(open(path).read())[1]}
+PROM_PY = __import__("os").environ["PROM_PY"]
+A, B = load(a), load(b)
+bad = 0
+moving = 0
+for d in json.load(open(sj))["devices"]:
+    keys = [("nft_offload_fastpath_packets_total", (("device", d["name"]), ("direction", "in")), d["fwd_packets"]),
+            ("nft_offload_fastpath_bytes_total", (("device", d["name"]), ("direction", "in")), d["fwd_bytes"])]
+    keys += [("nft_offload_slowpath_packets_total", (("device", d["name"]), ("reason", r)), v)
+             for r, v in d["slow_path"].items()]
+    for n, l, v in keys:
+        x, y = A[(n, l)], B[(n, l)]
+        ok = x <= v <= y if mode == "mid" else x == v == y
+        moving += x < y
+        if not ok:
+            print("# %s%s: metrics %d, %d; stats %d" % (n, dict(l), x, y, v)); bad += 1
+if mode == "mid" and not moving:
+    print("# nothing moved: no traffic during the scrapes?"); bad += 1
+sys.exit(bad)
+PYEOF
+}
+export PROM_PY=$ROOT/tests/e2e/prom.py
+check "during traffic: stats -j lies between two scrapes, for every device and reason" stats_vs mid "$TMP/a" "$TMP/b"
+wait $sink
+sleep 0.3
+scrape http://127.0.0.1:$PORT/metrics "$TMP/a"
+nfo stats -j >"$TMP/s.json"
+nfo metrics >"$TMP/b"
+check "traffic stopped: scrape, metrics and stats -j agree exactly" stats_vs equal "$TMP/a" "$TMP/b"
+check "scrape: valid exposition format" valid "$TMP/a"
+check "metrics command: valid exposition format" valid "$TMP/b"
+adm=$(val "$TMP/b" nft_offload_admissions_total)
+lat=$(val "$TMP/b" nft_offload_admission_latency_seconds_count)
+check "admission latency histogram counts every admission ($lat of $adm)" test "$lat" -eq "$adm" -a "$adm" -ge 3
+check "up 1 while the daemon runs" test "$(val "$TMP/b" nft_offload_up)" -eq 1
+code=$(rexec $PY -c '
+import urllib.request, urllib.error
+try: urllib.request.urlopen("http://127.0.0.1:'$PORT'/x", timeout=5)
+except urllib.error.HTTPError as e: print(e.code)')
+check "GET of another path: 404 ($code)" test "$code" = 404
+# A client that says nothing does not block the next scrape for long.
+ip netns exec "$R" $PY -c '
+import socket, time
+s = socket.create_connection(("127.0.0.1", '$PORT')); time.sleep(8)' &
+idle=$!
+sleep 0.2
+t0=$(date +%s%N)
+scrape http://127.0.0.1:$PORT/metrics "$TMP/c"
+t=$((($(date +%s%N) - t0) / 1000000))
+kill $idle 2>/dev/null
+check "a silent client is dropped after its timeout (next scrape after ${t} ms)" \
+	test "$t" -lt 5000 -a -s "$TMP/c"
+
+# ---- textfile -------------------------------------------------------------------
+f=$TMP/prom/nft_offload.prom
+check "textfile written, valid" valid "$f"
+check "textfile: no temporary file left" test -z "$(ls "$TMP/prom" | grep -v '^nft_offload.prom$')"
+nfo_stop
+check "textfile removed when the daemon stops" test ! -e "$f"
+
+# ---- IPv6 listener ------------------------------------------------------------------
+nfo_start --metrics-listen "[::1]:$PORT" || fail "daemon start with an IPv6 listener"
+scrape "http://[::1]:$PORT/metrics" "$TMP/d"
+check "IPv6 listener: valid exposition" valid "$TMP/d"
+nfo_stop
 nfo_done
