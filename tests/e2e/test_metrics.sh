@@ -230,7 +230,7 @@ sleep 0.2
 t0=$(date +%s%N)
 scrape http://127.0.0.1:$PORT/metrics "$TMP/c"
 t=$((($(date +%s%N) - t0) / 1000000))
-kill $idle 2>/dev/null
+kill $idle 2>/dev/null; wait $idle 2>/dev/null
 check "a silent client is dropped after its timeout (next scrape after ${t} ms)" \
 	test "$t" -lt 5000 -a -s "$TMP/c"
 
