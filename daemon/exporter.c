@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -240,7 +241,8 @@ static void write_file(struct nfo_exporter *x)
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	if (!err) {
 		fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-		if (fd < 0)
+		/* node_exporter runs as another user: readable whatever the umask. */
+		if (fd < 0 || fchmod(fd, 0644))
 			err = -errno;
 		while (!err && off < blen) {
 			ssize_t n = write(fd, body + off, blen - off);

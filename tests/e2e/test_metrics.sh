@@ -90,8 +90,10 @@ check "reference (no offload): conntrack counts TCP as the receiver does ($tref)
 
 # ---- offloaded: the same traffic, every view adds up ------------------------------
 mkdir -p "$TMP/prom"
+umask 077 # as under the systemd unit (UMask=0077)
 nfo_start --metrics-listen 127.0.0.1:$PORT --metrics-file "$TMP/prom/nft_offload.prom" \
 	--metrics-interval 1 -v || { fail "daemon start"; nfo_done; }
+umask 022
 # The first exchanges go through conntrack, the rest through the fast path.
 cexec $TRAFFIC udp-rr $SERVER4 7 $N --sport 41001 --gap 0.005 >/dev/null
 wait_for 3 port_flows 41001 1
@@ -237,6 +239,8 @@ check "a silent client is dropped after its timeout (next scrape after ${t} ms)"
 # ---- textfile -------------------------------------------------------------------
 f=$TMP/prom/nft_offload.prom
 check "textfile written, valid" valid "$f"
+check "textfile: readable by node_exporter's user (mode $(stat -c %a "$f"))" \
+	test "$(stat -c %a "$f")" = 644
 check "textfile: no temporary file left" test -z "$(ls "$TMP/prom" | grep -v '^nft_offload.prom$')"
 nfo_stop
 check "textfile removed when the daemon stops" test ! -e "$f"
