@@ -166,7 +166,7 @@ static void client_request(struct nfo_exporter *x)
 		respond(x, "400 Bad Request", "bad request\n", 12);
 		return;
 	}
-	if (strcmp(method, "GET") && strcmp(method, "HEAD")) {
+	if (strcmp(method, "GET")) {
 		respond(x, "405 Method Not Allowed", "only GET\n", 9);
 		return;
 	}
@@ -181,7 +181,7 @@ static void client_request(struct nfo_exporter *x)
 		respond(x, "500 Internal Server Error", "cannot read the pinned state\n", 29);
 		return;
 	}
-	respond(x, "200 OK", body, strcmp(method, "HEAD") ? blen : 0);
+	respond(x, "200 OK", body, blen);
 	free(body);
 }
 

@@ -248,6 +248,9 @@ int nfo_dp_open_pinned(const char *pin_dir, struct nfo_dp **dpp)
 		dp->map_fd[i] = bpf_obj_get(path);
 		if (dp->map_fd[i] < 0) {
 			err = -errno;
+			/* Some pins but not this one: another version's set. */
+			if (err == -ENOENT && i > 0)
+				err = -EPROTO;
 			goto fail;
 		}
 	}
