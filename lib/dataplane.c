@@ -473,3 +473,19 @@ int nfo_dp_state_set(struct nfo_dp *dp, const struct nfo_state *st)
 
 	return ret_errno(bpf_map_update_elem(dp->map_fd[NFO_MAP_STATE], &zero, st, 0));
 }
+
+int nfo_dp_devstats(struct nfo_dp *dp, struct nfo_devstat *d, int max)
+{
+	uint32_t slot;
+	int n = 0;
+
+	for (slot = 1; slot < NFO_MAX_SLOTS && n < max; slot++) {
+		if (nfo_dp_slot_get(dp, slot, &d[n].s) || !d[n].s.name[0])
+			continue;
+		if (nfo_dp_stats_get(dp, slot, &d[n].st))
+			continue;
+		d[n].slot = slot;
+		n++;
+	}
+	return n;
+}

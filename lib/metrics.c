@@ -76,50 +76,32 @@ static double mono_s(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-struct devstat {
-	char name[40];
-	struct nfo_stats st;
-};
-
-static int read_devs(struct nfo_dp *dp, struct devstat *d)
-{
-	struct nfo_slot s;
-	uint32_t slot;
-	int n = 0;
-
-	for (slot = 1; slot < NFO_MAX_SLOTS; slot++) {
-		if (nfo_dp_slot_get(dp, slot, &s) || !s.name[0])
-			continue;
-		if (nfo_dp_stats_get(dp, slot, &d[n].st))
-			continue;
-		label(s.name, d[n].name, sizeof(d[n].name));
-		n++;
-	}
-	return n;
-}
-
 static void devices(FILE *f, struct nfo_dp *dp)
 {
-	static struct devstat d[NFO_MAX_SLOTS];
-	int n = read_devs(dp, d), i, r;
+	static struct nfo_devstat d[NFO_MAX_SLOTS];
+	char name[NFO_MAX_SLOTS][40];
+	int n = nfo_dp_devstats(dp, d, NFO_MAX_SLOTS), i, r;
+
+	for (i = 0; i < n; i++)
+		label(d[i].s.name, name[i], sizeof(name[i]));
 
 	head(f, "fastpath_packets_total", "counter",
 	     "Packets the fast path forwarded, by the device they entered (direction in).");
 	for (i = 0; i < n; i++)
 		fprintf(f, "nft_offload_fastpath_packets_total{device=\"%s\",direction=\"in\"} %llu\n",
-			d[i].name, (unsigned long long)d[i].st.fwd_packets);
+			name[i], (unsigned long long)d[i].st.fwd_packets);
 	head(f, "fastpath_bytes_total", "counter",
 	     "Layer 3 bytes the fast path forwarded, by the device they entered (direction in).");
 	for (i = 0; i < n; i++)
 		fprintf(f, "nft_offload_fastpath_bytes_total{device=\"%s\",direction=\"in\"} %llu\n",
-			d[i].name, (unsigned long long)d[i].st.fwd_bytes);
+			name[i], (unsigned long long)d[i].st.fwd_bytes);
 	head(f, "slowpath_packets_total", "counter",
 	     "Packets the fast path passed to the kernel stack, by device and reason.");
 	for (i = 0; i < n; i++)
 		for (r = 0; r < NFO_R_MAX; r++)
 			fprintf(f, "nft_offload_slowpath_packets_total{device=\"%s\",reason=\"%s\"} "
 				   "%llu\n",
-				d[i].name, reason_labels[r], (unsigned long long)d[i].st.pass[r]);
+				name[i], reason_labels[r], (unsigned long long)d[i].st.pass[r]);
 }
 
 static void latency(FILE *f, const struct nfo_metrics *m)
