@@ -92,6 +92,31 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } nfo_state SEC(".maps");
 
+/* Metrics and per-host accounting: the daemon writes, the CLI reads. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct nfo_metrics);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} nfo_metrics SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, NFO_MAX_HOSTS);
+	__type(key, struct nfo_host_key);
+	__type(value, struct nfo_host);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} nfo_hosts SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_QUEUE);
+	__uint(max_entries, NFO_MAX_LEAVING);
+	__type(value, struct nfo_leaving);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} nfo_leaving SEC(".maps");
+
 /* Per-packet state shared by the two entry points. */
 struct nfo_ctx {
 	void *ctx; /* struct __sk_buff * or struct xdp_md * */

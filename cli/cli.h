@@ -26,6 +26,7 @@ struct cli {
 	enum cli_sort sort;
 	bool count_only;
 	long limit;
+	bool conntrack; /* flows --conntrack */
 	/* stats */
 	double watch; /* seconds; 0: once */
 	long iterations;
@@ -50,6 +51,7 @@ int cmd_evict(struct cli *c, int argc, char **argv);
 int cmd_stats(struct cli *c, int argc, char **argv);
 int cmd_explain(struct cli *c, int argc, char **argv);
 int cmd_stop(struct cli *c, int argc, char **argv);
+int cmd_metrics(struct cli *c, int argc, char **argv);
 
 /* Is a daemon alive for this state (pid present and is nft-offload)? */
 bool cli_daemon_alive(const struct nfo_state *st);

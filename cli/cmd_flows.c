@@ -8,6 +8,7 @@
 
 #include <netinet/in.h>
 
+#include "acct.h"
 #include "cli.h"
 #include "output.h"
 
@@ -18,6 +19,8 @@ struct conn {
 	bool have[2];
 	union nfo_key key[2];
 	struct nfo_flow flow[2];
+	bool have_ct; /* conntrack's counters below (accounting on) */
+	uint64_t ct_packets[2], ct_bytes[2];
 };
 
 struct conns {
@@ -234,6 +237,13 @@ static void print_dir(const struct conn *c, int dir, const char *key)
 		out_null("out");
 	out_u64("packets", "packets=%llu ", f->packets);
 	out_u64("bytes", "bytes=%llu ", f->bytes);
+	if (c->have_ct) {
+		out_u64("total_packets", "total_packets=%llu ", f->packets + c->ct_packets[dir]);
+		out_u64("total_bytes", "total_bytes=%llu ", f->bytes + c->ct_bytes[dir]);
+	} else {
+		out_null("total_packets");
+		out_null("total_bytes");
+	}
 	out_obj_close();
 }
 
@@ -265,6 +275,74 @@ static void print_conn(const struct conn *c, uint64_t now)
 	out_obj_close();
 }
 
+static struct conn *conn_find(struct conns *cs, const struct nfo_tuple *orig)
+{
+	size_t i;
+
+	if (!cs->isize)
+		return NULL;
+	i = slot_of(cs, orig);
+	return cs->idx[i] ? &cs->v[cs->idx[i] - 1] : NULL;
+}
+
+/* Conntrack's own counters of each offloaded connection (accounting on). */
+static int ct_counts_cb(const struct nfo_acct_ct *e, void *arg)
+{
+	struct conn *cn = conn_find(arg, &e->ct.orig);
+	int dir;
+
+	if (!cn || !e->counters || cn->ct_id != e->ct.id)
+		return 0;
+	cn->have_ct = true;
+	for (dir = 0; dir < 2; dir++) {
+		cn->ct_packets[dir] = e->ct.packets[dir];
+		cn->ct_bytes[dir] = e->ct.bytes[dir];
+	}
+	return 0;
+}
+
+struct ct_lines {
+	struct conns *cs;
+	size_t n, offloaded;
+};
+
+static int ct_line_cb(const struct nfo_acct_ct *e, void *arg)
+{
+	struct ct_lines *l = arg;
+	struct conn *cn = conn_find(l->cs, &e->ct.orig);
+	uint64_t p[2], b[2];
+	int dir;
+
+	l->n++;
+	if (!cn || cn->ct_id != e->ct.id) {
+		nfo_acct_ct_line(stdout, e, NULL, NULL);
+		return 0;
+	}
+	for (dir = 0; dir < 2; dir++) {
+		p[dir] = cn->have[dir] ? cn->flow[dir].packets : 0;
+		b[dir] = cn->have[dir] ? cn->flow[dir].bytes : 0;
+	}
+	nfo_acct_ct_line(stdout, e, p, b);
+	l->offloaded++;
+	return 0;
+}
+
+static int print_conntrack(struct conns *cs)
+{
+	struct ct_lines l = { .cs = cs };
+	int err = nfo_acct_ct_dump(0, 0, ct_line_cb, &l);
+
+	if (err) {
+		fprintf(stderr, "nft-offload: cannot dump conntrack: %s\n", strerror(-err));
+		return 1;
+	}
+	fprintf(stderr, "nft-offload: %zu conntrack entr%s shown, %zu offloaded%s\n", l.n,
+		l.n == 1 ? "y" : "ies", l.offloaded,
+		nfo_acct_ct_enabled() ? "" :
+					" (net.netfilter.nf_conntrack_acct is off: no counters)");
+	return 0;
+}
+
 int cmd_flows(struct cli *c, int argc, char **argv)
 {
 	struct nfo_dp *dp;
@@ -277,6 +355,10 @@ int cmd_flows(struct cli *c, int argc, char **argv)
 		return cli_usage_error(c, "unexpected argument '%s' (filters are options: "
 					  "--addr, --port, --proto, --dev)",
 				       argv[0]);
+	if (c->conntrack && (c->json || c->filtered || c->sort || c->count_only || c->limit))
+		return cli_usage_error(c, "--conntrack prints every conntrack entry in conntrack's "
+					  "own format: no --json, filters, --sort, --count or "
+					  "--limit with it");
 	dp = cli_open_pins(c);
 	if (!dp)
 		return 1;
@@ -287,6 +369,14 @@ int cmd_flows(struct cli *c, int argc, char **argv)
 		conns_free(&cs);
 		return 1;
 	}
+	if (c->conntrack) {
+		err = print_conntrack(&cs);
+		conns_free(&cs);
+		return err;
+	}
+	/* Best effort: without conntrack's counters the totals are null. */
+	if (cs.n && nfo_acct_ct_enabled())
+		nfo_acct_ct_dump(0, 0, ct_counts_cb, &cs);
 	sort_key = c->sort;
 	qsort(cs.v, cs.n, sizeof(*cs.v), cmp_conn);
 	for (i = 0; i < cs.n; i++)

@@ -16,27 +16,6 @@ static const char *const reason_keys[] = {
 #undef X
 };
 
-struct devstat {
-	uint32_t slot;
-	struct nfo_slot s;
-	struct nfo_stats st;
-};
-
-static int read_all(struct nfo_dp *dp, struct devstat *d, int max)
-{
-	uint32_t slot;
-	int n = 0;
-
-	for (slot = 1; slot < NFO_MAX_SLOTS && n < max; slot++) {
-		if (nfo_dp_slot_get(dp, slot, &d[n].s) || !d[n].s.name[0])
-			continue;
-		if (nfo_dp_stats_get(dp, slot, &d[n].st))
-			continue;
-		d[n].slot = slot;
-		n++;
-	}
-	return n;
-}
 
 static uint64_t slow_total(const struct nfo_stats *s)
 {
@@ -48,7 +27,7 @@ static uint64_t slow_total(const struct nfo_stats *s)
 	return t;
 }
 
-static void print_once(struct cli *c, struct devstat *d, int n)
+static void print_once(struct cli *c, struct nfo_devstat *d, int n)
 {
 	struct nfo_stats tot = {};
 	int i, r;
@@ -117,7 +96,7 @@ static double now_s(void)
 }
 
 /* Rates between two snapshots: one line per device (one JSON object per report). */
-static void print_rates(struct devstat *a, struct devstat *b, int n, double dt)
+static void print_rates(struct nfo_devstat *a, struct nfo_devstat *b, int n, double dt)
 {
 	char pps[16], bps[16], slow[16], tbuf[16];
 	time_t t = time(NULL);
@@ -158,7 +137,7 @@ static void print_rates(struct devstat *a, struct devstat *b, int n, double dt)
 
 int cmd_stats(struct cli *c, int argc, char **argv)
 {
-	struct devstat a[NFO_MAX_SLOTS], b[NFO_MAX_SLOTS];
+	struct nfo_devstat a[NFO_MAX_SLOTS], b[NFO_MAX_SLOTS];
 	struct nfo_dp *dp;
 	long it = 0;
 	double t0;
@@ -174,7 +153,7 @@ int cmd_stats(struct cli *c, int argc, char **argv)
 	if (!dp)
 		return 1;
 	out_init(c->json);
-	n = read_all(dp, a, NFO_MAX_SLOTS);
+	n = nfo_dp_devstats(dp, a, NFO_MAX_SLOTS);
 	if (!c->watch) {
 		print_once(c, a, n);
 		nfo_dp_close(dp);
@@ -189,7 +168,7 @@ int cmd_stats(struct cli *c, int argc, char **argv)
 		usleep((useconds_t)(c->watch * 1e6));
 		if (interrupted)
 			break;
-		m = read_all(dp, b, NFO_MAX_SLOTS);
+		m = nfo_dp_devstats(dp, b, NFO_MAX_SLOTS);
 		t1 = now_s();
 		if (m != n) { /* devices came or went: start over */
 			memcpy(a, b, sizeof(a));

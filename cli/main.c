@@ -47,6 +47,10 @@ enum {
 	O_COUNT,
 	O_ITER,
 	O_ALL,
+	O_METRICS_LISTEN,
+	O_METRICS_FILE,
+	O_METRICS_INTERVAL,
+	O_CONNTRACK,
 };
 
 struct cli_opt {
@@ -81,6 +85,12 @@ static const struct cli_opt run_opts[] = {
 	{ "event-buffer", O_EVBUF, "BYTES", "conntrack event socket buffer (default 16M)" },
 	{ "ct-timeout", O_CT_TIMEOUT, "TIME",
 	  "conntrack timeout held while a flow is offloaded (default 24h)" },
+	{ "metrics-listen", O_METRICS_LISTEN, "ADDR:PORT",
+	  "serve GET /metrics on this address (127.0.0.1:9567, [::1]:9567; default off)" },
+	{ "metrics-file", O_METRICS_FILE, "FILE",
+	  "write the metrics to FILE (*.prom, for node_exporter's textfile collector)" },
+	{ "metrics-interval", O_METRICS_INTERVAL, "TIME",
+	  "how often to write --metrics-file (default 15s)" },
 	{ 0 },
 };
 
@@ -97,6 +107,9 @@ static const struct cli_opt flows_opts[] = {
 	{ "sort", O_SORT, "KEY", "sort by bytes, packets, idle or age (largest first)" },
 	{ "count", O_COUNT, NULL, "print only the number of connections" },
 	{ "limit", O_LIMIT, "N", "print at most N connections" },
+	{ "conntrack", O_CONNTRACK, NULL,
+	  "print conntrack's TCP/UDP entries as conntrack -L -o extended does, with true "
+	  "counters" },
 	{ 0 },
 };
 
@@ -140,7 +153,9 @@ static const struct cli_cmd cmds[] = {
 	{ "flows", "", "list offloaded connections",
 	  "One line per offloaded connection, like conntrack -L: both tuples as packets arrive, "
 	  "ingress and egress devices, packets and bytes per direction, NAT, age, idle time "
-	  "and state (active, or teardown after a FIN/RST).",
+	  "and state (active, or teardown after a FIN/RST). packets and bytes are the fast "
+	  "path's; with conntrack accounting on (net.netfilter.nf_conntrack_acct=1) "
+	  "total_packets and total_bytes add conntrack's own counters (see ACCOUNTING).",
 	  flows_opts, cmd_flows, true },
 	{ "stats", "", "per-device fast-path and slow-path counters",
 	  "Per device: packets and bytes the fast path forwarded, and packets it passed to the "
@@ -164,6 +179,20 @@ static const struct cli_cmd cmds[] = {
 	  "programs are detached, offloaded connections are handed back to conntrack, the "
 	  "nft-offload table and the pins are deleted.",
 	  no_opts, cmd_stop, false },
+	{ "metrics", "", "Prometheus metrics",
+	  "Print every figure of status and stats, and the daemon's counters, in the "
+	  "Prometheus text exposition format: nft_offload_up, heartbeat_age_seconds, flows, "
+	  "flows_capacity{family}, admissions_total, evictions_total{reason}, "
+	  "conntrack_events_total, conntrack_events_lost_total, resyncs_total, "
+	  "revalidations_total, admission_latency_seconds (histogram), "
+	  "fastpath_packets_total and fastpath_bytes_total{device,direction=\"in\"} (counted "
+	  "on the device packets enter), slowpath_packets_total{device,reason}, and per LAN "
+	  "host host_bytes_total, host_packets_total{address,family,direction} and "
+	  "host_flows_total: the fast-path counts of each connection from that address "
+	  "(its ORIGINAL source), added when the connection leaves the fast path, for at most "
+	  "4096 hosts (host_table_full_total counts connections not added). The daemon "
+	  "serves the same text with metrics-listen and writes it with metrics-file.",
+	  no_opts, cmd_metrics, false },
 	{ 0 },
 };
 
@@ -391,6 +420,15 @@ static int handle_opt(struct cli *c, const struct cli_cmd *cmd, int key, const c
 		return set_run(c, "event-buffer", arg);
 	case O_CT_TIMEOUT:
 		return set_run(c, "ct-timeout", arg);
+	case O_METRICS_LISTEN:
+		return set_run(c, "metrics-listen", arg);
+	case O_METRICS_FILE:
+		return set_run(c, "metrics-file", arg);
+	case O_METRICS_INTERVAL:
+		return set_run(c, "metrics-interval", arg);
+	case O_CONNTRACK:
+		c->conntrack = true;
+		return 0;
 	case O_SORT:
 		if (!strcmp(arg, "bytes"))
 			c->sort = SORT_BYTES;

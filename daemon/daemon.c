@@ -33,6 +33,7 @@
 #include "ct.h"
 #include "daemon.h"
 #include "dataplane.h"
+#include "exporter.h"
 #include "flowtab.h"
 #include "log.h"
 #include "nft.h"
@@ -110,6 +111,7 @@ struct daemon {
 	uint64_t lat[LAT_BUCKETS];
 	uint64_t lat_max;
 	struct nfo_state st;
+	struct nfo_exporter mx; /* metrics */
 	bool stop;
 	bool table_created;
 	uint64_t skip_devices, skip_conntrack, skip_logged; /* admissions dropped */
@@ -182,6 +184,7 @@ static void lat_record(struct daemon *d, uint64_t ns)
 	unsigned int b = lat_bucket(ns);
 
 	d->lat[b < LAT_BUCKETS ? b : LAT_BUCKETS - 1]++;
+	nfo_exporter_latency(&d->mx, ns);
 	if (ns > d->lat_max)
 		d->lat_max = ns;
 }
@@ -358,21 +361,24 @@ static void detach_dev(struct daemon *d, struct dev *dv, bool unpublish)
 
 /* ---- eviction ----------------------------------------------------------- */
 
+/*
+ * NFO_EVICTS (nfo_abi.h): idle; closing (TCP left ESTABLISHED: conntrack saw
+ * FIN/RST); destroyed (conntrack entry gone); unmarked (someone cleared our
+ * mark bit); ruleset (re-validation after a ruleset change); device (a device
+ * went away or down); gone (missing from a resync dump); route moved (the
+ * route of a source-NATed flow moved: the stack decides); teardown (FIN/RST
+ * seen by the fast path, conntrack said nothing).
+ */
 enum evict_why {
-	EVICT_IDLE,
-	EVICT_CLOSING, /* TCP left ESTABLISHED: conntrack saw FIN/RST */
-	EVICT_DESTROY, /* conntrack entry gone */
-	EVICT_UNMARKED, /* someone cleared our mark bit */
-	EVICT_RULESET, /* re-validation after a ruleset change */
-	EVICT_DEVICE, /* a device went away or down */
-	EVICT_GONE, /* missing from a resync dump */
-	EVICT_ROUTE, /* the route of a source-NATed flow moved: the stack decides */
-	EVICT_TEARDOWN, /* FIN/RST seen by the fast path, conntrack said nothing */
+#define X(e, label) EVICT_##e,
+	NFO_EVICTS(X)
+#undef X
 };
 
 static const char *const evict_names[] = {
-	"idle", "closing", "destroyed", "unmarked", "ruleset", "device", "gone", "route moved",
-	"teardown",
+#define X(e, label) label,
+	NFO_EVICTS(X)
+#undef X
 };
 
 static void ct_flush(struct daemon *d);
@@ -412,6 +418,8 @@ static void evict(struct daemon *d, struct nfo_conn *c, enum evict_why why, uint
 	char buf[128];
 	int dir;
 
+	/* Final counts first: taking the entries out also reads them. */
+	nfo_exporter_leaving(&d->mx, c, why, evict_names[why]);
 	for (dir = 0; dir < 2; dir++)
 		nfo_dp_flow_del(d->dp, c->orig.family, &c->key[dir]);
 	switch (why) {
@@ -1211,6 +1219,7 @@ static void tick(struct daemon *d)
 		resync(d, "catch-up");
 	}
 	idle_gc(d);
+	nfo_exporter_tick(&d->mx);
 	if (++ticks % 10 == 0)
 		refresh_xdp_tx(d);
 	if (d->skip_devices + d->skip_conntrack != d->skip_logged) {
@@ -1432,7 +1441,7 @@ static int setup_loop(struct daemon *d)
 		if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, fds[i], &ev))
 			return -errno;
 	}
-	return 0;
+	return nfo_exporter_watch(&d->mx, d->epfd);
 }
 
 static void handle_signal(struct daemon *d)
@@ -1563,6 +1572,8 @@ static void event_loop(struct daemon *d)
 				handle_signal(d);
 			else if (d->rb && fd == ring_buffer__epoll_fd(d->rb))
 				read_teardowns(d);
+			else if (nfo_exporter_owns(&d->mx, fd))
+				nfo_exporter_handle(&d->mx, fd, evs[i].events);
 		}
 	}
 }
@@ -1588,6 +1599,7 @@ static int start(struct daemon *d, bool had_pins)
 	d->st.flow_capacity = d->dp->flow_capacity;
 	d->st.flows = 0;
 	nfo_dp_state_set(d->dp, &d->st);
+	nfo_exporter_start(&d->mx, d->dp);
 
 	if (d->dp->adopted)
 		adopt(d);
@@ -1643,6 +1655,7 @@ int nfo_daemon_run(struct nfo_config *cfg)
 		return 1;
 	d->cfg = cfg;
 	d->lockfd = d->epfd = d->sigfd = d->timerfd = -1;
+	d->mx.lfd = d->mx.cfd = -1;
 
 	/* Checks that change nothing yet. */
 	if (take_lock(d)) {
@@ -1672,6 +1685,8 @@ int nfo_daemon_run(struct nfo_config *cfg)
 		d->devs[i].want = cfg->dev_mode[i] != NFO_MODE_AUTO ? cfg->dev_mode[i] : cfg->mode;
 	}
 	d->ndevs = cfg->ndevices;
+	if (nfo_exporter_open(&d->mx, cfg))
+		goto out;
 	had_pins = nfo_dp_pinned(cfg->pin_dir);
 	if (had_pins && check_pins(d))
 		goto out;
@@ -1701,12 +1716,14 @@ int nfo_daemon_run(struct nfo_config *cfg)
 		publish_state(d);
 	}
 out_close:
+	nfo_exporter_close(&d->mx);
 	ring_buffer__free(d->rb);
 	if (d->tab.hash)
 		nfo_flowtab_free(&d->tab);
 	close_sockets(d);
 	nfo_dp_close(d->dp);
 out:
+	nfo_exporter_close(&d->mx);
 	if (d->lockfd >= 0)
 		close(d->lockfd);
 	if (d->epfd >= 0)

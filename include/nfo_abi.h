@@ -15,7 +15,7 @@
 
 #include <linux/types.h>
 
-#define NFO_ABI_VERSION 2
+#define NFO_ABI_VERSION 3
 
 /* Directions, as in enum flow_offload_tuple_dir / ip_conntrack_dir. */
 #define NFO_DIR_ORIGINAL 0
@@ -204,6 +204,75 @@ struct nfo_state {
 	__u64 latency_max_ns;
 };
 
+/*
+ * Why the daemon took a connection out of the fast path. One list, expanded
+ * into the daemon's enum and into the metrics' reason labels.
+ * X(enum suffix, label)
+ */
+#define NFO_EVICTS(X)                 \
+	X(IDLE, "idle")               \
+	X(CLOSING, "closing")         \
+	X(DESTROY, "destroyed")       \
+	X(UNMARKED, "unmarked")       \
+	X(RULESET, "ruleset")         \
+	X(DEVICE, "device")           \
+	X(GONE, "gone")               \
+	X(ROUTE, "route_moved")       \
+	X(TEARDOWN, "teardown")
+
+#define NFO_EVICT_SLOTS 16 /* room for more reasons without an ABI change */
+
+/*
+ * Admission latency histogram bounds (nanoseconds), for Prometheus: bucket i
+ * counts latencies <= bound i and > bound i-1; the last bucket is +Inf.
+ */
+#define NFO_LAT_BOUNDS_NS                                                         \
+	{ 50000ULL, 100000ULL, 250000ULL, 500000ULL, 1000000ULL, 2500000ULL,       \
+	  5000000ULL, 10000000ULL, 25000000ULL, 50000000ULL, 100000000ULL,        \
+	  250000000ULL, 500000000ULL, 1000000000ULL, 2500000000ULL }
+#define NFO_LAT_BUCKETS 16 /* the bounds above and +Inf */
+
+/* Daemon counters for metrics (single-entry array, pinned; daemon writes). */
+struct nfo_metrics {
+	__u64 lat_count;
+	__u64 lat_sum_ns;
+	__u64 lat_bucket[NFO_LAT_BUCKETS]; /* not cumulative */
+	__u64 evicted[NFO_EVICT_SLOTS]; /* by NFO_EVICTS reason */
+	__u64 hosts_full; /* final counts not added: host table full */
+};
+
+/*
+ * Per-host totals (hash, pinned; daemon writes): what the fast path carried
+ * for connections whose ORIGINAL direction came from this address (the
+ * client), added when each connection leaves the fast path.
+ */
+#define NFO_MAX_HOSTS 4096
+
+struct nfo_host_key {
+	__be32 addr[4]; /* IPv4 uses addr[0] */
+	__u8 family;
+	__u8 pad[3];
+};
+
+struct nfo_host {
+	__u64 packets[2]; /* by NFO_DIR_* */
+	__u64 bytes[2];
+	__u64 flows; /* connections that left the fast path */
+};
+
+/*
+ * Final counts of a connection taken out of the fast path by the CLI (evict,
+ * flush): queued for the daemon, the only writer of the host table.
+ */
+#define NFO_MAX_LEAVING 16384
+
+struct nfo_leaving {
+	struct nfo_host_key host;
+	__u32 flows; /* 1, or 0 for the second entry of a connection */
+	__u64 packets[2];
+	__u64 bytes[2];
+};
+
 #define NFO_STATE_WARN_PRIO (1U << 0) /* another forward chain runs after ours */
 #define NFO_STATE_EVENTS_SET (1U << 1) /* we set nf_conntrack_events from 2 to 1 */
 
@@ -219,5 +288,10 @@ _Static_assert(sizeof(struct nfo_event) == 56, "nfo_event layout");
 _Static_assert(sizeof(struct nfo_slot) == 32, "nfo_slot layout");
 _Static_assert(sizeof(struct nfo_stats) == 8 * (2 + NFO_R_MAX), "nfo_stats layout");
 _Static_assert(sizeof(struct nfo_state) == 144, "nfo_state layout");
+_Static_assert(sizeof(struct nfo_metrics) == 8 * (3 + NFO_LAT_BUCKETS + NFO_EVICT_SLOTS),
+	       "nfo_metrics layout");
+_Static_assert(sizeof(struct nfo_host_key) == 20, "nfo_host_key layout");
+_Static_assert(sizeof(struct nfo_host) == 40, "nfo_host layout");
+_Static_assert(sizeof(struct nfo_leaving) == 56, "nfo_leaving layout");
 
 #endif /* NFO_ABI_H */

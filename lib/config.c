@@ -8,6 +8,7 @@
 #include "config.h"
 #include "dataplane.h"
 #include "log.h"
+#include "metrics.h"
 
 void nfo_config_defaults(struct nfo_config *c)
 {
@@ -18,6 +19,7 @@ void nfo_config_defaults(struct nfo_config *c)
 	c->ct_timeout = NFO_DEFAULT_CT_TIMEOUT;
 	c->flows = NFO_DEFAULT_FLOWS;
 	c->event_buffer = NFO_DEFAULT_EVENT_BUFFER;
+	c->metrics_interval = NFO_DEFAULT_METRICS_INTERVAL;
 	snprintf(c->pin_dir, sizeof(c->pin_dir), "%s", NFO_DEFAULT_PIN_DIR);
 }
 
@@ -206,6 +208,12 @@ int nfo_config_set(struct nfo_config *c, const char *key, const char *value, cha
 			return -EINVAL;
 		}
 		c->event_buffer = u;
+	} else if (!strncmp(key, "metrics-", 8)) {
+		int r = nfo_metrics_config_set(c, key, value, err, errlen);
+
+		if (r == -ENOENT)
+			snprintf(err, errlen, "unknown setting '%s'", key);
+		return r;
 	} else {
 		snprintf(err, errlen, "unknown setting '%s'", key);
 		return -ENOENT;

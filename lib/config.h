@@ -19,6 +19,7 @@
 #define NFO_DEFAULT_IDLE 30
 #define NFO_DEFAULT_CT_TIMEOUT 86400 /* conntrack timeout while offloaded */
 #define NFO_DEFAULT_EVENT_BUFFER (16 << 20)
+#define NFO_DEFAULT_METRICS_INTERVAL 15
 
 struct nfo_config {
 	char devices[NFO_MAX_DEVICES][IFNAMSIZ];
@@ -36,6 +37,9 @@ struct nfo_config {
 	bool force;
 	int event_buffer; /* bytes */
 	char source[300]; /* config file used, "" if none */
+	char metrics_listen[64]; /* "" : off */
+	char metrics_file[256]; /* "" : off */
+	uint32_t metrics_interval; /* seconds between writes of metrics_file */
 };
 
 void nfo_config_defaults(struct nfo_config *c);

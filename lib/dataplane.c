@@ -24,7 +24,8 @@ const char *const nfo_map_names[NFO_MAP_MAX] = {
 	[NFO_MAP_FLOW4] = "nfo_flow4", [NFO_MAP_FLOW6] = "nfo_flow6",
 	[NFO_MAP_DEVS] = "nfo_devs",   [NFO_MAP_STATS] = "nfo_stats",
 	[NFO_MAP_SLOTS] = "nfo_slots", [NFO_MAP_STATE] = "nfo_state",
-	[NFO_MAP_EVENTS] = "nfo_events",
+	[NFO_MAP_EVENTS] = "nfo_events", [NFO_MAP_METRICS] = "nfo_metrics",
+	[NFO_MAP_HOSTS] = "nfo_hosts",   [NFO_MAP_LEAVING] = "nfo_leaving",
 };
 
 static struct bpf_map *skel_map(struct nfo_fastpath *skel, enum nfo_map m)
@@ -42,6 +43,12 @@ static struct bpf_map *skel_map(struct nfo_fastpath *skel, enum nfo_map m)
 		return skel->maps.nfo_slots;
 	case NFO_MAP_EVENTS:
 		return skel->maps.nfo_events;
+	case NFO_MAP_METRICS:
+		return skel->maps.nfo_metrics;
+	case NFO_MAP_HOSTS:
+		return skel->maps.nfo_hosts;
+	case NFO_MAP_LEAVING:
+		return skel->maps.nfo_leaving;
 	default:
 		return skel->maps.nfo_state;
 	}
@@ -241,6 +248,9 @@ int nfo_dp_open_pinned(const char *pin_dir, struct nfo_dp **dpp)
 		dp->map_fd[i] = bpf_obj_get(path);
 		if (dp->map_fd[i] < 0) {
 			err = -errno;
+			/* Some pins but not this one: another version's set. */
+			if (err == -ENOENT && i > 0)
+				err = -EPROTO;
 			goto fail;
 		}
 	}
@@ -462,4 +472,20 @@ int nfo_dp_state_set(struct nfo_dp *dp, const struct nfo_state *st)
 	uint32_t zero = 0;
 
 	return ret_errno(bpf_map_update_elem(dp->map_fd[NFO_MAP_STATE], &zero, st, 0));
+}
+
+int nfo_dp_devstats(struct nfo_dp *dp, struct nfo_devstat *d, int max)
+{
+	uint32_t slot;
+	int n = 0;
+
+	for (slot = 1; slot < NFO_MAX_SLOTS && n < max; slot++) {
+		if (nfo_dp_slot_get(dp, slot, &d[n].s) || !d[n].s.name[0])
+			continue;
+		if (nfo_dp_stats_get(dp, slot, &d[n].st))
+			continue;
+		d[n].slot = slot;
+		n++;
+	}
+	return n;
 }

@@ -24,6 +24,9 @@ enum nfo_map {
 	NFO_MAP_SLOTS,
 	NFO_MAP_STATE,
 	NFO_MAP_EVENTS,
+	NFO_MAP_METRICS,
+	NFO_MAP_HOSTS,
+	NFO_MAP_LEAVING,
 	NFO_MAP_MAX,
 };
 
@@ -87,6 +90,15 @@ int nfo_dp_slot_get(struct nfo_dp *dp, uint32_t slot, struct nfo_slot *s);
 int nfo_dp_slot_set(struct nfo_dp *dp, uint32_t slot, const struct nfo_slot *s);
 int nfo_dp_stats_get(struct nfo_dp *dp, uint32_t slot, struct nfo_stats *sum);
 int nfo_dp_stats_clear(struct nfo_dp *dp, uint32_t slot);
+
+/* Every device that has a slot, with its statistics: up to max, their number. */
+struct nfo_devstat {
+	uint32_t slot;
+	struct nfo_slot s;
+	struct nfo_stats st;
+};
+
+int nfo_dp_devstats(struct nfo_dp *dp, struct nfo_devstat *d, int max);
 
 int nfo_dp_state_get(struct nfo_dp *dp, struct nfo_state *st);
 int nfo_dp_state_set(struct nfo_dp *dp, const struct nfo_state *st);

@@ -9,6 +9,7 @@
 #include <linux/netlink.h>
 #include <netinet/in.h>
 
+#include "acct.h"
 #include "attach.h"
 #include "log.h"
 #include "nft.h"
@@ -221,7 +222,7 @@ long nfo_evict(struct nfo_dp *dp, const struct nfo_filter *f, uint32_t mark_bit)
 	struct nfo_nl_batch b;
 	struct nfo_nl nl;
 	uint64_t now = mono_ns();
-	size_t i;
+	size_t i, lost = 0;
 	long err;
 
 	err = select_walk(dp, &a);
@@ -231,7 +232,11 @@ long nfo_evict(struct nfo_dp *dp, const struct nfo_filter *f, uint32_t mark_bit)
 		goto out;
 	/* Out of the fast path first, then back to conntrack's judgement. */
 	for (i = 0; i < a.nkeys; i++)
-		nfo_dp_flow_del(dp, a.key_family[i], &a.keys[i]);
+		if (nfo_acct_evict_entry(dp, a.key_family[i], &a.keys[i]) == -E2BIG)
+			lost++;
+	if (lost)
+		pr_warn("final counts of %zu flow entries not recorded for the per-host totals: "
+			"the queue to the daemon is full (is it running?)", lost);
 	err = nfo_nl_open(&nl, NETLINK_NETFILTER, 0);
 	if (err)
 		goto out;

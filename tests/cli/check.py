@@ -55,7 +55,7 @@ SUBS = [
     (re.compile(r"\d+ conntrack events"), "<N> conntrack events"),
     (re.compile(r"\b\d+us\b"), "<US>"),
     (re.compile(r"\bin \d+ ms\b"), "in <N> ms"),
-    (re.compile(r"\b(packets|bytes)=\d+"), r"\1=<N>"),
+    (re.compile(r"\b((?:total_)?(?:packets|bytes))=\d+"), r"\1=<N>"),
     (re.compile(r"\b(age|idle)=" + DUR), r"\1=<DURATION>"),
     (re.compile(r"\bid=\d+"), "id=<CT_ID>"),
     (re.compile(r"(conntrack|entry) id \d+"), r"\1 id <CT_ID>"),
@@ -117,6 +117,8 @@ UNSTABLE = {
     "idle_s": "<SECONDS>",
     "packets": "<N>",
     "bytes": "<N>",
+    "total_packets": "<N>",
+    "total_bytes": "<N>",
     "fwd_packets": "<N>",
     "fwd_bytes": "<N>",
     "slow_path_packets": "<N>",
@@ -195,13 +197,17 @@ def _reasons_from_abi():
     hdr = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "include",
                        "nfo_abi.h")
     with open(hdr) as f:
-        return re.findall(r'X\([A-Z0-9_]+, "([a-z0-9_]+)"', f.read())
+        text = f.read()
+    block = text[text.index("#define NFO_REASONS(X)"):]
+    block = block[:block.index("\n\n")]
+    return re.findall(r'X\([A-Z0-9_]+, "([a-z0-9_]+)"', block)
 
 
 REASONS = _reasons_from_abi()
 FLOW_KEYS = ["ct_id", "family", "protocol", "state", "nat", "age_s", "idle_s", "original",
              "reply"]
-TUPLE_KEYS = ["src", "dst", "sport", "dport", "in", "out", "packets", "bytes"]
+TUPLE_KEYS = ["src", "dst", "sport", "dport", "in", "out", "packets", "bytes", "total_packets",
+              "total_bytes"]
 DEV_KEYS = ["name", "ifindex", "mode", "fwd_packets", "fwd_bytes", "slow_path",
             "slow_path_packets"]
 FEATURES = ["bpf", "btf", "xdp", "tc", "conntrack_events", "ctnetlink", "nftables",
@@ -266,6 +272,9 @@ def v_flows(d):
             for k in ("sport", "dport"):
                 want(is_uint(t.get(k)) and 0 < t[k] < 65536, "%s.%s: %r" % (wd, k, t.get(k)))
             check_uints(t, ["packets", "bytes"], wd)
+            for k in ("total_packets", "total_bytes"):
+                want(t.get(k) is None or (is_uint(t[k]) and t[k] >= t[k[6:]]),
+                     "%s.%s: %r (null, or at least the fast path's)" % (wd, k, t.get(k)))
             want(isinstance(t.get("in"), str) and t["in"], "%s.in: %r" % (wd, t.get("in")))
             want(t.get("out") is None or isinstance(t["out"], str), "%s.out: %r" %
                  (wd, t.get("out")))
@@ -462,8 +471,8 @@ def a_flows(text, d, err):
             for k in TUPLE_KEYS:
                 jv = j.get(k)
                 jv = "-" if jv is None else str(jv)
-                if k == "out" and "out" not in t:
-                    want(jv == "-", "%s %s.out: no text, JSON %s" % (w, dname, jv))
+                if k in ("out", "total_packets", "total_bytes") and k not in t:
+                    want(jv == "-", "%s %s.%s: no text, JSON %s" % (w, dname, k, jv))
                     continue
                 want(t.get(k) == jv, "%s %s.%s: text %s, JSON %s" % (w, dname, k, t.get(k), jv))
 
