@@ -1264,6 +1264,12 @@ static void tick(struct daemon *d)
 		d->catchups++;
 		resync(d, "catch-up");
 	}
+	/* With nf_conntrack_events = 0 conntrack reports nothing, not even ends. */
+	if (nfo_ct_events_revive()) {
+		pr_warn("net.netfilter.nf_conntrack_events was set to 0, which silences every "
+			"conntrack event nft-offload relies on; set it to 1 again");
+		d->st.flags |= NFO_STATE_EVENTS_REVIVED;
+	}
 	idle_gc(d);
 	if (++ticks % 10 == 0)
 		refresh_xdp_tx(d);

@@ -513,6 +513,11 @@ bool nfo_ct_events_on(void)
 	return events_sysctl(1) == 1;
 }
 
+bool nfo_ct_events_revive(void)
+{
+	return events_sysctl(-1) == 0 && events_sysctl(1) == 1;
+}
+
 void nfo_ct_events_restore(void)
 {
 	if (events_sysctl(-1) == 1)
