@@ -117,6 +117,7 @@ struct daemon {
 	uint64_t skip_devices, skip_conntrack, skip_logged; /* admissions dropped */
 	uint64_t last_full_warn;
 	int nflog_buf; /* receive buffer of the nflog socket, bytes */
+	uint64_t get_since; /* when the oldest GET in the batch was asked for by nflog */
 };
 
 static uint64_t mono_ns(void)
@@ -547,13 +548,17 @@ static int get_cb(unsigned int idx, const struct nlmsghdr *nlh, int err, void *a
 /* Flush the conntrack batch, then act on what GET requests told us. */
 static void ct_flush(struct daemon *d)
 {
+	uint64_t rx;
 	int i, n;
 
 	nfo_nl_batch_flush(&d->ct_batch, get_cb, d);
+	/* Latency counts from the mark notification that asked, if one did. */
+	rx = d->get_since ? d->get_since : mono_ns();
+	d->get_since = 0;
 	n = d->ngot;
 	d->ngot = 0;
 	for (i = 0; i < n; i++)
-		handle_ct(d, &d->got[i], mono_ns(), false);
+		handle_ct(d, &d->got[i], rx, false);
 }
 
 static void process_pending(struct daemon *d);
@@ -900,6 +905,8 @@ static int nflog_cb(unsigned int idx, const struct nlmsghdr *nlh, int err, void 
 	if (nfo_flowtab_find(&d->tab, &t, 0) || nfo_flowtab_find(&d->tab, &inv, 0))
 		return 0;
 	ct_flush_if_full(d);
+	if (!d->get_since)
+		d->get_since = mono_ns();
 	nfo_ct_req_get(&d->ct_batch, &t, 0);
 	ct_flush_if_full(d);
 	nfo_ct_req_get(&d->ct_batch, &inv, 0);
@@ -1752,7 +1759,8 @@ int nfo_daemon_run(struct nfo_config *cfg)
 	}
 	err = nfo_nflog_open(&d->nflog, cfg->log_group, NFO_NFT_SNAPLEN);
 	if (err) {
-		if (err == -EBUSY)
+		/* A group bound by another socket: EPERM to us, EBUSY to a second bind. */
+		if (err == -EBUSY || err == -EPERM)
 			pr_err("nflog group %u is taken by another listener; choose another with "
 			       "--log-group (log-group = N)",
 			       (unsigned int)cfg->log_group);
@@ -1760,7 +1768,7 @@ int nfo_daemon_run(struct nfo_config *cfg)
 			pr_err("cannot listen to nflog group %u (needs "
 			       "CONFIG_NETFILTER_NETLINK_LOG): %s",
 			       (unsigned int)cfg->log_group, strerror(-err));
-		rc = err == -EBUSY ? 2 : 1;
+		rc = err == -EBUSY || err == -EPERM ? 2 : 1;
 		goto out;
 	}
 	d->nflog_buf = 1 << 20;

@@ -4,12 +4,15 @@
 
   server tcp|udp ADDR PORT SECONDS  echo everything received for SECONDS, then
                                     print the bytes received
-  client tcp|udp ADDR PORT SECONDS [--sport P]
+  client tcp|udp ADDR PORT SECONDS [--sport P] [--gate FILE]
                                     send a 512-byte message every 10 ms for
                                     SECONDS (TCP: if the connection opens),
-                                    then print "sent=N echoed=M" in bytes
+                                    then print "sent=N echoed=M" in bytes;
+                                    with --gate, send one message and wait
+                                    (idle) until FILE exists first
 """
 import argparse
+import os
 import selectors
 import socket
 import time
@@ -77,6 +80,12 @@ def client(a):
     try:
         s.settimeout(a.seconds)
         s.connect((a.addr, a.port))
+        if a.gate:
+            sent += s.send(MSG)
+            echoed += len(s.recv(65535))
+            while not os.path.exists(a.gate):
+                time.sleep(0.01)
+            end = time.monotonic() + a.seconds
         s.setblocking(False)
         while time.monotonic() < end:
             try:
@@ -103,6 +112,7 @@ def main():
     p.add_argument('port', type=int)
     p.add_argument('seconds', type=float)
     p.add_argument('--sport', type=int, default=0)
+    p.add_argument('--gate', default='')
     a = p.parse_args()
     (server if a.role == 'server' else client)(a)
 

@@ -107,4 +107,52 @@ check "only the control connection was offloaded ($(cat "$TMP/offload.flows"))" 
 check "... and took the fast path ($((fwd1 - fwd0)) packets)" test $((fwd1 - fwd0)) -gt 50
 nfo_stop
 
+# --- connections older than the daemon, idle at its start --------------------
+# Created while nf_conntrack_events = 0: conntrack never reports an event for
+# them. Idle through the start-up dumps, they resume 3 s after the start: the
+# mark rules' notification offloads them within a second (the next dump would
+# come 10 s after the start).
+rexec sysctl -qw net.netfilter.nf_conntrack_events=0
+sexec $ONEWAY server tcp $SERVER4 9010 30 >/dev/null &
+sexec $ONEWAY server udp $SERVER4 9011 30 >/dev/null &
+sleep 0.3
+cexec $ONEWAY client tcp $SERVER4 9010 3 --gate "$TMP/go" >"$TMP/old.9010" &
+old_tcp=$!
+cexec $ONEWAY client udp $SERVER4 9011 3 --gate "$TMP/go" >"$TMP/old.9011" &
+old_udp=$!
+sleep 0.5
+rexec sysctl -qw net.netfilter.nf_conntrack_events=2
+nfo_start || exit 1
+t_start=$(date +%s.%N)
+sleep 3
+touch "$TMP/go"
+t_go=$(date +%s.%N)
+check "old idle TCP connection offloaded within 1 s of resuming" wait_for 1 port_flows 9010 1
+check "old idle UDP connection offloaded within 1 s of resuming" wait_for 1 port_flows 9011 1
+t_done=$(date +%s.%N)
+sleep 1.2 # the daemon publishes its figures once a second
+lat=$(nfo status -j | $PY -c 'import json, sys; print(json.load(sys.stdin)["offload_latency"]["max_us"])')
+say "# resumed $(awk "BEGIN { print $t_go - $t_start }") s after the start, both offloaded" \
+	"$(awk "BEGIN { print $t_done - $t_go }") s later; daemon's admission latency max ${lat} us"
+check "admission latency from the marking packet's notification under 10 ms (max ${lat} us)" \
+	test "$lat" -gt 0 -a "$lat" -lt 10000
+wait $old_tcp $old_udp
+check "their data went through intact ($(cat "$TMP/old.9010"), $(cat "$TMP/old.9011"))" \
+	sh -c "grep -qx 'sent=\([0-9]*\) echoed=\1' $TMP/old.9010 && grep -qx 'sent=\([0-9]*\) echoed=\1' $TMP/old.9011"
+
+# nf_conntrack_events = 0 while running: set back, said in the log and status.
+rexec sysctl -qw net.netfilter.nf_conntrack_events=0
+events_on() { [ "$(rexec cat /proc/sys/net/netfilter/nf_conntrack_events)" = 1 ]; }
+check "nf_conntrack_events = 0 while running is set back to 1 within 2 s" wait_for 2 events_on
+check "... with a log line" grep -q "nf_conntrack_events was set to 0" "$NFO_LOG"
+check "... and status says so" sh -c "ip netns exec $R $NFO --pin-dir $PIN status -j |
+	$PY -c 'import json, sys; sys.exit(not json.load(sys.stdin)[\"events\"].get(\"ct_events_revived\"))'"
+
+# The nflog group is ours alone: a second daemon (other pins) is refused.
+out=$(timeout 5 ip netns exec "$R" "$NFO" run --pin-dir "$TMP/bpf/other" --device lan0 --device wan0 2>&1)
+rc=$?
+check "a second listener on the nflog group is refused (exit $rc: $out)" \
+	sh -c "[ $rc -ne 0 ] && echo '$out' | grep -q 'nflog group 40960 is taken'"
+nfo_stop
+
 nfo_done
