@@ -1728,7 +1728,7 @@ int nfo_daemon_run(struct nfo_config *cfg)
 		goto out;
 	}
 	if (r.mark_conflicts) {
-		pr_err("ct mark bit 0x%08x is already used by the ruleset (%s); choose another "
+		pr_err("ct mark bits 0x%08x are already used by the ruleset (%s); choose others "
 		       "with --mark",
 		       cfg->mark, r.conflict);
 		rc = 2;
