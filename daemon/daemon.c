@@ -900,7 +900,6 @@ static int nflog_cb(unsigned int idx, const struct nlmsghdr *nlh, int err, void 
 
 	if (nfo_nflog_tuple(nlh, &t))
 		return 0;
-	d->st.events++;
 	nfo_tuple_invert(&inv, &t);
 	if (nfo_flowtab_find(&d->tab, &t, 0) || nfo_flowtab_find(&d->tab, &inv, 0))
 		return 0;
