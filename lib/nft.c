@@ -64,13 +64,20 @@ static int render_dir_rule(const struct nfo_nft_spec *s, const char *selector, c
 	return err;
 }
 
+static uint32_t orig_bit(uint32_t mark)
+{
+	return mark ? 1U << (31 - __builtin_clz(mark)) : 0;
+}
+
+/*
+ * Selectors choose connections by their original direction (as opened): a
+ * reply packet does not look like the selector's request ("udp dport 53").
+ * The reply rule has none; without the original bit nothing is offloaded.
+ */
 static int render_rule(const struct nfo_nft_spec *s, const char *selector, char *buf,
 		       size_t len, size_t *off)
 {
-	uint32_t orig = s->mark ? 1U << (31 - __builtin_clz(s->mark)) : 0;
-
-	return render_dir_rule(s, selector, "original", orig, buf, len, off) ?:
-	       render_dir_rule(s, selector, "reply", s->mark & ~orig, buf, len, off);
+	return render_dir_rule(s, selector, "original", orig_bit(s->mark), buf, len, off);
 }
 
 int nfo_nft_render(const struct nfo_nft_spec *s, char *buf, size_t len)
@@ -90,6 +97,8 @@ int nfo_nft_render(const struct nfo_nft_spec *s, char *buf, size_t len)
 		err = err ?: render_rule(s, NULL, buf, len, &off);
 	for (i = 0; !err && i < s->nselectors; i++)
 		err = render_rule(s, s->selectors[i], buf, len, &off);
+	err = err ?: render_dir_rule(s, NULL, "reply", s->mark & ~orig_bit(s->mark), buf, len,
+				     &off);
 	return err ?: appendf(buf, len, &off, "\t}\n}\n");
 }
 

@@ -271,6 +271,12 @@ for i in range(400):
     s.bind(('0.0.0.0', 30000 + i)); s.connect(('$SERVER4', 7)); s.send(b'x'); socks.append(s)
 for s in socks:
     s.settimeout(2); s.recv(100)
+# A second request: the ruleset accepts an established packet of each
+# direction (the reply, then this one) before a flow is offloaded.
+for s in socks:
+    s.send(b'y')
+for s in socks:
+    s.recv(100)
 "
 check "400 new UDP flows, all offloaded despite lost events" wait_for 10 flows_at_least 400
 lost=$(nfo status -j | $PY -c 'import json,sys; e=json.load(sys.stdin)["events"]; print(e["lost"], e["resyncs"])')
