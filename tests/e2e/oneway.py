@@ -80,6 +80,15 @@ def client(a):
     try:
         s.settimeout(a.seconds)
         s.connect((a.addr, a.port))
+        if a.proto == 'udp' and not a.gate:
+            # Request, then wait for the reply (if it comes): datagrams sent
+            # before it would still be NEW to conntrack, not established.
+            sent += s.send(MSG)
+            try:
+                s.settimeout(0.5)
+                echoed += len(s.recv(65535))
+            except OSError:
+                pass
         if a.gate:
             sent += s.send(MSG)
             echoed += len(s.recv(65535))
