@@ -283,7 +283,12 @@ for s in socks:
 "
 kill -CONT "$NFO_PID"
 check "400 new UDP flows, all offloaded despite lost events" wait_for 10 flows_at_least 400
-lost=$(nfo status -j | $PY -c 'import json,sys; e=json.load(sys.stdin)["events"]; print(e["lost"], e["resyncs"])')
+lost_resyncs() { nfo status -j | $PY -c 'import json,sys; e=json.load(sys.stdin)["events"]; print(e["lost"], e["resyncs"])'; }
+# The mark notifications offload the flows at once; the resync follows at the
+# next tick, and status is published once a second.
+resynced() { set -- $(lost_resyncs); test "$1" -gt 0 -a "$2" -gt 0; }
+wait_for 3 resynced
+lost=$(lost_resyncs)
 check "events were lost and a resync ran (lost, resyncs: $lost)" sh -c "set -- $lost; test \$1 -gt 0 -a \$2 -gt 0"
 # SIGUSR1: a resync on demand, which finds every flow in place.
 resyncs() { nfo status -j | $PY -c 'import json,sys; print(json.load(sys.stdin)["events"]["resyncs"])'; }
