@@ -1770,7 +1770,7 @@ int nfo_daemon_run(struct nfo_config *cfg)
 		rc = err == -EBUSY || err == -EPERM ? 2 : 1;
 		goto out;
 	}
-	d->nflog_buf = 1 << 20;
+	d->nflog_buf = 4 << 20; /* a burst of new flows: two messages each */
 	nfo_nl_set_rcvbuf(&d->nflog, d->nflog_buf);
 
 	err = start(d, had_pins);
