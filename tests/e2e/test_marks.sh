@@ -27,27 +27,29 @@ rexec nft insert rule inet filter forward ct direction reply ct state establishe
 	udp sport 9006 counter drop comment '"r9006"'
 CASES="tcp:9003:o9003 tcp:9004:r9004 udp:9005:o9005 udp:9006:r9006 udp:9007:-"
 
+# start_each ROUND ROLE NS-EXEC SECONDS: one endpoint per case, in the background.
+start_each() {
+	local c proto port
+	for c in $CASES; do
+		IFS=: read -r proto port _ <<<"$c"
+		$3 $ONEWAY "$2" "$proto" $SERVER4 "$port" "$4" >"$TMP/$1.$port.$2" &
+		PIDS+=($!)
+	done
+}
 # One round: every case at once for 2.5 s; "server-bytes client-echoed" per case
 # in $TMP/$1.PORT, and the flows offloaded meanwhile in $TMP/$1.flows.
 one_round() {
-	local c proto port pids=()
-	for c in $CASES; do
-		IFS=: read -r proto port _ <<<"$c"
-		sexec $ONEWAY server "$proto" $SERVER4 "$port" 3.5 >"$TMP/$1.$port.srv" &
-		pids+=($!)
-	done
+	local c port
+	PIDS=()
+	start_each "$1" server sexec 3.5
 	sleep 0.3
-	for c in $CASES; do
-		IFS=: read -r proto port _ <<<"$c"
-		cexec $ONEWAY client "$proto" $SERVER4 "$port" 2.5 >"$TMP/$1.$port.cli" &
-		pids+=($!)
-	done
+	start_each "$1" client cexec 2.5
 	sleep 2
 	if [ -n "$NFO_PID" ]; then nfo flows --count >"$TMP/$1.flows"; fi
-	wait "${pids[@]}"
+	wait "${PIDS[@]}"
 	for c in $CASES; do
-		IFS=: read -r proto port _ <<<"$c"
-		echo "$(cat "$TMP/$1.$port.srv") $(sed 's/.*echoed=//' "$TMP/$1.$port.cli")" >"$TMP/$1.$port"
+		port=$(cut -d: -f2 <<<"$c")
+		echo "$(cat "$TMP/$1.$port.server") $(sed 's/.*echoed=//' "$TMP/$1.$port.client")" >"$TMP/$1.$port"
 	done
 }
 drops() { # packets dropped by each drop rule so far
