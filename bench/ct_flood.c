@@ -5,7 +5,7 @@
  * The control-plane benchmark needs more offload candidates than real
  * request/reply traffic can create in a few seconds. Each entry is a UDP
  * connection 198.18.x.y:sport -> DST:dport that has seen its reply
- * (SEEN_REPLY | ASSURED | CONFIRMED) and already carries nft-offload's ct mark bit, i.e.
+ * (SEEN_REPLY | ASSURED | CONFIRMED) and already carries nft-offload's two ct mark bits, i.e.
  * exactly what conntrack holds after the ruleset accepted a flow and
  * nft-offload's chain marked it. The daemon learns of them from the NEW
  * events, as it would in production.
@@ -15,7 +15,7 @@
  * (the WAN side). Run it inside the router's network namespace.
  *
  *   ct_flood [--delete] [--src A.B.C.D] [--dst A.B.C.D] [--dport N]
- *            [--mark BIT] [--timeout S] [--first I] [--rate N] COUNT
+ *            [--mark BITS] [--timeout S] [--first I] [--rate N] COUNT
  *
  * --first I starts at the I-th connection of the sequence (to add to an
  * earlier run's without colliding); --rate N paces the requests at N per
@@ -90,7 +90,7 @@ static double now_s(void)
 static void usage(void)
 {
 	fprintf(stderr, "usage: ct_flood [--delete] [--src A.B.C.D] [--dst A.B.C.D] [--dport N] "
-			"[--mark BIT] [--timeout S] [--first I] [--rate N] COUNT\n");
+			"[--mark BITS] [--timeout S] [--first I] [--rate N] COUNT\n");
 	exit(2);
 }
 
@@ -113,7 +113,7 @@ int main(int argc, char **argv)
 	};
 	struct in_addr src = { htonl(0xc612010a) }; /* 198.18.1.10 */
 	struct in_addr dst = { htonl(0xc6130202) }; /* 198.19.2.2 */
-	uint32_t mark = 0x80000000, timeout = 3600;
+	uint32_t mark = 0xc0000000, timeout = 3600;
 	uint16_t dport = 9;
 	bool del = false;
 	struct counts cnt = {};

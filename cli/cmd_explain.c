@@ -13,6 +13,7 @@
 #include <linux/netlink.h>
 
 #include "cli.h"
+#include "config.h"
 #include "ct.h"
 #include "nft.h"
 #include "output.h"
@@ -159,6 +160,36 @@ static bool step(const char *key, bool ok, const char *fmt, ...)
 	return ok;
 }
 
+/* What the two mark bits say: both set, or which direction is missing. */
+static const char *mark_detail(const struct nfo_ct *ct, uint32_t mark, char *buf, size_t len)
+{
+	static const char *const why = "(dropped by your rules, or not matching the device list "
+				       "or selectors: nft list table inet nft_offload)";
+	uint32_t o = nfo_mark_orig(mark), r = nfo_mark_reply(mark);
+
+	if ((ct->mark & mark) == mark)
+		snprintf(buf, len, "ct mark 0x%08x has nft-offload's bits 0x%08x: the ruleset "
+				   "accepted an established packet of each direction",
+			 ct->mark, mark);
+	else if (!(ct->status & NFO_IPS_SEEN_REPLY))
+		snprintf(buf, len, "ct mark 0x%08x lacks bits 0x%08x: no reply seen yet, and only "
+				   "established connections are marked",
+			 ct->mark, mark);
+	else if (ct->mark & o)
+		snprintf(buf, len, "ct mark 0x%08x lacks reply bit 0x%08x: reply direction not "
+				   "yet accepted by the ruleset %s",
+			 ct->mark, r, why);
+	else if (ct->mark & r)
+		snprintf(buf, len, "ct mark 0x%08x lacks original bit 0x%08x: original direction "
+				   "not yet accepted by the ruleset %s",
+			 ct->mark, o, why);
+	else
+		snprintf(buf, len, "ct mark 0x%08x lacks bits 0x%08x: no established packet of "
+				   "either direction reached nft-offload's chain %s",
+			 ct->mark, mark, why);
+	return buf;
+}
+
 static int oif_cb(unsigned int idx, const struct nlmsghdr *nlh, int err, void *arg)
 {
 	if (!err && nlh)
@@ -191,7 +222,9 @@ int cmd_explain(struct cli *c, int argc, char **argv)
 	int fa, fb, err, i = 0;
 	bool need_state, running;
 	const char *why;
+	char msg[384];
 	uint32_t mark;
+	long nflows;
 
 	if (argc && (!strcmp(argv[0], "tcp") || !strcmp(argv[0], "udp"))) {
 		q.l4proto = !strcmp(argv[0], "tcp") ? IPPROTO_TCP : IPPROTO_UDP;
@@ -269,18 +302,9 @@ int cmd_explain(struct cli *c, int argc, char **argv)
 		  fc.ct.status & NFO_IPS_ASSURED ? " [ASSURED]" : ""))
 		goto done;
 
-	/* 3. Marked by our chain, i.e. accepted by the ruleset while established? */
-	if (!step("marked", fc.ct.mark & mark,
-		  (fc.ct.mark & mark) ? "ct mark 0x%08x has nft-offload's bit 0x%08x: the "
-					"ruleset accepted it" :
-		  !(fc.ct.status & NFO_IPS_SEEN_REPLY) ?
-					"ct mark 0x%08x lacks bit 0x%08x: no reply seen yet, and "
-					"only established connections are marked" :
-					"ct mark 0x%08x lacks bit 0x%08x: no established packet "
-					"reached nft-offload's chain (dropped by your rules, or not "
-					"matching the device list or selectors: nft list table inet "
-					"nft_offload)",
-		  fc.ct.mark, mark)) {
+	/* 3. Marked by our chain in both directions, i.e. accepted while established? */
+	if (!step("marked", (fc.ct.mark & mark) == mark, "%s", mark_detail(&fc.ct, mark, msg,
+									  sizeof(msg)))) {
 		if (!nfo_nft_table_exists())
 			step("nft_table", false, "table inet nft_offload does not exist");
 		goto done;
@@ -311,10 +335,19 @@ int cmd_explain(struct cli *c, int argc, char **argv)
 		if (!d0.slot || !d1.slot)
 			goto done;
 	}
-	step("fast_path", false,
-	     running ? "eligible but not in the fast path: it should be within milliseconds; "
-		       "if not, the flow table may be full (nft-offload status)" :
-		       "eligible, but no daemon runs to offload it");
+	if (!running)
+		step("fast_path", false, "eligible, but no daemon runs to offload it");
+	else if (dp && (nflows = nfo_dp_flow_count(dp)) > 0 &&
+		 (uint64_t)nflows / 2 >= dp->flow_capacity)
+		step("fast_path", false, "eligible, but the flow table is full (%llu connections); "
+					 "raise 'flows'",
+		     (unsigned long long)dp->flow_capacity);
+	else
+		step("fast_path", false,
+		     "eligible but not in the fast path yet: the daemon offloads a connection "
+		     "within milliseconds of the packet that sets its second mark bit; bits set "
+		     "without passing nft-offload's chain (by a rule of yours) wait for the next "
+		     "conntrack dump (at most 10 minutes; kill -USR1 the daemon for one now)");
 done:
 	out_arr_close();
 	out_bool("offloaded", NULL, ff.n > 0 && !ff.flow.teardown);

@@ -236,7 +236,7 @@ int cmd_status(struct cli *c, int argc, char **argv)
 	out_bool("table_present", NULL, table);
 	out_text("nft table:  inet nft_offload %s", table ? "present" : "absent");
 	if (dp && st.ct_mark)
-		out_u64("ct_mark", ", ct mark bit 0x%08llx", st.ct_mark);
+		out_u64("ct_mark", ", ct mark bits 0x%08llx", st.ct_mark);
 	if (st.flags & NFO_STATE_WARN_PRIO) {
 		out_bool("later_forward_chains", NULL, true);
 		out_text(" (WARNING: another forward chain runs after it)");
@@ -266,7 +266,13 @@ int cmd_status(struct cli *c, int argc, char **argv)
 		out_u64("handled", "events:     %llu conntrack events", st.events);
 		out_u64("lost", ", %llu lost", st.events_lost);
 		out_u64("resyncs", ", %llu resyncs", st.resyncs);
-		out_u64("revalidations", ", %llu ruleset re-validations\n", st.revalidations);
+		out_u64("revalidations", ", %llu ruleset re-validations", st.revalidations);
+		if (st.flags & NFO_STATE_EVENTS_REVIVED) {
+			out_bool("ct_events_revived", NULL, true);
+			out_text(" (WARNING: net.netfilter.nf_conntrack_events was set to 0 while "
+				 "running; the daemon set it to 1 again)");
+		}
+		out_text("\n");
 		out_obj_close();
 		out_obj_open("offload_latency");
 		out_u64("p50_us", NULL, st.latency_p50_ns / 1000);

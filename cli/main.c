@@ -35,6 +35,7 @@ enum {
 	O_V6 = '6',
 	O_PIN_DIR = 256,
 	O_MARK,
+	O_LOG_GROUP,
 	O_IDLE,
 	O_FLOWS,
 	O_KEEP,
@@ -76,7 +77,8 @@ static const struct cli_opt run_opts[] = {
 	{ "mode", O_MODE, "MODE", "auto (default), tc, xdp or xdp-generic, for every device" },
 	{ "select", O_SELECT, "EXPR",
 	  "offload only connections matching this nft expression (repeat for several)" },
-	{ "mark", O_MARK, "BIT", "conntrack mark bit to use (default 0x80000000)" },
+	{ "mark", O_MARK, "BITS", "ct mark bits: original, reply direction (default 0xc0000000)" },
+	{ "log-group", O_LOG_GROUP, "N", "nflog group of the mark rules (default 40960)" },
 	{ "idle-timeout", O_IDLE, "TIME", "idle flows leave the fast path after TIME (default 30s)" },
 	{ "flows", O_FLOWS, "N", "flow table capacity in connections per family (default 1M)" },
 	{ "keep-on-exit", O_KEEP, NULL,
@@ -408,6 +410,8 @@ static int handle_opt(struct cli *c, const struct cli_cmd *cmd, int key, const c
 		return set_run(c, "select", arg);
 	case O_MARK:
 		return set_run(c, "mark", arg);
+	case O_LOG_GROUP:
+		return set_run(c, "log-group", arg);
 	case O_IDLE:
 		return set_run(c, "idle-timeout", arg);
 	case O_FLOWS:

@@ -36,6 +36,7 @@
 #include "exporter.h"
 #include "flowtab.h"
 #include "log.h"
+#include "nflog.h"
 #include "nft.h"
 #include "ops.h"
 #include "rtnl.h"
@@ -80,6 +81,7 @@ struct daemon {
 	struct nfo_nl nft_ev; /* ruleset generations */
 	struct nfo_nl rt_ev; /* links and routes */
 	struct nfo_nl rt_req; /* route lookups */
+	struct nfo_nl nflog; /* packets that set a mark bit (nflog group) */
 	struct nfo_nl_batch ct_batch, rt_batch, adm_batch;
 	int epfd, sigfd, timerfd, lockfd;
 	struct ring_buffer *rb; /* teardown events from the fast path */
@@ -116,6 +118,8 @@ struct daemon {
 	bool table_created;
 	uint64_t skip_devices, skip_conntrack, skip_logged; /* admissions dropped */
 	uint64_t last_full_warn;
+	int nflog_buf; /* receive buffer of the nflog socket, bytes */
+	uint64_t get_since; /* when the oldest GET in the batch was asked for by nflog */
 };
 
 static uint64_t mono_ns(void)
@@ -504,7 +508,8 @@ static void handle_ct(struct daemon *d, struct nfo_ct *ct, uint64_t rx_ns, bool 
 			evict(d, c, EVICT_DESTROY, 0);
 		return;
 	}
-	marked = ct->has_mark && (ct->mark & d->cfg->mark);
+	/* Both bits: the ruleset accepted an established packet of each direction. */
+	marked = ct->has_mark && (ct->mark & d->cfg->mark) == d->cfg->mark;
 	if (c) {
 		c->gen = d->gen;
 		if (ct->has_tcp_state)
@@ -541,7 +546,9 @@ static int get_cb(unsigned int idx, const struct nlmsghdr *nlh, int err, void *a
 
 	if (err || !nlh || d->ngot == PENDING_MAX)
 		return 0;
-	if (!nfo_ct_parse(nlh, &d->got[d->ngot]) && d->got[d->ngot].has_tcp_state)
+	/* TCP answers without the state would be asked for again: dropped. */
+	if (!nfo_ct_parse(nlh, &d->got[d->ngot]) &&
+	    (d->got[d->ngot].has_tcp_state || d->got[d->ngot].orig.l4proto != IPPROTO_TCP))
 		d->got[d->ngot++].event = NFO_CT_UPDATE;
 	return 0;
 }
@@ -549,13 +556,17 @@ static int get_cb(unsigned int idx, const struct nlmsghdr *nlh, int err, void *a
 /* Flush the conntrack batch, then act on what GET requests told us. */
 static void ct_flush(struct daemon *d)
 {
+	uint64_t rx;
 	int i, n;
 
 	nfo_nl_batch_flush(&d->ct_batch, get_cb, d);
+	/* Latency counts from the mark notification that asked, if one did. */
+	rx = d->get_since ? d->get_since : mono_ns();
+	d->get_since = 0;
 	n = d->ngot;
 	d->ngot = 0;
 	for (i = 0; i < n; i++)
-		handle_ct(d, &d->got[i], mono_ns(), false);
+		handle_ct(d, &d->got[i], rx, false);
 }
 
 static void process_pending(struct daemon *d);
@@ -883,6 +894,54 @@ static void read_ct_events(struct daemon *d)
 	process_pending(d);
 }
 
+/*
+ * A mark rule logged a packet: it set the bit of its direction. Ask conntrack
+ * for the entry and treat the answer like an event. The packet was seen in
+ * the forward hook with DNAT done and SNAT not yet, so its tuple is one of
+ * the entry's two tuples, or the inverse of one: conntrack finds an entry by
+ * either tuple, so ask for both (one of them fails with ENOENT).
+ */
+static int nflog_cb(unsigned int idx, const struct nlmsghdr *nlh, int err, void *arg)
+{
+	struct daemon *d = arg;
+	struct nfo_tuple t, inv;
+
+	if (nfo_nflog_tuple(nlh, &t))
+		return 0;
+	nfo_tuple_invert(&inv, &t);
+	if (nfo_flowtab_find(&d->tab, &t, 0) || nfo_flowtab_find(&d->tab, &inv, 0))
+		return 0;
+	ct_flush_if_full(d);
+	if (!d->get_since)
+		d->get_since = mono_ns();
+	nfo_ct_req_get(&d->ct_batch, &t, 0);
+	ct_flush_if_full(d);
+	nfo_ct_req_get(&d->ct_batch, &inv, 0);
+	return 0;
+}
+
+static void read_nflog(struct daemon *d)
+{
+	int n = nfo_nl_read_events(&d->nflog, nflog_cb, d, 256);
+
+	if (n == -ENOBUFS) {
+		d->st.events_lost++;
+		d->nflog_buf = d->nflog_buf < (64 << 20) ? d->nflog_buf * 2 : d->nflog_buf;
+		nfo_nl_set_rcvbuf(&d->nflog, d->nflog_buf);
+		if (!d->resync_due)
+			pr_warn("mark notifications lost (nflog receive buffer full, now %d KiB); "
+				"resyncing",
+				d->nflog_buf >> 10);
+		d->resync_due = true;
+	} else if (n < 0) {
+		pr_warn("reading mark notifications: %s", strerror(-n));
+	}
+	ct_flush(d);
+	process_pending(d);
+	ct_flush(d);
+	process_pending(d);
+}
+
 /* ---- ruleset ------------------------------------------------------------ */
 
 static void check_ruleset(struct daemon *d, bool at_start)
@@ -911,6 +970,7 @@ static int install_table(struct daemon *d)
 {
 	struct nfo_nft_spec spec = {
 		.mark = d->cfg->mark,
+		.log_group = d->cfg->log_group,
 		.selectors = (const char *const *)d->cfg->selectors,
 		.nselectors = d->cfg->nselectors,
 		.ndevices = d->ndevs,
@@ -1218,6 +1278,12 @@ static void tick(struct daemon *d)
 		d->catchups++;
 		resync(d, "catch-up");
 	}
+	/* With nf_conntrack_events = 0 conntrack reports nothing, not even ends. */
+	if (nfo_ct_events_revive()) {
+		pr_warn("net.netfilter.nf_conntrack_events was set to 0, which silences every "
+			"conntrack event nft-offload relies on; set it to 1 again");
+		d->st.flags |= NFO_STATE_EVENTS_REVIVED;
+	}
 	idle_gc(d);
 	nfo_exporter_tick(&d->mx);
 	if (++ticks % 10 == 0)
@@ -1407,6 +1473,7 @@ static void close_sockets(struct daemon *d)
 	nfo_nl_close(&d->nft_ev);
 	nfo_nl_close(&d->rt_ev);
 	nfo_nl_close(&d->rt_req);
+	nfo_nl_close(&d->nflog);
 }
 
 static int setup_loop(struct daemon *d)
@@ -1441,6 +1508,9 @@ static int setup_loop(struct daemon *d)
 		if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, fds[i], &ev))
 			return -errno;
 	}
+	ev.data.fd = nfo_nl_fd(&d->nflog);
+	if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, ev.data.fd, &ev))
+		return -errno;
 	return nfo_exporter_watch(&d->mx, d->epfd);
 }
 
@@ -1566,6 +1636,8 @@ static void event_loop(struct daemon *d)
 				read_nft_events(d);
 			else if (fd == nfo_nl_fd(&d->rt_ev))
 				read_rt_events(d);
+			else if (fd == nfo_nl_fd(&d->nflog))
+				read_nflog(d);
 			else if (fd == d->timerfd)
 				tick(d);
 			else if (fd == d->sigfd)
@@ -1668,7 +1740,7 @@ int nfo_daemon_run(struct nfo_config *cfg)
 		goto out;
 	}
 	if (r.mark_conflicts) {
-		pr_err("ct mark bit 0x%08x is already used by the ruleset (%s); choose another "
+		pr_err("ct mark bits 0x%08x are already used by the ruleset (%s); choose others "
 		       "with --mark",
 		       cfg->mark, r.conflict);
 		rc = 2;
@@ -1690,6 +1762,31 @@ int nfo_daemon_run(struct nfo_config *cfg)
 	had_pins = nfo_dp_pinned(cfg->pin_dir);
 	if (had_pins && check_pins(d))
 		goto out;
+	for (i = 0; i < cfg->nselectors; i++) {
+		char e[512];
+
+		if (nfo_nft_check_selector(cfg->selectors[i], e, sizeof(e))) {
+			pr_err("%s", e);
+			rc = 2;
+			goto out;
+		}
+	}
+	err = nfo_nflog_open(&d->nflog, cfg->log_group, NFO_NFT_SNAPLEN);
+	if (err) {
+		/* A group bound by another socket: EPERM to us, EBUSY to a second bind. */
+		if (err == -EBUSY || err == -EPERM)
+			pr_err("nflog group %u is taken by another listener; choose another with "
+			       "--log-group (log-group = N)",
+			       (unsigned int)cfg->log_group);
+		else
+			pr_err("cannot listen to nflog group %u (needs "
+			       "CONFIG_NETFILTER_NETLINK_LOG): %s",
+			       (unsigned int)cfg->log_group, strerror(-err));
+		rc = err == -EBUSY || err == -EPERM ? 2 : 1;
+		goto out;
+	}
+	d->nflog_buf = 4 << 20; /* a burst of new flows: two messages each */
+	nfo_nl_set_rcvbuf(&d->nflog, d->nflog_buf);
 
 	err = start(d, had_pins);
 	if (err) {
@@ -1724,6 +1821,7 @@ out_close:
 	nfo_dp_close(d->dp);
 out:
 	nfo_exporter_close(&d->mx);
+	nfo_nl_close(&d->nflog);
 	if (d->lockfd >= 0)
 		close(d->lockfd);
 	if (d->epfd >= 0)

@@ -15,6 +15,7 @@ void nfo_config_defaults(struct nfo_config *c)
 	memset(c, 0, sizeof(*c));
 	c->mode = NFO_MODE_AUTO;
 	c->mark = NFO_DEFAULT_MARK;
+	c->log_group = NFO_DEFAULT_LOG_GROUP;
 	c->idle_timeout = NFO_DEFAULT_IDLE;
 	c->ct_timeout = NFO_DEFAULT_CT_TIMEOUT;
 	c->flows = NFO_DEFAULT_FLOWS;
@@ -158,12 +159,21 @@ int nfo_config_set(struct nfo_config *c, const char *key, const char *value, cha
 		}
 		c->selectors[c->nselectors++] = strdup(value);
 	} else if (!strcmp(key, "mark")) {
-		if (nfo_parse_u64(value, &u) || !u || u > UINT32_MAX || (u & (u - 1))) {
-			snprintf(err, errlen, "mark must be a single bit of the 32-bit ct mark "
-					      "(e.g. 0x80000000), not '%s'", value);
+		if (nfo_parse_u64(value, &u) || u > UINT32_MAX || __builtin_popcountll(u) != 2) {
+			snprintf(err, errlen, "mark must be two bits of the 32-bit ct mark, the "
+					      "higher one for the original direction and the "
+					      "lower one for the reply (e.g. 0xc0000000), not '%s'",
+				 value);
 			return -EINVAL;
 		}
 		c->mark = u;
+	} else if (!strcmp(key, "log-group")) {
+		if (nfo_parse_u64(value, &u) || u > UINT16_MAX) {
+			snprintf(err, errlen, "log-group must be an nflog group 0 to 65535, not '%s'",
+				 value);
+			return -EINVAL;
+		}
+		c->log_group = u;
 	} else if (!strcmp(key, "idle-timeout")) {
 		if (nfo_parse_duration(value, &s) || !s || s > 86400) {
 			snprintf(err, errlen, "idle-timeout must be 1s to 24h, not '%s'", value);

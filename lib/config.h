@@ -15,7 +15,12 @@
 #define NFO_CONFIG_FILE "/etc/nft-offload.conf"
 #define NFO_MAX_DEVICES 64
 #define NFO_MAX_SELECTORS 32
-#define NFO_DEFAULT_MARK 0x80000000U
+/*
+ * Two ct mark bits: the higher one says the ruleset accepted an established
+ * packet of the original direction, the lower one of the reply direction.
+ */
+#define NFO_DEFAULT_MARK 0xc0000000U
+#define NFO_DEFAULT_LOG_GROUP 40960 /* nflog group the mark rules notify */
 #define NFO_DEFAULT_IDLE 30
 #define NFO_DEFAULT_CT_TIMEOUT 86400 /* conntrack timeout while offloaded */
 #define NFO_DEFAULT_EVENT_BUFFER (16 << 20)
@@ -29,6 +34,7 @@ struct nfo_config {
 	char *selectors[NFO_MAX_SELECTORS];
 	int nselectors;
 	uint32_t mark;
+	uint16_t log_group; /* nflog group of the mark rules */
 	uint32_t idle_timeout; /* seconds */
 	uint32_t ct_timeout; /* seconds */
 	uint64_t flows; /* capacity, connections per family */
@@ -51,6 +57,17 @@ int nfo_config_set(struct nfo_config *c, const char *key, const char *value, cha
 /* Final checks (device list, timeouts). Returns -EINVAL with the reason in err. */
 int nfo_config_validate(const struct nfo_config *c, char *err, size_t errlen);
 void nfo_config_free(struct nfo_config *c);
+
+/* The bit of `mark` for the original direction, and for the reply direction. */
+static inline uint32_t nfo_mark_orig(uint32_t mark)
+{
+	return mark ? 1U << (31 - __builtin_clz(mark)) : 0;
+}
+
+static inline uint32_t nfo_mark_reply(uint32_t mark)
+{
+	return mark & ~nfo_mark_orig(mark);
+}
 
 int nfo_parse_u64(const char *s, uint64_t *v); /* accepts k/M/G suffixes */
 int nfo_parse_duration(const char *s, uint32_t *seconds); /* 30, 30s, 5m, 1h */

@@ -36,21 +36,48 @@ static int appendf(char *buf, size_t len, size_t *off, const char *fmt, ...)
 	return 0;
 }
 
-static int render_rule(const struct nfo_nft_spec *s, const char *selector, char *buf,
-		       size_t len, size_t *off)
+/*
+ * One rule per direction: the bit of a direction is set by the first
+ * established packet of that direction the ruleset accepted, and the log
+ * statement tells the daemon at once (once per direction and connection,
+ * thanks to the bit test), whether or not conntrack reports events for the
+ * entry.
+ */
+static int render_dir_rule(const struct nfo_nft_spec *s, const char *selector, const char *dir,
+			   uint32_t bit, char *buf, size_t len, size_t *off)
 {
 	int i, err;
 
-	err = appendf(buf, len, off, "\t\tct state established ct mark & 0x%08x == 0 iifname { ",
-		      s->mark);
+	err = appendf(buf, len, off,
+		      "\t\tct direction %s ct state established ct mark & 0x%08x == 0 iifname { ",
+		      dir, bit);
 	for (i = 0; !err && i < s->ndevices; i++)
 		err = appendf(buf, len, off, "%s\"%s\"", i ? ", " : "", s->devices[i]);
 	err = err ?: appendf(buf, len, off, " } oifname { ");
 	for (i = 0; !err && i < s->ndevices; i++)
 		err = appendf(buf, len, off, "%s\"%s\"", i ? ", " : "", s->devices[i]);
-	err = err ?: appendf(buf, len, off, " } %s%sct mark set ct mark | 0x%08x\n",
-			     selector ? selector : "", selector ? " " : "", s->mark);
+	err = err ?: appendf(buf, len, off,
+			     " } %s%sct mark set ct mark | 0x%08x log group %u snaplen %u "
+			     "queue-threshold 1\n",
+			     selector ? selector : "", selector ? " " : "", bit,
+			     (unsigned int)s->log_group, NFO_NFT_SNAPLEN);
 	return err;
+}
+
+static uint32_t orig_bit(uint32_t mark)
+{
+	return mark ? 1U << (31 - __builtin_clz(mark)) : 0;
+}
+
+/*
+ * Selectors choose connections by their original direction (as opened): a
+ * reply packet does not look like the selector's request ("udp dport 53").
+ * The reply rule has none; without the original bit nothing is offloaded.
+ */
+static int render_rule(const struct nfo_nft_spec *s, const char *selector, char *buf,
+		       size_t len, size_t *off)
+{
+	return render_dir_rule(s, selector, "original", orig_bit(s->mark), buf, len, off);
 }
 
 int nfo_nft_render(const struct nfo_nft_spec *s, char *buf, size_t len)
@@ -70,6 +97,8 @@ int nfo_nft_render(const struct nfo_nft_spec *s, char *buf, size_t len)
 		err = err ?: render_rule(s, NULL, buf, len, &off);
 	for (i = 0; !err && i < s->nselectors; i++)
 		err = render_rule(s, s->selectors[i], buf, len, &off);
+	err = err ?: render_dir_rule(s, NULL, "reply", s->mark & ~orig_bit(s->mark), buf, len,
+				     &off);
 	return err ?: appendf(buf, len, &off, "\t}\n}\n");
 }
 

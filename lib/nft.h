@@ -16,9 +16,12 @@
 #define NFO_NFT_FAMILY "inet"
 /* Our forward chain runs last: the highest priority a base chain can have. */
 #define NFO_NFT_PRIO 2147483647
+/* Bytes of each packet the mark rules log: network and transport headers. */
+#define NFO_NFT_SNAPLEN 128
 
 struct nfo_nft_spec {
-	uint32_t mark; /* the conntrack mark bit */
+	uint32_t mark; /* the two conntrack mark bits: original, reply direction */
+	uint16_t log_group; /* nflog group notified when a rule sets a bit */
 	const char *const *devices; /* offload device names */
 	int ndevices;
 	const char *const *selectors; /* nft expressions; none = every flow */
@@ -35,6 +38,11 @@ int nfo_nft_install(const struct nfo_nft_spec *s, char *err, size_t errlen);
 /* Delete our table. 0 if deleted, -ENOENT if it was not there. */
 int nfo_nft_remove(void);
 bool nfo_nft_table_exists(void);
+/*
+ * A selector must be one nft match expression, with no statement (no ct mark
+ * set, counter, log, verdict, ...). 0, or -EINVAL with one sentence in err.
+ */
+int nfo_nft_check_selector(const char *sel, char *err, size_t errlen);
 
 /* What the rest of the ruleset does that matters to us. */
 struct nfo_nft_report {

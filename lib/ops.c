@@ -276,6 +276,7 @@ out:
 struct marked {
 	struct nfo_ct *ct;
 	size_t n, cap;
+	uint32_t bits; /* entries with any of these bits */
 };
 
 static int marked_cb(unsigned int idx, const struct nlmsghdr *nlh, int err, void *arg)
@@ -283,7 +284,7 @@ static int marked_cb(unsigned int idx, const struct nlmsghdr *nlh, int err, void
 	struct marked *m = arg;
 	struct nfo_ct ct;
 
-	if (nfo_ct_parse(nlh, &ct))
+	if (nfo_ct_parse(nlh, &ct) || !(ct.mark & m->bits))
 		return 0;
 	if (m->n == m->cap) {
 		size_t cap = m->cap ? m->cap * 2 : 1024;
@@ -298,8 +299,9 @@ static int marked_cb(unsigned int idx, const struct nlmsghdr *nlh, int err, void
 	return 0;
 }
 
-/* Every conntrack entry that carries our bit (collected: no requests may mix
- * with the dump on the socket). */
+/* Every conntrack entry that carries one of our bits (collected: no requests
+ * may mix with the dump on the socket). The kernel filters by (mark & mask) ==
+ * value only, so with two bits the filter is ours. */
 static long dump_marked(struct nfo_nl *nl, uint32_t mark_bit, struct marked *m)
 {
 	long err = nfo_nl_open(nl, NETLINK_NETFILTER, 0);
@@ -307,7 +309,11 @@ static long dump_marked(struct nfo_nl *nl, uint32_t mark_bit, struct marked *m)
 	if (err)
 		return err;
 	nfo_nl_set_rcvbuf(nl, 4 << 20);
-	err = nfo_ct_dump(nl, mark_bit, mark_bit, marked_cb, m);
+	m->bits = mark_bit;
+	if (mark_bit & (mark_bit - 1))
+		err = nfo_ct_dump(nl, 0, 0, marked_cb, m);
+	else
+		err = nfo_ct_dump(nl, mark_bit, mark_bit, marked_cb, m);
 	if (err)
 		nfo_nl_close(nl);
 	return err;
@@ -510,6 +516,11 @@ bool nfo_ct_events_on(void)
 	if (events_sysctl(-1) != 2)
 		return false;
 	return events_sysctl(1) == 1;
+}
+
+bool nfo_ct_events_revive(void)
+{
+	return events_sysctl(-1) == 0 && events_sysctl(1) == 1;
 }
 
 void nfo_ct_events_restore(void)

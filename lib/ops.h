@@ -78,6 +78,8 @@ long nfo_handback_all(struct nfo_dp *dp, uint32_t mark_bit);
  */
 bool nfo_ct_events_on(void);
 void nfo_ct_events_restore(void);
+/* nf_conntrack_events was set to 0 (no events at all): set it to 1. True if so. */
+bool nfo_ct_events_revive(void);
 
 /* Is pid an nft-offload daemon (not us)? */
 bool nfo_pid_is_daemon(uint32_t pid);

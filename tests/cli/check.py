@@ -336,7 +336,7 @@ def v_status(d):
          n.get("table_present"))
     if "ct_mark" in n:
         m = n["ct_mark"]
-        want(is_uint(m) and m and not m & (m - 1), "nft.ct_mark: %r is not one bit" % m)
+        want(is_uint(m) and bin(m).count("1") == 2, "nft.ct_mark: %r is not two bits" % m)
     if "flows" in d:  # present when the state is pinned
         has(d["flows"], ["offloaded", "capacity", "offloaded_total", "evicted_total",
                          "admit_errors"], "flows")
@@ -528,7 +528,7 @@ def a_status(text, d):
     want(nl and nl[0].split()[4].rstrip(",") == ("present" if d["nft"]["table_present"] else "absent"),
          "nft table: text %r, JSON %r" % (nl, d["nft"]))
     if "ct_mark" in d["nft"] and nl:
-        want("ct mark bit 0x%08x" % d["nft"]["ct_mark"] in nl[0], "ct mark: text %r, JSON %r" %
+        want("ct mark bits 0x%08x" % d["nft"]["ct_mark"] in nl[0], "ct mark: text %r, JSON %r" %
              (nl[0], d["nft"]["ct_mark"]))
     if "flows" in d:
         fl = [l for l in lines if l.startswith("flows:")]

@@ -352,7 +352,7 @@ expect "-h is --help" cmp -s "$W/out" <(ip netns exec "$R" "$NFO" flows --help)
 # ---- 2. bad arguments -------------------------------------------------------
 
 echo "# bad arguments: one line on stderr, nothing on stdout, exit 2"
-printf 'devices = lan0 wan0\n# a comment\nmark = 3\n' >"$TMP/bad-mark.conf"
+printf 'devices = lan0 wan0\n# a comment\nmark = 7\n' >"$TMP/bad-mark.conf"
 printf 'devices = lan0 wan0\nbogus = 1\n' >"$TMP/bad-key.conf"
 printf 'devices = lan0 wan0\n\nidle-timeout\n' >"$TMP/bad-line.conf"
 : >"$W/usage-errors.got"
@@ -416,7 +416,7 @@ bad 2 explain 198.18.1.2 2001:db8:2::2
 bad 2 explain 198.18.1.2:70000 198.19.2.2
 bad 2 explain notanaddress 198.19.2.2
 bad 2 explain '[2001:db8:1::2' 2001:db8:2::2
-bad 2 run --mark 3 --device lan0 --device wan0
+bad 2 run --mark 7 --device lan0 --device wan0
 bad 2 run --mark 0 --device lan0 --device wan0
 bad 2 run --idle-timeout 0 --device lan0 --device wan0
 bad 2 run --device a --device a
@@ -580,8 +580,8 @@ echo "# JSON against the system"
 cli status -j
 expect "status -j: daemon.running, healthy" \
 	[ "$(get '(d["daemon"]["running"], d["healthy"], d["daemon"]["pid"])')" = "(True, True, $DPID)" ]
-expect "status -j: nft.table_present, ct_mark 0x80000000" \
-	[ "$(get '(d["nft"]["table_present"], d["nft"]["ct_mark"])')" = "(True, 2147483648)" ]
+expect "status -j: nft.table_present, ct_mark 0xc0000000" \
+	[ "$(get '(d["nft"]["table_present"], d["nft"]["ct_mark"])')" = "(True, 3221225472)" ]
 expect "status -j: capacity is --flows 4096" [ "$(get 'd["flows"]["capacity"]')" = 4096 ]
 expect "status -j: devices lan0 lan1 wan0, tc, attached, up" \
 	[ "$(get '[(x["name"], x["mode"], x["attached"], x["link"]) for x in d["devices"]]')" = \

@@ -49,8 +49,8 @@ RUN=(run --pin-dir "$PIN")
 
 printf 'devices = lan0 wan0\nidle-timeout = 30\nthis is not a setting\n' >"$TMP/bad.conf"
 bad "malformed config file" 2 "bad.conf:3: expected 'key = value'" -- "${RUN[@]}" -c "$TMP/bad.conf"
-printf 'devices = lan0 wan0\nmark = 0x3\n' >"$TMP/bad2.conf"
-bad "config value out of range" 2 "bad2.conf:2: mark must be a single bit" -- "${RUN[@]}" -c "$TMP/bad2.conf"
+printf "devices = lan0 wan0\nmark = 0x7\n" >"$TMP/bad2.conf"
+bad "config value out of range" 2 "bad2.conf:2: mark must be two bits" -- "${RUN[@]}" -c "$TMP/bad2.conf"
 bad "unknown device" 2 "device nosuch0 does not exist" -- "${RUN[@]}" --device lan0 --device nosuch0
 # eth0 exists, but in the client's namespace.
 bad "device in another namespace" 2 "device eth0 does not exist in this network namespace" \
@@ -61,13 +61,23 @@ bad "conflicting options: timeouts" 2 "ct-timeout .* must be longer than idle-ti
 	-- "${RUN[@]}" --device lan0 --device wan0 --idle-timeout 2h --ct-timeout 1h
 bad "invalid selector" 2 "invalid selector 'ip daddr notanaddress'" \
 	-- "${RUN[@]}" --device lan0 --device wan0 --select "ip daddr notanaddress"
+# Selectors only match: a statement in one would act on every packet of every
+# connection inside nft-offload's chain (ct mark set would clear the user's bits).
+for sel in "ct mark set 0x1" "tcp dport 22 counter" "ip daddr 198.18.0.0/15 accept" \
+	"meta mark set 7" "tcp dport 22 log" "ip dscp set cs3" "tcp dport 22 reject" \
+	"udp dport 53 limit rate 1/second"; do
+	bad "selector with a statement: $sel" 2 "selector '$sel' is not only a match" \
+		-- "${RUN[@]}" --device lan0 --device wan0 --select "iifname \"lan0\"" --select "$sel"
+done
+bad "selector that would comment out the rest of the rule" 2 "a selector is one match expression" \
+	-- "${RUN[@]}" --device lan0 --device wan0 --select "tcp dport 22 #"
 
 # The mark bit is used by a rule of the user's.
 rexec nft add rule inet filter forward ct mark and 0x80000000 == 0x80000000 counter comment '"markuser"' 
-bad "mark bit already used by the ruleset" 2 "ct mark bit 0x80000000 is already used by the ruleset" \
+bad "mark bit already used by the ruleset" 2 "ct mark bits 0xc0000000 are already used by the ruleset" \
 	-- "${RUN[@]}" --device lan0 --device wan0
-bad "... another mark bit is fine to choose, a wrong one is not" 2 "mark must be a single bit" \
-	-- "${RUN[@]}" --device lan0 --device wan0 --mark 0x30
+bad "... other mark bits are fine to choose, a wrong number of them is not" 2 "mark must be two bits" \
+	-- "${RUN[@]}" --device lan0 --device wan0 --mark 0x10
 h=$(rexec nft -a list chain inet filter forward | awk '/markuser/ {print $NF}')
 rexec nft delete rule inet filter forward handle "$h"
 
