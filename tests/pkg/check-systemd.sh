@@ -108,6 +108,14 @@ if ! in_ct dpkg -i "/mnt/deb/$DEB" >"$TMP/dpkg.log" 2>&1; then
 	nfo_done
 fi
 pass "dpkg -i $DEB in the container"
+# NFO_UNIT_DROPIN="[Service]\nKEY=VALUE...": a drop-in for the unit, to try
+# a change to the sandbox before editing packaging/nft-offload.service.
+if [ -n "${NFO_UNIT_DROPIN:-}" ]; then
+	in_ct mkdir -p /etc/systemd/system/nft-offload.service.d
+	printf '%b\n' "$NFO_UNIT_DROPIN" | in_ct sh -c 'cat >/etc/systemd/system/nft-offload.service.d/test.conf'
+	in_ct systemctl daemon-reload
+	say "# drop-in: $(printf '%b' "$NFO_UNIT_DROPIN" | tr '\n' ' ')"
+fi
 check "installed: not enabled ($(in_ct systemctl is-enabled nft-offload)), not started ($(prop ActiveState))" \
 	sh -c "[ \"\$(nsenter -t $LEADER -a systemctl is-enabled nft-offload)\" = disabled ] &&
 		[ \"\$(nsenter -t $LEADER -a systemctl show -P ActiveState nft-offload)\" = inactive ]"
@@ -186,6 +194,22 @@ check "systemctl stop: rc 0, inactive" sh -c "
 	nsenter -t $LEADER -a systemctl stop nft-offload &&
 	[ \"\$(nsenter -t $LEADER -a systemctl show -P ActiveState nft-offload)\" = inactive ]"
 check "stop leaves nothing (nft table, tc, XDP, pins, nf_conntrack_events)" nothing_left
+# The unit's own seccomp filter is in force: without bpf in it the daemon
+# cannot start, and says which call was refused.
+in_ct mkdir -p /run/systemd/system/nft-offload.service.d
+printf '[Service]\nSystemCallFilter=~bpf\nRestart=no\n' |
+	in_ct sh -c 'cat >/run/systemd/system/nft-offload.service.d/nobpf.conf'
+in_ct systemctl daemon-reload
+in_ct systemctl start nft-offload 2>/dev/null
+rc=$?
+check "drop-in SystemCallFilter=~bpf: start fails (rc $rc, $(prop ActiveState))" \
+	test "$rc" -ne 0 -a "$(prop ActiveState)" = failed
+check "... and the journal names the refused call (cannot open pinned map ...: Operation not permitted)" sh -c "
+	nsenter -t $LEADER -a journalctl -q -u nft-offload | grep -q 'pinned map .*: Operation not permitted'"
+in_ct rm -r /run/systemd/system/nft-offload.service.d
+in_ct systemctl daemon-reload
+in_ct systemctl reset-failed nft-offload
+check "... and left nothing either" nothing_left
 check "the daemon switched nf_conntrack_events to 1 (/proc/sys/net writable in the sandbox)" sh -c "
 	nsenter -t $LEADER -a journalctl -q -u nft-offload | grep -q 'nf_conntrack_events 2 -> 1'"
 # For a look afterwards: the container's whole journal.
