@@ -37,8 +37,9 @@ fi
 check "packaging tools installed (install-deps.sh deb)" ./scripts/install-deps.sh deb
 if ! dpkg-checkbuilddeps 2>"$TMP/bdeps"; then
 	say "# $(cat "$TMP/bdeps"): installing them"
-	"${APT[@]}" update >/dev/null && "${APT[@]}" build-dep ./ >"$TMP/bdeps.log" 2>&1 ||
+	if ! { "${APT[@]}" update && "${APT[@]}" build-dep ./; } >"$TMP/bdeps.log" 2>&1; then
 		sed 's/^/#   /' "$TMP/bdeps.log"
+	fi
 fi
 check "Build-Depends of debian/control satisfied (dpkg-checkbuilddeps)" dpkg-checkbuilddeps
 

@@ -140,8 +140,8 @@ in_ct systemctl start nft-offload 2>"$TMP/start.err"
 rc=$?
 t1=$(date +%s.%N)
 # Type=notify: systemctl start returns once the daemon sent READY=1.
-check "systemctl start: rc $rc after $($PY -c "print(round($t1 - $t0, 1))") s, $(prop ActiveState)/$(prop SubState)" \
-	test "$rc" -eq 0 -a "$(prop ActiveState)/$(prop SubState)" = active/running
+check "Type=notify: systemctl start returned at READY: rc $rc after $($PY -c "print(round($t1 - $t0, 1))") s, $(prop ActiveState)/$(prop SubState)" \
+	test "$rc" -eq 0 -a "$(prop Type)" = notify -a "$(prop ActiveState)/$(prop SubState)" = active/running
 if [ "$rc" -ne 0 ]; then
 	sed 's/^/#   /' "$TMP/start.err"
 	in_ct journalctl -q --no-pager -n 30 -u nft-offload | sed 's/^/#   /'
