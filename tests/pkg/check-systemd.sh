@@ -210,6 +210,30 @@ in_ct rm -r /run/systemd/system/nft-offload.service.d
 in_ct systemctl daemon-reload
 in_ct systemctl reset-failed nft-offload
 check "... and left nothing either" nothing_left
+# ---- what a metrics listener would need (the unit's comment) -----------------------
+# The unit's sandbox around a stand-in (bash connecting to 127.0.0.1:1, where
+# nothing listens) instead of the daemon: its stderr says how far it got.
+standin() { # standin EXTRA-UNIT-LINES
+	printf '[Service]\nType=oneshot\nRestart=no\nExecStart=\nExecStart=/usr/bin/timeout 2 /bin/bash -c "exec 3<>/dev/tcp/127.0.0.1/1"\nStandardError=file:/run/standin.err\n%b\n' "$1" |
+		in_ct sh -c 'mkdir -p /run/systemd/system/nft-offload.service.d &&
+			cat >/run/systemd/system/nft-offload.service.d/standin.conf'
+	in_ct systemctl daemon-reload
+	in_ct systemctl start nft-offload 2>/dev/null
+	STANDIN="$(prop ExecMainStatus): $(in_ct cat /run/standin.err 2>/dev/null | head -1 | sed 's/.*: //')"
+	in_ct rm -rf /run/systemd/system/nft-offload.service.d /run/standin.err
+	in_ct systemctl daemon-reload
+	in_ct systemctl reset-failed nft-offload 2>/dev/null
+}
+standin ""
+check "sandbox as shipped: no IP socket at all ($STANDIN)" \
+	test "$STANDIN" = "1: Address family not supported by protocol"
+standin 'RestrictAddressFamilies=AF_INET AF_INET6'
+check "+ AF_INET AF_INET6: a socket, but IPAddressDeny=any drops loopback too ($STANDIN)" \
+	test "$STANDIN" = "124: "
+standin 'RestrictAddressFamilies=AF_INET AF_INET6\nIPAddressAllow=localhost'
+check "+ IPAddressAllow=localhost: loopback reachable ($STANDIN)" \
+	test "$STANDIN" = "1: Connection refused"
+
 check "the daemon switched nf_conntrack_events to 1 (/proc/sys/net writable in the sandbox)" sh -c "
 	nsenter -t $LEADER -a journalctl -q -u nft-offload | grep -q 'nf_conntrack_events 2 -> 1'"
 # For a look afterwards: the container's whole journal.
