@@ -49,7 +49,8 @@ SKEL        := $(BUILD)/nfo_fastpath.skel.h
 BIN         := $(BUILD)/nft-offload
 TEST_BINS   := $(BUILD)/tests/fastpath_test $(BUILD)/tests/nl_batch_test $(BUILD)/tests/pure_test
 
-.PHONY: all deps check test-unit test-bpf test-cli test-e2e bench demo install uninstall clean format man
+.PHONY: all deps check test-unit test-bpf test-cli test-e2e bench demo install uninstall clean format man \
+        deb check-deb check-systemd
 
 all: $(BIN) $(BUILD)/nft-offload.8
 
@@ -156,6 +157,34 @@ uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/nft-offload $(DESTDIR)$(MANDIR)/man8/nft-offload.8 \
 	      $(DESTDIR)$(UNITDIR)/nft-offload.service
 	@echo "  left $(DESTDIR)$(SYSCONFDIR)/nft-offload.conf in place (your configuration)"
+
+# Debian package (debian/): dpkg-buildpackage writes to the parent
+# directory; the results are moved to build/deb/ so nothing stays outside
+# the checkout.
+DEB_VERSION = $(shell dpkg-parsechangelog -S Version 2>/dev/null)
+DEB_ARCH    = $(shell dpkg --print-architecture 2>/dev/null)
+DEB_FILES   = nft-offload_$(DEB_VERSION)_$(DEB_ARCH).deb \
+              nft-offload-dbgsym_$(DEB_VERSION)_$(DEB_ARCH).deb \
+              nft-offload_$(DEB_VERSION)_$(DEB_ARCH).buildinfo \
+              nft-offload_$(DEB_VERSION)_$(DEB_ARCH).changes
+
+deb:
+	$(Q)test "$(DEB_VERSION)" = "$(VERSION)" || \
+		{ echo "debian/changelog is at $(DEB_VERSION), the Makefile at $(VERSION)" >&2; exit 1; }
+	$(Q)rm -f $(addprefix ../,$(DEB_FILES))
+	$(Q)dpkg-buildpackage -b -us -uc
+	$(Q)mkdir -p $(BUILD)/deb
+	$(Q)cd .. && mv -f $(DEB_FILES) $(CURDIR)/$(BUILD)/deb/
+	$(Q)echo "  DEB      $(BUILD)/deb/nft-offload_$(DEB_VERSION)_$(DEB_ARCH).deb"
+
+# Build the package, lint it, install, remove and purge it on this machine.
+check-deb:
+	$(Q)./tests/pkg/check-deb.sh
+
+# The unit under a real systemd: a Debian root (cached in build/systemd/)
+# booted with systemd-nspawn, the package installed inside.
+check-systemd:
+	$(Q)./tests/pkg/check-systemd.sh
 
 format:
 	clang-format -i $(wildcard include/*.h bpf/*.c lib/*.[ch] daemon/*.[ch] cli/*.[ch] tests/bpf/*.c bench/*.c)

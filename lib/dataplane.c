@@ -128,10 +128,16 @@ static int check_pin(const char *dir, struct bpf_map *map)
 	if (pin_path(path, sizeof(path), dir, bpf_map__name(map)))
 		return -ENAMETOOLONG;
 	fd = bpf_obj_get(path);
-	if (fd < 0)
-		return errno == ENOENT ? 0 : -errno;
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return 0;
+		err = -errno; /* e.g. EPERM: bpf() refused by a seccomp filter */
+		pr_err("cannot open pinned map %s: %s", path, strerror(-err));
+		return err;
+	}
 	if (bpf_obj_get_info_by_fd(fd, &info, &len)) {
 		err = -errno;
+		pr_err("cannot read pinned map %s: %s", path, strerror(-err));
 		goto out;
 	}
 	if (info.type != bpf_map__type(map) || info.key_size != bpf_map__key_size(map) ||

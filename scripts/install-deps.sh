@@ -2,6 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # Install the Debian packages nft-offload needs to build, test, demo and
 # benchmark. Idempotent: when everything is present it only checks.
+#   install-deps.sh           what make, make check, bench and demo need
+#   install-deps.sh deb       + building and linting the Debian package
+#   install-deps.sh systemd   + booting a Debian root under systemd-nspawn
 set -eu
 
 PKGS="make gcc clang llvm pkg-config libelf-dev zlib1g-dev
@@ -10,6 +13,13 @@ libmnl-dev libnftnl-dev libnftables-dev nftables
 conntrack
 iproute2 ethtool iperf3 netsniff-ng socat tcpdump iputils-ping
 python3 python3-scapy jq gnuplot-nox procps psmisc"
+for set in "$@"; do
+	case $set in
+	deb) PKGS="$PKGS debhelper dpkg-dev fakeroot lintian man-db" ;;
+	systemd) PKGS="$PKGS systemd-container mmdebstrap" ;;
+	*) echo "install-deps.sh: unknown set '$set' (deb, systemd)" >&2; exit 2 ;;
+	esac
+done
 
 missing=""
 for p in $PKGS; do

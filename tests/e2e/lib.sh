@@ -136,7 +136,8 @@ veth() { # veth NS1 DEV1 NS2 DEV2
 nfo_topology() {
 	local ns
 	for ns in "$C" "$C2" "$R" "$S"; do
-		ip netns add "$ns"
+		# The router's may exist: a container's, named by ip netns attach.
+		[ -e "/run/netns/$ns" ] || ip netns add "$ns"
 		ip -n "$ns" link set lo up
 	done
 	veth "$C" eth0 "$R" lan0

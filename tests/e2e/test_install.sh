@@ -130,6 +130,13 @@ gone() {
 }
 check "... and leaves nothing behind (nft table, tc, XDP, pins)" gone "$1" "$2"
 
+# ---- the Debian package's version -------------------------------------------------
+# make deb refuses to build when they differ; catch that here, without building.
+mk_version=$(sed -n 's/^VERSION *:= *//p' "$ROOT/Makefile")
+deb_version=$(sed -n '1s/^nft-offload (\([^)]*\)).*/\1/p' "$ROOT/debian/changelog")
+check "debian/changelog is at the Makefile's VERSION ($deb_version, $mk_version)" \
+	test -n "$mk_version" -a "$deb_version" = "$mk_version"
+
 # ---- the demo ------------------------------------------------------------------
 check "demo/demo.sh is executable and parses (bash -n)" sh -c "
 	[ -x '$ROOT/demo/demo.sh' ] && bash -n '$ROOT/demo/demo.sh'"
