@@ -39,6 +39,10 @@ struct tflow {
 	uint32_t ifindex;
 	int teardown;
 	uint32_t snat_oif;
+	uint32_t oif; /* egress of the last forwarded packet */
+	int has_tcp; /* last segment seen: ACK number and window */
+	uint32_t tcp_ack;
+	uint16_t tcp_window;
 };
 
 struct tcase {
@@ -53,6 +57,8 @@ struct tcase {
 	char verdict[16], reason[32];
 	uint64_t count_pkts, count_bytes;
 	int teardown_after; /* -1: not checked */
+	int track; /* check the forwarding entry's TCP ACK number and window */
+	uint32_t track_ack, track_window;
 	int fuzz;
 };
 
@@ -224,6 +230,17 @@ static int read_case(FILE *f, struct tcase *c)
 				sscanf(strstr(line, " snat_oif ") + 10, "%63s", a[7]);
 				fl->snat_oif = dev_by_name(a[7])->ifindex;
 			}
+			if (strstr(line, " oif ")) {
+				sscanf(strstr(line, " oif ") + 5, "%63s", a[7]);
+				fl->oif = dev_by_name(a[7])->ifindex;
+			}
+			if (strstr(line, " ackwin ")) {
+				unsigned int w;
+
+				fl->has_tcp = sscanf(strstr(line, " ackwin ") + 8, "%u %u",
+						     &fl->tcp_ack, &w) == 2;
+				fl->tcp_window = w;
+			}
 		} else if (sscanf(line, "iif %63s", a[0]) == 1) {
 			c->iif = dev_by_name(a[0])->ifindex;
 		} else if (sscanf(line, "oif %63s", a[0]) == 1) {
@@ -237,6 +254,8 @@ static int read_case(FILE *f, struct tcase *c)
 		} else if (sscanf(line, "reason %31s", c->reason) == 1) {
 		} else if (sscanf(line, "count %lu %lu", &c->count_pkts, &c->count_bytes) == 2) {
 		} else if (sscanf(line, "teardown %d", &c->teardown_after) == 1) {
+		} else if (sscanf(line, "track %u %u", &c->track_ack, &c->track_window) == 2) {
+			c->track = 1;
 		} else if (!strcmp(line, "fuzz")) {
 			c->fuzz = 1;
 		} else if (!strcmp(line, "end")) {
@@ -264,14 +283,21 @@ static void clear_flows(void)
 	nfo_dp_flow_foreach(dp, AF_INET6, clear_cb, NULL);
 }
 
-static void install(const struct tflow *fl, uint32_t id)
+/* The flows of one case are one connection: same id, directions in order. */
+static void install(const struct tflow *fl, uint32_t id, uint8_t dir)
 {
 	union nfo_key key;
 	struct nfo_flow flow;
 
-	nfo_flow_build(&fl->in, &fl->out, fl->ifindex, id, 0, &key, &flow);
+	nfo_flow_build(&fl->in, &fl->out, fl->ifindex, id, dir, &key, &flow);
 	flow.teardown = fl->teardown;
 	flow.snat_oif = fl->snat_oif;
+	flow.oif = fl->oif;
+	if (fl->has_tcp) {
+		flow.tcp_ack = htonl(fl->tcp_ack);
+		flow.tcp_doff_flags = htons(0x5010); /* as a bare ACK carries */
+		flow.tcp_window = htons(fl->tcp_window);
+	}
 	if (nfo_dp_flow_add(dp, fl->in.family, &key, &flow, true)) {
 		perror("flow add");
 		exit(2);
@@ -325,7 +351,7 @@ static const char *const reason_keys[] = {
 
 struct hit {
 	uint64_t packets, bytes;
-	uint32_t oif;
+	uint32_t oif, tcp_ack, tcp_window;
 	int hits, teardowns;
 };
 
@@ -339,6 +365,8 @@ static int hit_cb(uint8_t family, const union nfo_key *key, const struct nfo_flo
 		h->packets += flow->packets;
 		h->bytes += flow->bytes;
 		h->oif = flow->oif;
+		h->tcp_ack = ntohl(flow->tcp_ack);
+		h->tcp_window = ntohs(flow->tcp_window);
 		if (!flow->last_used_ns)
 			h->hits = 100; /* counted but no timestamp: flag it */
 	}
@@ -372,7 +400,7 @@ static void run_case(struct tcase *c)
 	tests++;
 	clear_flows();
 	for (i = 0; i < c->nflows; i++)
-		install(&c->flows[i], i + 1);
+		install(&c->flows[i], 1, i & 1);
 	nfo_dp_stats_get(dp, in->slot, &before);
 	err = run_prog(c->xdp, c->iif, c->gso_size, c->gso_segs, c->in, c->in_len, out, &out_len,
 		       &retval);
@@ -419,6 +447,12 @@ static void run_case(struct tcase *c)
 		if (ok && (out_len != c->out_len || memcmp(out, c->out, out_len))) {
 			fail(c, "output bytes differ (%zu bytes, want %zu)", out_len, c->out_len);
 			hexdiff(out, out_len, c->out, c->out_len);
+			ok = 0;
+		}
+		if (ok && c->track &&
+		    (h.tcp_ack != c->track_ack || h.tcp_window != c->track_window)) {
+			fail(c, "entry holds TCP ack %u window %u, want %u %u", h.tcp_ack,
+			     h.tcp_window, c->track_ack, c->track_window);
 			ok = 0;
 		}
 	} else {
@@ -593,7 +627,7 @@ static int eligible(const uint8_t *p, size_t len, const struct tdev *d, struct n
 		if ((l4[12] >> 4) < 5 || (size_t)(l4[12] >> 4) * 4 > l4len)
 			return 0;
 		flags = l4[13];
-		if (flags & 0x05)
+		if (flags & 0x07) /* FIN, SYN, RST */
 			return 0;
 	} else if (proto == IPPROTO_UDP) {
 		size_t ulen;
@@ -732,7 +766,7 @@ static void fuzz(long iterations)
 		/* Fresh flows each time: FIN/RST mutations mark teardown. */
 		for (j = 0; j < nfuzz_base; j++)
 			for (k = 0; k < fuzz_base[j]->nflows; k++)
-				install(&fuzz_base[j]->flows[k], 1000 + j);
+				install(&fuzz_base[j]->flows[k], 1000 + j, k & 1);
 		memcpy(pkt, b->in, len);
 		for (k = 1 + rnd() % 3; k > 0; k--)
 			len = mutate(pkt, len);
