@@ -69,12 +69,14 @@ static uint16_t csum(const void *p, size_t len, uint32_t sum)
 
 /*
  * A 64-byte frame: Ethernet, IPv4 (TTL 255), then UDP 40000 -> 53 with 18
- * bytes of data, or a TCP ACK 40000 -> 53 with 10.
+ * bytes of data, or a TCP ACK 40000 -> 53 with 10; the last `pad` bytes of
+ * data are an Ethernet trailer instead (outside the IP length).
  */
 static size_t build(uint8_t *pkt, const uint8_t *dmac, const char *src, const char *dst,
-		    uint16_t sport, uint8_t proto)
+		    uint16_t sport, uint8_t proto, int pad)
 {
 	uint8_t *ip = pkt + 14, *udp = ip + 20;
+	int l4len = 30 - pad;
 	uint32_t s, d;
 	uint16_t c;
 	uint32_t ps;
@@ -84,7 +86,7 @@ static size_t build(uint8_t *pkt, const uint8_t *dmac, const char *src, const ch
 	pkt[6] = 0x02;
 	pkt[12] = 0x08;
 	ip[0] = 0x45;
-	ip[3] = 50; /* tot_len: 64 - 14 */
+	ip[3] = 50 - pad; /* tot_len: 64 - 14 - pad */
 	ip[8] = 255;
 	ip[9] = proto;
 	inet_pton(AF_INET, src, &s);
@@ -98,20 +100,20 @@ static size_t build(uint8_t *pkt, const uint8_t *dmac, const char *src, const ch
 	udp[1] = sport;
 	udp[3] = 53;
 	ps = ((ip[12] << 8) | ip[13]) + ((ip[14] << 8) | ip[15]) + ((ip[16] << 8) | ip[17]) +
-	     ((ip[18] << 8) | ip[19]) + proto + 30;
+	     ((ip[18] << 8) | ip[19]) + proto + l4len;
 	if (proto == IPPROTO_TCP) {
 		udp[7] = 1; /* seq */
 		udp[11] = 1; /* ack */
 		udp[12] = 5 << 4; /* data offset */
 		udp[13] = 0x10; /* ACK */
 		udp[14] = 2; /* window */
-		c = csum(udp, 30, ps);
+		c = csum(udp, l4len, ps);
 		udp[16] = c >> 8;
 		udp[17] = c;
 		return 64;
 	}
-	udp[5] = 30; /* UDP length */
-	c = csum(udp, 30, ps);
+	udp[5] = l4len; /* UDP length */
+	c = csum(udp, l4len, ps);
 	udp[6] = c >> 8;
 	udp[7] = c;
 	return 64;
@@ -179,10 +181,10 @@ int main(int argc, char **argv)
 	struct nfo_tuple in = {}, out = {}, self = {};
 	union nfo_key key;
 	struct nfo_flow flow;
-	uint8_t lan_mac[6], wan_mac[6], hit[64], thit[64], miss[64];
+	uint8_t lan_mac[6], wan_mac[6], hit[64], thit[64], tpad[64], miss[64];
 	uint32_t lan, wan;
 	int runs = argc > 1 ? atoi(argv[1]) : 2000;
-	double h[2], th[2], m[2];
+	double h[2], th[2], m[2], t1[2], tp1[2];
 	char sz[2][160];
 	int x;
 
@@ -216,9 +218,10 @@ int main(int argc, char **argv)
 	flow.flags |= NFO_FLOW_NAT_ADDR | NFO_FLOW_NAT_PORT;
 	nfo_dp_flow_add(dp, AF_INET, &key, &flow, true);
 
-	build(hit, lan_mac, "198.18.1.2", "198.18.100.10", 40000, IPPROTO_UDP);
-	build(thit, lan_mac, "198.18.1.2", "198.18.100.10", 40000, IPPROTO_TCP);
-	build(miss, lan_mac, "198.18.1.2", "198.18.100.10", 40001, IPPROTO_UDP);
+	build(hit, lan_mac, "198.18.1.2", "198.18.100.10", 40000, IPPROTO_UDP, 0);
+	build(thit, lan_mac, "198.18.1.2", "198.18.100.10", 40000, IPPROTO_TCP, 0);
+	build(tpad, lan_mac, "198.18.1.2", "198.18.100.10", 40000, IPPROTO_TCP, 10);
+	build(miss, lan_mac, "198.18.1.2", "198.18.100.10", 40001, IPPROTO_UDP, 0);
 	for (x = 0; x < 2; x++) {
 		bool xdp = x == 0;
 
@@ -226,6 +229,15 @@ int main(int argc, char **argv)
 			       xdp ? XDP_REDIRECT : 7 /* TC_ACT_REDIRECT */);
 		th[x] = measure(xdp, lan, thit, sizeof(thit), 200, runs,
 				xdp ? XDP_REDIRECT : 7 /* TC_ACT_REDIRECT */);
+		/*
+		 * A trailer is cut once, and a repetition would see the cut
+		 * frame: single runs, against single runs of the same TCP
+		 * packet without one.
+		 */
+		t1[x] = measure(xdp, lan, thit, sizeof(thit), 1, runs,
+				xdp ? XDP_REDIRECT : 7 /* TC_ACT_REDIRECT */);
+		tp1[x] = measure(xdp, lan, tpad, sizeof(tpad), 1, runs,
+				 xdp ? XDP_REDIRECT : 7 /* TC_ACT_REDIRECT */);
 		m[x] = measure(xdp, lan, miss, sizeof(miss), 1000, runs / 4 + 1,
 			       xdp ? XDP_PASS : (uint32_t)-1 /* TC_ACT_UNSPEC */);
 		prog_sizes(xdp, xdp ? xlog : tlog, sz[x], sizeof(sz[x]));
@@ -243,6 +255,10 @@ int main(int argc, char **argv)
 		printf("\nMedian of %d BPF_PROG_TEST_RUN calls (hits: 200 repetitions each; miss: "
 		       "1000), programs %s.\n",
 		       runs, info.jited_prog_len ? "JIT-compiled" : "interpreted (no JIT)");
+		printf("Ethernet trailer, single runs (timer overhead included): TCP ACK hit "
+		       "XDP %.0f ns, with a 10-byte trailer %.0f ns; tc %.0f ns, with the trailer "
+		       "%.0f ns.\n",
+		       t1[0], tp1[0], t1[1], tp1[1]);
 	}
 	(void)wan;
 	(void)wan_mac;
