@@ -293,7 +293,72 @@ static __always_inline int parse_l4(struct nfo_ctx *c, void *l4, __u8 proto,
 }
 
 #define TCP_FLAG_FIN 0x01
+#define TCP_FLAG_SYN 0x02
 #define TCP_FLAG_RST 0x04
+#define TCP_FLAGS_CTL (TCP_FLAG_FIN | TCP_FLAG_SYN | TCP_FLAG_RST)
+
+/*
+ * Remember what the sender of a TCP segment acknowledges and advertises:
+ * bytes 8-15 of its header (ACK number, data offset and flags, window) in
+ * one copy, byte order left alone. parse_l4() checked the whole header.
+ */
+static __always_inline void tcp_track(struct nfo_flow *f, const void *th)
+{
+	*(__u64 *)&f->tcp_ack = *(const __u64 *)(th + 8);
+}
+
+/*
+ * A TCP segment with FIN, SYN or RST on an offloaded flow; r is the entry of
+ * the other direction (NULL if unknown). Returns 0 (counted) to pass it to
+ * the stack, or sets *drop.
+ *
+ * Liberal window tracking (set at admission, as the kernel flowtable does)
+ * lets conntrack take any RST as the end of the connection, so the fast path
+ * judges RSTs the way the receiver does (RFC 5961, 3.2): against the
+ * receiver's last ACK number, which is RCV.NXT as it last said, and its window
+ * field. The field is taken unscaled: the scale is negotiated in the SYN,
+ * which the fast path never sees, and the unscaled window is never larger
+ * than the real one, so nothing the receiver would ignore as out of window
+ * gets through. The receiver's view is learnt only from packets that arrive
+ * on the other device, so a blind sender on one side cannot move it. A
+ * genuine RST sent with more than that window in flight is dropped too; the
+ * receiver's next ACK then draws an RST at exactly the sequence it
+ * acknowledges, which passes. Before the receiver has been seen, the RST
+ * goes to the stack as it always did.
+ *
+ * A SYN on an established connection never ends it: the stack gets it
+ * (conntrack ignores it, the receiver answers with a challenge ACK) and the
+ * flow stays offloaded.
+ */
+static __always_inline int tcp_ctl(struct nfo_ctx *c, struct nfo_flow *f,
+				   const struct nfo_flow *r, const struct tcphdr *th,
+				   __u8 flags, const void *key, __u32 klen, int *drop)
+{
+	if (flags & TCP_FLAG_RST) {
+		if (r && r->ct_id == f->ct_id && r->dir != f->dir && r->tcp_doff_flags &&
+		    bpf_ntohl(th->seq) - bpf_ntohl(r->tcp_ack) > bpf_ntohs(r->tcp_window)) {
+			*drop = 1;
+			return pass(c, NFO_R_TCP_RST_BLIND);
+		}
+	} else if (flags & TCP_FLAG_SYN) {
+		return pass(c, NFO_R_TCP_SYN);
+	}
+	teardown(f, key, klen, NFO_TEARDOWN_FIN);
+	return pass(c, NFO_R_TCP_FIN_RST);
+}
+
+/*
+ * Cut an Ethernet trailer (padding after the IP packet, as minimum-size
+ * frames carry) as the stack does on input: the frame leaves as long as its
+ * IP packet, and a trailer cannot push it over the egress MTU. Invalidates
+ * packet pointers; 0 or a negative error.
+ */
+static __always_inline long trim(struct nfo_ctx *c, __u32 l3, const bool xdp)
+{
+	if (xdp)
+		return bpf_xdp_adjust_tail(c->ctx, (int)l3 - (int)c->l3_len);
+	return bpf_skb_change_tail(c->ctx, sizeof(struct ethhdr) + l3, 0);
+}
 
 /*
  * Update the L4 checksum: inline for XDP (frames carry a full checksum), with
@@ -385,10 +450,9 @@ static __always_inline __u32 forward4(struct nfo_ctx *c, struct ethhdr *eth,
 		return pass(c, NFO_R_NO_FLOW);
 	if (f->teardown)
 		return pass(c, NFO_R_TEARDOWN);
-	if (tcp_flags & (TCP_FLAG_FIN | TCP_FLAG_RST)) {
-		teardown(f, &k, sizeof(k), NFO_TEARDOWN_FIN);
-		return pass(c, NFO_R_TCP_FIN_RST);
-	}
+	/* A GSO packet has no trailer to cut; the stack sorts one out. */
+	if (tot != c->l3_len && c->gso_size)
+		return pass(c, NFO_R_MALFORMED);
 
 	p.family = AF_INET;
 	p.tos = iph->tos;
@@ -408,6 +472,26 @@ static __always_inline __u32 forward4(struct nfo_ctx *c, struct ethhdr *eth,
 	} else {
 		*(__u32 *)&p.sport = ports;
 	}
+	if (tcp_flags & TCP_FLAGS_CTL) {
+		struct nfo_flow *r = NULL;
+
+		/* The other direction arrives where this one leaves. */
+		if ((tcp_flags & TCP_FLAG_RST) && f->oif) {
+			struct nfo_key4 rk = {
+				.saddr = p.ipv4_dst,
+				.daddr = p.ipv4_src,
+				.sport = p.dport,
+				.dport = p.sport,
+				.ifindex = f->oif,
+				.l4proto = IPPROTO_TCP,
+			};
+
+			r = bpf_map_lookup_elem(&nfo_flow4, &rk);
+		}
+		return tcp_ctl(c, f, r, (void *)(iph + 1), tcp_flags, &k, sizeof(k), err);
+	}
+	if (tcp_flags)
+		tcp_track(f, iph + 1);
 	oif = route(c, &p, f, &k, sizeof(k), xdp);
 	if (!oif)
 		return 0;
@@ -429,9 +513,9 @@ static __always_inline __u32 forward4(struct nfo_ctx *c, struct ethhdr *eth,
 		*(__u32 *)(iph + 1) = *(__u32 *)&f->nat_sport;
 	set_macs(eth, &p);
 	c->l4_off = sizeof(*eth) + sizeof(*iph);
-	if (l4_csum(c, iph + 1, f, xdp)) {
+	if (l4_csum(c, iph + 1, f, xdp) || (tot != c->l3_len && trim(c, tot, xdp))) {
 		*err = 1;
-		return 0;
+		return pass(c, NFO_R_ERROR);
 	}
 	account(c, f, oif, tot);
 	return oif;
@@ -490,10 +574,8 @@ static __always_inline __u32 forward6(struct nfo_ctx *c, struct ethhdr *eth,
 		return pass(c, NFO_R_NO_FLOW);
 	if (f->teardown)
 		return pass(c, NFO_R_TEARDOWN);
-	if (tcp_flags & (TCP_FLAG_FIN | TCP_FLAG_RST)) {
-		teardown(f, &k, sizeof(k), NFO_TEARDOWN_FIN);
-		return pass(c, NFO_R_TCP_FIN_RST);
-	}
+	if (plen + sizeof(*ip6h) != c->l3_len && c->gso_size)
+		return pass(c, NFO_R_MALFORMED);
 
 	p.family = AF_INET6;
 	p.flowinfo = *(__be32 *)ip6h & bpf_htonl(0x0fffffff);
@@ -514,6 +596,25 @@ static __always_inline __u32 forward6(struct nfo_ctx *c, struct ethhdr *eth,
 	} else {
 		*(__u32 *)&p.sport = ports;
 	}
+	if (tcp_flags & TCP_FLAGS_CTL) {
+		struct nfo_flow *r = NULL;
+
+		if ((tcp_flags & TCP_FLAG_RST) && f->oif) {
+			struct nfo_key6 rk = {
+				.sport = p.dport,
+				.dport = p.sport,
+				.ifindex = f->oif,
+				.l4proto = IPPROTO_TCP,
+			};
+
+			__builtin_memcpy(rk.saddr, p.ipv6_dst, 16);
+			__builtin_memcpy(rk.daddr, p.ipv6_src, 16);
+			r = bpf_map_lookup_elem(&nfo_flow6, &rk);
+		}
+		return tcp_ctl(c, f, r, (void *)(ip6h + 1), tcp_flags, &k, sizeof(k), err);
+	}
+	if (tcp_flags)
+		tcp_track(f, ip6h + 1);
 	oif = route(c, &p, f, &k, sizeof(k), xdp);
 	if (!oif)
 		return 0;
@@ -528,9 +629,10 @@ static __always_inline __u32 forward6(struct nfo_ctx *c, struct ethhdr *eth,
 		*(__u32 *)(ip6h + 1) = *(__u32 *)&f->nat_sport;
 	set_macs(eth, &p);
 	c->l4_off = sizeof(*eth) + sizeof(*ip6h);
-	if (l4_csum(c, ip6h + 1, f, xdp)) {
+	if (l4_csum(c, ip6h + 1, f, xdp) ||
+	    (plen + sizeof(*ip6h) != c->l3_len && trim(c, plen + sizeof(*ip6h), xdp))) {
 		*err = 1;
-		return 0;
+		return pass(c, NFO_R_ERROR);
 	}
 	account(c, f, oif, plen + sizeof(*ip6h));
 	return oif;
@@ -581,10 +683,8 @@ int nfo_xdp(struct xdp_md *ctx)
 		oif = forward6(&c, eth, true, &err);
 	else
 		oif = pass(&c, NFO_R_NOT_IP);
-	if (err) {
-		c.st->pass[NFO_R_ERROR]++;
-		return XDP_DROP; /* rewritten half-way: cannot be passed on */
-	}
+	if (err)
+		return XDP_DROP; /* counted: rewritten half-way, or a blind RST */
 	return oif ? bpf_redirect(oif, 0) : XDP_PASS;
 }
 
@@ -645,9 +745,7 @@ int nfo_tc(struct __sk_buff *skb)
 		oif = forward6(&c, eth, false, &err);
 	else
 		oif = pass(&c, NFO_R_NOT_IP);
-	if (err) {
-		c.st->pass[NFO_R_ERROR]++;
-		return TC_ACT_SHOT; /* rewritten half-way: cannot be passed on */
-	}
+	if (err)
+		return TC_ACT_SHOT; /* counted: rewritten half-way, or a blind RST */
 	return oif ? bpf_redirect(oif, 0) : TC_ACT_UNSPEC;
 }

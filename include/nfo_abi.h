@@ -15,7 +15,7 @@
 
 #include <linux/types.h>
 
-#define NFO_ABI_VERSION 3
+#define NFO_ABI_VERSION 4
 
 /* Directions, as in enum flow_offload_tuple_dir / ip_conntrack_dir. */
 #define NFO_DIR_ORIGINAL 0
@@ -94,6 +94,16 @@ struct nfo_flow {
 	 * the fast path hands the flow to the stack to decide. 0: any device.
 	 */
 	__u32 snat_oif;
+	/*
+	 * TCP: bytes 8-15 of the header of the last segment of this direction
+	 * other than SYN/FIN/RST, as sent: the sender's acknowledgment number
+	 * (what it expects next), data offset and flags, and its window field
+	 * (unscaled). They judge the RSTs of the other direction. All zero
+	 * until the fast path has seen such a segment.
+	 */
+	__be32 tcp_ack;
+	__be16 tcp_doff_flags;
+	__be16 tcp_window;
 };
 
 /* Why the fast path tore a flow down (nfo_flow.teardown, nfo_event.type). */
@@ -155,6 +165,8 @@ struct nfo_slot {
 	X(MALFORMED, "malformed", "truncated or inconsistent header")            \
 	X(TTL, "ttl", "TTL or hop limit <= 1")                                   \
 	X(TCP_FIN_RST, "tcp_fin_rst", "TCP FIN or RST (flow marked teardown)")   \
+	X(TCP_SYN, "tcp_syn", "TCP SYN on an offloaded flow (no teardown)")      \
+	X(TCP_RST_BLIND, "tcp_rst_blind", "TCP RST out of window (dropped)")     \
 	X(TEARDOWN, "teardown", "flow already marked teardown")                  \
 	X(UDP_CSUM, "udp_csum", "UDP checksum the fast path cannot update")      \
 	X(NO_ROUTE, "no_route", "no route, or route is not a forward")           \
@@ -283,7 +295,7 @@ struct nfo_leaving {
  */
 _Static_assert(sizeof(struct nfo_key4) == 20, "nfo_key4 layout");
 _Static_assert(sizeof(struct nfo_key6) == 44, "nfo_key6 layout");
-_Static_assert(sizeof(struct nfo_flow) == 96, "nfo_flow layout");
+_Static_assert(sizeof(struct nfo_flow) == 104, "nfo_flow layout");
 _Static_assert(sizeof(struct nfo_dev) == 16, "nfo_dev layout");
 _Static_assert(sizeof(struct nfo_event) == 56, "nfo_event layout");
 _Static_assert(sizeof(struct nfo_slot) == 32, "nfo_slot layout");

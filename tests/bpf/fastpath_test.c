@@ -39,6 +39,10 @@ struct tflow {
 	uint32_t ifindex;
 	int teardown;
 	uint32_t snat_oif;
+	uint32_t oif; /* egress of the last forwarded packet */
+	int has_tcp; /* last segment seen: ACK number and window */
+	uint32_t tcp_ack;
+	uint16_t tcp_window;
 };
 
 struct tcase {
@@ -53,6 +57,8 @@ struct tcase {
 	char verdict[16], reason[32];
 	uint64_t count_pkts, count_bytes;
 	int teardown_after; /* -1: not checked */
+	int track; /* check the forwarding entry's TCP ACK number and window */
+	uint32_t track_ack, track_window;
 	int fuzz;
 };
 
@@ -224,6 +230,17 @@ static int read_case(FILE *f, struct tcase *c)
 				sscanf(strstr(line, " snat_oif ") + 10, "%63s", a[7]);
 				fl->snat_oif = dev_by_name(a[7])->ifindex;
 			}
+			if (strstr(line, " oif ")) {
+				sscanf(strstr(line, " oif ") + 5, "%63s", a[7]);
+				fl->oif = dev_by_name(a[7])->ifindex;
+			}
+			if (strstr(line, " ackwin ")) {
+				unsigned int w;
+
+				fl->has_tcp = sscanf(strstr(line, " ackwin ") + 8, "%u %u",
+						     &fl->tcp_ack, &w) == 2;
+				fl->tcp_window = w;
+			}
 		} else if (sscanf(line, "iif %63s", a[0]) == 1) {
 			c->iif = dev_by_name(a[0])->ifindex;
 		} else if (sscanf(line, "oif %63s", a[0]) == 1) {
@@ -237,6 +254,8 @@ static int read_case(FILE *f, struct tcase *c)
 		} else if (sscanf(line, "reason %31s", c->reason) == 1) {
 		} else if (sscanf(line, "count %lu %lu", &c->count_pkts, &c->count_bytes) == 2) {
 		} else if (sscanf(line, "teardown %d", &c->teardown_after) == 1) {
+		} else if (sscanf(line, "track %u %u", &c->track_ack, &c->track_window) == 2) {
+			c->track = 1;
 		} else if (!strcmp(line, "fuzz")) {
 			c->fuzz = 1;
 		} else if (!strcmp(line, "end")) {
@@ -264,14 +283,21 @@ static void clear_flows(void)
 	nfo_dp_flow_foreach(dp, AF_INET6, clear_cb, NULL);
 }
 
-static void install(const struct tflow *fl, uint32_t id)
+/* The flows of one case are one connection: same id, directions in order. */
+static void install(const struct tflow *fl, uint32_t id, uint8_t dir)
 {
 	union nfo_key key;
 	struct nfo_flow flow;
 
-	nfo_flow_build(&fl->in, &fl->out, fl->ifindex, id, 0, &key, &flow);
+	nfo_flow_build(&fl->in, &fl->out, fl->ifindex, id, dir, &key, &flow);
 	flow.teardown = fl->teardown;
 	flow.snat_oif = fl->snat_oif;
+	flow.oif = fl->oif;
+	if (fl->has_tcp) {
+		flow.tcp_ack = htonl(fl->tcp_ack);
+		flow.tcp_doff_flags = htons(0x5010); /* as a bare ACK carries */
+		flow.tcp_window = htons(fl->tcp_window);
+	}
 	if (nfo_dp_flow_add(dp, fl->in.family, &key, &flow, true)) {
 		perror("flow add");
 		exit(2);
@@ -325,7 +351,7 @@ static const char *const reason_keys[] = {
 
 struct hit {
 	uint64_t packets, bytes;
-	uint32_t oif;
+	uint32_t oif, tcp_ack, tcp_window;
 	int hits, teardowns;
 };
 
@@ -339,6 +365,8 @@ static int hit_cb(uint8_t family, const union nfo_key *key, const struct nfo_flo
 		h->packets += flow->packets;
 		h->bytes += flow->bytes;
 		h->oif = flow->oif;
+		h->tcp_ack = ntohl(flow->tcp_ack);
+		h->tcp_window = ntohs(flow->tcp_window);
 		if (!flow->last_used_ns)
 			h->hits = 100; /* counted but no timestamp: flag it */
 	}
@@ -372,7 +400,7 @@ static void run_case(struct tcase *c)
 	tests++;
 	clear_flows();
 	for (i = 0; i < c->nflows; i++)
-		install(&c->flows[i], i + 1);
+		install(&c->flows[i], 1, i & 1);
 	nfo_dp_stats_get(dp, in->slot, &before);
 	err = run_prog(c->xdp, c->iif, c->gso_size, c->gso_segs, c->in, c->in_len, out, &out_len,
 		       &retval);
@@ -419,6 +447,12 @@ static void run_case(struct tcase *c)
 		if (ok && (out_len != c->out_len || memcmp(out, c->out, out_len))) {
 			fail(c, "output bytes differ (%zu bytes, want %zu)", out_len, c->out_len);
 			hexdiff(out, out_len, c->out, c->out_len);
+			ok = 0;
+		}
+		if (ok && c->track &&
+		    (h.tcp_ack != c->track_ack || h.tcp_window != c->track_window)) {
+			fail(c, "entry holds TCP ack %u window %u, want %u %u", h.tcp_ack,
+			     h.tcp_window, c->track_ack, c->track_window);
 			ok = 0;
 		}
 	} else {
@@ -539,19 +573,65 @@ static void fix_csums(uint8_t *p, size_t len)
 }
 
 /*
+ * The RST rule, written out again: an RST on a flow whose other direction
+ * (keyed by the reversed output tuple on the device this flow last left
+ * through) has seen a segment is dropped when its sequence number is not in
+ * [ACK, ACK + window] of that segment.
+ */
+static int blind_rst(const uint8_t *ip, const uint8_t *l4, int v6, const struct nfo_flow *f)
+{
+	size_t alen = v6 ? 16 : 4;
+	uint8_t src[16], dst[16], ports[4];
+	union nfo_key rk;
+	struct nfo_flow r;
+	uint32_t seq, ack;
+
+	if (!(l4[13] & 0x04) || !f->oif)
+		return 0;
+	memcpy(src, f->flags & NFO_FLOW_NAT_ADDR ? (const void *)f->nat_saddr : ip + (v6 ? 8 : 12),
+	       alen);
+	memcpy(dst, f->flags & NFO_FLOW_NAT_ADDR ? (const void *)f->nat_daddr :
+						   ip + (v6 ? 24 : 16), alen);
+	memcpy(ports, f->flags & NFO_FLOW_NAT_PORT ? (const void *)&f->nat_sport : l4, 4);
+	memset(&rk, 0, sizeof(rk));
+	if (!v6) {
+		memcpy(&rk.k4.saddr, dst, 4);
+		memcpy(&rk.k4.daddr, src, 4);
+		memcpy(&rk.k4.sport, ports + 2, 2);
+		memcpy(&rk.k4.dport, ports, 2);
+		rk.k4.ifindex = f->oif;
+		rk.k4.l4proto = IPPROTO_TCP;
+	} else {
+		memcpy(rk.k6.saddr, dst, 16);
+		memcpy(rk.k6.daddr, src, 16);
+		memcpy(&rk.k6.sport, ports + 2, 2);
+		memcpy(&rk.k6.dport, ports, 2);
+		rk.k6.ifindex = f->oif;
+		rk.k6.l4proto = IPPROTO_TCP;
+	}
+	if (nfo_dp_flow_get(dp, v6 ? AF_INET6 : AF_INET, &rk, &r) || r.ct_id != f->ct_id ||
+	    r.dir == f->dir || !r.tcp_doff_flags)
+		return 0;
+	seq = (uint32_t)l4[4] << 24 | l4[5] << 16 | l4[6] << 8 | l4[7];
+	ack = ntohl(r.tcp_ack);
+	return seq - ack > ntohs(r.tcp_window);
+}
+
+/*
  * The reference for "may this packet be fast-forwarded": every rule written
  * out again from the design, independently of the BPF code. Returns the flow
- * entry it would use, or 0.
+ * entry it would use, or 0; *drop says whether it must be dropped instead.
  */
 static int eligible(const uint8_t *p, size_t len, const struct tdev *d, struct nfo_flow *flow,
-		    int *v6p, size_t *l3lenp, int *protop)
+		    int *v6p, size_t *l3lenp, int *protop, int *drop)
 {
 	const uint8_t *ip = p + 14, *l4;
 	union nfo_key key;
 	size_t l3len, avail = len - 14, l4len;
-	int v6, proto, flags;
+	int v6, proto, flags = 0;
 
 	memset(&key, 0, sizeof(key));
+	*drop = 0;
 	if (len < 14 || memcmp(p, d->mac, 6))
 		return 0;
 	if (p[12] == 0x08 && p[13] == 0x00)
@@ -593,8 +673,6 @@ static int eligible(const uint8_t *p, size_t len, const struct tdev *d, struct n
 		if ((l4[12] >> 4) < 5 || (size_t)(l4[12] >> 4) * 4 > l4len)
 			return 0;
 		flags = l4[13];
-		if (flags & 0x05)
-			return 0;
 	} else if (proto == IPPROTO_UDP) {
 		size_t ulen;
 
@@ -625,6 +703,10 @@ static int eligible(const uint8_t *p, size_t len, const struct tdev *d, struct n
 		return 0;
 	if (flow->teardown)
 		return 0;
+	if (proto == IPPROTO_TCP && (flags & 0x07)) { /* FIN, SYN, RST */
+		*drop = blind_rst(ip, l4, v6, flow);
+		return 0;
+	}
 	*v6p = v6;
 	*l3lenp = l3len;
 	*protop = proto;
@@ -713,7 +795,7 @@ static size_t mutate(uint8_t *p, size_t len)
 static void fuzz(long iterations)
 {
 	struct tcase fc = { .name = "fuzz" };
-	long it, redirects = 0, csum_checked = 0, refused = 0;
+	long it, redirects = 0, csum_checked = 0, refused = 0, drops = 0;
 	int i, j, k, err;
 
 	if (!nfuzz_base)
@@ -726,20 +808,37 @@ static void fuzz(long iterations)
 		size_t len = b->in_len, out_len, l3len = 0;
 		struct nfo_flow flow;
 		uint32_t retval;
-		int xdp = rnd() % 2, v6 = 0, proto = 0, elig, in_ok = 0, redir;
+		int xdp = rnd() % 2, v6 = 0, proto = 0, elig, in_ok = 0, redir, drop, want_drop;
 		struct tdev *d = dev_by_index(b->iif);
 
-		/* Fresh flows each time: FIN/RST mutations mark teardown. */
-		for (j = 0; j < nfuzz_base; j++)
-			for (k = 0; k < fuzz_base[j]->nflows; k++)
-				install(&fuzz_base[j]->flows[k], 1000 + j);
+		/*
+		 * Fresh flows each time: FIN/RST mutations mark teardown. Half
+		 * the time each direction has forwarded and seen segments (ACK
+		 * numbers near the packets' sequence numbers), so that RSTs are
+		 * judged.
+		 */
+		for (j = 0; j < nfuzz_base; j++) {
+			struct tcase *fb = fuzz_base[j];
+
+			for (k = 0; k < fb->nflows; k++) {
+				struct tflow fl = fb->flows[k];
+
+				if (fb->nflows == 2 && rnd() % 2) {
+					fl.oif = fb->flows[!k].ifindex;
+					fl.has_tcp = rnd() % 4 != 0;
+					fl.tcp_ack = 1000 - 512 + rnd() % 1024;
+					fl.tcp_window = rnd() % 1024;
+				}
+				install(&fl, 1000 + j, k & 1);
+			}
+		}
 		memcpy(pkt, b->in, len);
 		for (k = 1 + rnd() % 3; k > 0; k--)
 			len = mutate(pkt, len);
 		if (rnd() % 2)
 			fix_csums(pkt, len);
 		ring_buffer__consume(events);
-		elig = eligible(pkt, len, d, &flow, &v6, &l3len, &proto);
+		elig = eligible(pkt, len, d, &flow, &v6, &l3len, &proto, &want_drop);
 		if (elig)
 			in_ok = csum_ok(pkt, v6, l3len, proto);
 		err = run_prog(xdp, b->iif, 0, 0, pkt, len, out, &out_len, &retval);
@@ -752,11 +851,18 @@ static void fuzz(long iterations)
 			return;
 		}
 		redir = !strcmp(verdict_name(xdp, retval), "redirect");
-		if (!strcmp(verdict_name(xdp, retval), "other") ||
-		    !strcmp(verdict_name(xdp, retval), "drop")) {
-			fail(&fc, "iteration %ld: unexpected verdict %u", it, retval);
+		drop = !strcmp(verdict_name(xdp, retval), "drop");
+		if (!strcmp(verdict_name(xdp, retval), "other") || drop != want_drop) {
+			fail(&fc, "iteration %ld (%s): verdict %s, the reference says %s", it,
+			     xdp ? "xdp" : "tc", verdict_name(xdp, retval),
+			     want_drop ? "drop" : "no drop");
+			printf("#   packet:");
+			for (i = 0; i < (int)len; i++)
+				printf("%02x", pkt[i]);
+			printf("\n");
 			return;
 		}
+		drops += drop;
 		if (redir != elig) {
 			fail(&fc, "iteration %ld (%s): %s but the reference says %s", it,
 			     xdp ? "xdp" : "tc", redir ? "redirected" : "passed",
@@ -785,8 +891,8 @@ static void fuzz(long iterations)
 		}
 	}
 	printf("ok %d - fuzz: %ld packets (%ld too short for a tc test run), %ld eligible and "
-	       "redirected, %ld output checksums verified\n",
-	       tests, iterations, refused, redirects, csum_checked);
+	       "redirected, %ld output checksums verified, %ld blind RSTs dropped\n",
+	       tests, iterations, refused, redirects, csum_checked, drops);
 }
 
 int main(int argc, char **argv)

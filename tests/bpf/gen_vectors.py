@@ -73,24 +73,31 @@ class Flow:
     """One direction's flow entry: a packet arriving on iif as `inp`
     (src, sport, dst, dport) leaves as `out`."""
 
-    def __init__(self, fam, proto, iif, inp, out=None, teardown=False, snat_oif=None):
+    def __init__(self, fam, proto, iif, inp, out=None, teardown=False, snat_oif=None,
+                 oif=None, tcp=None):
+        """oif: egress of the last forwarded packet; tcp: (ack, window) of
+        the last segment seen in this direction."""
         self.fam, self.proto, self.iif = fam, proto, iif
         self.inp, self.out = inp, out or inp
         self.teardown = teardown
         self.snat_oif = snat_oif
+        self.oif, self.tcp = oif, tcp
 
     def line(self):
         s, sp, d, dp = self.inp
         ns, nsp, nd, ndp = self.out
-        return 'flow %s %s %s %s %d %s %d %s %d %s %d%s%s' % (
+        return 'flow %s %s %s %s %d %s %d %s %d %s %d%s%s%s%s' % (
             self.fam, self.proto, self.iif, s, sp, d, dp, ns, nsp, nd, ndp,
             ' teardown' if self.teardown else '',
-            ' snat_oif ' + self.snat_oif if self.snat_oif else '')
+            ' snat_oif ' + self.snat_oif if self.snat_oif else '',
+            ' oif ' + self.oif if self.oif else '',
+            ' ackwin %d %d' % self.tcp if self.tcp else '')
 
 
 def case(name, prog, pkt, iif, verdict, reason, flows=(), oif=None, out=None,
-         gso=None, teardown_after=None, fuzz=False, l3_bytes=None):
-    """verdict: redirect / pass; reason: a stats key ('fwd' for redirect)."""
+         gso=None, teardown_after=None, fuzz=False, l3_bytes=None, track=None):
+    """verdict: redirect / pass / drop; reason: a stats key ('fwd' for
+    redirect); track: (ack, window) the forwarding entry must hold after."""
     progs = ['xdp', 'tc'] if prog == 'both' else [prog]
     for p in progs:
         b = ['case %s/%s' % (name, p), 'prog ' + p]
@@ -109,6 +116,8 @@ def case(name, prog, pkt, iif, verdict, reason, flows=(), oif=None, out=None,
             b.append('count %d %d' % (segs, l3_bytes if l3_bytes is not None else l3len(pkt)))
         if teardown_after is not None:
             b.append('teardown %d' % teardown_after)
+        if track:
+            b.append('track %d %d' % track)
         if fuzz:
             b.append('fuzz')
         b.append('end')
@@ -210,8 +219,43 @@ def edge_cases():
         case(n + '-snat-route-moved', 'both', tp(), 'lan0', 'pass', 'snat_route', [moved], teardown_after=1)
         td = Flow(fam, 'tcp', 'lan0', (c, 40000, s, 80), (r, 61000, s2, 8080), teardown=True)
         case(n + '-after-teardown', 'both', tp(), 'lan0', 'pass', 'teardown', [td])
-        # SYN and PSH do not end anything.
-        case(n + '-psh', 'both', tp(flags='PA'), 'lan0', 'redirect', 'fwd', [tcpf], 'wan0', to(ttl=63, flags='PA'))
+        # PSH does not end anything. A SYN neither: it goes to the stack
+        # (conntrack ignores it, the receiver sends a challenge ACK).
+        case(n + '-psh', 'both', tp(flags='PA'), 'lan0', 'redirect', 'fwd', [tcpf], 'wan0',
+             to(ttl=63, flags='PA'), track=(2000, 512))
+        case(n + '-syn', 'both', tp(flags='S'), 'lan0', 'pass', 'tcp_syn', [tcpf], teardown_after=0)
+        case(n + '-synack', 'both', tp(flags='SA'), 'lan0', 'pass', 'tcp_syn', [tcpf], teardown_after=0)
+        # RST (seq 1000) judged against the other direction's last ACK number
+        # and (unscaled) window: in the window it ends the flow; outside, it
+        # is dropped and the flow lives on.
+        def rst(tag, ack_win, verdict, reason, flags='R', oif='wan0'):
+            o = Flow(fam, 'tcp', 'lan0', (c, 40000, s, 80), (r, 61000, s2, 8080), oif=oif)
+            rp = Flow(fam, 'tcp', 'wan0', (s2, 8080, r, 61000), (s, 80, c, 40000), tcp=ack_win)
+            td = 1 if reason == 'tcp_fin_rst' else 0
+            case('%s-rst-%s' % (n, tag), 'both', tp(flags=flags), 'lan0', verdict, reason, [o, rp],
+                 teardown_after=td)
+        rst('exact', (1000, 0), 'pass', 'tcp_fin_rst')
+        rst('in-window', (900, 512), 'pass', 'tcp_fin_rst')
+        rst('window-edge', (488, 512), 'pass', 'tcp_fin_rst')
+        rst('wrapped', (2**32 - 256, 2000), 'pass', 'tcp_fin_rst')
+        rst('rst-ack', (1000, 0), 'pass', 'tcp_fin_rst', flags='RA')
+        rst('blind-above', (487, 512), 'drop', 'tcp_rst_blind')
+        rst('blind-below', (1001, 65535), 'drop', 'tcp_rst_blind')
+        rst('blind-far', (2**31 + 1000, 65535), 'drop', 'tcp_rst_blind')
+        rst('blind-syn', (487, 512), 'drop', 'tcp_rst_blind', flags='SR')
+        # Cannot judge: the receiver not seen yet, or nothing forwarded this
+        # way (where the other direction arrives is unknown): as before.
+        rst('peer-unseen', None, 'pass', 'tcp_fin_rst')
+        rst('no-oif', (487, 512), 'pass', 'tcp_fin_rst', oif=None)
+        # From the WAN, in the reply direction (the blind attacker's side).
+        o = Flow(fam, 'tcp', 'lan0', (c, 40000, s, 80), (r, 61000, s2, 8080), tcp=(5000, 100))
+        rp = Flow(fam, 'tcp', 'wan0', (s2, 8080, r, 61000), (s, 80, c, 40000), oif='lan0')
+        wp = lambda seq: (Ether(src=peer('wan0'), dst=mac('wan0')) / l3(fam, s2, r) /
+                          TCP(sport=8080, dport=61000, flags='R', seq=seq))
+        case(n + '-rst-reply-in-window', 'both', wp(5100), 'wan0', 'pass', 'tcp_fin_rst', [o, rp],
+             teardown_after=1)
+        case(n + '-rst-reply-blind', 'both', wp(5101), 'wan0', 'drop', 'tcp_rst_blind', [o, rp],
+             teardown_after=0)
         # Misses: unknown tuple, and a known tuple on another device (spoofing).
         case(n + '-no-flow', 'both', pkt(fam, 'tcp', 'lan0', c, 40001, s, 80), 'lan0', 'pass', 'no_flow', [tcpf])
         case(n + '-spoof', 'both', pkt(fam, 'tcp', 'wan0', c, 40000, s, 80), 'wan0', 'pass', 'no_flow', [tcpf])
@@ -304,12 +348,35 @@ def malformed_cases():
     case('tcp-doff15', 'both', mod(good, tcp_dataofs=15), 'lan0', 'pass', 'malformed', [f])
     case('udp-len7', 'both', mod(goodu, udp_len=7), 'lan0', 'pass', 'malformed', [fu])
     case('udp-len-long', 'both', mod(goodu, udp_len=200), 'lan0', 'pass', 'malformed', [fu])
-    # Ethernet padding after tot_len: forwarded, padding kept, bytes = tot_len.
+    # An Ethernet trailer after tot_len: cut, as the stack does on input.
     pad = Ether(raw(good) + b'\x00' * 6)
     out = (Ether(src=mac('wan0'), dst=peer('wan0')) / IP(src=r, dst=s2, id=7, ttl=63) /
            TCP(sport=61000, dport=8080, flags='A') / Raw(b'z' * 20))
-    case('ip-eth-padding', 'both', pad, 'lan0', 'redirect', 'fwd', [f], 'wan0',
-         Ether(raw(out) + b'\x00' * 6), l3_bytes=len(raw(good)) - 14)
+    case('ip-eth-padding', 'both', pad, 'lan0', 'redirect', 'fwd', [f], 'wan0', out,
+         l3_bytes=len(raw(good)) - 14)
+    # A 60-byte minimum frame: a bare TCP ACK (54 bytes) and 6 of padding.
+    ack = e / IP(src=c, dst=s, id=7) / TCP(sport=40000, dport=80, flags='A')
+    out = (Ether(src=mac('wan0'), dst=peer('wan0')) / IP(src=r, dst=s2, id=7, ttl=63) /
+           TCP(sport=61000, dport=8080, flags='A'))
+    case('ip-eth-min-frame', 'both', Ether(raw(ack) + b'\xa5' * 6), 'lan0', 'redirect', 'fwd', [f],
+         'wan0', out, l3_bytes=40)
+    # A trailer on a UDP packet, with NAT checksum updates.
+    outu = (Ether(src=mac('wan0'), dst=peer('wan0')) / IP(src=r, dst=s2, id=7, ttl=63) /
+            UDP(sport=61000, dport=53) / Raw(b'z' * 20))
+    case('ip-udp-eth-padding', 'both', Ether(raw(goodu) + b'\x01\x02\x03'), 'lan0', 'redirect',
+         'fwd', [fu], 'wan0', outu, l3_bytes=len(raw(goodu)) - 14)
+    # IP length exactly the egress MTU (small0: 1280) plus a trailer: the
+    # trailer must not make the frame too big.
+    fs = Flow('ip', 'udp', 'lan0', (c, 40000, s, 53), (r, 61000, A('ip', 103, 30), 53))
+    big = e / IP(src=c, dst=s, id=7, flags='DF') / UDP(sport=40000, dport=53) / Raw(b'm' * 1252)
+    outb = (Ether(src=mac('small0'), dst=peer('small0')) /
+            IP(src=r, dst=A('ip', 103, 30), id=7, ttl=63, flags='DF') /
+            UDP(sport=61000, dport=53) / Raw(b'm' * 1252))
+    case('ip-mtu-exact-padding', 'both', Ether(raw(big) + b'\x00' * 4), 'lan0', 'redirect', 'fwd',
+         [fs], 'small0', outb, l3_bytes=1280)
+    # A GSO packet (tc) with a trailer: left to the stack.
+    case('ip-gso-padding', 'tc', Ether(raw(goodu) + b'\x00' * 4), 'lan0', 'pass', 'malformed', [fu],
+         gso=(10, 2))
     # Not TCP/UDP, not IP
     case('ip-icmp', 'both', e / IP(src=c, dst=s) / ICMP(), 'lan0', 'pass', 'proto', [f])
     case('arp', 'both', Ether(src=peer('lan0'), dst='ff:ff:ff:ff:ff:ff') / ARP(pdst=r), 'lan0',
@@ -337,6 +404,11 @@ def malformed_cases():
     q[IPv6].version = 4
     case('ip6-version4', 'both', q, 'lan0', 'pass', 'malformed', [f6])
     case('ip6-truncated', 'xdp', Ether(raw(g6)[:14 + 30]), 'lan0', 'pass', 'malformed', [f6])
+    # An Ethernet trailer after the IPv6 payload: cut.
+    o6 = (Ether(src=mac('wan0'), dst=peer('wan0')) / IPv6(src=r6, dst=s26, hlim=63) /
+          TCP(sport=61000, dport=8080, flags='A') / Raw(b'z' * 20))
+    case('ip6-eth-padding', 'both', Ether(raw(g6) + b'\x00' * 8), 'lan0', 'redirect', 'fwd', [f6],
+         'wan0', o6, l3_bytes=len(raw(g6)) - 14)
 
 
 def vectors():

@@ -9,11 +9,16 @@ end-to-end fuzz test.
         header checksum), truncated, padded, or followed by garbage. The UDP
         checksum is recomputed over what follows the IP header, so that the
         kernel's conntrack, which verifies it, and the fast path, which (like
-        the kernel flowtable) does not, see the same packets as valid.
+        the kernel flowtable) does not, see the same packets as valid. First
+        come explicit Ethernet trailers: a minimum-size frame's zero padding,
+        random bytes, and a 1500-byte IP packet with 8 more (over a 1500 MTU
+        unless cut: the sender's link needs a larger MTU to send it).
   fuzz_packets.py send IN.pcap IFACE
   fuzz_packets.py compare A.pcap B.pcap
-        the IPv4 packets (cut to their total length) received in two runs
-        must be the same multiset.
+        the IPv4 frames received in two runs, whole as they arrived (a
+        trailer included), must be the same multiset.
+  fuzz_packets.py trailers A.pcap
+        the three frames sent with a trailer arrived, cut to their IP length.
 """
 import collections
 import random
@@ -65,6 +70,14 @@ def gen(out, n, seed, dmac, src, sport, dst, dport):
     frames = []
     base = raw(IP(src=src, dst=dst, ttl=64, id=1) / UDP(sport=sport, dport=dport) /
                Raw(b'fuzz' * 8))
+    big = raw(IP(src=src, dst=dst, ttl=64, id=1) / UDP(sport=sport, dport=dport) /
+              Raw(b'F' * (1500 - 28)))
+    small = raw(IP(src=src, dst=dst, ttl=64, id=1) / UDP(sport=sport, dport=dport) / Raw(b'fz'))
+    for i, (ip, trailer) in enumerate(((small, bytes(60 - 14 - len(small))),
+                                       (base, b'\xa5\x5a\x01'), (big, bytes(range(8))))):
+        ip = bytearray(ip)
+        ip[4:6] = struct.pack('!H', 60000 + i)
+        frames.append(Ether(dst=dmac, type=0x0800) / Raw(fix_ip(bytes(ip)) + trailer))
     for i in range(n):
         ip = bytearray(base)
         ip[4:6] = struct.pack('!H', i)  # IP id: tells packets apart
@@ -120,11 +133,10 @@ def send(inp, iface):
 def received(path):
     pkts = collections.Counter()
     for p in rdpcap(path):
-        b = raw(p)[14:]
-        if len(b) < 20 or b[0] >> 4 != 4:
+        b = raw(p)
+        if len(b) < 14 + 20 or b[14] >> 4 != 4:
             continue
-        tot = struct.unpack('!H', b[2:4])[0]
-        pkts[b[:tot]] += 1
+        pkts[b] += 1
     return pkts
 
 
@@ -139,6 +151,19 @@ def compare(a, b):
     return 0 if not only_a and not only_b and sum(x.values()) > 0 else 1
 
 
+def trailers(path):
+    got = {}
+    for p in rdpcap(path):
+        b = raw(p)
+        if len(b) >= 14 + 20 and b[14] >> 4 == 4:
+            ipid = struct.unpack('!H', b[18:20])[0]
+            if 60000 <= ipid < 60003:
+                got[ipid] = (len(b), 14 + struct.unpack('!H', b[16:18])[0])
+    print('trailers: %s' % ', '.join('IP id %d: %d-byte frame, IP length + 14 = %d' % (i, *got[i])
+                                     for i in sorted(got)))
+    return 0 if len(got) == 3 and all(a == b for a, b in got.values()) else 1
+
+
 if __name__ == '__main__':
     cmd = sys.argv[1]
     if cmd == 'gen':
@@ -146,5 +171,7 @@ if __name__ == '__main__':
         gen(o, int(n), int(seed), dmac, src, int(sport), dst, int(dport))
     elif cmd == 'send':
         send(sys.argv[2], sys.argv[3])
+    elif cmd == 'trailers':
+        sys.exit(trailers(sys.argv[2]))
     else:
         sys.exit(compare(sys.argv[2], sys.argv[3]))
