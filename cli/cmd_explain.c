@@ -87,6 +87,7 @@ static bool tuple_match(const struct query *q, const struct nfo_tuple *t)
 }
 
 struct found_flow {
+	uint64_t entries; /* of the family's map, both directions */
 	struct query *q;
 	int n;
 	union nfo_key key;
@@ -101,6 +102,7 @@ static int flow_cb(uint8_t family, const union nfo_key *key, const struct nfo_fl
 	struct nfo_tuple t;
 	uint32_t ifindex;
 
+	ff->entries++;
 	nfo_key_tuple(key, family, &t, &ifindex);
 	if (!tuple_match(ff->q, &t))
 		return 0;
@@ -197,8 +199,10 @@ int cmd_explain(struct cli *c, int argc, char **argv)
 		q.l4proto = !strcmp(argv[0], "tcp") ? IPPROTO_TCP : IPPROTO_UDP;
 		i = 1;
 	}
-	if (argc - i == 3 && !fa_probe(argv[0]))
+	if (argc - i == 3 && !i && !fa_probe(argv[0]))
 		return cli_usage_error(c, "protocol must be tcp or udp, not '%s'", argv[0]);
+	if (argc - i > 2)
+		return cli_usage_error(c, "unexpected argument '%s'", argv[i + 2]);
 	if (argc - i != 2)
 		return cli_usage_error(c, "needs [tcp|udp] SRC[:PORT] DST[:PORT]");
 	fa = parse_endpoint(argv[i], &q.a, &q.aport);
@@ -311,10 +315,17 @@ int cmd_explain(struct cli *c, int argc, char **argv)
 		if (!d0.slot || !d1.slot)
 			goto done;
 	}
-	step("fast_path", false,
-	     running ? "eligible but not in the fast path: it should be within milliseconds; "
-		       "if not, the flow table may be full (nft-offload status)" :
-		       "eligible, but no daemon runs to offload it");
+	/* The family's map holds both directions of flow_capacity connections. */
+	if (running && dp && ff.entries >= 2 * dp->flow_capacity)
+		step("fast_path", false,
+		     "flow table full (%llu %s connections): it waits on the kernel path for "
+		     "room (raise 'flows')",
+		     (unsigned long long)dp->flow_capacity, q.family == AF_INET ? "IPv4" : "IPv6");
+	else
+		step("fast_path", false,
+		     running ? "eligible but not in the fast path yet: it should be within "
+			       "milliseconds" :
+			       "eligible, but no daemon runs to offload it");
 done:
 	out_arr_close();
 	out_bool("offloaded", NULL, ff.n > 0 && !ff.flow.teardown);

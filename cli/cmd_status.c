@@ -258,8 +258,18 @@ int cmd_status(struct cli *c, int argc, char **argv)
 		out_u64("evicted_total", ", %llu evicted", st.evicted_total);
 		out_u64("admit_errors", NULL, st.admit_errors);
 		if (st.admit_errors)
-			out_text(", %llu could not be written (table full?)",
+			out_text(", %llu could not be written",
 				 (unsigned long long)st.admit_errors);
+		out_u64("waiting", NULL, running ? st.flows_waiting : 0);
+		if (running && st.flows_waiting) {
+			out_text("\n            TABLE FULL: %llu marked connection%s wait on the "
+				 "kernel path for room",
+				 (unsigned long long)st.flows_waiting,
+				 st.flows_waiting == 1 ? "" : "s");
+			PROBLEM("flow table full: %llu connection%s waiting (raise 'flows')",
+				(unsigned long long)st.flows_waiting,
+				st.flows_waiting == 1 ? "" : "s");
+		}
 		out_text("\n");
 		out_obj_close();
 		out_obj_open("events");

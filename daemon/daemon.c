@@ -38,6 +38,7 @@
 #include "nft.h"
 #include "ops.h"
 #include "rtnl.h"
+#include "waitq.h"
 
 #define PENDING_MAX 512
 /*
@@ -70,6 +71,7 @@ struct daemon {
 	struct nfo_config *cfg;
 	struct nfo_dp *dp;
 	struct nfo_flowtab tab;
+	struct nfo_waitq waitq; /* marked connections waiting for room in the table */
 	struct dev devs[NFO_MAX_DEVICES];
 	int ndevs;
 
@@ -477,6 +479,116 @@ static long evict_all(struct daemon *d, enum evict_why why, uint32_t ifindex)
 	return a.n;
 }
 
+/* ---- a full flow table ------------------------------------------------- */
+
+/*
+ * The flow maps are preallocated, one per family, each with room for
+ * flow_capacity connections. A marked connection that finds no room is not
+ * touched in conntrack (no held timeout, no liberal window tracking: it stays
+ * on the kernel path as it is) and waits in a FIFO; when offloaded
+ * connections leave, the oldest waiters are asked for again and admitted.
+ */
+static bool table_room(struct daemon *d, uint8_t family, uint64_t planned)
+{
+	int f = family == AF_INET6;
+
+	return d->tab.count_fam[f] + d->waitq.released[f] + planned < d->dp->flow_capacity;
+}
+
+static void wait_for_room(struct daemon *d, const struct nfo_tuple *orig, uint16_t zone)
+{
+	uint64_t now = mono_ns();
+
+	if (nfo_waitq_find(&d->waitq, orig, zone) || nfo_waitq_add(&d->waitq, orig, zone, d->gen))
+		return;
+	if (now - d->last_full_warn > 10000000000ULL) {
+		d->last_full_warn = now;
+		pr_warn("flow table full (%llu connections per family): %llu marked connections "
+			"wait on the kernel path for room; raise 'flows'",
+			(unsigned long long)d->dp->flow_capacity,
+			(unsigned long long)d->waitq.count);
+	}
+}
+
+/* The conntrack entry is gone or no longer marked: stop waiting for it. */
+static void forget_waiter(struct daemon *d, const struct nfo_ct *ct)
+{
+	struct nfo_waiter *w = nfo_waitq_find(&d->waitq, &ct->orig, ct->zone);
+
+	if (w)
+		nfo_waitq_remove(&d->waitq, w);
+}
+
+/* May this eligible connection be admitted now, or must it wait (FIFO)? */
+static bool may_admit(struct daemon *d, const struct nfo_ct *ct)
+{
+	struct nfo_waiter *w = nfo_waitq_find(&d->waitq, &ct->orig, ct->zone);
+
+	if (w && w->released_s) {
+		/* Its turn came: the answer to the GET below. */
+		nfo_waitq_remove(&d->waitq, w);
+		return true;
+	}
+	if (w) {
+		w->gen = d->gen;
+		return false;
+	}
+	if (!d->waitq.waiting[ct->orig.family == AF_INET6] && table_room(d, ct->orig.family, 0))
+		return true;
+	wait_for_room(d, &ct->orig, ct->zone);
+	return false;
+}
+
+/* Room freed: ask conntrack again for the oldest waiters that now fit. */
+static void release_waiters(struct daemon *d)
+{
+	uint32_t now = mono_s();
+	struct nfo_waiter *w;
+	uint64_t room[2];
+	int f, n = 0;
+
+	for (f = 0; f < 2; f++) {
+		uint64_t used = d->tab.count_fam[f] + d->waitq.released[f];
+
+		room[f] = d->waitq.waiting[f] && used < d->dp->flow_capacity ?
+				  d->dp->flow_capacity - used :
+				  0;
+	}
+	/* No flush inside the walk: the answers may remove waiters. */
+	for (w = d->waitq.head; w && (room[0] || room[1]) && n < BATCH_MAX / 2; w = w->qnext) {
+		f = w->orig.family == AF_INET6;
+		if (w->released_s || !room[f])
+			continue;
+		if (!nfo_nl_batch_room(&d->ct_batch, NFO_CT_REQ_MAX) ||
+		    d->ct_batch.count >= BATCH_MAX)
+			break;
+		room[f]--;
+		nfo_waitq_release(&d->waitq, w, now);
+		nfo_ct_req_get(&d->ct_batch, &w->orig, w->zone);
+		n++;
+	}
+	if (n)
+		ct_flush(d);
+}
+
+/*
+ * Waiters asked for again that got no answer (gone from conntrack) and, after
+ * a complete dump, waiters conntrack no longer has.
+ */
+static void expire_waiters(struct daemon *d, bool after_dump)
+{
+	uint32_t now = mono_s();
+	struct nfo_waiter *w, *next;
+
+	if (!after_dump && !d->waitq.released[0] && !d->waitq.released[1])
+		return;
+	for (w = d->waitq.head; w; w = next) {
+		next = w->qnext;
+		if (w->released_s ? now - w->released_s >= 3 : after_dump && w->gen != d->gen)
+			nfo_waitq_remove(&d->waitq, w);
+	}
+}
+
 /* ---- admission ---------------------------------------------------------- */
 
 static void queue_admission(struct daemon *d, const struct nfo_ct *ct, uint64_t rx_ns);
@@ -494,6 +606,8 @@ static void handle_ct(struct daemon *d, struct nfo_ct *ct, uint64_t rx_ns, bool 
 	if (ct->event == NFO_CT_DESTROY) {
 		if (c)
 			evict(d, c, EVICT_DESTROY, 0);
+		else
+			forget_waiter(d, ct);
 		return;
 	}
 	marked = ct->has_mark && (ct->mark & d->cfg->mark);
@@ -509,8 +623,10 @@ static void handle_ct(struct daemon *d, struct nfo_ct *ct, uint64_t rx_ns, bool 
 		}
 		return;
 	}
-	if (!marked)
+	if (!marked) {
+		forget_waiter(d, ct);
 		return;
+	}
 	why = nfo_ct_ineligible(ct, &need_get);
 	if (need_get) {
 		ct_flush_if_full(d);
@@ -518,12 +634,14 @@ static void handle_ct(struct daemon *d, struct nfo_ct *ct, uint64_t rx_ns, bool 
 		return;
 	}
 	if (why) {
+		forget_waiter(d, ct);
 		if (nfo_log_get_level() >= NFO_LOG_DEBUG)
 			pr_debug("not offloaded (%s): %s", why,
 				 tuple_str(&ct->orig, buf, sizeof(buf)));
 		return;
 	}
-	queue_admission(d, ct, rx_ns);
+	if (may_admit(d, ct))
+		queue_admission(d, ct, rx_ns);
 }
 
 /* Answers to GETs arrive while the batch is flushed: keep them for later. */
@@ -533,7 +651,9 @@ static int get_cb(unsigned int idx, const struct nlmsghdr *nlh, int err, void *a
 
 	if (err || !nlh || d->ngot == PENDING_MAX)
 		return 0;
-	if (!nfo_ct_parse(nlh, &d->got[d->ngot]) && d->got[d->ngot].has_tcp_state)
+	/* TCP answers must carry the state (that is why it was asked for). */
+	if (!nfo_ct_parse(nlh, &d->got[d->ngot]) &&
+	    (d->got[d->ngot].has_tcp_state || d->got[d->ngot].orig.l4proto != IPPROTO_TCP))
 		d->got[d->ngot++].event = NFO_CT_UPDATE;
 	return 0;
 }
@@ -654,15 +774,12 @@ static void admit(struct daemon *d, struct pending *p, uint64_t now)
 			if (!dir)
 				nfo_dp_flow_del(d->dp, ct->orig.family, &c->key[1]);
 			d->st.admit_errors++;
-			if (now - d->last_full_warn > 10000000000ULL) {
+			if (err == -E2BIG || err == -ENOSPC || err == -ENOMEM) {
+				/* Full although counted: wait, do not retry at once. */
+				wait_for_room(d, &ct->orig, ct->zone);
+			} else if (now - d->last_full_warn > 10000000000ULL) {
 				d->last_full_warn = now;
-				if (err == -E2BIG || err == -ENOMEM)
-					pr_warn("flow table full (%llu connections offloaded); raise "
-						"'flows' (now %llu)",
-						(unsigned long long)d->tab.count,
-						(unsigned long long)d->cfg->flows);
-				else
-					pr_warn("cannot write a flow entry: %s", strerror(-err));
+				pr_warn("cannot write a flow entry: %s", strerror(-err));
 			}
 			/* It stays in the slow path; give conntrack its timeout back. */
 			ct_flush_if_full(d);
@@ -719,6 +836,7 @@ static int prep_cb(unsigned int idx, const struct nlmsghdr *nlh, int err, void *
  */
 static void process_chunk(struct daemon *d, int first, int n, uint64_t now)
 {
+	uint64_t planned[2] = { 0, 0 };
 	int i, err;
 
 	for (i = first; i < first + n; i++) {
@@ -738,6 +856,13 @@ static void process_chunk(struct daemon *d, int first, int n, uint64_t now)
 			d->skip_devices++;
 			continue;
 		}
+		/* No room: leave conntrack untouched, wait (no hold, no liberal). */
+		if (!table_room(d, p->ct.orig.family, planned[p->ct.orig.family == AF_INET6])) {
+			p->ok = false;
+			wait_for_room(d, &p->ct.orig, p->ct.zone);
+			continue;
+		}
+		planned[p->ct.orig.family == AF_INET6]++;
 		d->prep[d->nprep++] = i;
 		nfo_ct_req_update(&d->adm_batch, &p->ct.orig, p->ct.zone,
 				  &(struct nfo_ct_update){ .set_timeout = true,
@@ -842,6 +967,7 @@ static int resync(struct daemon *d, const char *why)
 	}
 	nfo_flowtab_foreach(&d->tab, gone_cb, &ga);
 	ct_flush(d);
+	expire_waiters(d, true);
 	d->resync_due = false;
 	if (catchup) {
 		pr_info("catch-up: %llu marked connections in %.0f ms; %llu offloaded and %ld gone "
@@ -872,6 +998,7 @@ static void read_ct_events(struct daemon *d)
 	}
 	process_pending(d);
 	ct_flush(d);
+	release_waiters(d);
 	process_pending(d);
 }
 
@@ -1170,6 +1297,7 @@ static void publish_state(struct daemon *d)
 {
 	d->st.heartbeat_ns = mono_ns();
 	d->st.flows = d->tab.count;
+	d->st.flows_waiting = d->waitq.count;
 	d->st.latency_p50_ns = lat_percentile(d, 0.50);
 	d->st.latency_p99_ns = lat_percentile(d, 0.99);
 	d->st.latency_max_ns = d->lat_max;
@@ -1211,6 +1339,9 @@ static void tick(struct daemon *d)
 		resync(d, "catch-up");
 	}
 	idle_gc(d);
+	expire_waiters(d, false);
+	release_waiters(d);
+	process_pending(d);
 	if (++ticks % 10 == 0)
 		refresh_xdp_tx(d);
 	if (d->skip_devices + d->skip_conntrack != d->skip_logged) {
@@ -1574,7 +1705,7 @@ static int start(struct daemon *d, bool had_pins)
 
 	if (nfo_dp_load(&dopts, &d->dp))
 		return -1;
-	if (open_sockets(d) || nfo_flowtab_init(&d->tab))
+	if (open_sockets(d) || nfo_flowtab_init(&d->tab) || nfo_waitq_init(&d->waitq))
 		return -1;
 	d->tab.now = mono_s();
 
@@ -1704,6 +1835,8 @@ out_close:
 	ring_buffer__free(d->rb);
 	if (d->tab.hash)
 		nfo_flowtab_free(&d->tab);
+	if (d->waitq.hash)
+		nfo_waitq_free(&d->waitq);
 	close_sockets(d);
 	nfo_dp_close(d->dp);
 out:

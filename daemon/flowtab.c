@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "flowtab.h"
 
@@ -85,6 +86,7 @@ void nfo_flowtab_insert(struct nfo_flowtab *t, struct nfo_conn *c)
 	t->hash[b] = c;
 	c->wpprev = NULL;
 	t->count++;
+	t->count_fam[c->orig.family == AF_INET6]++;
 }
 
 static void wheel_unlink(struct nfo_conn *c)
@@ -107,6 +109,7 @@ void nfo_flowtab_remove(struct nfo_flowtab *t, struct nfo_conn *c)
 		if (*pp == c) {
 			*pp = c->hnext;
 			t->count--;
+			t->count_fam[c->orig.family == AF_INET6]--;
 			break;
 		}
 }

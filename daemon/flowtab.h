@@ -32,6 +32,7 @@ struct nfo_flowtab {
 	struct nfo_conn **hash;
 	uint32_t hmask;
 	uint64_t count;
+	uint64_t count_fam[2]; /* per family: [0] IPv4, [1] IPv6 (each has its own map) */
 	struct nfo_conn *wheel[NFO_WHEEL_SLOTS];
 	uint32_t now; /* wheel time, seconds */
 };
