@@ -37,7 +37,9 @@
 #include "log.h"
 #include "nft.h"
 #include "ops.h"
+#include "pindir.h"
 #include "rtnl.h"
+#include "runrec.h"
 #include "waitq.h"
 
 #define PENDING_MAX 512
@@ -114,6 +116,8 @@ struct daemon {
 	struct nfo_state st;
 	bool stop;
 	bool table_created;
+	bool runrec_written;
+	struct nfo_pins_before pins_before; /* what a failed start must not remove */
 	uint64_t skip_devices, skip_conntrack, skip_logged; /* admissions dropped */
 	uint64_t last_full_warn;
 };
@@ -1631,7 +1635,7 @@ static void rollback(struct daemon *d, bool had_pins)
 		nfo_ct_events_restore();
 	nfo_dp_close(d->dp);
 	d->dp = NULL;
-	nfo_dp_unpin(d->cfg->pin_dir);
+	nfo_pins_remove_new(d->cfg->pin_dir, &d->pins_before);
 }
 
 /* Refuse to start when another daemon owns the pins, or they disagree. */
@@ -1735,6 +1739,11 @@ static int start(struct daemon *d, bool had_pins)
 	}
 	if (nfo_ct_events_on()) {
 		d->st.flags |= NFO_STATE_EVENTS_SET;
+		if (d->runrec_written)
+			nfo_runrec_write(d->cfg->pin_dir,
+					 &(struct nfo_runrec){ .pid = getpid(),
+							       .mark = d->cfg->mark,
+							       .events_set = true });
 		pr_info("net.netfilter.nf_conntrack_events 2 -> 1: connections report to "
 			"nft-offload even when created while it restarts (restored at stop)");
 	}
@@ -1780,6 +1789,10 @@ int nfo_daemon_run(struct nfo_config *cfg)
 		pr_err("another nft-offload daemon is running for %s", cfg->pin_dir);
 		goto out;
 	}
+	if (nfo_pin_dir_check(cfg->pin_dir)) {
+		rc = 2;
+		goto out;
+	}
 	err = nfo_nft_inspect(cfg->mark, &r);
 	if (err) {
 		pr_err("cannot read the nftables ruleset: %s", strerror(-err));
@@ -1806,6 +1819,15 @@ int nfo_daemon_run(struct nfo_config *cfg)
 	had_pins = nfo_dp_pinned(cfg->pin_dir);
 	if (had_pins && check_pins(d))
 		goto out;
+	nfo_pins_before(cfg->pin_dir, &d->pins_before);
+	/* Outside the pin directory: 'stop' finds us even if the pins go. */
+	err = nfo_runrec_write(cfg->pin_dir,
+			       &(struct nfo_runrec){ .pid = getpid(), .mark = cfg->mark });
+	if (err)
+		pr_warn("cannot write the run record in %s: %s; 'nft-offload stop' will need the "
+			"pins to find this daemon",
+			NFO_RUN_DIR, strerror(-err));
+	d->runrec_written = !err;
 
 	err = start(d, had_pins);
 	if (err) {
@@ -1840,6 +1862,8 @@ out_close:
 	close_sockets(d);
 	nfo_dp_close(d->dp);
 out:
+	if (d->runrec_written)
+		nfo_runrec_remove(cfg->pin_dir);
 	if (d->lockfd >= 0)
 		close(d->lockfd);
 	if (d->epfd >= 0)

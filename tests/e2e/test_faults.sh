@@ -1,6 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
-# Faults and limits: a flow table smaller than the marked connections.
+# Faults and limits: a pin directory that is not ours, or not on a BPF
+# filesystem, or gone while the daemon runs; a flow table smaller than the
+# marked connections.
 source "$(dirname "$0")/lib.sh"
 
 nfo_topology
@@ -14,6 +16,72 @@ status_waiting() {
 	nfo status -j | $PY -c 'import json,sys; print(json.load(sys.stdin)["flows"]["waiting"])'
 }
 waiting_is() { [ "$(status_waiting)" = "$1" ]; }
+
+run_fails() { # run_fails PIN_DIR SENTENCE: the daemon refuses to start, saying it
+	ip netns exec "$R" timeout 5 "$NFO" run --pin-dir "$1" --device lan0 --device wan0 \
+		>"$TMP/run.out" 2>&1
+	local rc=$?
+	[ $rc -ne 0 ] && [ $rc -ne 124 ] && grep -qF -- "$2" "$TMP/run.out" ||
+		{ sed 's/^/#   /' "$TMP/run.out"; return 1; }
+}
+attached_anywhere() { # is a program of ours on lan0, lan1 or wan0?
+	local d
+	for d in lan0 lan1 wan0; do
+		rexec tc filter show dev $d ingress 2>/dev/null | grep -q nfo_tc && return 0
+		rexec ip link show dev $d 2>/dev/null | grep -q "prog/xdp" && return 0
+	done
+	return 1
+}
+
+# --- a pin directory that is not on a BPF filesystem ------------------------
+# Files named like the maps, on a tmpfs: refused before anything is done, and
+# nothing is deleted.
+mkdir -p "$TMP/tfs"
+mount -t tmpfs tmpfs "$TMP/tfs"
+mkdir "$TMP/tfs/nfo"
+for f in nfo_flow4 nfo_flow6 nfo_devs nfo_stats; do echo "precious $f" >"$TMP/tfs/nfo/$f"; done
+(cd "$TMP/tfs" && find . -type f | sort | xargs sha256sum) >"$TMP/tfs.before"
+check "a pin directory on tmpfs is refused with one sentence" \
+	run_fails "$TMP/tfs/nfo" "pin directory $TMP/tfs/nfo is not on a BPF filesystem"
+check "... and a new one under tmpfs too" \
+	run_fails "$TMP/tfs/new" "pin directory $TMP/tfs/new is not on a BPF filesystem"
+check "its files are untouched" \
+	eval "(cd '$TMP/tfs' && find . -type f | sort | xargs sha256sum) | cmp -s - '$TMP/tfs.before'"
+check "nothing was created" test ! -e "$TMP/tfs/new"
+check "nothing was attached" eval "! attached_anywhere"
+umount "$TMP/tfs"
+
+# --- a pin directory prepared by someone else -------------------------------
+mkdir "$TMP/bpf/other"
+chown 65534 "$TMP/bpf/other"
+check "a pin directory owned by another user is refused" \
+	run_fails "$TMP/bpf/other" "pin directory $TMP/bpf/other belongs to uid 65534, not root"
+chown 0 "$TMP/bpf/other"
+chmod 0777 "$TMP/bpf/other"
+check "a pin directory writable by others is refused" \
+	run_fails "$TMP/bpf/other" "pin directory $TMP/bpf/other is writable by group or others (mode 0777)"
+check "... and left as it was" test "$(stat -c %a "$TMP/bpf/other")" = 777
+rmdir "$TMP/bpf/other"
+
+# --- stop when the pins are gone --------------------------------------------
+nfo_start || exit 1
+pid=$NFO_PID
+rm -rf "$PIN"
+nfo stop >"$TMP/stop1" 2>&1
+wait "$pid" 2>/dev/null
+NFO_PID=
+check "stop finds a daemon whose pins are gone, and stops it" eval "! kill -0 $pid 2>/dev/null"
+check "... saying so" grep -q "the pins in $PIN are gone; stopping the daemon found by its run record (pid $pid)" "$TMP/stop1"
+check "... and its programs, table and settings are gone" nothing_left
+
+nfo_start || exit 1
+kill -KILL "$NFO_PID"
+wait "$NFO_PID" 2>/dev/null
+NFO_PID=
+rm -rf "$PIN"
+nfo stop >"$TMP/stop2" 2>&1
+check "stop removes what a killed daemon left, pins gone" nothing_left
+check "... saying each thing it removed" eval "grep -q 'detached a leftover tc program from lan0' '$TMP/stop2' && grep -q 'removed a leftover table inet nft_offload' '$TMP/stop2'"
 
 # --- a full flow table -------------------------------------------------------
 # 16 connections fit; 14 more wait on the kernel path. No retry loop: the
