@@ -33,6 +33,8 @@ static int parse_endpoint(const char *s, union nfo_addr *addr, uint16_t *port)
 	unsigned long v;
 	int fam;
 
+	if (strlen(s) >= sizeof(buf))
+		return 0; /* never parse a cut-off copy */
 	snprintf(buf, sizeof(buf), "%s", s);
 	*port = 0;
 	if (buf[0] == '[') {

@@ -36,6 +36,19 @@ static bool alive(pid_t pid)
 	return kill(pid, 0) == 0 || errno == EPERM;
 }
 
+static int events_setting(void)
+{
+	FILE *f = fopen("/proc/sys/net/netfilter/nf_conntrack_events", "r");
+	int v = -1;
+
+	if (f) {
+		if (fscanf(f, "%d", &v) != 1)
+			v = -1;
+		fclose(f);
+	}
+	return v;
+}
+
 /* SIGTERM and wait: it hands every connection back to conntrack first. */
 static int stop_daemon(pid_t pid)
 {
@@ -151,6 +164,8 @@ int cmd_stop(struct cli *c, int argc, char **argv)
 	/* Whatever is left (daemon killed, or on-exit = keep): remove it here. */
 	if (dp && nfo_dp_pinned(dir)) {
 		rc = nfo_teardown(dp, dir) ? 1 : 0;
+		if (have_rr)
+			nfo_runrec_remove(dir); /* left by a daemon that was killed */
 		nfo_dp_close(dp);
 		if (!rc)
 			fprintf(stderr, "nft-offload: stopped; nothing left behind\n");
@@ -160,7 +175,7 @@ int cmd_stop(struct cli *c, int argc, char **argv)
 	n = remove_orphans(have_rr && rr.mark ? rr.mark : c->cfg.mark, have_rr || pid);
 	if (have_rr && !pid) {
 		/* Its daemon died without cleaning up. */
-		if (rr.events_set) {
+		if (rr.events_set && events_setting() == 1) {
 			nfo_ct_events_restore();
 			fprintf(stderr, "nft-offload: restored net.netfilter.nf_conntrack_events "
 					"to 2\n");
@@ -170,10 +185,10 @@ int cmd_stop(struct cli *c, int argc, char **argv)
 	}
 	if (n < 0)
 		return 1;
-	if (pid && !n)
+	if (pid && !dp && !n)
 		fprintf(stderr, "nft-offload: stopped; the daemon removed its programs, table and "
 				"marks, nothing is left behind\n");
-	else if (n)
+	else if (n || pid)
 		fprintf(stderr, "nft-offload: stopped; nothing left behind\n");
 	else
 		fprintf(stderr, "nft-offload: not running (nothing pinned in %s); nothing to stop\n",

@@ -33,6 +33,7 @@
 #include "ct.h"
 #include "daemon.h"
 #include "dataplane.h"
+#include "flowmem.h"
 #include "flowtab.h"
 #include "log.h"
 #include "nft.h"
@@ -1775,6 +1776,7 @@ int nfo_daemon_run(struct nfo_config *cfg)
 {
 	struct nfo_nft_report r;
 	struct daemon *d;
+	char mem[32];
 	bool had_pins;
 	int i, err, rc = 1;
 
@@ -1841,8 +1843,11 @@ int nfo_daemon_run(struct nfo_config *cfg)
 	d->catchup_at = mono_s() + 2;
 	publish_state(d);
 	pr_info("running: %d devices, ct mark 0x%08x, idle timeout %us, capacity %llu "
-		"connections per family",
-		d->ndevs, cfg->mark, cfg->idle_timeout, (unsigned long long)d->dp->flow_capacity);
+		"connections per family (%s of kernel memory reserved)",
+		d->ndevs, cfg->mark, cfg->idle_timeout, (unsigned long long)d->dp->flow_capacity,
+		nfo_bytes_str(nfo_map_memlock(d->dp->map_fd[NFO_MAP_FLOW4]) +
+				      nfo_map_memlock(d->dp->map_fd[NFO_MAP_FLOW6]),
+			      mem, sizeof(mem)));
 	sd_notify_ready();
 
 	event_loop(d);
