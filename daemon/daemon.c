@@ -37,6 +37,7 @@
 #include "flowtab.h"
 #include "log.h"
 #include "nft.h"
+#include "nftset.h"
 #include "ops.h"
 #include "pindir.h"
 #include "rtnl.h"
@@ -112,6 +113,14 @@ struct daemon {
 	unsigned int catchups;
 	uint64_t dumped; /* entries of the dump in progress */
 	bool revalidate_due;
+	/*
+	 * Set element changes: those of the transactions read so far
+	 * (committed: up to the last NEWGEN of the user's), and those the
+	 * second pass of a targeted re-validation must look at again.
+	 */
+	struct nfo_setchg setchg, again_chg;
+	size_t setchg_committed;
+	bool setchg_due, again_targeted;
 	uint64_t lat[LAT_BUCKETS];
 	uint64_t lat_max;
 	struct nfo_state st;
@@ -1057,17 +1066,30 @@ static int nft_event_cb(unsigned int idx, const struct nlmsghdr *nlh, int err, v
 	struct daemon *d = arg;
 	uint32_t gen, pid;
 
+	nfo_setchg_event(&d->setchg, nlh);
 	if (nfo_nft_parse_gen(nlh, &gen, &pid))
 		return 0;
 	d->st.nft_gen = gen;
-	if (pid == (uint32_t)getpid())
-		return 0; /* our own table */
-	d->revalidate_due = true;
+	if (pid == (uint32_t)getpid()) {
+		/* Our own table: forget its events, keep the user's before it. */
+		d->setchg.nelems = d->setchg_committed;
+		d->setchg.other = false;
+		return 0;
+	}
+	if (d->setchg.other || !d->setchg.nelems)
+		d->revalidate_due = true;
+	else
+		d->setchg_due = true;
+	d->setchg_committed = d->setchg.nelems;
 	return 0;
 }
 
 /* How long packets judged by the old ruleset may still be in flight. */
 #define REVALIDATE_GRACE_NS 250000000ULL
+
+static void revalidate(struct daemon *d);
+static void revalidate_sets_again(struct daemon *d);
+static void revalidate_sets(struct daemon *d);
 
 /*
  * The ruleset changed: every offloaded flow goes back to it. Flows the new
@@ -1084,6 +1106,11 @@ static void revalidate(struct daemon *d)
 	long n;
 
 	d->revalidate_due = false;
+	/* Everything goes back: what set changes were pending is covered. */
+	nfo_setchg_reset(&d->setchg);
+	nfo_setchg_reset(&d->again_chg);
+	d->setchg_committed = 0;
+	d->setchg_due = d->again_targeted = false;
 	if (!nfo_nft_table_exists()) {
 		pr_warn("table %s %s was removed (nft flush ruleset?); reinstalling it",
 			NFO_NFT_FAMILY, NFO_NFT_TABLE);
@@ -1103,6 +1130,10 @@ static void revalidate_again(struct daemon *d)
 	long n, m;
 
 	d->revalidate_again_ns = 0;
+	if (d->again_targeted) {
+		revalidate_sets_again(d);
+		return;
+	}
 	n = evict_all(d, EVICT_RULESET, 0);
 	m = nfo_ct_clear_marks(d->cfg->mark);
 	d->catchups = 0;
@@ -1110,6 +1141,118 @@ static void revalidate_again(struct daemon *d)
 	if (n || m > 0)
 		pr_info("re-validation, second pass: %ld offloaded and %ld marked connections "
 			"went back to the ruleset (marked by packets the old ruleset still judged)",
+			n, m > 0 ? m : 0);
+}
+
+/* ---- set element changes: only the flows they concern ----------------- */
+
+struct concerned_arg {
+	struct daemon *d;
+	const struct nfo_setchg *chg;
+	long n;
+};
+
+static bool conn_concerned(const struct nfo_setchg *chg, const struct nfo_conn *c)
+{
+	struct nfo_tuple reply;
+	uint32_t ifindex;
+
+	/* The REPLY entry's key is conntrack's reply tuple. */
+	nfo_key_tuple(&c->key[1], c->orig.family, &reply, &ifindex);
+	return nfo_setchg_concerns(chg, &c->orig, &reply);
+}
+
+static void evict_concerned_cb(struct nfo_conn *c, void *arg)
+{
+	struct concerned_arg *a = arg;
+
+	if (!conn_concerned(a->chg, c))
+		return;
+	evict(a->d, c, EVICT_RULESET, 0);
+	a->n++;
+}
+
+static long evict_concerned(struct daemon *d, const struct nfo_setchg *chg)
+{
+	struct concerned_arg a = { .d = d, .chg = chg };
+
+	nfo_flowtab_foreach(&d->tab, evict_concerned_cb, &a);
+	ct_flush(d);
+	return a.n;
+}
+
+static bool ct_concerned(const struct nfo_ct *ct, void *arg)
+{
+	return nfo_setchg_concerns(arg, &ct->orig, &ct->reply);
+}
+
+/* Append the ranges of `from` to `to` (for one second pass of several changes). */
+static bool setchg_merge(struct nfo_setchg *to, const struct nfo_setchg *from)
+{
+	struct nfo_setchg_range *r;
+
+	if (!from->nranges)
+		return true;
+	r = realloc(to->ranges, (to->nranges + from->nranges) * sizeof(*r));
+	if (!r)
+		return false;
+	memcpy(r + to->nranges, from->ranges, from->nranges * sizeof(*r));
+	to->ranges = r;
+	to->nranges += from->nranges;
+	return true;
+}
+
+/*
+ * A transaction changed set elements only: the flows whose addresses, ports
+ * or protocol fall on the changed elements go back to the ruleset, the others
+ * stay in the fast path. Like a full re-validation, a second pass after the
+ * grace period catches those re-marked by packets the old sets still judged.
+ */
+static void revalidate_sets(struct daemon *d)
+{
+	uint64_t total = d->tab.count, t0 = mono_ns();
+	size_t nelems = d->setchg.nelems;
+	long n;
+
+	d->setchg_due = false;
+	nfo_setchg_resolve(&d->setchg);
+	if (d->setchg.all) {
+		pr_info("set elements changed in a way that may concern any flow (key type, or "
+			"a rule that transforms the value it looks up)");
+		revalidate(d);
+		return;
+	}
+	n = evict_concerned(d, &d->setchg);
+	d->st.revalidations++;
+	if (d->revalidate_again_ns && !d->again_targeted) {
+		/* A full second pass is due anyway. */
+	} else if (setchg_merge(&d->again_chg, &d->setchg)) {
+		d->again_targeted = true;
+		d->revalidate_again_ns = mono_ns() + REVALIDATE_GRACE_NS;
+	} else {
+		d->again_targeted = false;
+		d->revalidate_again_ns = mono_ns() + REVALIDATE_GRACE_NS;
+	}
+	pr_info("set elements changed (generation %u, %zu elements): %ld of %llu connections "
+		"concerned went back to the ruleset, in %.1f ms",
+		d->st.nft_gen, nelems, n, (unsigned long long)total, (mono_ns() - t0) / 1e6);
+	nfo_setchg_reset(&d->setchg);
+	d->setchg_committed = 0;
+}
+
+static void revalidate_sets_again(struct daemon *d)
+{
+	long n, m;
+
+	n = evict_concerned(d, &d->again_chg);
+	m = nfo_ct_clear_marks_if(d->cfg->mark, ct_concerned, &d->again_chg);
+	nfo_setchg_reset(&d->again_chg);
+	d->again_targeted = false;
+	d->catchups = 0;
+	d->catchup_at = mono_s() + 2;
+	if (n || m > 0)
+		pr_info("set change, second pass: %ld offloaded and %ld marked connections went "
+			"back to the ruleset (marked by packets the old sets still judged)",
 			n, m > 0 ? m : 0);
 }
 
@@ -1123,6 +1266,8 @@ static void read_nft_events(struct daemon *d)
 	}
 	if (d->revalidate_due)
 		revalidate(d);
+	else if (d->setchg_due)
+		revalidate_sets(d);
 }
 
 /* ---- links and routes --------------------------------------------------- */
@@ -1864,6 +2009,8 @@ out_close:
 		nfo_flowtab_free(&d->tab);
 	if (d->waitq.hash)
 		nfo_waitq_free(&d->waitq);
+	nfo_setchg_reset(&d->setchg);
+	nfo_setchg_reset(&d->again_chg);
 	close_sockets(d);
 	nfo_dp_close(d->dp);
 out:

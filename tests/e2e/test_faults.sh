@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # Faults and limits: a pin directory that is not ours, or not on a BPF
 # filesystem, or gone while the daemon runs; a flow table smaller than the
-# marked connections.
+# marked connections; a set element added to a blocklist.
 source "$(dirname "$0")/lib.sh"
 
 nfo_topology
@@ -133,6 +133,46 @@ check "and takes the fast path" test "$(nfo_total fwd_packets)" -gt "$fwd0"
 nfo explain tcp "$CLIENT4:1" "$SERVER4:6002" >"$TMP/explain2" 2>&1
 check "explain does not claim a full table when it is not" \
 	eval "! grep -qi 'full' '$TMP/explain2'"
+nfo_stop
+
+# --- a set element added to a drop rule's set ------------------------------
+# It stops the live offloaded flow it matches; another offloaded flow stays in
+# the fast path without interruption (its entry is not re-created).
+ct_id_of() { # conntrack id of the offloaded flow with this port
+	nfo flows -j --port "$1" | $PY -c 'import json,sys; f=json.load(sys.stdin)["flows"]; print(f[0]["ct_id"] if f else 0)'
+}
+evicted() { nfo status -j | $PY -c 'import json,sys; print(json.load(sys.stdin)["flows"]["evicted_total"])'; }
+sexec $TRAFFIC udp-echo 7 &
+disown -a
+nfo_start || exit 1
+rexec nft add set inet filter blk '{ type ipv4_addr; }'
+rexec nft insert rule inet filter forward ip saddr @blk counter drop comment '"blk"'
+sleep 0.5
+cexec $TRAFFIC udp-rr $SERVER4 7 500 --gap 0.01 --sport 40201 --timeout 0.5 --give-up 4 >"$TMP/rrA" &
+ra=$!
+c2exec $TRAFFIC udp-rr $SERVER4 7 500 --gap 0.01 --sport 40202 --timeout 0.5 >"$TMP/rrB" &
+rb=$!
+check "two flows offloaded" eval "wait_for 5 port_flows 40201 1 && wait_for 5 port_flows 40202 1"
+sleep 1
+idB=$(ct_id_of 40202)
+ev0=$(evicted)
+fwd0=$(nfo_total fwd_packets)
+rexec nft add element inet filter blk '{ 198.18.1.2 }'
+check "the flow from the added address leaves the fast path" wait_for 2 port_flows 40201 0
+check "... and the drop rule stops it" eval "wait $ra; [ \"\$(rule_packets blk)\" -gt 0 ]"
+check "the other flow is still offloaded" test "$(ct_id_of 40202)" = "$idB"
+check "... only the concerned flow was evicted" test "$(($(evicted) - ev0))" -eq 1
+check "... its traffic still takes the fast path" test "$(nfo_total fwd_packets)" -gt "$fwd0"
+check "... and is intact" eval "wait $rb && grep -q '500/500' '$TMP/rrB'"
+check "the daemon said so" grep -q "set elements changed .* 1 of 2 connections concerned" "$NFO_LOG"
+# A rule that masks the value it looks up: no element can be matched to a
+# tuple, so every flow goes back to the ruleset.
+rexec nft add set inet filter nets '{ type ipv4_addr; }'
+rexec nft insert rule inet filter forward ip saddr and 255.255.255.0 @nets drop
+sleep 0.5
+rexec nft add element inet filter nets '{ 198.18.9.0 }'
+check "a set looked up through a mask re-validates every flow" \
+	wait_for 2 grep -q "may concern any flow" "$NFO_LOG"
 nfo_stop
 
 nfo_done
