@@ -68,9 +68,10 @@ nfo_start || exit 1
 pid=$NFO_PID
 rm -rf "$PIN"
 nfo stop >"$TMP/stop1" 2>&1
+check "stop finds a daemon whose pins are gone, and stops it" wait_for 5 eval "! kill -0 $pid 2>/dev/null"
+kill -KILL "$pid" 2>/dev/null
 wait "$pid" 2>/dev/null
 NFO_PID=
-check "stop finds a daemon whose pins are gone, and stops it" eval "! kill -0 $pid 2>/dev/null"
 check "... saying so" grep -q "the pins in $PIN are gone; stopping the daemon found by its run record (pid $pid)" "$TMP/stop1"
 check "... and its programs, table and settings are gone" nothing_left
 
