@@ -912,7 +912,7 @@ set_updater_stop() {
 set_updates() { grep -cE 'set elements changed|ruleset changed' "$TMP/daemon.log" || true; }
 
 phase_sets() {
-	local f cfg rep t1 t2 r1 r2 f1 f2 s1 s2 u1 u2 line
+	local f cfg rep t1 t2 r1 r2 f1 f2 s1 s2 u1 u2 line n0
 	f=$(printf '%s\n' $SCALE_FLOWS | sort -n | tail -1)
 	say "== sets: $f flows offloaded (tc, N=$SCALE_RULES), one set element added a second; $REPS windows of ${INTERVAL}s"
 	enter tc "$SCALE_RULES"
@@ -922,6 +922,14 @@ phase_sets() {
 	rexec nft insert rule inet bench forward ip saddr and 255.255.255.0 @blkm counter drop
 	CUR_RULES=sets # not the file any more: reloaded by the next phase
 	trafgen_start "$f"
+	# Those were ruleset changes: every flow went back, and the daemon dumps
+	# conntrack 2, 10 and 30 s later. Measure once that has settled.
+	n0=$(grep -c 'catch-up: ' "$TMP/daemon.log" || true)
+	for _ in $(seq 180); do
+		[ "$(grep -c 'catch-up: ' "$TMP/daemon.log" || true)" -ge $((n0 + CP_CATCHUPS)) ] && break
+		sleep 0.5
+	done
+	for _ in $(seq 240); do dump_pending || break; sleep 0.5; done
 	for cfg in none direct masked; do
 		case $cfg in
 		direct) set_updater_start blk ;;

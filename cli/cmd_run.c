@@ -71,6 +71,16 @@ static int stop_daemon(pid_t pid)
 	return 0;
 }
 
+static int say_detach(int err, const char *what, const char *dev)
+{
+	if (err)
+		fprintf(stderr, "nft-offload: cannot detach the %s program from %s: %s\n", what,
+			dev, strerror(-err));
+	else
+		fprintf(stderr, "nft-offload: detached a leftover %s program from %s\n", what, dev);
+	return err;
+}
+
 /*
  * No pins: find our programs on every device of this namespace (by their
  * names), our table and our marks, and remove them, saying each. Returns the
@@ -79,7 +89,7 @@ static int stop_daemon(pid_t pid)
 static int remove_orphans(uint32_t mark, bool known_ours)
 {
 	struct if_nameindex *ifs = if_nameindex(), *i;
-	int n = 0, failed = 0, err;
+	int n = 0, failed = 0;
 	long m;
 
 	for (i = ifs; i && i->if_index; i++) {
@@ -87,28 +97,12 @@ static int remove_orphans(uint32_t mark, bool known_ours)
 
 		if (nfo_hook_query(i->if_index, &h))
 			continue;
-		if (h.tc_ours) {
-			err = nfo_detach_tc(i->if_index, false);
-			if (err)
-				fprintf(stderr, "nft-offload: cannot detach the tc program from %s: "
-						"%s\n",
-					i->if_name, strerror(-err));
-			else
-				fprintf(stderr, "nft-offload: detached a leftover tc program from %s\n",
-					i->if_name);
-			err ? failed++ : n++;
-		}
-		if (h.xdp_ours) {
-			err = nfo_detach_xdp(i->if_index, -1);
-			if (err)
-				fprintf(stderr, "nft-offload: cannot detach the XDP program from %s: "
-						"%s\n",
-					i->if_name, strerror(-err));
-			else
-				fprintf(stderr, "nft-offload: detached a leftover XDP program from %s\n",
-					i->if_name);
-			err ? failed++ : n++;
-		}
+		if (h.tc_ours)
+			say_detach(nfo_detach_tc(i->if_index, false), "tc", i->if_name) ? failed++ :
+											   n++;
+		if (h.xdp_ours)
+			say_detach(nfo_detach_xdp(i->if_index, -1), "XDP", i->if_name) ? failed++ :
+											   n++;
 	}
 	if (ifs)
 		if_freenameindex(ifs);

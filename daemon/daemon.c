@@ -1088,8 +1088,9 @@ static int nft_event_cb(unsigned int idx, const struct nlmsghdr *nlh, int err, v
 #define REVALIDATE_GRACE_NS 250000000ULL
 
 static void revalidate(struct daemon *d);
-static void revalidate_sets_again(struct daemon *d);
 static void revalidate_sets(struct daemon *d);
+static long evict_concerned(struct daemon *d, const struct nfo_setchg *chg);
+static bool ct_concerned(const struct nfo_ct *ct, void *arg);
 
 /*
  * The ruleset changed: every offloaded flow goes back to it. Flows the new
@@ -1127,21 +1128,33 @@ static void revalidate(struct daemon *d)
 
 static void revalidate_again(struct daemon *d)
 {
+	bool targeted = d->again_targeted;
 	long n, m;
 
 	d->revalidate_again_ns = 0;
-	if (d->again_targeted) {
-		revalidate_sets_again(d);
-		return;
+	if (targeted) {
+		/* After a set change: only the flows it concerns. */
+		n = evict_concerned(d, &d->again_chg);
+		m = nfo_ct_clear_marks_if(d->cfg->mark, ct_concerned, &d->again_chg);
+		nfo_setchg_reset(&d->again_chg);
+		d->again_targeted = false;
+	} else {
+		n = evict_all(d, EVICT_RULESET, 0);
+		m = nfo_ct_clear_marks(d->cfg->mark);
 	}
-	n = evict_all(d, EVICT_RULESET, 0);
-	m = nfo_ct_clear_marks(d->cfg->mark);
-	d->catchups = 0;
-	d->catchup_at = mono_s() + 2;
+	/*
+	 * Marks cleared on entries that report no events (older than the
+	 * daemon) are found again by catch-up dumps. After a set change only
+	 * the concerned entries lost theirs: one dump, and only if there were.
+	 */
+	if (!targeted || m > 0) {
+		d->catchups = targeted ? 2 : 0;
+		d->catchup_at = mono_s() + 2;
+	}
 	if (n || m > 0)
-		pr_info("re-validation, second pass: %ld offloaded and %ld marked connections "
+		pr_info("%s, second pass: %ld offloaded and %ld marked connections "
 			"went back to the ruleset (marked by packets the old ruleset still judged)",
-			n, m > 0 ? m : 0);
+			targeted ? "set change" : "re-validation", n, m > 0 ? m : 0);
 }
 
 /* ---- set element changes: only the flows they concern ----------------- */
@@ -1238,22 +1251,6 @@ static void revalidate_sets(struct daemon *d)
 		d->st.nft_gen, nelems, n, (unsigned long long)total, (mono_ns() - t0) / 1e6);
 	nfo_setchg_reset(&d->setchg);
 	d->setchg_committed = 0;
-}
-
-static void revalidate_sets_again(struct daemon *d)
-{
-	long n, m;
-
-	n = evict_concerned(d, &d->again_chg);
-	m = nfo_ct_clear_marks_if(d->cfg->mark, ct_concerned, &d->again_chg);
-	nfo_setchg_reset(&d->again_chg);
-	d->again_targeted = false;
-	d->catchups = 0;
-	d->catchup_at = mono_s() + 2;
-	if (n || m > 0)
-		pr_info("set change, second pass: %ld offloaded and %ld marked connections went "
-			"back to the ruleset (marked by packets the old sets still judged)",
-			n, m > 0 ? m : 0);
 }
 
 static void read_nft_events(struct daemon *d)

@@ -15,6 +15,11 @@ static uint32_t hash_tuple(const struct nfo_tuple *t, uint16_t zone)
 	return (uint32_t)(h ^ (h >> 32));
 }
 
+uint32_t nfo_flowtab_hash(const struct nfo_tuple *orig, uint16_t zone)
+{
+	return hash_tuple(orig, zone);
+}
+
 int nfo_flowtab_init(struct nfo_flowtab *t)
 {
 	memset(t, 0, sizeof(*t));

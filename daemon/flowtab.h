@@ -38,6 +38,8 @@ struct nfo_flowtab {
 };
 
 int nfo_flowtab_init(struct nfo_flowtab *t);
+/* The hash of a connection's original tuple and zone (for other indexes too). */
+uint32_t nfo_flowtab_hash(const struct nfo_tuple *orig, uint16_t zone);
 void nfo_flowtab_free(struct nfo_flowtab *t);
 struct nfo_conn *nfo_flowtab_find(struct nfo_flowtab *t, const struct nfo_tuple *orig,
 				  uint16_t zone);

@@ -4,15 +4,14 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "flowtab.h"
 #include "waitq.h"
 
 #define WAITQ_BUCKETS 16384
 
 static uint32_t waitq_hash(const struct nfo_tuple *t, uint16_t zone)
 {
-	uint64_t h = nfo_tuple_hash(t) ^ ((uint64_t)zone * 0x9e3779b97f4a7c15ULL);
-
-	return (uint32_t)(h ^ (h >> 32));
+	return nfo_flowtab_hash(t, zone);
 }
 
 static int fam_idx(const struct nfo_waiter *w)
