@@ -319,8 +319,8 @@ long nfo_ct_clear_marks_if(uint32_t mark_bit, bool (*which)(const struct nfo_ct 
 	struct marked m = {};
 	struct nfo_nl_batch b;
 	struct nfo_nl nl;
+	size_t i, n = 0;
 	long err;
-	size_t i;
 
 	if (!mark_bit)
 		return 0;
@@ -336,10 +336,11 @@ long nfo_ct_clear_marks_if(uint32_t mark_bit, bool (*which)(const struct nfo_ct 
 				continue;
 			flush_if_full(&b);
 			nfo_ct_req_update(&b, &m.ct[i].orig, m.ct[i].zone, &u);
+			n++;
 		}
 		nfo_nl_batch_flush(&b, NULL, NULL); /* ENOENT: gone meanwhile */
 		nfo_nl_batch_free(&b);
-		err = m.n;
+		err = n;
 	}
 	nfo_nl_close(&nl);
 out:
