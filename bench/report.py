@@ -374,6 +374,28 @@ def cp_section(meta, out):
                    "`make bench BENCH_CT_MAX=%d`.\n" % (wanted, flows, ct_max, need))
 
 
+def sets_section(d, meta, out):
+    flows, n = meta.get("sets_flows", "?"), meta.get("scale_rules", "?")
+    out.append("## Set updates\n")
+    out.append("%s flows offloaded (tc, N=%s rules), a blocklist set referenced by a drop rule, "
+               "one element added every second (never one of the flows' addresses). The "
+               "fast-path share is of the packets that reached the sink in each window; the "
+               "changes column counts the daemon's re-validations in the window.\n" % (flows, n))
+    out.append("| set updates | kpps median [min-max] | fast-path share, min | set changes per window |")
+    out.append("|---|---|---|---|")
+    names = {"none": "none", "direct": "`ip saddr @blk drop`: only the concerned flows go back",
+             "masked": "`ip saddr and 255.255.255.0 @blkm drop`: every flow goes back"}
+    for cfg in ("none", "direct", "masked"):
+        key = ("sets", cfg, n, flows)
+        fp = d.fp.get(key, [])
+        ch = d.ready.get(key, [])
+        out.append("| %s | %s | %s | %s |" % (
+            names[cfg], fmt_rate(d.get("sets", cfg, n, flows)),
+            "%.3f" % min(fp) if fp else "not measured",
+            "%.0f-%.0f" % (min(ch), max(ch)) if ch else "-"))
+    out.append("")
+
+
 def write_dat(path, d, phase, xs, series):
     """Rows: index, label, then median/min/max per series (NaN when missing)."""
     with open(path, "w") as f:
@@ -472,6 +494,8 @@ def main():
         tcp_section(d, meta, out)
     if "cp" in phases:
         cp_section(meta, out)
+    if "sets" in phases:
+        sets_section(d, meta, out)
     out.append("## 5. Fast path alone (BPF_PROG_TEST_RUN)\n")
     with open(args.trb) as f:
         out.append(f.read().strip() + "\n")

@@ -20,6 +20,11 @@
 #   cp     control plane: conntrack entries flooded in, offloads/s, latency,
 #          daemon CPU and memory
 #   trb    BPF_PROG_TEST_RUN cost of the fast path alone (bench/test_run.sh)
+#   sets   (only when asked for: BENCH_PHASES=sets) a blocklist set updated
+#          once a second while the largest flow set runs offloaded: the
+#          fast-path share of the traffic the updates do not concern, with
+#          the set looked up directly (only concerned flows go back) and
+#          through a mask (every flow goes back at every update)
 # Results: bench/results/latest.{md,png} for a full run, latest-quick.* for a
 # quick one and latest-partial.* for some phases only (so a development run
 # never replaces the published table),
@@ -96,7 +101,7 @@ else
 	RETRY_BUDGET=60
 fi
 OTHER_MAX=0.10 # share of CPU 0 that other work may take before a sample is repeated
-ALL_PHASES="udp scale tcp cp trb"
+ALL_PHASES="udp scale tcp cp trb" # sets: selectable (BENCH_PHASES=sets), not in a full run
 PHASES=${BENCH_PHASES:-$ALL_PHASES}
 MAIN_FLOWS=1000 # flows in the rule-count sweep
 DUMMY=1000000   # dummy flow map entries in the scale phase
@@ -121,6 +126,7 @@ DAEMON_MODE=
 TG_PID=
 ECHO_PID=
 IPERF_PID=
+UPD_PID=       # the set updater of the sets phase
 CUR_RULES=none # ruleset loaded in the router: none or N
 LIMIT=         # bare redirect attached: "", tc or xdp
 DUMMY_IN=0     # dummy entries are in the flow map
@@ -168,6 +174,7 @@ cleanup() {
 	stop_pid "$DAEMON_PID"
 	stop_pid "$ECHO_PID"
 	stop_pid "$IPERF_PID"
+	stop_pid "$UPD_PID"
 	# Whatever else still runs in our namespaces (nothing, normally).
 	for ns in "$G" "$R" "$S"; do
 		for p in $(ip netns pids "$ns" 2>/dev/null); do
@@ -889,6 +896,79 @@ phase_cp() {
 	ct_max_restore
 }
 
+# One element a second into set $1 (of table inet bench), never matching the
+# generator's address 198.18.1.2 (nor its /24 through a mask).
+set_updater_start() { # SET
+	local set=$1
+	(
+		i=0
+		while :; do
+			i=$((i + 1))
+			rexec nft add element inet bench "$set" "{ 198.18.$((100 + i / 250 % 150)).$((i % 250 + 1)) }" || true
+			sleep 1
+		done
+	) >/dev/null 2>&1 &
+	UPD_PID=$!
+}
+
+set_updater_stop() {
+	stop_pid "$UPD_PID"
+	UPD_PID=
+}
+
+set_updates() { grep -cE 'set elements changed|ruleset changed' "$TMP/daemon.log" || true; }
+
+phase_sets() {
+	local f cfg rep t1 t2 r1 r2 f1 f2 s1 s2 u1 u2 line n0
+	f=$(printf '%s\n' $SCALE_FLOWS | sort -n | tail -1)
+	say "== sets: $f flows offloaded (tc, N=$SCALE_RULES), one set element added a second; $REPS windows of ${INTERVAL}s"
+	enter tc "$SCALE_RULES"
+	rexec nft add set inet bench blk '{ type ipv4_addr; }'
+	rexec nft add set inet bench blkm '{ type ipv4_addr; }'
+	rexec nft insert rule inet bench forward ip saddr @blk counter drop
+	rexec nft insert rule inet bench forward ip saddr and 255.255.255.0 @blkm counter drop
+	CUR_RULES=sets # not the file any more: reloaded by the next phase
+	trafgen_start "$f"
+	# Those were ruleset changes: every flow went back, and the daemon dumps
+	# conntrack 2, 10 and 30 s later. Measure once that has settled.
+	n0=$(grep -c 'catch-up: ' "$TMP/daemon.log" || true)
+	for _ in $(seq 180); do
+		[ "$(grep -c 'catch-up: ' "$TMP/daemon.log" || true)" -ge $((n0 + CP_CATCHUPS)) ] && break
+		sleep 0.5
+	done
+	for _ in $(seq 240); do dump_pending || break; sleep 0.5; done
+	for cfg in none direct masked; do
+		case $cfg in
+		direct) set_updater_start blk ;;
+		masked) set_updater_start blkm ;;
+		esac
+		wait_fastpath "$f"
+		sleep 2 # an update or two has happened
+		for ((rep = 1; rep <= REPS; rep++)); do
+			t1=$EPOCHREALTIME
+			r1=$(sink_rx)
+			u1=$(set_updates)
+			read -r f1 s1 < <(fastpath_counts)
+			sleep "$INTERVAL"
+			t2=$EPOCHREALTIME
+			r2=$(sink_rx)
+			u2=$(set_updates)
+			read -r f2 s2 < <(fastpath_counts)
+			line=$(awk -v cfg="$cfg" -v n="$SCALE_RULES" -v fl="$f" -v rep="$rep" \
+				-v t1="$t1" -v t2="$t2" -v r=$((r2 - r1)) -v fp=$((f2 - f1)) \
+				-v slow=$((s2 - s1)) -v u=$((u2 - u1)) 'BEGIN {
+				printf "sets\t%s\t%s\t%s\t%d\t%.0f\t-\t%.3f\t-\t%d\t%s\n", cfg, n, fl, rep,
+					r / (t2 - t1), (r > 0 ? fp / r : 0), u, slow }')
+			printf '%s\n' "$line" >>"$SAMPLES"
+			printf '%s\n' "$line" | awk -F'\t' '{printf "  sets  updates=%-7s rep %d: %7.1f kpps  fast path %s  (%s set changes in the window)\n", $2, $5, $6 / 1000, $8, $10}' >&2
+		done
+		set_updater_stop
+	done
+	tg_stop
+	meta sets_flows "$f"
+	meta sets_offloaded "$(nfo status -j | jq '.flows.offloaded')"
+}
+
 phase_trb() {
 	say "== trb: BPF_PROG_TEST_RUN, $TRB_RUNS runs"
 	if [ ! -x build/bench/test_run_bench ] || [ ! -x bench/test_run.sh ]; then
@@ -971,6 +1051,7 @@ main() {
 		scale) phase_scale ;;
 		tcp) phase_tcp ;;
 		cp) phase_cp ;;
+		sets) phase_sets ;;
 		trb) ;; # after the topology is gone: nothing else running
 		*) die "unknown phase $p" ;;
 		esac

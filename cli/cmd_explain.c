@@ -34,6 +34,8 @@ static int parse_endpoint(const char *s, union nfo_addr *addr, uint16_t *port)
 	unsigned long v;
 	int fam;
 
+	if (strlen(s) >= sizeof(buf))
+		return 0; /* never parse a cut-off copy */
 	snprintf(buf, sizeof(buf), "%s", s);
 	*port = 0;
 	if (buf[0] == '[') {
@@ -88,6 +90,7 @@ static bool tuple_match(const struct query *q, const struct nfo_tuple *t)
 }
 
 struct found_flow {
+	uint64_t entries; /* of the family's map, both directions */
 	struct query *q;
 	int n;
 	union nfo_key key;
@@ -102,6 +105,7 @@ static int flow_cb(uint8_t family, const union nfo_key *key, const struct nfo_fl
 	struct nfo_tuple t;
 	uint32_t ifindex;
 
+	ff->entries++;
 	nfo_key_tuple(key, family, &t, &ifindex);
 	if (!tuple_match(ff->q, &t))
 		return 0;
@@ -224,14 +228,15 @@ int cmd_explain(struct cli *c, int argc, char **argv)
 	const char *why;
 	char msg[384];
 	uint32_t mark;
-	long nflows;
 
 	if (argc && (!strcmp(argv[0], "tcp") || !strcmp(argv[0], "udp"))) {
 		q.l4proto = !strcmp(argv[0], "tcp") ? IPPROTO_TCP : IPPROTO_UDP;
 		i = 1;
 	}
-	if (argc - i == 3 && !fa_probe(argv[0]))
+	if (argc - i == 3 && !i && !fa_probe(argv[0]))
 		return cli_usage_error(c, "protocol must be tcp or udp, not '%s'", argv[0]);
+	if (argc - i > 2)
+		return cli_usage_error(c, "unexpected argument '%s'", argv[i + 2]);
 	if (argc - i != 2)
 		return cli_usage_error(c, "needs [tcp|udp] SRC[:PORT] DST[:PORT]");
 	fa = parse_endpoint(argv[i], &q.a, &q.aport);
@@ -335,13 +340,14 @@ int cmd_explain(struct cli *c, int argc, char **argv)
 		if (!d0.slot || !d1.slot)
 			goto done;
 	}
+	/* The family's map holds both directions of flow_capacity connections. */
 	if (!running)
 		step("fast_path", false, "eligible, but no daemon runs to offload it");
-	else if (dp && (nflows = nfo_dp_flow_count(dp)) > 0 &&
-		 (uint64_t)nflows / 2 >= dp->flow_capacity)
-		step("fast_path", false, "eligible, but the flow table is full (%llu connections); "
-					 "raise 'flows'",
-		     (unsigned long long)dp->flow_capacity);
+	else if (dp && ff.entries >= 2 * dp->flow_capacity)
+		step("fast_path", false,
+		     "flow table full (%llu %s connections): it waits on the kernel path for "
+		     "room (raise 'flows')",
+		     (unsigned long long)dp->flow_capacity, q.family == AF_INET ? "IPv4" : "IPv6");
 	else
 		step("fast_path", false,
 		     "eligible but not in the fast path yet: the daemon offloads a connection "

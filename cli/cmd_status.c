@@ -18,6 +18,7 @@
 
 #include "attach.h"
 #include "cli.h"
+#include "flowmem.h"
 #include "nft.h"
 #include "nl.h"
 #include "output.h"
@@ -249,17 +250,31 @@ int cmd_status(struct cli *c, int argc, char **argv)
 
 	if (dp) {
 		char p50[32], p99[32], mx[32];
+		uint64_t reserved = nfo_map_memlock(dp->map_fd[NFO_MAP_FLOW4]) +
+				    nfo_map_memlock(dp->map_fd[NFO_MAP_FLOW6]);
 
 		out_obj_open("flows");
 		out_u64("offloaded", "flows:      %llu", flows > 0 ? (uint64_t)flows / 2 : 0);
 		out_text(" connection%s offloaded", flows == 2 ? "" : "s");
-		out_u64("capacity", " (capacity %llu per family)", dp->flow_capacity);
+		out_u64("capacity", " (capacity %llu per family", dp->flow_capacity);
+		out_u64("reserved_bytes", NULL, reserved);
+		out_text(", %s of kernel memory reserved)", nfo_bytes_str(reserved, buf, sizeof(buf)));
 		out_u64("offloaded_total", ", %llu since start", st.offloaded_total);
 		out_u64("evicted_total", ", %llu evicted", st.evicted_total);
 		out_u64("admit_errors", NULL, st.admit_errors);
 		if (st.admit_errors)
-			out_text(", %llu could not be written (table full?)",
+			out_text(", %llu could not be written",
 				 (unsigned long long)st.admit_errors);
+		out_u64("waiting", NULL, running ? st.flows_waiting : 0);
+		if (running && st.flows_waiting) {
+			out_text("\n            TABLE FULL: %llu marked connection%s wait on the "
+				 "kernel path for room",
+				 (unsigned long long)st.flows_waiting,
+				 st.flows_waiting == 1 ? "" : "s");
+			PROBLEM("flow table full: %llu connection%s waiting (raise 'flows')",
+				(unsigned long long)st.flows_waiting,
+				st.flows_waiting == 1 ? "" : "s");
+		}
 		out_text("\n");
 		out_obj_close();
 		out_obj_open("events");

@@ -3,7 +3,9 @@
  * nft-offload: one binary, table-driven commands. The command and option
  * tables below are the single source of --help and of the man page.
  */
+#include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <getopt.h>
 #include <arpa/inet.h>
 #include <net/if.h>
@@ -331,11 +333,27 @@ static int set_run(struct cli *c, const char *key, const char *val)
 	return 0;
 }
 
+/*
+ * A whole number from digits only (strtoul would take blanks, '+', and '-'
+ * negated), no overflow, at most max. -EINVAL otherwise.
+ */
+static int parse_uint(const char *arg, int base, unsigned long long max, unsigned long long *v)
+{
+	char *end;
+
+	if (!isdigit((unsigned char)arg[0]))
+		return -EINVAL;
+	errno = 0;
+	*v = strtoull(arg, &end, base);
+	if (errno || *end || *v > max)
+		return -EINVAL;
+	return 0;
+}
+
 static int parse_filter(struct cli *c, int key, const char *arg)
 {
 	struct nfo_filter *f = &c->filter;
-	uint64_t v;
-	char *end;
+	unsigned long long v;
 
 	c->filtered = true;
 	switch (key) {
@@ -353,8 +371,7 @@ static int parse_filter(struct cli *c, int key, const char *arg)
 			return cli_usage_error(c, "'%s' is not an IPv4 or IPv6 address", arg);
 		return 0;
 	case O_PORT:
-		v = strtoul(arg, &end, 10);
-		if (*end || !*arg || !v || v > 65535)
+		if (parse_uint(arg, 10, 65535, &v) || !v)
 			return cli_usage_error(c, "port must be 1 to 65535, not '%s'", arg);
 		f->port = htons(v);
 		return 0;
@@ -364,8 +381,7 @@ static int parse_filter(struct cli *c, int key, const char *arg)
 			return cli_usage_error(c, "no device '%s' in this network namespace", arg);
 		return 0;
 	case O_ID:
-		v = strtoul(arg, &end, 0);
-		if (*end || !*arg || !v || v > UINT32_MAX)
+		if (parse_uint(arg, 0, UINT32_MAX, &v) || !v)
 			return cli_usage_error(c, "'%s' is not a conntrack id", arg);
 		f->ct_id = v;
 		return 0;
@@ -381,6 +397,7 @@ static int parse_filter(struct cli *c, int key, const char *arg)
 
 static int handle_opt(struct cli *c, const struct cli_cmd *cmd, int key, const char *arg)
 {
+	unsigned long long v;
 	char *end;
 	int r;
 
@@ -400,6 +417,9 @@ static int handle_opt(struct cli *c, const struct cli_cmd *cmd, int key, const c
 	case O_PIN_DIR:
 		if (arg[0] != '/')
 			return cli_usage_error(c, "--pin-dir must be an absolute path");
+		if (strlen(arg) >= sizeof(c->cfg.pin_dir) - 32)
+			return cli_usage_error(c, "--pin-dir is too long (at most %zu characters)",
+					       sizeof(c->cfg.pin_dir) - 33);
 		c->pin_dir_opt = arg;
 		return 0;
 	case O_DEVICE:
@@ -450,21 +470,22 @@ static int handle_opt(struct cli *c, const struct cli_cmd *cmd, int key, const c
 		c->count_only = true;
 		return 0;
 	case O_LIMIT:
-		c->limit = strtol(arg, &end, 10);
-		if (*end || !*arg || c->limit < 1)
+		if (parse_uint(arg, 10, LONG_MAX, &v) || !v)
 			return cli_usage_error(c, "--limit needs a positive number, not '%s'", arg);
+		c->limit = v;
 		return 0;
 	case O_WATCH:
 		c->watch = strtod(arg, &end);
-		if (*end || !*arg || c->watch < 0.1 || c->watch > 3600)
+		/* Written so that NaN fails too (every comparison with it is false). */
+		if (*end || !*arg || !(c->watch >= 0.1 && c->watch <= 3600))
 			return cli_usage_error(c, "--watch needs seconds between 0.1 and 3600, not "
 						  "'%s'", arg);
 		return 0;
 	case O_ITER:
-		c->iterations = strtol(arg, &end, 10);
-		if (*end || !*arg || c->iterations < 1)
+		if (parse_uint(arg, 10, LONG_MAX, &v) || !v)
 			return cli_usage_error(c, "--iterations needs a positive number, not '%s'",
 					       arg);
+		c->iterations = v;
 		return 0;
 	case O_ALL:
 		c->all_reasons = true;
@@ -593,12 +614,18 @@ static int hoist_command(int argc, char **argv)
 			return 1;
 		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
 			return 2;
-		for (o = common_opts; o->name; o++)
+		for (o = common_opts; o->name; o++) {
+			size_t n = strlen(o->name);
+
 			if ((argv[i][1] == '-' && !strcmp(argv[i] + 2, o->name)) ||
 			    (argv[i][1] == o->key && !argv[i][2] && o->key < 256)) {
 				known = true;
 				takes_arg = o->arg != NULL;
+			} else if (o->arg && argv[i][1] == '-' && !strncmp(argv[i] + 2, o->name, n) &&
+				   argv[i][2 + n] == '=') {
+				known = true; /* --pin-dir=DIR: the value comes with it */
 			}
+		}
 		if (!known) {
 			/* Report this option, not a missing command. */
 			char *bad = argv[i];

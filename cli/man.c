@@ -31,7 +31,16 @@ const char *const nfo_man_sections[] = {
 	"kernel flowtable does. A connection idle for \\fBidle\\-timeout\\fR leaves the fast "
 	"path and conntrack gets its normal timeout back. When the ruleset changes, every "
 	"offloaded connection goes back to it for re\\-validation: the ones still accepted are "
-	"marked and offloaded again within milliseconds, the others meet the new rules.",
+	"marked and offloaded again within milliseconds, the others meet the new rules. A "
+	"change of set elements only (a blocklist updated by fail2ban, say) sends back only "
+	"the connections whose addresses, ports or protocol fall on the changed elements; "
+	"every connection goes back when the set's key is of another type, when a rule looks "
+	"the set up through a transformation (a mask, a hash), or for a catch\\-all element.\n"
+	".PP\n"
+	"When the flow table is full, marked connections that do not fit stay on the kernel "
+	"path untouched (normal conntrack timeouts and window tracking) and wait, first come "
+	"first served, to be admitted as offloaded connections leave; \\fBstatus\\fR reports "
+	"\\fBflow table full\\fR with their number as a problem.",
 	"COMMANDS",
 	NULL,
 	"CONFIGURATION FILE",
@@ -67,8 +76,12 @@ const char *const nfo_man_sections[] = {
 	".TP\n.B idle\\-timeout = \\fITIME\\fR\n"
 	"Seconds (or 5m, 1h) without a packet before a flow leaves the fast path; default 30s.\n"
 	".TP\n.B flows = \\fIN\\fR\n"
-	"Flow table capacity in connections per address family (default 1048576). Memory is "
-	"used per offloaded connection, not reserved.\n"
+	"Flow table capacity in connections per address family, 16 to 64M (default 1048576; "
+	"the kernel refuses larger hash maps). Each family's map reserves its bucket array "
+	"when created: 32 bytes per connection of capacity rounded up to a power of two, for "
+	"both families together 64 MiB for 1M, 4 GiB for 64M (\\fBstatus\\fR shows it); the "
+	"entries themselves, about 350 bytes per offloaded connection, are allocated as "
+	"connections come.\n"
 	".TP\n.B ct\\-timeout = \\fITIME\\fR\n"
 	"Conntrack timeout held while offloaded (default 24h).\n"
 	".TP\n.B on\\-exit = stop | keep\n"
@@ -77,7 +90,10 @@ const char *const nfo_man_sections[] = {
 	".TP\n.B force = no | yes\n"
 	"Attach beside foreign tc filters, or over a foreign XDP program.\n"
 	".TP\n.B pin\\-dir = \\fIDIR\\fR\n"
-	"Where the maps are pinned (default /sys/fs/bpf/nft\\-offload).\n"
+	"Where the maps are pinned (default /sys/fs/bpf/nft\\-offload). It must be on a BPF "
+	"filesystem and, if it exists, owned by root and not writable by group or others; "
+	"otherwise the daemon refuses it before doing anything. A failed start removes only "
+	"the pins it created.\n"
 	".TP\n.B event\\-buffer = \\fIBYTES\\fR\n"
 	"Receive buffer of the conntrack event socket (default 16M). Lost events cause a "
 	"full resync.\n"
@@ -133,10 +149,11 @@ const char *const nfo_man_sections[] = {
 	"status: {\"version\", \"kernel\", \"features\": {NAME: {\"available\", \"detail\"}}, "
 	"\"daemon\": {\"running\", \"pid\", \"since\", \"uptime_s\", "
 	"\"heartbeat_age_ms\"}, \"nft\": {\"table_present\", \"ct_mark\"}, \"flows\": "
-	"{\"offloaded\", \"capacity\", \"offloaded_total\", \"evicted_total\", "
-	"\"admit_errors\"}, \"events\": {\"handled\", \"lost\", \"resyncs\", "
-	"\"revalidations\", \"ct_events_revived\" (only when nf_conntrack_events was set to 0 "
-	"while running)}, \"offload_latency\": {\"p50_us\", \"p99_us\", \"max_us\"}, "
+	"{\"offloaded\", \"capacity\", \"reserved_bytes\", \"offloaded_total\", "
+	"\"evicted_total\", \"admit_errors\", \"waiting\"}, \"events\": {\"handled\", "
+	"\"lost\", \"resyncs\", \"revalidations\", \"ct_events_revived\" (only when "
+	"nf_conntrack_events was set to 0 while running)}, \"offload_latency\": {\"p50_us\", "
+	"\"p99_us\", \"max_us\"}, "
 	"\"devices\": [{\"name\", \"ifindex\", \"mode\", \"attached\", \"link\", "
 	"\"xdp_redirect_target\", \"xdp_features\"}], \"healthy\", \"problems\": [...]}. "
 	"explain: {\"protocol\", \"src\", \"sport\", \"dst\", \"dport\", \"checks\": "
@@ -146,7 +163,9 @@ const char *const nfo_man_sections[] = {
 	"unhealthy; explain: not offloaded). 2: bad usage or configuration.",
 	"FILES",
 	"/etc/nft\\-offload.conf, /sys/fs/bpf/nft\\-offload/ (pinned maps), nftables table "
-	"\\fBinet nft_offload\\fR.",
+	"\\fBinet nft_offload\\fR, /run/nft\\-offload/ (which daemon serves which pin "
+	"directory: \\fBstop\\fR finds the daemon there even when the pins are gone, and "
+	"otherwise removes the programs it finds on any device by their names).",
 	"EXAMPLES",
 	".nf\n"
 	"nft\\-offload run \\-\\-device lan0 \\-\\-device wan0\n"

@@ -34,12 +34,17 @@
 #include "daemon.h"
 #include "dataplane.h"
 #include "exporter.h"
+#include "flowmem.h"
 #include "flowtab.h"
 #include "log.h"
 #include "nflog.h"
 #include "nft.h"
+#include "nftset.h"
 #include "ops.h"
+#include "pindir.h"
 #include "rtnl.h"
+#include "runrec.h"
+#include "waitq.h"
 
 #define PENDING_MAX 512
 /*
@@ -72,6 +77,7 @@ struct daemon {
 	struct nfo_config *cfg;
 	struct nfo_dp *dp;
 	struct nfo_flowtab tab;
+	struct nfo_waitq waitq; /* marked connections waiting for room in the table */
 	struct dev devs[NFO_MAX_DEVICES];
 	int ndevs;
 
@@ -110,12 +116,22 @@ struct daemon {
 	unsigned int catchups;
 	uint64_t dumped; /* entries of the dump in progress */
 	bool revalidate_due;
+	/*
+	 * Set element changes: those of the transactions read so far
+	 * (committed: up to the last NEWGEN of the user's), and those the
+	 * second pass of a targeted re-validation must look at again.
+	 */
+	struct nfo_setchg setchg, again_chg;
+	size_t setchg_committed;
+	bool setchg_due, again_targeted;
 	uint64_t lat[LAT_BUCKETS];
 	uint64_t lat_max;
 	struct nfo_state st;
 	struct nfo_exporter mx; /* metrics */
 	bool stop;
 	bool table_created;
+	bool runrec_written;
+	struct nfo_pins_before pins_before; /* what a failed start must not remove */
 	uint64_t skip_devices, skip_conntrack, skip_logged; /* admissions dropped */
 	uint64_t last_full_warn;
 	int nflog_buf; /* receive buffer of the nflog socket, bytes */
@@ -489,6 +505,116 @@ static long evict_all(struct daemon *d, enum evict_why why, uint32_t ifindex)
 	return a.n;
 }
 
+/* ---- a full flow table ------------------------------------------------- */
+
+/*
+ * The flow maps are preallocated, one per family, each with room for
+ * flow_capacity connections. A marked connection that finds no room is not
+ * touched in conntrack (no held timeout, no liberal window tracking: it stays
+ * on the kernel path as it is) and waits in a FIFO; when offloaded
+ * connections leave, the oldest waiters are asked for again and admitted.
+ */
+static bool table_room(struct daemon *d, uint8_t family, uint64_t planned)
+{
+	int f = family == AF_INET6;
+
+	return d->tab.count_fam[f] + d->waitq.released[f] + planned < d->dp->flow_capacity;
+}
+
+static void wait_for_room(struct daemon *d, const struct nfo_tuple *orig, uint16_t zone)
+{
+	uint64_t now = mono_ns();
+
+	if (nfo_waitq_find(&d->waitq, orig, zone) || nfo_waitq_add(&d->waitq, orig, zone, d->gen))
+		return;
+	if (now - d->last_full_warn > 10000000000ULL) {
+		d->last_full_warn = now;
+		pr_warn("flow table full (%llu connections per family): %llu marked connections "
+			"wait on the kernel path for room; raise 'flows'",
+			(unsigned long long)d->dp->flow_capacity,
+			(unsigned long long)d->waitq.count);
+	}
+}
+
+/* The conntrack entry is gone or no longer marked: stop waiting for it. */
+static void forget_waiter(struct daemon *d, const struct nfo_ct *ct)
+{
+	struct nfo_waiter *w = nfo_waitq_find(&d->waitq, &ct->orig, ct->zone);
+
+	if (w)
+		nfo_waitq_remove(&d->waitq, w);
+}
+
+/* May this eligible connection be admitted now, or must it wait (FIFO)? */
+static bool may_admit(struct daemon *d, const struct nfo_ct *ct)
+{
+	struct nfo_waiter *w = nfo_waitq_find(&d->waitq, &ct->orig, ct->zone);
+
+	if (w && w->released_s) {
+		/* Its turn came: the answer to the GET below. */
+		nfo_waitq_remove(&d->waitq, w);
+		return true;
+	}
+	if (w) {
+		w->gen = d->gen;
+		return false;
+	}
+	if (!d->waitq.waiting[ct->orig.family == AF_INET6] && table_room(d, ct->orig.family, 0))
+		return true;
+	wait_for_room(d, &ct->orig, ct->zone);
+	return false;
+}
+
+/* Room freed: ask conntrack again for the oldest waiters that now fit. */
+static void release_waiters(struct daemon *d)
+{
+	uint32_t now = mono_s();
+	struct nfo_waiter *w;
+	uint64_t room[2];
+	int f, n = 0;
+
+	for (f = 0; f < 2; f++) {
+		uint64_t used = d->tab.count_fam[f] + d->waitq.released[f];
+
+		room[f] = d->waitq.waiting[f] && used < d->dp->flow_capacity ?
+				  d->dp->flow_capacity - used :
+				  0;
+	}
+	/* No flush inside the walk: the answers may remove waiters. */
+	for (w = d->waitq.head; w && (room[0] || room[1]) && n < BATCH_MAX / 2; w = w->qnext) {
+		f = w->orig.family == AF_INET6;
+		if (w->released_s || !room[f])
+			continue;
+		if (!nfo_nl_batch_room(&d->ct_batch, NFO_CT_REQ_MAX) ||
+		    d->ct_batch.count >= BATCH_MAX)
+			break;
+		room[f]--;
+		nfo_waitq_release(&d->waitq, w, now);
+		nfo_ct_req_get(&d->ct_batch, &w->orig, w->zone);
+		n++;
+	}
+	if (n)
+		ct_flush(d);
+}
+
+/*
+ * Waiters asked for again that got no answer (gone from conntrack) and, after
+ * a complete dump, waiters conntrack no longer has.
+ */
+static void expire_waiters(struct daemon *d, bool after_dump)
+{
+	uint32_t now = mono_s();
+	struct nfo_waiter *w, *next;
+
+	if (!after_dump && !d->waitq.released[0] && !d->waitq.released[1])
+		return;
+	for (w = d->waitq.head; w; w = next) {
+		next = w->qnext;
+		if (w->released_s ? now - w->released_s >= 3 : after_dump && w->gen != d->gen)
+			nfo_waitq_remove(&d->waitq, w);
+	}
+}
+
 /* ---- admission ---------------------------------------------------------- */
 
 static void queue_admission(struct daemon *d, const struct nfo_ct *ct, uint64_t rx_ns);
@@ -506,6 +632,8 @@ static void handle_ct(struct daemon *d, struct nfo_ct *ct, uint64_t rx_ns, bool 
 	if (ct->event == NFO_CT_DESTROY) {
 		if (c)
 			evict(d, c, EVICT_DESTROY, 0);
+		else
+			forget_waiter(d, ct);
 		return;
 	}
 	/* Both bits: the ruleset accepted an established packet of each direction. */
@@ -522,8 +650,10 @@ static void handle_ct(struct daemon *d, struct nfo_ct *ct, uint64_t rx_ns, bool 
 		}
 		return;
 	}
-	if (!marked)
+	if (!marked) {
+		forget_waiter(d, ct);
 		return;
+	}
 	why = nfo_ct_ineligible(ct, &need_get);
 	if (need_get) {
 		ct_flush_if_full(d);
@@ -531,12 +661,14 @@ static void handle_ct(struct daemon *d, struct nfo_ct *ct, uint64_t rx_ns, bool 
 		return;
 	}
 	if (why) {
+		forget_waiter(d, ct);
 		if (nfo_log_get_level() >= NFO_LOG_DEBUG)
 			pr_debug("not offloaded (%s): %s", why,
 				 tuple_str(&ct->orig, buf, sizeof(buf)));
 		return;
 	}
-	queue_admission(d, ct, rx_ns);
+	if (may_admit(d, ct))
+		queue_admission(d, ct, rx_ns);
 }
 
 /* Answers to GETs arrive while the batch is flushed: keep them for later. */
@@ -546,7 +678,7 @@ static int get_cb(unsigned int idx, const struct nlmsghdr *nlh, int err, void *a
 
 	if (err || !nlh || d->ngot == PENDING_MAX)
 		return 0;
-	/* TCP answers without the state would be asked for again: dropped. */
+	/* TCP answers must carry the state (that is why it was asked for). */
 	if (!nfo_ct_parse(nlh, &d->got[d->ngot]) &&
 	    (d->got[d->ngot].has_tcp_state || d->got[d->ngot].orig.l4proto != IPPROTO_TCP))
 		d->got[d->ngot++].event = NFO_CT_UPDATE;
@@ -673,15 +805,12 @@ static void admit(struct daemon *d, struct pending *p, uint64_t now)
 			if (!dir)
 				nfo_dp_flow_del(d->dp, ct->orig.family, &c->key[1]);
 			d->st.admit_errors++;
-			if (now - d->last_full_warn > 10000000000ULL) {
+			if (err == -E2BIG || err == -ENOSPC || err == -ENOMEM) {
+				/* Full although counted: wait, do not retry at once. */
+				wait_for_room(d, &ct->orig, ct->zone);
+			} else if (now - d->last_full_warn > 10000000000ULL) {
 				d->last_full_warn = now;
-				if (err == -E2BIG || err == -ENOMEM)
-					pr_warn("flow table full (%llu connections offloaded); raise "
-						"'flows' (now %llu)",
-						(unsigned long long)d->tab.count,
-						(unsigned long long)d->cfg->flows);
-				else
-					pr_warn("cannot write a flow entry: %s", strerror(-err));
+				pr_warn("cannot write a flow entry: %s", strerror(-err));
 			}
 			/* It stays in the slow path; give conntrack its timeout back. */
 			ct_flush_if_full(d);
@@ -738,6 +867,7 @@ static int prep_cb(unsigned int idx, const struct nlmsghdr *nlh, int err, void *
  */
 static void process_chunk(struct daemon *d, int first, int n, uint64_t now)
 {
+	uint64_t planned[2] = { 0, 0 };
 	int i, err;
 
 	for (i = first; i < first + n; i++) {
@@ -757,6 +887,13 @@ static void process_chunk(struct daemon *d, int first, int n, uint64_t now)
 			d->skip_devices++;
 			continue;
 		}
+		/* No room: leave conntrack untouched, wait (no hold, no liberal). */
+		if (!table_room(d, p->ct.orig.family, planned[p->ct.orig.family == AF_INET6])) {
+			p->ok = false;
+			wait_for_room(d, &p->ct.orig, p->ct.zone);
+			continue;
+		}
+		planned[p->ct.orig.family == AF_INET6]++;
 		d->prep[d->nprep++] = i;
 		nfo_ct_req_update(&d->adm_batch, &p->ct.orig, p->ct.zone,
 				  &(struct nfo_ct_update){ .set_timeout = true,
@@ -861,6 +998,7 @@ static int resync(struct daemon *d, const char *why)
 	}
 	nfo_flowtab_foreach(&d->tab, gone_cb, &ga);
 	ct_flush(d);
+	expire_waiters(d, true);
 	d->resync_due = false;
 	if (catchup) {
 		pr_info("catch-up: %llu marked connections in %.0f ms; %llu offloaded and %ld gone "
@@ -891,6 +1029,7 @@ static void read_ct_events(struct daemon *d)
 	}
 	process_pending(d);
 	ct_flush(d);
+	release_waiters(d);
 	process_pending(d);
 }
 
@@ -993,17 +1132,31 @@ static int nft_event_cb(unsigned int idx, const struct nlmsghdr *nlh, int err, v
 	struct daemon *d = arg;
 	uint32_t gen, pid;
 
+	nfo_setchg_event(&d->setchg, nlh);
 	if (nfo_nft_parse_gen(nlh, &gen, &pid))
 		return 0;
 	d->st.nft_gen = gen;
-	if (pid == (uint32_t)getpid())
-		return 0; /* our own table */
-	d->revalidate_due = true;
+	if (pid == (uint32_t)getpid()) {
+		/* Our own table: forget its events, keep the user's before it. */
+		d->setchg.nelems = d->setchg_committed;
+		d->setchg.other = false;
+		return 0;
+	}
+	if (d->setchg.other || !d->setchg.nelems)
+		d->revalidate_due = true;
+	else
+		d->setchg_due = true;
+	d->setchg_committed = d->setchg.nelems;
 	return 0;
 }
 
 /* How long packets judged by the old ruleset may still be in flight. */
 #define REVALIDATE_GRACE_NS 250000000ULL
+
+static void revalidate(struct daemon *d);
+static void revalidate_sets(struct daemon *d);
+static long evict_concerned(struct daemon *d, const struct nfo_setchg *chg);
+static bool ct_concerned(const struct nfo_ct *ct, void *arg);
 
 /*
  * The ruleset changed: every offloaded flow goes back to it. Flows the new
@@ -1020,6 +1173,11 @@ static void revalidate(struct daemon *d)
 	long n;
 
 	d->revalidate_due = false;
+	/* Everything goes back: what set changes were pending is covered. */
+	nfo_setchg_reset(&d->setchg);
+	nfo_setchg_reset(&d->again_chg);
+	d->setchg_committed = 0;
+	d->setchg_due = d->again_targeted = false;
 	if (!nfo_nft_table_exists()) {
 		pr_warn("table %s %s was removed (nft flush ruleset?); reinstalling it",
 			NFO_NFT_FAMILY, NFO_NFT_TABLE);
@@ -1036,17 +1194,129 @@ static void revalidate(struct daemon *d)
 
 static void revalidate_again(struct daemon *d)
 {
+	bool targeted = d->again_targeted;
 	long n, m;
 
 	d->revalidate_again_ns = 0;
-	n = evict_all(d, EVICT_RULESET, 0);
-	m = nfo_ct_clear_marks(d->cfg->mark);
-	d->catchups = 0;
-	d->catchup_at = mono_s() + 2;
+	if (targeted) {
+		/* After a set change: only the flows it concerns. */
+		n = evict_concerned(d, &d->again_chg);
+		m = nfo_ct_clear_marks_if(d->cfg->mark, ct_concerned, &d->again_chg);
+		nfo_setchg_reset(&d->again_chg);
+		d->again_targeted = false;
+	} else {
+		n = evict_all(d, EVICT_RULESET, 0);
+		m = nfo_ct_clear_marks(d->cfg->mark);
+	}
+	/*
+	 * Marks cleared on entries that report no events (older than the
+	 * daemon) are found again by catch-up dumps. After a set change only
+	 * the concerned entries lost theirs: one dump, and only if there were.
+	 */
+	if (!targeted || m > 0) {
+		d->catchups = targeted ? 2 : 0;
+		d->catchup_at = mono_s() + 2;
+	}
 	if (n || m > 0)
-		pr_info("re-validation, second pass: %ld offloaded and %ld marked connections "
+		pr_info("%s, second pass: %ld offloaded and %ld marked connections "
 			"went back to the ruleset (marked by packets the old ruleset still judged)",
-			n, m > 0 ? m : 0);
+			targeted ? "set change" : "re-validation", n, m > 0 ? m : 0);
+}
+
+/* ---- set element changes: only the flows they concern ----------------- */
+
+struct concerned_arg {
+	struct daemon *d;
+	const struct nfo_setchg *chg;
+	long n;
+};
+
+static bool conn_concerned(const struct nfo_setchg *chg, const struct nfo_conn *c)
+{
+	struct nfo_tuple reply;
+	uint32_t ifindex;
+
+	/* The REPLY entry's key is conntrack's reply tuple. */
+	nfo_key_tuple(&c->key[1], c->orig.family, &reply, &ifindex);
+	return nfo_setchg_concerns(chg, &c->orig, &reply);
+}
+
+static void evict_concerned_cb(struct nfo_conn *c, void *arg)
+{
+	struct concerned_arg *a = arg;
+
+	if (!conn_concerned(a->chg, c))
+		return;
+	evict(a->d, c, EVICT_RULESET, 0);
+	a->n++;
+}
+
+static long evict_concerned(struct daemon *d, const struct nfo_setchg *chg)
+{
+	struct concerned_arg a = { .d = d, .chg = chg };
+
+	nfo_flowtab_foreach(&d->tab, evict_concerned_cb, &a);
+	ct_flush(d);
+	return a.n;
+}
+
+static bool ct_concerned(const struct nfo_ct *ct, void *arg)
+{
+	return nfo_setchg_concerns(arg, &ct->orig, &ct->reply);
+}
+
+/* Append the ranges of `from` to `to` (for one second pass of several changes). */
+static bool setchg_merge(struct nfo_setchg *to, const struct nfo_setchg *from)
+{
+	struct nfo_setchg_range *r;
+
+	if (!from->nranges)
+		return true;
+	r = realloc(to->ranges, (to->nranges + from->nranges) * sizeof(*r));
+	if (!r)
+		return false;
+	memcpy(r + to->nranges, from->ranges, from->nranges * sizeof(*r));
+	to->ranges = r;
+	to->nranges += from->nranges;
+	return true;
+}
+
+/*
+ * A transaction changed set elements only: the flows whose addresses, ports
+ * or protocol fall on the changed elements go back to the ruleset, the others
+ * stay in the fast path. Like a full re-validation, a second pass after the
+ * grace period catches those re-marked by packets the old sets still judged.
+ */
+static void revalidate_sets(struct daemon *d)
+{
+	uint64_t total = d->tab.count, t0 = mono_ns();
+	size_t nelems = d->setchg.nelems;
+	long n;
+
+	d->setchg_due = false;
+	nfo_setchg_resolve(&d->setchg);
+	if (d->setchg.all) {
+		pr_info("set elements changed in a way that may concern any flow (key type, or "
+			"a rule that transforms the value it looks up)");
+		revalidate(d);
+		return;
+	}
+	n = evict_concerned(d, &d->setchg);
+	d->st.revalidations++;
+	if (d->revalidate_again_ns && !d->again_targeted) {
+		/* A full second pass is due anyway. */
+	} else if (setchg_merge(&d->again_chg, &d->setchg)) {
+		d->again_targeted = true;
+		d->revalidate_again_ns = mono_ns() + REVALIDATE_GRACE_NS;
+	} else {
+		d->again_targeted = false;
+		d->revalidate_again_ns = mono_ns() + REVALIDATE_GRACE_NS;
+	}
+	pr_info("set elements changed (generation %u, %zu elements): %ld of %llu connections "
+		"concerned went back to the ruleset, in %.1f ms",
+		d->st.nft_gen, nelems, n, (unsigned long long)total, (mono_ns() - t0) / 1e6);
+	nfo_setchg_reset(&d->setchg);
+	d->setchg_committed = 0;
 }
 
 static void read_nft_events(struct daemon *d)
@@ -1059,6 +1329,8 @@ static void read_nft_events(struct daemon *d)
 	}
 	if (d->revalidate_due)
 		revalidate(d);
+	else if (d->setchg_due)
+		revalidate_sets(d);
 }
 
 /* ---- links and routes --------------------------------------------------- */
@@ -1238,6 +1510,7 @@ static void publish_state(struct daemon *d)
 {
 	d->st.heartbeat_ns = mono_ns();
 	d->st.flows = d->tab.count;
+	d->st.flows_waiting = d->waitq.count;
 	d->st.latency_p50_ns = lat_percentile(d, 0.50);
 	d->st.latency_p99_ns = lat_percentile(d, 0.99);
 	d->st.latency_max_ns = d->lat_max;
@@ -1286,6 +1559,9 @@ static void tick(struct daemon *d)
 	}
 	idle_gc(d);
 	nfo_exporter_tick(&d->mx);
+	expire_waiters(d, false);
+	release_waiters(d);
+	process_pending(d);
 	if (++ticks % 10 == 0)
 		refresh_xdp_tx(d);
 	if (d->skip_devices + d->skip_conntrack != d->skip_logged) {
@@ -1579,7 +1855,7 @@ static void rollback(struct daemon *d, bool had_pins)
 		nfo_ct_events_restore();
 	nfo_dp_close(d->dp);
 	d->dp = NULL;
-	nfo_dp_unpin(d->cfg->pin_dir);
+	nfo_pins_remove_new(d->cfg->pin_dir, &d->pins_before);
 }
 
 /* Refuse to start when another daemon owns the pins, or they disagree. */
@@ -1657,7 +1933,7 @@ static int start(struct daemon *d, bool had_pins)
 
 	if (nfo_dp_load(&dopts, &d->dp))
 		return -1;
-	if (open_sockets(d) || nfo_flowtab_init(&d->tab))
+	if (open_sockets(d) || nfo_flowtab_init(&d->tab) || nfo_waitq_init(&d->waitq))
 		return -1;
 	d->tab.now = mono_s();
 
@@ -1688,6 +1964,11 @@ static int start(struct daemon *d, bool had_pins)
 	}
 	if (nfo_ct_events_on()) {
 		d->st.flags |= NFO_STATE_EVENTS_SET;
+		if (d->runrec_written)
+			nfo_runrec_write(d->cfg->pin_dir,
+					 &(struct nfo_runrec){ .pid = getpid(),
+							       .mark = d->cfg->mark,
+							       .events_set = true });
 		pr_info("net.netfilter.nf_conntrack_events 2 -> 1: connections report to "
 			"nft-offload even when created while it restarts (restored at stop)");
 	}
@@ -1719,6 +2000,7 @@ int nfo_daemon_run(struct nfo_config *cfg)
 {
 	struct nfo_nft_report r;
 	struct daemon *d;
+	char mem[32];
 	bool had_pins;
 	int i, err, rc = 1;
 
@@ -1732,6 +2014,10 @@ int nfo_daemon_run(struct nfo_config *cfg)
 	/* Checks that change nothing yet. */
 	if (take_lock(d)) {
 		pr_err("another nft-offload daemon is running for %s", cfg->pin_dir);
+		goto out;
+	}
+	if (nfo_pin_dir_check(cfg->pin_dir)) {
+		rc = 2;
 		goto out;
 	}
 	err = nfo_nft_inspect(cfg->mark, &r);
@@ -1787,6 +2073,15 @@ int nfo_daemon_run(struct nfo_config *cfg)
 	}
 	d->nflog_buf = 4 << 20; /* a burst of new flows: two messages each */
 	nfo_nl_set_rcvbuf(&d->nflog, d->nflog_buf);
+	nfo_pins_before(cfg->pin_dir, &d->pins_before);
+	/* Outside the pin directory: 'stop' finds us even if the pins go. */
+	err = nfo_runrec_write(cfg->pin_dir,
+			       &(struct nfo_runrec){ .pid = getpid(), .mark = cfg->mark });
+	if (err)
+		pr_warn("cannot write the run record in %s: %s; 'nft-offload stop' will need the "
+			"pins to find this daemon",
+			NFO_RUN_DIR, strerror(-err));
+	d->runrec_written = !err;
 
 	err = start(d, had_pins);
 	if (err) {
@@ -1800,8 +2095,11 @@ int nfo_daemon_run(struct nfo_config *cfg)
 	d->catchup_at = mono_s() + 2;
 	publish_state(d);
 	pr_info("running: %d devices, ct mark 0x%08x, idle timeout %us, capacity %llu "
-		"connections per family",
-		d->ndevs, cfg->mark, cfg->idle_timeout, (unsigned long long)d->dp->flow_capacity);
+		"connections per family (%s of kernel memory reserved)",
+		d->ndevs, cfg->mark, cfg->idle_timeout, (unsigned long long)d->dp->flow_capacity,
+		nfo_bytes_str(nfo_map_memlock(d->dp->map_fd[NFO_MAP_FLOW4]) +
+				      nfo_map_memlock(d->dp->map_fd[NFO_MAP_FLOW6]),
+			      mem, sizeof(mem)));
 	sd_notify_ready();
 
 	event_loop(d);
@@ -1817,11 +2115,17 @@ out_close:
 	ring_buffer__free(d->rb);
 	if (d->tab.hash)
 		nfo_flowtab_free(&d->tab);
+	if (d->waitq.hash)
+		nfo_waitq_free(&d->waitq);
+	nfo_setchg_reset(&d->setchg);
+	nfo_setchg_reset(&d->again_chg);
 	close_sockets(d);
 	nfo_dp_close(d->dp);
 out:
 	nfo_exporter_close(&d->mx);
 	nfo_nl_close(&d->nflog);
+	if (d->runrec_written)
+		nfo_runrec_remove(cfg->pin_dir);
 	if (d->lockfd >= 0)
 		close(d->lockfd);
 	if (d->epfd >= 0)

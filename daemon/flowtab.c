@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "flowtab.h"
 
@@ -12,6 +13,11 @@ static uint32_t hash_tuple(const struct nfo_tuple *t, uint16_t zone)
 	uint64_t h = nfo_tuple_hash(t) ^ ((uint64_t)zone * 0x9e3779b97f4a7c15ULL);
 
 	return (uint32_t)(h ^ (h >> 32));
+}
+
+uint32_t nfo_flowtab_hash(const struct nfo_tuple *orig, uint16_t zone)
+{
+	return hash_tuple(orig, zone);
 }
 
 int nfo_flowtab_init(struct nfo_flowtab *t)
@@ -85,6 +91,7 @@ void nfo_flowtab_insert(struct nfo_flowtab *t, struct nfo_conn *c)
 	t->hash[b] = c;
 	c->wpprev = NULL;
 	t->count++;
+	t->count_fam[c->orig.family == AF_INET6]++;
 }
 
 static void wheel_unlink(struct nfo_conn *c)
@@ -107,6 +114,7 @@ void nfo_flowtab_remove(struct nfo_flowtab *t, struct nfo_conn *c)
 		if (*pp == c) {
 			*pp = c->hnext;
 			t->count--;
+			t->count_fam[c->orig.family == AF_INET6]--;
 			break;
 		}
 }

@@ -32,11 +32,14 @@ struct nfo_flowtab {
 	struct nfo_conn **hash;
 	uint32_t hmask;
 	uint64_t count;
+	uint64_t count_fam[2]; /* per family: [0] IPv4, [1] IPv6 (each has its own map) */
 	struct nfo_conn *wheel[NFO_WHEEL_SLOTS];
 	uint32_t now; /* wheel time, seconds */
 };
 
 int nfo_flowtab_init(struct nfo_flowtab *t);
+/* The hash of a connection's original tuple and zone (for other indexes too). */
+uint32_t nfo_flowtab_hash(const struct nfo_tuple *orig, uint16_t zone);
 void nfo_flowtab_free(struct nfo_flowtab *t);
 struct nfo_conn *nfo_flowtab_find(struct nfo_flowtab *t, const struct nfo_tuple *orig,
 				  uint16_t zone);

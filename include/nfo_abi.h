@@ -15,7 +15,7 @@
 
 #include <linux/types.h>
 
-#define NFO_ABI_VERSION 4
+#define NFO_ABI_VERSION 5
 
 /* Directions, as in enum flow_offload_tuple_dir / ip_conntrack_dir. */
 #define NFO_DIR_ORIGINAL 0
@@ -214,6 +214,7 @@ struct nfo_state {
 	__u64 latency_p50_ns; /* mark event received -> map entry written */
 	__u64 latency_p99_ns;
 	__u64 latency_max_ns;
+	__u64 flows_waiting; /* marked connections waiting for room in the flow table */
 };
 
 /*
@@ -300,7 +301,7 @@ _Static_assert(sizeof(struct nfo_dev) == 16, "nfo_dev layout");
 _Static_assert(sizeof(struct nfo_event) == 56, "nfo_event layout");
 _Static_assert(sizeof(struct nfo_slot) == 32, "nfo_slot layout");
 _Static_assert(sizeof(struct nfo_stats) == 8 * (2 + NFO_R_MAX), "nfo_stats layout");
-_Static_assert(sizeof(struct nfo_state) == 144, "nfo_state layout");
+_Static_assert(sizeof(struct nfo_state) == 152, "nfo_state layout");
 _Static_assert(sizeof(struct nfo_metrics) == 8 * (3 + NFO_LAT_BUCKETS + NFO_EVICT_SLOTS),
 	       "nfo_metrics layout");
 _Static_assert(sizeof(struct nfo_host_key) == 20, "nfo_host_key layout");

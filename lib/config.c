@@ -4,9 +4,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "config.h"
 #include "dataplane.h"
+#include "flowmem.h"
 #include "log.h"
 #include "metrics.h"
 
@@ -35,30 +37,33 @@ void nfo_config_free(struct nfo_config *c)
 
 int nfo_parse_u64(const char *s, uint64_t *v)
 {
+	unsigned long long n, mult = 1;
 	char *end;
-	unsigned long long n;
 
-	if (!*s || *s == '-')
+	/* Digits first: strtoull would take blanks, '+' and '-' (negated). */
+	if (!isdigit((unsigned char)*s))
 		return -EINVAL;
 	errno = 0;
 	n = strtoull(s, &end, 0);
 	if (errno)
-		return -EINVAL;
+		return -ERANGE;
 	switch (*end) {
 	case 'k':
 	case 'K':
-		n *= 1024, end++;
+		mult = 1024, end++;
 		break;
 	case 'M':
-		n *= 1024 * 1024, end++;
+		mult = 1024 * 1024, end++;
 		break;
 	case 'G':
-		n *= 1024ULL * 1024 * 1024, end++;
+		mult = 1024ULL * 1024 * 1024, end++;
 		break;
 	}
 	if (*end)
 		return -EINVAL;
-	*v = n;
+	if (n > UINT64_MAX / mult)
+		return -ERANGE;
+	*v = n * mult;
 	return 0;
 }
 
@@ -67,18 +72,24 @@ int nfo_parse_duration(const char *s, uint32_t *seconds)
 	char *end;
 	unsigned long n;
 
+	unsigned long mult = 1;
+
 	if (!isdigit((unsigned char)*s))
 		return -EINVAL;
+	errno = 0;
 	n = strtoul(s, &end, 10);
+	if (errno)
+		return -ERANGE;
 	if (!strcmp(end, "m"))
-		n *= 60;
+		mult = 60;
 	else if (!strcmp(end, "h"))
-		n *= 3600;
+		mult = 3600;
 	else if (*end && strcmp(end, "s"))
 		return -EINVAL;
-	if (n > UINT32_MAX)
-		return -EINVAL;
-	*seconds = n;
+	/* Checked before multiplying: 1147797409030816545h must not wrap to 16 s. */
+	if (n > UINT32_MAX / mult)
+		return -ERANGE;
+	*seconds = n * mult;
 	return 0;
 }
 
@@ -100,6 +111,11 @@ static int add_device(struct nfo_config *c, const char *spec, char *err, size_t 
 	enum nfo_mode m = NFO_MODE_AUTO;
 	int i;
 
+	if (strlen(spec) >= sizeof(name)) {
+		snprintf(err, errlen, "invalid device name '%s' (at most %d characters)", spec,
+			 IFNAMSIZ - 1);
+		return -EINVAL;
+	}
 	snprintf(name, sizeof(name), "%s", spec);
 	colon = strchr(name, ':');
 	if (colon) {
@@ -112,6 +128,10 @@ static int add_device(struct nfo_config *c, const char *spec, char *err, size_t 
 	}
 	if (!*name || strlen(name) >= IFNAMSIZ || strpbrk(name, " \t/\"'")) {
 		snprintf(err, errlen, "invalid device name '%s'", name);
+		return -EINVAL;
+	}
+	if (!strcmp(name, "lo")) {
+		snprintf(err, errlen, "lo is the loopback device; it cannot be an offload device");
 		return -EINVAL;
 	}
 	for (i = 0; i < c->ndevices; i++)
@@ -135,12 +155,19 @@ int nfo_config_set(struct nfo_config *c, const char *key, const char *value, cha
 	uint32_t s;
 
 	if (!strcmp(key, "devices") || !strcmp(key, "device")) {
-		char buf[1024], *tok, *save;
+		char *buf = strdup(value), *tok, *save;
+		int rc = 0;
 
-		snprintf(buf, sizeof(buf), "%s", value);
-		for (tok = strtok_r(buf, " \t,", &save); tok; tok = strtok_r(NULL, " \t,", &save))
-			if (add_device(c, tok, err, errlen))
-				return -EINVAL;
+		if (!buf) {
+			snprintf(err, errlen, "out of memory");
+			return -ENOMEM;
+		}
+		for (tok = strtok_r(buf, " \t,", &save); tok && !rc;
+		     tok = strtok_r(NULL, " \t,", &save))
+			rc = add_device(c, tok, err, errlen);
+		free(buf);
+		if (rc)
+			return -EINVAL;
 	} else if (!strcmp(key, "mode")) {
 		if (nfo_mode_parse(value, &c->mode)) {
 			snprintf(err, errlen, "mode must be auto, tc, xdp or xdp-generic, not '%s'",
@@ -157,7 +184,12 @@ int nfo_config_set(struct nfo_config *c, const char *key, const char *value, cha
 			snprintf(err, errlen, "too many selectors (at most %d)", NFO_MAX_SELECTORS);
 			return -EINVAL;
 		}
-		c->selectors[c->nselectors++] = strdup(value);
+		c->selectors[c->nselectors] = strdup(value);
+		if (!c->selectors[c->nselectors]) {
+			snprintf(err, errlen, "out of memory");
+			return -ENOMEM;
+		}
+		c->nselectors++;
 	} else if (!strcmp(key, "mark")) {
 		if (nfo_parse_u64(value, &u) || u > UINT32_MAX || __builtin_popcountll(u) != 2) {
 			snprintf(err, errlen, "mark must be two bits of the 32-bit ct mark, the "
@@ -176,6 +208,7 @@ int nfo_config_set(struct nfo_config *c, const char *key, const char *value, cha
 		c->log_group = u;
 	} else if (!strcmp(key, "idle-timeout")) {
 		if (nfo_parse_duration(value, &s) || !s || s > 86400) {
+			/* Also when the number overflows: one sentence, never a wrap. */
 			snprintf(err, errlen, "idle-timeout must be 1s to 24h, not '%s'", value);
 			return -EINVAL;
 		}
@@ -187,14 +220,26 @@ int nfo_config_set(struct nfo_config *c, const char *key, const char *value, cha
 		}
 		c->ct_timeout = s;
 	} else if (!strcmp(key, "flows")) {
-		if (nfo_parse_u64(value, &u) || u < 16 || u > (1ULL << 30)) {
-			snprintf(err, errlen, "flows must be between 16 and 1G, not '%s'", value);
+		if (nfo_parse_u64(value, &u) || u < 16 || u > NFO_MAX_FLOWS) {
+			char mem[32];
+
+			snprintf(err, errlen, "flows must be between 16 and 64M (the kernel's limit for "
+					      "its hash maps; 64M reserves %s of kernel memory up "
+					      "front), not '%s'",
+				 nfo_bytes_str(nfo_flows_reserved_bytes(NFO_MAX_FLOWS), mem,
+					       sizeof(mem)),
+				 value);
 			return -EINVAL;
 		}
 		c->flows = u;
 	} else if (!strcmp(key, "pin-dir")) {
-		if (value[0] != '/' || strlen(value) >= sizeof(c->pin_dir) - 32) {
+		if (value[0] != '/') {
 			snprintf(err, errlen, "pin-dir must be an absolute path, not '%s'", value);
+			return -EINVAL;
+		}
+		if (strlen(value) >= sizeof(c->pin_dir) - 32) {
+			snprintf(err, errlen, "pin-dir is too long (at most %zu characters)",
+				 sizeof(c->pin_dir) - 33);
 			return -EINVAL;
 		}
 		snprintf(c->pin_dir, sizeof(c->pin_dir), "%s", value);
@@ -245,8 +290,11 @@ static char *trim(char *s)
 
 int nfo_config_load(struct nfo_config *c, const char *path)
 {
-	char line[2048], err[512];
+	char *line = NULL, err[512];
 	int lineno = 0, rc = 0;
+	size_t cap = 0;
+	struct stat st;
+	ssize_t len;
 	FILE *f;
 
 	f = fopen(path, "r");
@@ -254,13 +302,24 @@ int nfo_config_load(struct nfo_config *c, const char *path)
 		pr_err("cannot read config file %s: %s", path, strerror(errno));
 		return -errno;
 	}
+	if (fstat(fileno(f), &st) || !S_ISREG(st.st_mode)) {
+		pr_err("config file %s is not a regular file", path);
+		fclose(f);
+		return -EINVAL;
+	}
+	if (strlen(path) >= sizeof(c->source)) {
+		pr_err("config file name %s is too long (at most %zu characters)", path,
+		       sizeof(c->source) - 1);
+		fclose(f);
+		return -EINVAL;
+	}
 	snprintf(c->source, sizeof(c->source), "%s", path);
-	while (fgets(line, sizeof(line), f)) {
+	while ((len = getline(&line, &cap, f)) >= 0) {
 		char *p, *eq, *key, *val, *hash;
 
 		lineno++;
-		if (!strchr(line, '\n') && !feof(f)) {
-			pr_err("%s:%d: line too long", path, lineno);
+		if ((size_t)len != strlen(line)) {
+			pr_err("%s:%d: contains a NUL byte", path, lineno);
 			rc = -EINVAL;
 			break;
 		}
@@ -288,6 +347,11 @@ int nfo_config_load(struct nfo_config *c, const char *path)
 			break;
 		}
 	}
+	if (!rc && ferror(f)) {
+		pr_err("cannot read config file %s: %s", path, strerror(errno));
+		rc = -EIO;
+	}
+	free(line);
 	fclose(f);
 	return rc;
 }

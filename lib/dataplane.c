@@ -13,6 +13,7 @@
 #include <bpf/libbpf.h>
 
 #include "dataplane.h"
+#include "flowmem.h"
 #include "log.h"
 #include "nfo_fastpath.skel.h"
 
@@ -218,6 +219,16 @@ int nfo_dp_load(const struct nfo_dp_opts *opts, struct nfo_dp **dpp)
 		bpf_program__set_log_buf(dp->skel->progs.nfo_tc, opts->tc_log, opts->log_size);
 	}
 	err = nfo_fastpath__load(dp->skel);
+	if (err == -ENOMEM || err == -E2BIG) {
+		char mem[32];
+
+		pr_err("cannot create the flow maps for %llu connections per family (%s of kernel "
+		       "memory up front): %s",
+		       (unsigned long long)cap,
+		       nfo_bytes_str(nfo_flows_reserved_bytes(cap), mem, sizeof(mem)),
+		       strerror(-err));
+		goto fail;
+	}
 	if (err) {
 		pr_err("the kernel refused the fast path programs: %s%s", strerror(-err),
 		       " (run with -vv for the verifier's log)");

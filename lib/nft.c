@@ -239,6 +239,11 @@ static int dump(int msg, nfo_nl_cb cb, void *arg)
 	return err;
 }
 
+int nfo_nft_dump(int msg, nfo_nl_cb cb, void *arg)
+{
+	return dump(msg, cb, arg);
+}
+
 static int chain_cb(unsigned int idx, const struct nlmsghdr *nlh, int e, void *arg)
 {
 	struct nfo_nft_report *r = arg;

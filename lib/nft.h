@@ -57,6 +57,9 @@ struct nfo_nft_report {
 
 int nfo_nft_inspect(uint32_t mark, struct nfo_nft_report *r);
 
+/* Dump every object of one kind (NFT_MSG_GETSET, GETRULE, ...) of every family. */
+int nfo_nft_dump(int msg, nfo_nl_cb cb, void *arg);
+
 /* Parse an NFT_MSG_NEWGEN event. Returns 0 if nlh is one. */
 int nfo_nft_parse_gen(const struct nlmsghdr *nlh, uint32_t *gen, uint32_t *pid);
 /* Multicast group of nftables events (NFNLGRP_NFTABLES). */

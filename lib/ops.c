@@ -321,11 +321,17 @@ static long dump_marked(struct nfo_nl *nl, uint32_t mark_bit, struct marked *m)
 
 long nfo_ct_clear_marks(uint32_t mark_bit)
 {
+	return nfo_ct_clear_marks_if(mark_bit, NULL, NULL);
+}
+
+long nfo_ct_clear_marks_if(uint32_t mark_bit, bool (*which)(const struct nfo_ct *ct, void *arg),
+			   void *arg)
+{
 	struct marked m = {};
 	struct nfo_nl_batch b;
 	struct nfo_nl nl;
+	size_t i, n = 0;
 	long err;
-	size_t i;
 
 	if (!mark_bit)
 		return 0;
@@ -337,12 +343,15 @@ long nfo_ct_clear_marks(uint32_t mark_bit)
 		for (i = 0; i < m.n; i++) {
 			struct nfo_ct_update u = { .set_mark = true, .mark_mask = mark_bit };
 
+			if (which && !which(&m.ct[i], arg))
+				continue;
 			flush_if_full(&b);
 			nfo_ct_req_update(&b, &m.ct[i].orig, m.ct[i].zone, &u);
+			n++;
 		}
 		nfo_nl_batch_flush(&b, NULL, NULL); /* ENOENT: gone meanwhile */
 		nfo_nl_batch_free(&b);
-		err = m.n;
+		err = n;
 	}
 	nfo_nl_close(&nl);
 out:

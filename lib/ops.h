@@ -61,6 +61,9 @@ long nfo_evict(struct nfo_dp *dp, const struct nfo_filter *f, uint32_t mark_bit)
  * judging it again. Returns the number of entries cleared, or -errno.
  */
 long nfo_ct_clear_marks(uint32_t mark_bit);
+/* The same for the entries `which` selects (all if NULL). */
+long nfo_ct_clear_marks_if(uint32_t mark_bit, bool (*which)(const struct nfo_ct *ct, void *arg),
+			   void *arg);
 
 /*
  * Stop: every marked conntrack entry loses the mark; those in the fast path

@@ -54,6 +54,7 @@ SUBS = [
     (re.compile(r"\d+ since start, \d+ evicted"), "<N> since start, <N> evicted"),
     (re.compile(r"\d+ conntrack events"), "<N> conntrack events"),
     (re.compile(r"\b\d+us\b"), "<US>"),
+    (re.compile(r"\b[\d.]+ (bytes|KiB|MiB|GiB|TiB) of kernel memory"), "<BYTES> of kernel memory"),
     (re.compile(r"\bin \d+ ms\b"), "in <N> ms"),
     (re.compile(r"\b((?:total_)?(?:packets|bytes))=\d+"), r"\1=<N>"),
     (re.compile(r"\b(age|idle)=" + DUR), r"\1=<DURATION>"),
@@ -128,6 +129,7 @@ UNSTABLE = {
     "p50_us": "<US>",
     "p99_us": "<US>",
     "max_us": "<US>",
+    "reserved_bytes": "<BYTES>",
     "xdp_features": "<XDP_FEATURES>",
     "time": "<TIME>",
     "interval_ms": "<MS>",
@@ -338,8 +340,8 @@ def v_status(d):
         m = n["ct_mark"]
         want(is_uint(m) and bin(m).count("1") == 2, "nft.ct_mark: %r is not two bits" % m)
     if "flows" in d:  # present when the state is pinned
-        has(d["flows"], ["offloaded", "capacity", "offloaded_total", "evicted_total",
-                         "admit_errors"], "flows")
+        has(d["flows"], ["offloaded", "capacity", "reserved_bytes", "offloaded_total",
+                         "evicted_total", "admit_errors", "waiting"], "flows")
         check_uints(d["flows"], list(d["flows"]), "flows")
         has(d.get("events"), ["handled", "lost", "resyncs", "revalidations"], "events")
         check_uints(d.get("events", {}), list(d.get("events", {})), "events")
@@ -534,7 +536,8 @@ def a_status(text, d):
         fl = [l for l in lines if l.startswith("flows:")]
         f = d["flows"]
         want(fl and fl[0].split()[1] == str(f["offloaded"]) and
-             "(capacity %d per family)" % f["capacity"] in fl[0],
+             "(capacity %d per family," % f["capacity"] in fl[0] and
+             ("TABLE FULL: %d " % f["waiting"] in text) == (f["waiting"] > 0),
              "flows: text %r, JSON %r" % (fl, f))
         ev = [l for l in lines if l.startswith("events:")]
         e = d["events"]

@@ -355,6 +355,10 @@ echo "# bad arguments: one line on stderr, nothing on stdout, exit 2"
 printf 'devices = lan0 wan0\n# a comment\nmark = 7\n' >"$TMP/bad-mark.conf"
 printf 'devices = lan0 wan0\nbogus = 1\n' >"$TMP/bad-key.conf"
 printf 'devices = lan0 wan0\n\nidle-timeout\n' >"$TMP/bad-line.conf"
+printf 'devices = lan0\0 wan0\n' >"$TMP/bad-nul.conf"
+# A devices value longer than any fixed buffer: the last name must not be cut.
+printf 'devices = %1020s wan0x lan0\n' "" >"$TMP/bad-long.conf"
+mkdir -p "$TMP/conf-dir"
 : >"$W/usage-errors.got"
 # bad EXIT ARGS: one row of the table.
 bad() {
@@ -435,7 +439,31 @@ bad 2 run -c "$TMP/bad-key.conf"
 bad 2 run -c "$TMP/bad-line.conf"
 bad 2 status -c "$TMP/bad-mark.conf"
 bad 2 run -c "$TMP/no-such.conf"
+# Numbers: overflow, NaN and infinity, the kernel's limit; one sentence each.
+bad 2 run --idle-timeout 1147797409030816545h --device lan0 --device wan0
+bad 2 run --ct-timeout 99999999999999999999 --device lan0 --device wan0
+bad 2 run --flows 128M --device lan0 --device wan0
+bad 2 run --flows 99999999999999999999999 --device lan0 --device wan0
+bad 2 run --event-buffer 17179869184G --device lan0 --device wan0
+bad 2 run --mark -0x80000000 --device lan0 --device wan0
+bad 2 stats --watch nan
+bad 2 stats --watch inf
+bad 2 stats --watch 1 --iterations 99999999999999999999999
+bad 2 flows --limit 99999999999999999999999
+bad 2 flows --id -4294967295
+bad 2 flows --port ' 80'
+# Config and command-line details.
+bad 2 run --device lo --device wan0
+bad 2 explain tcp 198.18.1.2 198.19.2.2 198.18.3.2
+bad 2 run -c "$TMP/conf-dir"
+bad 2 run -c "$TMP/bad-nul.conf"
+bad 2 run -c "$TMP/bad-long.conf"
+bad 2 status --pin-dir "/$(printf '%0300d' 0)"
 compare_golden usage-errors "$W/usage-errors.got"
+# --pin-dir=DIR before the command is a global option like --pin-dir DIR.
+cli_nopin --pin-dir="$PIN" stop
+expect "--pin-dir=DIR before the command is accepted (exit $RC)" [ "$RC" = 0 ]
+expect "... and used" grep -q "nothing pinned in $PIN" "$W/err"
 # The config file errors name FILE:LINE.
 for f in bad-mark.conf:3 bad-key.conf:2 bad-line.conf:3; do
 	expect "config error names $f" grep -q "^nft-offload: error: <TMP>/$f: " "$W/usage-errors.got"
