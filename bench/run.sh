@@ -783,8 +783,9 @@ phase_cp() {
 	ruleset_load 0
 	rexec conntrack -F >/dev/null 2>&1 || true
 	# A long idle timeout: the idle window must show the cost of holding flows,
-	# not of evicting them.
-	daemon_start tc --idle-timeout 3600
+	# not of evicting them. ct_flood creates its entries already marked,
+	# through ctnetlink: the daemon must trust those marks here.
+	daemon_start tc --idle-timeout 3600 --trust-netlink-marks
 	hz=$(getconf CLK_TCK)
 	rss0=$(daemon_rss_kb)
 	mem0=$(flow_map_bytes)

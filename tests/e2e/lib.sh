@@ -68,11 +68,12 @@ nfo_cleanup() {
 		for _ in $(seq 50); do kill -0 "$NFO_PID" 2>/dev/null || break; sleep 0.1; done
 		kill -KILL "$NFO_PID" 2>/dev/null
 	fi
-	# Processes left in our namespaces (socat, iperf3, trafgen, ...).
-	for ns in "$C" "$C2" "$R" "$S"; do
+	# Processes left in our namespaces (socat, iperf3, trafgen, ...);
+	# NFO_EXTRA_NS names namespaces a test made beyond the four above.
+	for ns in "$C" "$C2" "$R" "$S" ${NFO_EXTRA_NS:-}; do
 		for p in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done
 	done
-	for ns in "$C" "$C2" "$R" "$S"; do ip netns del "$ns" 2>/dev/null; done
+	for ns in "$C" "$C2" "$R" "$S" ${NFO_EXTRA_NS:-}; do ip netns del "$ns" 2>/dev/null; done
 	mountpoint -q "$TMP/bpf" && umount "$TMP/bpf"
 	rm -rf "$TMP"
 	exit "$rc"
