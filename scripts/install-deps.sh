@@ -7,7 +7,7 @@ set -eu
 PKGS="make gcc clang llvm pkg-config libelf-dev zlib1g-dev
 libbpf-dev bpftool libxdp-dev xdp-tools
 libmnl-dev libnftnl-dev libnftables-dev nftables
-libnetfilter-conntrack-dev conntrack
+libnetfilter-conntrack-dev conntrack conntrackd keepalived
 iproute2 ethtool iperf3 netsniff-ng socat tcpdump iputils-ping
 python3 python3-scapy jq gnuplot-nox procps psmisc"
 
