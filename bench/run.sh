@@ -20,6 +20,9 @@
 #   cp     control plane: conntrack entries flooded in, offloads/s, latency,
 #          daemon CPU and memory
 #   trb    BPF_PROG_TEST_RUN cost of the fast path alone (bench/test_run.sh)
+#   ha     (only when named in BENCH_PHASES) an HA pair's failover with
+#          BENCH_HA_FLOWS (default 100,000) offloaded connections
+#          (bench/ha.sh, namespaces of its own; needs conntrackd, keepalived)
 # Results: bench/results/latest.{md,png} for a full run, latest-quick.* for a
 # quick one and latest-partial.* for some phases only (so a development run
 # never replaces the published table),
@@ -898,6 +901,18 @@ phase_trb() {
 	fi
 }
 
+phase_ha() {
+	local flows=${BENCH_HA_FLOWS:-100000}
+	say "== ha: failover of an HA pair with $flows offloaded connections"
+	# Its own namespaces (bench/ha.sh creates and removes them).
+	if ! NFO=$NFO ./bench/ha.sh "$flows" >"$TMP/ha.md" 2>"$TMP/ha.err"; then
+		{
+			echo "HA failover: not measured: bench/ha.sh failed:"
+			tail -n 20 "$TMP/ha.err" | sed 's/^/    /'
+		} >"$TMP/ha.md"
+	fi
+}
+
 # ---- main ------------------------------------------------------------------------
 
 main() {
@@ -966,7 +981,7 @@ main() {
 		scale) phase_scale ;;
 		tcp) phase_tcp ;;
 		cp) phase_cp ;;
-		trb) ;; # after the topology is gone: nothing else running
+		trb | ha) ;; # after the topology is gone: nothing else running
 		*) die "unknown phase $p" ;;
 		esac
 	done
@@ -976,6 +991,7 @@ main() {
 	sed -E 's/^  daemon: [0-9:.]+ //' "$TMP/daemon-warnings.log" 2>/dev/null | sort | uniq -c >"$TMP/warnings.txt" || true
 	for p in "$G" "$R" "$S"; do ip netns del "$p"; done
 	case " $PHASES " in *" trb "*) phase_trb ;; *) echo "not run" >"$TMP/trb.md" ;; esac
+	case " $PHASES " in *" ha "*) phase_ha ;; esac
 	meta retries "$RETRIES"
 	meta disturbed "$DISTURBED"
 	meta stalls "$STALLS"
@@ -992,6 +1008,7 @@ main() {
 	latest=latest
 	[ "$PHASES" = "$ALL_PHASES" ] || latest=latest-partial
 	[ "$RUN_KIND" = quick ] && latest=latest-quick
+	[ -s "$TMP/ha.md" ] && { echo; cat "$TMP/ha.md"; } >>"$TMP/report.md"
 	cp "$TMP/report.md" "$RESULTS/$latest.md"
 	cp "$TMP/report.md" "$RESULTS/archive/$STAMP-$RUN_KIND.md"
 	cp "$SAMPLES" "$RESULTS/archive/$STAMP-$RUN_KIND.tsv"

@@ -5,8 +5,9 @@
 # source it after lib.sh. client -- LAN bridge -- routers A and B -- WAN
 # bridge -- server, a sync link A <-> B; keepalived (VRRP, unicast adverts
 # every 0.1 s) moves the LAN and WAN virtual addresses, conntrackd (FTFW)
-# syncs conntrack, nft-offload runs on both (tc mode). HA_HASHLIMIT sizes
-# conntrackd's cache (default 65536 entries).
+# syncs conntrack, nft-offload runs on both (tc mode). Knobs: HA_HASHLIMIT and
+# HA_NL_MAX (conntrackd cache entries, event buffer), HA_UDP_TIMEOUT (10 s),
+# HA_DAEMON_ARGS (more nft-offload run options).
 for tool in keepalived conntrackd; do
 	if ! command -v $tool >/dev/null; then
 		say "# SKIP: $tool is not installed (make deps installs it)"
@@ -61,8 +62,8 @@ topology() {
 		ip -n "${NS[$r]}" addr add "${ADDR_LAN[$r]}/24" dev lan0
 		ip -n "${NS[$r]}" addr add "${ADDR_WAN[$r]}/24" dev wan0
 		on $r sysctl -qw net.ipv4.ip_forward=1 \
-			net.netfilter.nf_conntrack_udp_timeout=10 \
-			net.netfilter.nf_conntrack_udp_timeout_stream=10
+			net.netfilter.nf_conntrack_udp_timeout=${HA_UDP_TIMEOUT:-10} \
+			net.netfilter.nf_conntrack_udp_timeout_stream=${HA_UDP_TIMEOUT:-10}
 	done
 	ip link add sync0 netns $A type veth peer name sync0 netns $B
 	for r in A B; do
@@ -129,7 +130,7 @@ General {
 		Path $TMP/conntrackd-$r.ctl
 	}
 	NetlinkBufferSize 2097152
-	NetlinkBufferSizeMaxGrowth 8388608
+	NetlinkBufferSizeMaxGrowth ${HA_NL_MAX:-8388608}
 	Filter From Userspace {
 		Protocol Accept {
 			TCP
