@@ -149,6 +149,31 @@ General {
 EOF
 }
 
+keepalived_instance() { # NAME DEV VRID VIP (of router $r, peer $p)
+	local addr
+	if [ "$2" = lan0 ]; then
+		addr=("${ADDR_LAN[$r]}" "${ADDR_LAN[$p]}")
+	else
+		addr=("${ADDR_WAN[$r]}" "${ADDR_WAN[$p]}")
+	fi
+	cat <<EOF
+vrrp_instance $1 {
+	state BACKUP
+	interface $2
+	virtual_router_id $3
+	priority ${PRIO[$r]}
+	advert_int 0.1
+	unicast_src_ip ${addr[0]}
+	unicast_peer {
+		${addr[1]}
+	}
+	virtual_ipaddress {
+		$4/24 dev $2
+	}
+}
+EOF
+}
+
 # keepalived: one sync group for both addresses, unicast adverts every 0.1 s,
 # the notify script conntrackd's documentation uses (commit, flush, resync,
 # bulk send on becoming master; resync request on becoming backup).
@@ -190,35 +215,9 @@ vrrp_sync_group G {
 	}
 	notify $TMP/notify-$r.sh
 }
-vrrp_instance LAN {
-	state BACKUP
-	interface lan0
-	virtual_router_id 51
-	priority ${PRIO[$r]}
-	advert_int 0.1
-	unicast_src_ip ${ADDR_LAN[$r]}
-	unicast_peer {
-		${ADDR_LAN[$p]}
-	}
-	virtual_ipaddress {
-		$VIP_LAN/24 dev lan0
-	}
-}
-vrrp_instance WAN {
-	state BACKUP
-	interface wan0
-	virtual_router_id 52
-	priority ${PRIO[$r]}
-	advert_int 0.1
-	unicast_src_ip ${ADDR_WAN[$r]}
-	unicast_peer {
-		${ADDR_WAN[$p]}
-	}
-	virtual_ipaddress {
-		$VIP_WAN/24 dev wan0
-	}
-}
 EOF
+	keepalived_instance LAN lan0 51 "$VIP_LAN" >>"$TMP/keepalived-$r.conf"
+	keepalived_instance WAN wan0 52 "$VIP_WAN" >>"$TMP/keepalived-$r.conf"
 }
 
 start_router() { # start_router ROUTER
@@ -249,17 +248,7 @@ fwd_packets_on() {
 	nfo_on "$1" stats -j | $PY -c 'import json, sys; print(json.load(sys.stdin)["total"]["fwd_packets"])'
 }
 
-counter_on() { # counter_on ROUTER COMMENT
-	on "$1" nft -j list ruleset | $PY -c '
-import json, sys
-for o in json.load(sys.stdin)["nftables"]:
-    r = o.get("rule")
-    if r and r.get("comment") == sys.argv[1]:
-        for e in r["expr"]:
-            if "counter" in e:
-                print(e["counter"]["packets"]); sys.exit(0)
-print(-1)' "$2"
-}
+counter_on() { ns_rule_packets "${NS[$1]}" "$2"; } # counter_on ROUTER COMMENT
 
 # The masqueraded reply tuple of B's copy of the TCP connection: to VIP_WAN.
 nat_offloaded_on() {

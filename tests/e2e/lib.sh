@@ -295,8 +295,11 @@ port_flows() { # port_flows PORT N: exactly N connections with this port
 }
 
 # Router's ruleset counter of the rule with this comment.
-rule_packets() {
-	rexec nft -j list ruleset | $PY -c '
+rule_packets() { ns_rule_packets "$R" "$1"; }
+
+# The same in namespace NS: ns_rule_packets NS COMMENT
+ns_rule_packets() {
+	ip netns exec "$1" nft -j list ruleset | $PY -c '
 import json, sys
 for o in json.load(sys.stdin)["nftables"]:
     r = o.get("rule")
@@ -304,7 +307,7 @@ for o in json.load(sys.stdin)["nftables"]:
         for e in r["expr"]:
             if "counter" in e:
                 print(e["counter"]["packets"]); sys.exit(0)
-print(-1)' "$1"
+print(-1)' "$2"
 }
 
 # Nothing of nft-offload left in the router namespace?
