@@ -137,7 +137,8 @@ commit=$(grep -o 'Committed [0-9]* new entries\|commit has taken [0-9.]* seconds
 	"$TMP/conntrackd-B.log" | tail -n2 | paste -sd, -)
 sed 's/^/ha: B daemon: /' "$TMP/nfo-B.log" | grep -v -e libbpf -e 'debug: offload' | tail -n 12
 nfo_on B stats | sed 's/^/ha: B stats: /'
-say "ha: B master at $(date -d @"$t_m" +%T.%N), first offload $(grep -m1 'debug: offload' "$TMP/nfo-B.log" | cut -d' ' -f1), last $(grep 'debug: offload' "$TMP/nfo-B.log" | tail -n1 | cut -d' ' -f1)"
+[ -n "${HA_DAEMON_ARGS##*--idle-timeout 600 }" ] &&
+	say "ha: B master at $(date -d @"$t_m" +%T.%N), offloads (-v) from $(grep -m1 'debug: offload' "$TMP/nfo-B.log" | cut -d' ' -f1) to $(grep 'debug: offload' "$TMP/nfo-B.log" | tail -n1 | cut -d' ' -f1)"
 say "ha: switch ${sw} ms, B >= $SHARE after ${ready} ms, daemon CPU ${cpu}%"
 
 cat >&3 <<EOF
