@@ -25,6 +25,9 @@
 #          fast-path share of the traffic the updates do not concern, with
 #          the set looked up directly (only concerned flows go back) and
 #          through a mask (every flow goes back at every update)
+#   ha     (only when named in BENCH_PHASES) an HA pair's failover with
+#          BENCH_HA_FLOWS (default 100,000) offloaded connections
+#          (bench/ha.sh, namespaces of its own; needs conntrackd, keepalived)
 # Results: bench/results/latest.{md,png} for a full run, latest-quick.* for a
 # quick one and latest-partial.* for some phases only (so a development run
 # never replaces the published table),
@@ -797,8 +800,9 @@ phase_cp() {
 	ruleset_load 0
 	rexec conntrack -F >/dev/null 2>&1 || true
 	# A long idle timeout: the idle window must show the cost of holding flows,
-	# not of evicting them.
-	daemon_start tc --idle-timeout 3600
+	# not of evicting them. ct_flood creates its entries already marked,
+	# through ctnetlink: the daemon must trust those marks here.
+	daemon_start tc --idle-timeout 3600 --trust-netlink-marks
 	hz=$(getconf CLK_TCK)
 	rss0=$(daemon_rss_kb)
 	mem0=$(flow_map_bytes)
@@ -984,6 +988,18 @@ phase_trb() {
 	fi
 }
 
+phase_ha() {
+	local flows=${BENCH_HA_FLOWS:-100000}
+	say "== ha: failover of an HA pair with $flows offloaded connections"
+	# Its own namespaces (bench/ha.sh creates and removes them).
+	if ! NFO=$NFO ./bench/ha.sh "$flows" >"$TMP/ha.md" 2>"$TMP/ha.err"; then
+		{
+			echo "HA failover: not measured: bench/ha.sh failed:"
+			tail -n 20 "$TMP/ha.err" | sed 's/^/    /'
+		} >"$TMP/ha.md"
+	fi
+}
+
 # ---- main ------------------------------------------------------------------------
 
 main() {
@@ -1052,7 +1068,7 @@ main() {
 		tcp) phase_tcp ;;
 		cp) phase_cp ;;
 		sets) phase_sets ;;
-		trb) ;; # after the topology is gone: nothing else running
+		trb | ha) ;; # after the topology is gone: nothing else running
 		*) die "unknown phase $p" ;;
 		esac
 	done
@@ -1062,6 +1078,7 @@ main() {
 	sed -E 's/^  daemon: [0-9:.]+ //' "$TMP/daemon-warnings.log" 2>/dev/null | sort | uniq -c >"$TMP/warnings.txt" || true
 	for p in "$G" "$R" "$S"; do ip netns del "$p"; done
 	case " $PHASES " in *" trb "*) phase_trb ;; *) echo "not run" >"$TMP/trb.md" ;; esac
+	case " $PHASES " in *" ha "*) phase_ha ;; esac
 	meta retries "$RETRIES"
 	meta disturbed "$DISTURBED"
 	meta stalls "$STALLS"
@@ -1078,6 +1095,7 @@ main() {
 	latest=latest
 	[ "$PHASES" = "$ALL_PHASES" ] || latest=latest-partial
 	[ "$RUN_KIND" = quick ] && latest=latest-quick
+	[ -s "$TMP/ha.md" ] && { echo; cat "$TMP/ha.md"; } >>"$TMP/report.md"
 	cp "$TMP/report.md" "$RESULTS/$latest.md"
 	cp "$TMP/report.md" "$RESULTS/archive/$STAMP-$RUN_KIND.md"
 	cp "$SAMPLES" "$RESULTS/archive/$STAMP-$RUN_KIND.tsv"

@@ -18,6 +18,7 @@
 
 #include "attach.h"
 #include "cli.h"
+#include "conntrackd.h"
 #include "flowmem.h"
 #include "nft.h"
 #include "nl.h"
@@ -157,6 +158,7 @@ int cmd_status(struct cli *c, int argc, char **argv)
 	const char *dir = cli_pin_dir(c);
 	struct feature feat[16];
 	struct nfo_state st = {};
+	struct nfo_conntrackd ctd;
 	struct nfo_dp *dp = NULL;
 	struct utsname u;
 	struct nfo_nl nl;
@@ -246,6 +248,18 @@ int cmd_status(struct cli *c, int argc, char **argv)
 	out_text("\n");
 	if (running && !table)
 		PROBLEM("table inet nft_offload is missing");
+	out_obj_close();
+
+	/* An HA pair: conntrackd syncs conntrack, marks included, to the peer. */
+	out_obj_open("conntrackd");
+	if (!nfo_conntrackd_find(&ctd) && ctd.running) {
+		out_bool("running", "conntrackd: running", true);
+		out_u64("pid", " (pid %llu", ctd.pid);
+		out_str("sync_mode", ", %s sync", ctd.mode[0] ? ctd.mode : "no");
+		out_str("config", ", %s)\n", ctd.config);
+	} else {
+		out_bool("running", "conntrackd: not running\n", false);
+	}
 	out_obj_close();
 
 	if (dp) {

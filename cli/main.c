@@ -42,6 +42,7 @@ enum {
 	O_FLOWS,
 	O_KEEP,
 	O_FORCE,
+	O_TRUST_NL,
 	O_EVBUF,
 	O_CT_TIMEOUT,
 	O_PORT,
@@ -86,6 +87,9 @@ static const struct cli_opt run_opts[] = {
 	{ "keep-on-exit", O_KEEP, NULL,
 	  "on SIGTERM leave offload running for the next daemon (default: remove it)" },
 	{ "force", O_FORCE, NULL, "attach beside (tc) or over (XDP) programs that are not ours" },
+	{ "trust-netlink-marks", O_TRUST_NL, NULL,
+	  "admit connections whose mark bit came through ctnetlink (conntrackd, conntrack -I/-U); "
+	  "default: clear it, so that this router's ruleset decides" },
 	{ "event-buffer", O_EVBUF, "BYTES", "conntrack event socket buffer (default 16M)" },
 	{ "ct-timeout", O_CT_TIMEOUT, "TIME",
 	  "conntrack timeout held while a flow is offloaded (default 24h)" },
@@ -440,6 +444,8 @@ static int handle_opt(struct cli *c, const struct cli_cmd *cmd, int key, const c
 		return set_run(c, "on-exit", "keep");
 	case O_FORCE:
 		return set_run(c, "force", "yes");
+	case O_TRUST_NL:
+		return set_run(c, "trust-netlink-marks", "yes");
 	case O_EVBUF:
 		return set_run(c, "event-buffer", arg);
 	case O_CT_TIMEOUT:

@@ -136,6 +136,7 @@ struct daemon {
 	uint64_t last_full_warn;
 	int nflog_buf; /* receive buffer of the nflog socket, bytes */
 	uint64_t get_since; /* when the oldest GET in the batch was asked for by nflog */
+	uint64_t netlink_marks_cleared; /* marks not set by our ruleset */
 };
 
 static uint64_t mono_ns(void)
@@ -931,6 +932,38 @@ static void process_pending(struct daemon *d)
 
 /* ---- conntrack events and resync --------------------------------------- */
 
+/*
+ * Our mark bit on an entry that another process wrote through ctnetlink was
+ * not set by this router's forward chain: conntrackd committing entries
+ * synced from an HA peer (whose ruleset marked them), conntrack -I/-U. An
+ * event caused by a netlink request carries the requester's port id, one
+ * caused by a packet carries 0. Clear the bit on such an entry (unless it is
+ * already offloaded here): its next packet that this router's ruleset accepts
+ * marks it again, so this router's ruleset decides.
+ */
+static bool distrust_netlink_mark(struct daemon *d, const struct nlmsghdr *nlh,
+				  const struct nfo_ct *ct)
+{
+	struct nfo_ct_update u = { .set_mark = true, .mark = 0, .mark_mask = d->cfg->mark };
+	char buf[128];
+
+	if (d->cfg->trust_netlink_marks || !nlh->nlmsg_pid || ct->event == NFO_CT_DESTROY ||
+	    !ct->has_mark || !(ct->mark & d->cfg->mark) || nlh->nlmsg_pid == d->ct_req.portid ||
+	    nlh->nlmsg_pid == d->ct_dump.portid ||
+	    nfo_flowtab_find(&d->tab, &ct->orig, ct->zone))
+		return false;
+	if (!d->netlink_marks_cleared++)
+		pr_info("cleared ct mark 0x%08x set through netlink by port id %u (conntrackd "
+			"sync?): this router's ruleset marks such connections again",
+			d->cfg->mark, nlh->nlmsg_pid);
+	if (nfo_log_get_level() >= NFO_LOG_DEBUG)
+		pr_debug("mark set through netlink cleared: %s",
+			 tuple_str(&ct->orig, buf, sizeof(buf)));
+	ct_flush_if_full(d);
+	nfo_ct_req_update(&d->ct_batch, &ct->orig, ct->zone, &u);
+	return true;
+}
+
 static int ct_event_cb(unsigned int idx, const struct nlmsghdr *nlh, int err, void *arg)
 {
 	struct daemon *d = arg;
@@ -939,6 +972,8 @@ static int ct_event_cb(unsigned int idx, const struct nlmsghdr *nlh, int err, vo
 	if (nfo_ct_parse(nlh, &ct))
 		return 0;
 	d->st.events++;
+	if (distrust_netlink_mark(d, nlh, &ct))
+		return 0;
 	handle_ct(d, &ct, mono_ns(), false);
 	return 0;
 }

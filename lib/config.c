@@ -257,6 +257,11 @@ int nfo_config_set(struct nfo_config *c, const char *key, const char *value, cha
 			snprintf(err, errlen, "force must be yes or no, not '%s'", value);
 			return -EINVAL;
 		}
+	} else if (!strcmp(key, "trust-netlink-marks")) {
+		if (parse_bool(value, &c->trust_netlink_marks)) {
+			snprintf(err, errlen, "trust-netlink-marks must be yes or no, not '%s'", value);
+			return -EINVAL;
+		}
 	} else if (!strcmp(key, "event-buffer")) {
 		if (nfo_parse_u64(value, &u) || u < 4096 || u > (1U << 30)) {
 			snprintf(err, errlen, "event-buffer must be 4k to 1G, not '%s'", value);

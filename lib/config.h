@@ -41,6 +41,7 @@ struct nfo_config {
 	char pin_dir[256];
 	bool keep_on_exit;
 	bool force;
+	bool trust_netlink_marks; /* admit marks set through ctnetlink (benchmarks) */
 	int event_buffer; /* bytes */
 	char source[300]; /* config file used, "" if none */
 	char metrics_listen[64]; /* "" : off */

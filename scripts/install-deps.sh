@@ -10,7 +10,7 @@ set -eu
 PKGS="make gcc clang llvm pkg-config libelf-dev zlib1g-dev
 libbpf-dev bpftool
 libmnl-dev libnftnl-dev libnftables-dev nftables
-conntrack
+conntrack conntrackd keepalived
 iproute2 ethtool iperf3 netsniff-ng socat tcpdump iputils-ping
 python3 python3-scapy jq gnuplot-nox procps psmisc"
 for set in "$@"; do

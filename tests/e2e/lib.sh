@@ -68,11 +68,12 @@ nfo_cleanup() {
 		for _ in $(seq 50); do kill -0 "$NFO_PID" 2>/dev/null || break; sleep 0.1; done
 		kill -KILL "$NFO_PID" 2>/dev/null
 	fi
-	# Processes left in our namespaces (socat, iperf3, trafgen, ...).
-	for ns in "$C" "$C2" "$R" "$S"; do
+	# Processes left in our namespaces (socat, iperf3, trafgen, ...);
+	# NFO_EXTRA_NS names namespaces a test made beyond the four above.
+	for ns in "$C" "$C2" "$R" "$S" ${NFO_EXTRA_NS:-}; do
 		for p in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done
 	done
-	for ns in "$C" "$C2" "$R" "$S"; do ip netns del "$ns" 2>/dev/null; done
+	for ns in "$C" "$C2" "$R" "$S" ${NFO_EXTRA_NS:-}; do ip netns del "$ns" 2>/dev/null; done
 	mountpoint -q "$TMP/bpf" && umount "$TMP/bpf"
 	rm -rf "$TMP"
 	exit "$rc"
@@ -295,8 +296,11 @@ port_flows() { # port_flows PORT N: exactly N connections with this port
 }
 
 # Router's ruleset counter of the rule with this comment.
-rule_packets() {
-	rexec nft -j list ruleset | $PY -c '
+rule_packets() { ns_rule_packets "$R" "$1"; }
+
+# The same in namespace NS: ns_rule_packets NS COMMENT
+ns_rule_packets() {
+	ip netns exec "$1" nft -j list ruleset | $PY -c '
 import json, sys
 for o in json.load(sys.stdin)["nftables"]:
     r = o.get("rule")
@@ -304,7 +308,7 @@ for o in json.load(sys.stdin)["nftables"]:
         for e in r["expr"]:
             if "counter" in e:
                 print(e["counter"]["packets"]); sys.exit(0)
-print(-1)' "$1"
+print(-1)' "$2"
 }
 
 # Nothing of nft-offload left in the router namespace?
