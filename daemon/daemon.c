@@ -30,11 +30,13 @@
 #include <bpf/libbpf.h>
 
 #include "attach.h"
+#include "bridge.h"
 #include "ct.h"
 #include "daemon.h"
 #include "dataplane.h"
 #include "flowtab.h"
 #include "log.h"
+#include "neigh.h"
 #include "nft.h"
 #include "ops.h"
 #include "rtnl.h"
@@ -57,6 +59,7 @@ struct dev {
 	bool attached;
 	bool up;
 	uint8_t mac[6];
+	uint32_t master; /* bridge it is a port of, when it became one while running */
 };
 
 struct pending {
@@ -267,6 +270,29 @@ static int publish_dev(struct daemon *d, struct dev *dv)
 	return nfo_dp_dev_set(d->dp, dv->ifindex, &nd) ?: nfo_dp_slot_set(d->dp, dv->slot, &s);
 }
 
+/*
+ * Routed packets of a bridged LAN arrive on the bridge device, never on its
+ * ports: a port as an offload device would offload nothing. Say which device
+ * to give instead.
+ */
+static int refuse_bridge_port(struct daemon *d, const struct dev *dv, const struct nfo_link *l)
+{
+	char br[IFNAMSIZ];
+	int r = nfo_bridge_of(&d->rt_req, l, br, sizeof(br));
+
+	if (r < 0) {
+		pr_err("%s: cannot read its master device: %s", dv->name, strerror(-r));
+		return r;
+	}
+	if (r) {
+		pr_err("%s is a port of bridge %s: routed packets arrive on %s, not on its "
+		       "ports; give %s as the device instead of %s",
+		       dv->name, br, br, br, dv->name);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 /* Attach to one device. Errors are printed here, once, naming the device. */
 static int attach_dev(struct daemon *d, struct dev *dv, const struct nfo_link *l)
 {
@@ -275,6 +301,9 @@ static int attach_dev(struct daemon *d, struct dev *dv, const struct nfo_link *l
 	bool created = false;
 	int err;
 
+	err = refuse_bridge_port(d, dv, l);
+	if (err)
+		return err;
 	if (l->ifindex >= d->dp->max_ifindex) {
 		pr_err("%s: ifindex %u is beyond the devices map (%u entries)", dv->name,
 		       l->ifindex, d->dp->max_ifindex);
@@ -1005,6 +1034,28 @@ static void link_removed(struct daemon *d, struct dev *dv)
 	dv->up = false;
 }
 
+/*
+ * An offload device that joins a bridge while running: its routed packets now
+ * arrive on the bridge, so its flows can never match again.
+ */
+static void master_update(struct daemon *d, struct dev *dv, const struct nfo_link *l)
+{
+	char br[IFNAMSIZ];
+	long n;
+
+	if (dv->master == l->master)
+		return;
+	dv->master = l->master;
+	if (nfo_bridge_of(&d->rt_req, l, br, sizeof(br)) == 1) {
+		n = evict_all(d, EVICT_DEVICE, dv->ifindex);
+		pr_warn("%s joined bridge %s: routed packets arrive on %s now, not on %s; "
+			"%ld connections back to the stack (offload %s instead)",
+			dv->name, br, br, dv->name, n, br);
+	} else if (!l->master) {
+		pr_info("%s: no longer a port of a bridge", dv->name);
+	}
+}
+
 /* A link as it is now (event or query): attach, follow up/down and MAC. */
 static void link_update(struct daemon *d, const struct nfo_link *l)
 {
@@ -1025,10 +1076,28 @@ static void link_update(struct daemon *d, const struct nfo_link *l)
 		pr_info("%s: device up", dv->name);
 	}
 	dv->up = l->up;
+	master_update(d, dv, l);
 	if (memcmp(dv->mac, l->mac, 6)) {
 		memcpy(dv->mac, l->mac, 6);
 		publish_dev(d, dv);
 	}
+}
+
+static bool neigh_dev_cb(void *arg, uint32_t ifindex)
+{
+	struct daemon *d = arg;
+	struct dev *dv = dev_by_ifindex(d, ifindex);
+
+	/* Only while the fast path may be the neighbour's only user. */
+	return dv && dv->attached && d->tab.count;
+}
+
+static void neigh_event(struct daemon *d, const struct nlmsghdr *nlh)
+{
+	int r = nfo_neigh_event(&d->rt_req, nlh, neigh_dev_cb, d);
+
+	if (r < 0 && r != -ENOENT)
+		pr_warn("cannot ask for a neighbour to be resolved again: %s", strerror(-r));
 }
 
 static int rt_event_cb(unsigned int idx, const struct nlmsghdr *nlh, int err, void *arg)
@@ -1037,9 +1106,20 @@ static int rt_event_cb(unsigned int idx, const struct nlmsghdr *nlh, int err, vo
 	struct nfo_link l;
 	struct dev *dv;
 
+	if (nlh->nlmsg_type == RTM_NEWNEIGH) {
+		neigh_event(d, nlh);
+		return 0;
+	}
 	if (nlh->nlmsg_type != RTM_NEWLINK && nlh->nlmsg_type != RTM_DELLINK)
 		return 0;
 	if (nfo_link_parse(nlh, &l))
+		return 0;
+	/*
+	 * AF_BRIDGE messages are the bridge's notifications about a port
+	 * (joined, changed, left: RTM_DELLINK): never the device going away.
+	 * The device's own AF_UNSPEC message follows with its new master.
+	 */
+	if (l.family == AF_BRIDGE)
 		return 0;
 	if (nlh->nlmsg_type == RTM_DELLINK) {
 		dv = dev_by_ifindex(d, l.ifindex);
