@@ -247,12 +247,29 @@ static enum nfo_mode resolve_auto(const struct nfo_link *l, uint64_t features, b
 	return NFO_MODE_XDP;
 }
 
-static uint32_t xdp_tx_flag(const struct dev *dv)
+/* Every device configured for xdp-generic: every redirect is a generic one. */
+static bool all_generic(const struct daemon *d)
+{
+	int i;
+
+	for (i = 0; i < d->ndevs; i++)
+		if (d->devs[i].want != NFO_MODE_XDP_GENERIC)
+			return false;
+	return true;
+}
+
+static uint32_t xdp_tx_flag(const struct daemon *d, const struct dev *dv)
 {
 	uint64_t f;
 
 	if (dv->mode != NFO_MODE_XDP && dv->mode != NFO_MODE_XDP_GENERIC)
 		return 0;
+	/*
+	 * A redirect from generic XDP leaves through the device's normal
+	 * transmit (a bridge's too), not through its XDP transmit.
+	 */
+	if (dv->mode == NFO_MODE_XDP_GENERIC && all_generic(d))
+		return NFO_DEV_XDP_TX;
 	/* Unknown features (old kernel): trust the mode. */
 	if (nfo_xdp_features(dv->ifindex, &f) || (f & NFO_XDP_ACT_NDO_XMIT))
 		return NFO_DEV_XDP_TX;
@@ -261,7 +278,7 @@ static uint32_t xdp_tx_flag(const struct dev *dv)
 
 static int publish_dev(struct daemon *d, struct dev *dv)
 {
-	struct nfo_dev nd = { .slot = dv->slot, .flags = dv->flags | xdp_tx_flag(dv) };
+	struct nfo_dev nd = { .slot = dv->slot, .flags = dv->flags | xdp_tx_flag(d, dv) };
 	struct nfo_slot s = { .ifindex = dv->ifindex, .flags = dv->flags };
 
 	memcpy(nd.mac, dv->mac, 6);
@@ -293,6 +310,56 @@ static int refuse_bridge_port(struct daemon *d, const struct dev *dv, const stru
 	return 0;
 }
 
+/* The first configured device that is a bridge, or NULL. */
+static const char *bridge_among(struct daemon *d)
+{
+	int i;
+
+	for (i = 0; i < d->ndevs; i++) {
+		struct nfo_link l;
+
+		if (!nfo_link_get(&d->rt_req, 0, d->devs[i].name, &l) && nfo_link_is_bridge(&l))
+			return d->devs[i].name;
+	}
+	return NULL;
+}
+
+/*
+ * An XDP redirect cannot enter a bridge (a bridge has no XDP transmit), and a
+ * bridge has no native XDP: with a bridge among the devices, auto means tc,
+ * and the devices use tc, or all xdp-generic (whose redirects go through the
+ * normal transmit) - anything else would offload one direction only.
+ */
+#define BRIDGE_MODES_HINT "use tc on every device, or xdp-generic on every device"
+static int bridge_modes(struct daemon *d, struct dev *dv)
+{
+	const char *br = bridge_among(d);
+	int i;
+
+	if (!br)
+		return 0;
+	if (dv->want == NFO_MODE_AUTO)
+		dv->mode = NFO_MODE_TC;
+	for (i = 0; i < d->ndevs; i++) {
+		const struct dev *o = &d->devs[i];
+		enum nfo_mode m = o->want == NFO_MODE_AUTO ? NFO_MODE_TC : o->want;
+
+		if (dv->mode != NFO_MODE_XDP && (o == dv || m == dv->mode))
+			continue;
+		if (o == dv)
+			pr_err("%s: mode xdp cannot offload both directions: %s is a bridge, "
+			       "and a bridge has no native XDP; %s",
+			       dv->name, br, BRIDGE_MODES_HINT);
+		else
+			pr_err("%s in mode %s and %s in mode %s cannot offload both directions: "
+			       "%s is a bridge, and an XDP redirect cannot enter a bridge; %s",
+			       dv->name, nfo_mode_names[dv->mode], o->name, nfo_mode_names[m], br,
+			       BRIDGE_MODES_HINT);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 /* Attach to one device. Errors are printed here, once, naming the device. */
 static int attach_dev(struct daemon *d, struct dev *dv, const struct nfo_link *l)
 {
@@ -319,6 +386,9 @@ static int attach_dev(struct daemon *d, struct dev *dv, const struct nfo_link *l
 	memcpy(dv->mac, l->mac, 6);
 	dv->up = l->up;
 	dv->mode = dv->want == NFO_MODE_AUTO ? resolve_auto(l, feat, have_feat) : dv->want;
+	err = bridge_modes(d, dv);
+	if (err)
+		return err;
 	dv->flags = d->cfg->force ? NFO_DEV_FORCED : 0;
 
 	if (dv->mode == NFO_MODE_TC) {
