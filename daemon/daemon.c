@@ -60,6 +60,7 @@ struct dev {
 	bool up;
 	uint8_t mac[6];
 	uint32_t master; /* bridge it is a port of, when it became one while running */
+	bool bridge; /* a bridge device */
 };
 
 struct pending {
@@ -383,6 +384,7 @@ static int attach_dev(struct daemon *d, struct dev *dv, const struct nfo_link *l
 		return -ENOSPC;
 	}
 	dv->ifindex = l->ifindex;
+	dv->bridge = nfo_link_is_bridge(l);
 	memcpy(dv->mac, l->mac, 6);
 	dv->up = l->up;
 	dv->mode = dv->want == NFO_MODE_AUTO ? resolve_auto(l, feat, have_feat) : dv->want;
@@ -717,6 +719,26 @@ static void hold_ct(struct daemon *d, const struct nfo_conn *c)
 						   .timeout = d->cfg->ct_timeout });
 }
 
+/*
+ * A direction entering through a bridge with br_netfilter on arrives with its
+ * destination NAT already applied (by the bridge's prerouting hooks): key it
+ * as it arrives, and rewrite only what is left (the source).
+ */
+static void bridge_rekey(struct daemon *d, const struct pending *p, int dir,
+			 const struct nfo_tuple *out, union nfo_key *key, struct nfo_flow *flow)
+{
+	const struct nfo_tuple *in = dir ? &p->ct.reply : &p->ct.orig;
+	struct dev *dv = dev_by_ifindex(d, p->oif[dir]);
+	uint32_t info = flow->flags & (NFO_FLOW_SNAT | NFO_FLOW_DNAT);
+	struct nfo_tuple arrive;
+
+	if (!dv || !dv->bridge || !nfo_tuple_after_dnat(in, out, &arrive) ||
+	    !nfo_bridge_nf_on(in->family))
+		return;
+	nfo_flow_build(&arrive, out, p->oif[dir], p->ct.id, dir, key, flow);
+	flow->flags |= info | NFO_FLOW_AFTER_DNAT;
+}
+
 static void admit(struct daemon *d, struct pending *p, uint64_t now)
 {
 	const struct nfo_ct *ct = &p->ct;
@@ -742,6 +764,8 @@ static void admit(struct daemon *d, struct pending *p, uint64_t now)
 		       &flow[0]);
 	nfo_flow_build(&ct->reply, &out[1], p->oif[1], ct->id, NFO_DIR_REPLY, &c->key[1],
 		       &flow[1]);
+	bridge_rekey(d, p, NFO_DIR_ORIGINAL, &out[0], &c->key[0], &flow[0]);
+	bridge_rekey(d, p, NFO_DIR_REPLY, &out[1], &c->key[1], &flow[1]);
 	/* The original direction leaves where the reply comes in (symmetric). */
 	if (flow[0].flags & NFO_FLOW_SNAT)
 		flow[0].snat_oif = p->oif[1];
@@ -1429,6 +1453,15 @@ static int adopt_cb(uint8_t family, const union nfo_key *key, const struct nfo_f
 
 	if (flow->dir != NFO_DIR_ORIGINAL)
 		return 0;
+	/*
+	 * Keyed after a bridge's destination NAT: the key does not name the
+	 * connection. Back to the stack; the start's conntrack dump offloads
+	 * it again (its reply entry goes as an orphan below).
+	 */
+	if (flow->flags & NFO_FLOW_AFTER_DNAT) {
+		nfo_dp_flow_del(a->d->dp, family, key);
+		return 0;
+	}
 	nfo_key_tuple(key, family, &in, &ifindex);
 	if (nfo_flowtab_find(&a->d->tab, &in, 0))
 		return 0;

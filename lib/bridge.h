@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "flow.h"
 #include "rtnl.h"
 
 /*
@@ -20,5 +21,22 @@ int nfo_bridge_of(struct nfo_nl *nl, const struct nfo_link *l, char *name, size_
 
 /* A bridge device itself? */
 bool nfo_link_is_bridge(const struct nfo_link *l);
+
+/*
+ * br_netfilter on for this family (net.bridge.bridge-nf-call-iptables or
+ * -ip6tables of this network namespace)? Then a routed packet that enters
+ * through a bridge has been through conntrack and destination NAT before the
+ * bridge device's tc/XDP hook sees it.
+ */
+bool nfo_bridge_nf_on(uint8_t family);
+
+/*
+ * The tuple of a direction as it reaches a bridge's hook with br_netfilter
+ * on: the source as it was sent (source NAT comes later, in postrouting), the
+ * destination already translated (as in out). Returns false when that is the
+ * tuple in itself (no destination NAT in this direction).
+ */
+bool nfo_tuple_after_dnat(const struct nfo_tuple *in, const struct nfo_tuple *out,
+			  struct nfo_tuple *arrive);
 
 #endif
