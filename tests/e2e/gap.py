@@ -22,7 +22,7 @@ def recv(port, secs, v6):
     s = socket.socket(fam, socket.SOCK_DGRAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
     s.bind(('::' if v6 else '0.0.0.0', port))
-    s.settimeout(60)
+    s.settimeout(secs + 3)
     answered = False
     seen, last, gap, top = set(), None, 0.0, -1
     deadline = None
