@@ -141,15 +141,20 @@ print(*(f[0]["original"]["packets"], f[0]["reply"]["packets"]) if f else (0, 0))
 
 both_dirs() { # both_dirs WHAT FROM_NS TO_NS DST PORT LISTEN_PORT
 	local what=$1 from=$2 to=$3 dst=$4 port=$5 lport=$6 r s o p
-	ip netns exec "$to" $TRAFFIC tcp-recv "$lport" 2 >"$TMP/recv" &
+	ip netns exec "$to" $TRAFFIC tcp-recv "$lport" 3 >"$TMP/recv" &
 	r=$!
 	wait_for 5 listening "$to" "$lport"
-	ip netns exec "$from" $TRAFFIC tcp-send "$dst" "$port" 2 --rate 2 >/dev/null &
+	ip netns exec "$from" $TRAFFIC tcp-send "$dst" "$port" 3 --rate 1 >/dev/null &
 	s=$!
-	sleep 0.8
-	read -r o p < <(dir_packets "$port")
+	# The last counters seen while the transfer runs (FIN ends the flow).
+	o=0 p=0
+	while kill -0 $s 2>/dev/null; do
+		read -r o2 p2 < <(dir_packets "$port")
+		[ "${o2:-0}" -ge "$o" ] && [ "${p2:-0}" -ge "$p" ] && o=${o2:-0} p=${p2:-0}
+		sleep 0.2
+	done
 	wait $s
-	if wait $r && [ "${o:-0}" -ge 200 ] && [ "${p:-0}" -ge 10 ]; then
+	if wait $r && [ "$o" -ge 100 ] && [ "$p" -ge 5 ]; then
 		pass "$what: intact, fast path original $o / reply $p packets"
 	else
 		fail "$what: $(cat "$TMP/recv"), fast path original ${o:-?} / reply ${p:-?} packets"
@@ -164,13 +169,14 @@ for mode in tc xdp-generic; do
 			net.bridge.bridge-nf-call-ip6tables=$brnf
 		t="$mode, br_netfilter $brnf"
 		both_dirs "$t: IPv4 masquerade" $C $S $SERVER4 5001 5001
-		both_dirs "$t: IPv4 port forward" $S $C $WAN4 8080 80
 		both_dirs "$t: IPv4 LAN->WAN DNAT" $C $S 198.19.2.99 8081 81
-		[ $mode = tc ] || continue
+		both_dirs "$t: IPv4 port forward with LAN-side masquerade" $S $C $WAN4 8082 82
+		# Where br_netfilter changes nothing, once is enough.
+		[ $mode = tc ] && [ $brnf = 1 ] || continue
+		both_dirs "$t: IPv4 port forward" $S $C $WAN4 8080 80
 		both_dirs "$t: IPv6 masquerade" $C $S $SERVER6 5002 5002
 		both_dirs "$t: IPv6 port forward" $S $C $WAN6 8080 80
 		both_dirs "$t: IPv6 LAN->WAN DNAT" $C $S 2001:db8:2::99 8081 81
-		both_dirs "$t: IPv4 port forward with LAN-side masquerade" $S $C $WAN4 8082 82
 	done
 	nfo_stop
 done
@@ -286,9 +292,9 @@ for run in kernel offload; do
 	[ $run = kernel ] || k=3
 	# The MAC changes once the neighbour has been confirmed again after the
 	# stack's last use of it (so the fast path alone carries the flow).
-	gap_run "$run: server MAC change, IPv4" $C $S $SERVER4 7020 7020 "" 10 4 -- new_mac $k
+	gap_run "$run: server MAC change, IPv4" $C $S $SERVER4 7020 7020 "" 8 4 -- new_mac $k
 	G[$run.v4]=$GAPS
-	gap_run "$run: server MAC change, IPv6" $C $S $SERVER6 7021 7021 v6 10 4 -- \
+	gap_run "$run: server MAC change, IPv6" $C $S $SERVER6 7021 7021 v6 8 4 -- \
 		new_mac $((k + 1))
 	G[$run.v6]=$GAPS
 	gap_run "$run: client roams p1 -> p3" $S $C $WAN4 5353 53 "" 4 2 -- roam
@@ -302,7 +308,7 @@ nfo_stop
 # Both paths recover at the first failed probe of the kernel's NUD cycle
 # (reachable 0.5-1.5 s here, probes 0.9 s), wherever in that cycle the MAC
 # changed: the offloaded gap within one cycle of the kernel's, and never the
-# whole remaining 6 s of the stream.
+# whole remaining 4 s of the stream.
 within() {
 	$PY -c 'import sys; a, b = map(float, sys.argv[1:]); sys.exit(not (a <= b + 1.5 and a < 3))' \
 		"$1" "$2"
@@ -315,6 +321,6 @@ check "roaming p1 -> p3: offloaded lost ${L[offload.roam]}, kernel ${L[kernel.ro
 	test "${L[offload.roam]}" -le $((${L[kernel.roam]} + 40))
 check "client MAC change: offloaded lost ${L[offload.mac]}, kernel ${L[kernel.mac]} (of 800)" \
 	test "${L[offload.mac]}" -le $((${L[kernel.mac]} + 40))
-check "the offloaded runs took the fast path ($fwd packets)" test "$fwd" -ge 4000
+check "the offloaded runs took the fast path ($fwd packets)" test "$fwd" -ge 3500
 
 nfo_done
