@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <linux/netlink.h>
 
@@ -194,6 +195,55 @@ static const char *mark_detail(const struct nfo_ct *ct, uint32_t mark, char *buf
 	return buf;
 }
 
+/* Both directions of the connection found: its entries share the ct id. */
+struct found_dirs {
+	uint32_t ct_id;
+	uint8_t family;
+	bool have[2];
+	struct nfo_flow flow[2];
+};
+
+static int dirs_cb(uint8_t family, const union nfo_key *key, const struct nfo_flow *flow,
+		   void *arg)
+{
+	struct found_dirs *fd = arg;
+
+	if (family == fd->family && flow->ct_id == fd->ct_id) {
+		fd->have[flow->dir & 1] = true;
+		fd->flow[flow->dir & 1] = *flow;
+	}
+	return 0;
+}
+
+/*
+ * A direction in the map that has carried nothing for a while: its packets
+ * do not reach the fast path as the entry expects. Say so instead of calling
+ * it offloaded without a word.
+ */
+static void explain_idle_dirs(struct nfo_dp *dp, const struct found_flow *ff)
+{
+	struct found_dirs fd = { .ct_id = ff->flow.ct_id, .family = ff->family };
+	struct timespec ts;
+	uint64_t now;
+	int dir;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+	nfo_dp_flow_foreach(dp, ff->family, dirs_cb, &fd);
+	for (dir = 0; dir < 2; dir++) {
+		uint64_t age = now > fd.flow[dir].created_ns ? now - fd.flow[dir].created_ns : 0;
+
+		if (!fd.have[dir] || fd.flow[dir].packets || age < 2000000000ULL)
+			continue;
+		step(dir ? "reply_traffic" : "original_traffic", false,
+		     "the %s direction has carried 0 packets in the fast path since it was "
+		     "offloaded %llu s ago: its packets do not arrive as its entry expects "
+		     "(another ingress device, e.g. a bridge port instead of the bridge, or "
+		     "translated before the hook), or it sends nothing",
+		     dir ? "reply" : "original", (unsigned long long)(age / 1000000000ULL));
+	}
+}
+
 static int oif_cb(unsigned int idx, const struct nlmsghdr *nlh, int err, void *arg)
 {
 	if (!err && nlh)
@@ -285,6 +335,7 @@ int cmd_explain(struct cli *c, int argc, char **argv)
 		     ff.flow.ct_id, (unsigned long long)ff.flow.packets, cli_ifname(ifindex, n0));
 		if (ff.flow.teardown)
 			step("teardown", false, "a FIN or RST was seen: leaving the fast path");
+		explain_idle_dirs(dp, &ff);
 		goto done;
 	}
 	/* 2. Conntrack. */

@@ -26,6 +26,8 @@ struct conn {
 struct conns {
 	struct conn *v;
 	size_t n, cap;
+	struct conn *late; /* entries keyed after destination NAT: paired by ct id */
+	size_t nlate, caplate;
 	/* index: open addressing on (family, ct_id) */
 	uint32_t *idx;
 	size_t isize;
@@ -75,6 +77,68 @@ static int grow_index(struct conns *cs)
 	return 0;
 }
 
+/*
+ * An original direction keyed as it reaches a bridge after destination NAT
+ * (NFO_FLOW_AFTER_DNAT) does not name conntrack's original tuple: it joins
+ * its reply by conntrack id once every entry is read.
+ */
+static int defer_late(struct conns *cs, uint8_t family, const union nfo_key *key,
+		      const struct nfo_flow *flow)
+{
+	struct conn *c;
+
+	if (cs->nlate == cs->caplate) {
+		size_t cap = cs->caplate ? cs->caplate * 2 : 16;
+		struct conn *nv = realloc(cs->late, cap * sizeof(*nv));
+
+		if (!nv)
+			return -ENOMEM;
+		cs->late = nv;
+		cs->caplate = cap;
+	}
+	c = &cs->late[cs->nlate++];
+	memset(c, 0, sizeof(*c));
+	c->family = family;
+	c->ct_id = flow->ct_id;
+	c->have[0] = true;
+	c->key[0] = *key;
+	c->flow[0] = *flow;
+	return 0;
+}
+
+static int collect_cb(uint8_t family, const union nfo_key *key, const struct nfo_flow *flow,
+		      void *arg);
+
+static int pair_late(struct conns *cs)
+{
+	size_t i, j;
+
+	for (i = 0; i < cs->nlate; i++) {
+		struct conn *l = &cs->late[i];
+		struct nfo_flow f = l->flow[0];
+		int err;
+
+		for (j = 0; j < cs->n; j++) {
+			struct conn *c = &cs->v[j];
+
+			if (c->family == l->family && c->ct_id == l->ct_id && !c->have[0]) {
+				c->have[0] = true;
+				c->key[0] = l->key[0];
+				c->flow[0] = l->flow[0];
+				break;
+			}
+		}
+		if (j < cs->n)
+			continue;
+		/* No reply entry (yet): list it under the tuple it is keyed by. */
+		f.flags &= ~NFO_FLOW_AFTER_DNAT;
+		err = collect_cb(l->family, &l->key[0], &f, cs);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
 static int collect_cb(uint8_t family, const union nfo_key *key, const struct nfo_flow *flow,
 		      void *arg)
 {
@@ -86,6 +150,8 @@ static int collect_cb(uint8_t family, const union nfo_key *key, const struct nfo
 
 	if ((cs->n + 1) * 2 > cs->isize && grow_index(cs))
 		return -ENOMEM;
+	if (flow->dir == NFO_DIR_ORIGINAL && (flow->flags & NFO_FLOW_AFTER_DNAT))
+		return defer_late(cs, family, key, flow);
 	nfo_entry_orig(family, key, flow, &orig);
 	i = slot_of(cs, &orig);
 	if (cs->idx[i]) {
@@ -117,13 +183,14 @@ static int collect(struct nfo_dp *dp, struct conns *cs)
 {
 	memset(cs, 0, sizeof(*cs));
 	return nfo_dp_flow_foreach(dp, AF_INET, collect_cb, cs) ?:
-	       nfo_dp_flow_foreach(dp, AF_INET6, collect_cb, cs);
+	       nfo_dp_flow_foreach(dp, AF_INET6, collect_cb, cs) ?: pair_late(cs);
 }
 
 static void conns_free(struct conns *cs)
 {
 	free(cs->v);
 	free(cs->idx);
+	free(cs->late);
 }
 
 static bool conn_match(const struct cli *c, const struct conn *cn)

@@ -76,7 +76,8 @@ static const struct cli_opt common_opts[] = {
 
 static const struct cli_opt run_opts[] = {
 	{ "device", O_DEVICE, "DEV[:MODE]",
-	  "offload between this device and the others (at least two; repeat the option)" },
+	  "offload between this device and the others (at least two; repeat the option); "
+	  "for a bridged LAN the bridge, not its ports" },
 	{ "mode", O_MODE, "MODE", "auto (default), tc, xdp or xdp-generic, for every device" },
 	{ "select", O_SELECT, "EXPR",
 	  "offload only connections matching this nft expression (repeat for several)" },

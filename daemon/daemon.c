@@ -30,6 +30,7 @@
 #include <bpf/libbpf.h>
 
 #include "attach.h"
+#include "bridge.h"
 #include "ct.h"
 #include "daemon.h"
 #include "dataplane.h"
@@ -37,6 +38,7 @@
 #include "flowmem.h"
 #include "flowtab.h"
 #include "log.h"
+#include "neigh.h"
 #include "nflog.h"
 #include "nft.h"
 #include "nftset.h"
@@ -64,6 +66,8 @@ struct dev {
 	bool attached;
 	bool up;
 	uint8_t mac[6];
+	uint32_t master; /* bridge it is a port of, when it became one while running */
+	bool bridge; /* a bridge device */
 };
 
 struct pending {
@@ -268,12 +272,29 @@ static enum nfo_mode resolve_auto(const struct nfo_link *l, uint64_t features, b
 	return NFO_MODE_XDP;
 }
 
-static uint32_t xdp_tx_flag(const struct dev *dv)
+/* Every device configured for xdp-generic: every redirect is a generic one. */
+static bool all_generic(const struct daemon *d)
+{
+	int i;
+
+	for (i = 0; i < d->ndevs; i++)
+		if (d->devs[i].want != NFO_MODE_XDP_GENERIC)
+			return false;
+	return true;
+}
+
+static uint32_t xdp_tx_flag(const struct daemon *d, const struct dev *dv)
 {
 	uint64_t f;
 
 	if (dv->mode != NFO_MODE_XDP && dv->mode != NFO_MODE_XDP_GENERIC)
 		return 0;
+	/*
+	 * A redirect from generic XDP leaves through the device's normal
+	 * transmit (a bridge's too), not through its XDP transmit.
+	 */
+	if (dv->mode == NFO_MODE_XDP_GENERIC && all_generic(d))
+		return NFO_DEV_XDP_TX;
 	/* Unknown features (old kernel): trust the mode. */
 	if (nfo_xdp_features(dv->ifindex, &f) || (f & NFO_XDP_ACT_NDO_XMIT))
 		return NFO_DEV_XDP_TX;
@@ -282,13 +303,86 @@ static uint32_t xdp_tx_flag(const struct dev *dv)
 
 static int publish_dev(struct daemon *d, struct dev *dv)
 {
-	struct nfo_dev nd = { .slot = dv->slot, .flags = dv->flags | xdp_tx_flag(dv) };
+	struct nfo_dev nd = { .slot = dv->slot, .flags = dv->flags | xdp_tx_flag(d, dv) };
 	struct nfo_slot s = { .ifindex = dv->ifindex, .flags = dv->flags };
 
 	memcpy(nd.mac, dv->mac, 6);
 	snprintf(s.name, sizeof(s.name), "%s", dv->name);
 	s.attached_ns = mono_ns();
 	return nfo_dp_dev_set(d->dp, dv->ifindex, &nd) ?: nfo_dp_slot_set(d->dp, dv->slot, &s);
+}
+
+/*
+ * Routed packets of a bridged LAN arrive on the bridge device, never on its
+ * ports: a port as an offload device would offload nothing. Say which device
+ * to give instead.
+ */
+static int refuse_bridge_port(struct daemon *d, const struct dev *dv, const struct nfo_link *l)
+{
+	char br[IFNAMSIZ];
+	int r = nfo_bridge_of(&d->rt_req, l, br, sizeof(br));
+
+	if (r < 0) {
+		pr_err("%s: cannot read its master device: %s", dv->name, strerror(-r));
+		return r;
+	}
+	if (r) {
+		pr_err("%s is a port of bridge %s: routed packets arrive on %s, not on its "
+		       "ports; give %s as the device instead of %s",
+		       dv->name, br, br, br, dv->name);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* The first configured device that is a bridge, or NULL. */
+static const char *bridge_among(struct daemon *d)
+{
+	int i;
+
+	for (i = 0; i < d->ndevs; i++) {
+		struct nfo_link l;
+
+		if (!nfo_link_get(&d->rt_req, 0, d->devs[i].name, &l) && nfo_link_is_bridge(&l))
+			return d->devs[i].name;
+	}
+	return NULL;
+}
+
+/*
+ * An XDP redirect cannot enter a bridge (a bridge has no XDP transmit), and a
+ * bridge has no native XDP: with a bridge among the devices, auto means tc,
+ * and the devices use tc, or all xdp-generic (whose redirects go through the
+ * normal transmit) - anything else would offload one direction only.
+ */
+#define BRIDGE_MODES_HINT "use tc on every device, or xdp-generic on every device"
+static int bridge_modes(struct daemon *d, struct dev *dv)
+{
+	const char *br = bridge_among(d);
+	int i;
+
+	if (!br)
+		return 0;
+	if (dv->want == NFO_MODE_AUTO)
+		dv->mode = NFO_MODE_TC;
+	for (i = 0; i < d->ndevs; i++) {
+		const struct dev *o = &d->devs[i];
+		enum nfo_mode m = o->want == NFO_MODE_AUTO ? NFO_MODE_TC : o->want;
+
+		if (dv->mode != NFO_MODE_XDP && (o == dv || m == dv->mode))
+			continue;
+		if (o == dv)
+			pr_err("%s: mode xdp cannot offload both directions: %s is a bridge, "
+			       "and a bridge has no native XDP; %s",
+			       dv->name, br, BRIDGE_MODES_HINT);
+		else
+			pr_err("%s in mode %s and %s in mode %s cannot offload both directions: "
+			       "%s is a bridge, and an XDP redirect cannot enter a bridge; %s",
+			       dv->name, nfo_mode_names[dv->mode], o->name, nfo_mode_names[m], br,
+			       BRIDGE_MODES_HINT);
+		return -EINVAL;
+	}
+	return 0;
 }
 
 /* Attach to one device. Errors are printed here, once, naming the device. */
@@ -299,6 +393,9 @@ static int attach_dev(struct daemon *d, struct dev *dv, const struct nfo_link *l
 	bool created = false;
 	int err;
 
+	err = refuse_bridge_port(d, dv, l);
+	if (err)
+		return err;
 	if (l->ifindex >= d->dp->max_ifindex) {
 		pr_err("%s: ifindex %u is beyond the devices map (%u entries)", dv->name,
 		       l->ifindex, d->dp->max_ifindex);
@@ -311,9 +408,13 @@ static int attach_dev(struct daemon *d, struct dev *dv, const struct nfo_link *l
 		return -ENOSPC;
 	}
 	dv->ifindex = l->ifindex;
+	dv->bridge = nfo_link_is_bridge(l);
 	memcpy(dv->mac, l->mac, 6);
 	dv->up = l->up;
 	dv->mode = dv->want == NFO_MODE_AUTO ? resolve_auto(l, feat, have_feat) : dv->want;
+	err = bridge_modes(d, dv);
+	if (err)
+		return err;
 	dv->flags = d->cfg->force ? NFO_DEV_FORCED : 0;
 
 	if (dv->mode == NFO_MODE_TC) {
@@ -770,6 +871,26 @@ static void hold_ct(struct daemon *d, const struct nfo_conn *c)
 						   .timeout = d->cfg->ct_timeout });
 }
 
+/*
+ * A direction entering through a bridge with br_netfilter on arrives with its
+ * destination NAT already applied (by the bridge's prerouting hooks): key it
+ * as it arrives, and rewrite only what is left (the source).
+ */
+static void bridge_rekey(struct daemon *d, const struct pending *p, int dir,
+			 const struct nfo_tuple *out, union nfo_key *key, struct nfo_flow *flow)
+{
+	const struct nfo_tuple *in = dir ? &p->ct.reply : &p->ct.orig;
+	struct dev *dv = dev_by_ifindex(d, p->oif[dir]);
+	uint32_t info = flow->flags & (NFO_FLOW_SNAT | NFO_FLOW_DNAT);
+	struct nfo_tuple arrive;
+
+	if (!dv || !dv->bridge || !nfo_tuple_after_dnat(in, out, &arrive) ||
+	    !nfo_bridge_nf_on(in->family))
+		return;
+	nfo_flow_build(&arrive, out, p->oif[dir], p->ct.id, dir, key, flow);
+	flow->flags |= info | NFO_FLOW_AFTER_DNAT;
+}
+
 static void admit(struct daemon *d, struct pending *p, uint64_t now)
 {
 	const struct nfo_ct *ct = &p->ct;
@@ -795,6 +916,8 @@ static void admit(struct daemon *d, struct pending *p, uint64_t now)
 		       &flow[0]);
 	nfo_flow_build(&ct->reply, &out[1], p->oif[1], ct->id, NFO_DIR_REPLY, &c->key[1],
 		       &flow[1]);
+	bridge_rekey(d, p, NFO_DIR_ORIGINAL, &out[0], &c->key[0], &flow[0]);
+	bridge_rekey(d, p, NFO_DIR_REPLY, &out[1], &c->key[1], &flow[1]);
 	/* The original direction leaves where the reply comes in (symmetric). */
 	if (flow[0].flags & NFO_FLOW_SNAT)
 		flow[0].snat_oif = p->oif[1];
@@ -1380,6 +1503,28 @@ static void link_removed(struct daemon *d, struct dev *dv)
 	dv->up = false;
 }
 
+/*
+ * An offload device that joins a bridge while running: its routed packets now
+ * arrive on the bridge, so its flows can never match again.
+ */
+static void master_update(struct daemon *d, struct dev *dv, const struct nfo_link *l)
+{
+	char br[IFNAMSIZ];
+	long n;
+
+	if (dv->master == l->master)
+		return;
+	dv->master = l->master;
+	if (nfo_bridge_of(&d->rt_req, l, br, sizeof(br)) == 1) {
+		n = evict_all(d, EVICT_DEVICE, dv->ifindex);
+		pr_warn("%s joined bridge %s: routed packets arrive on %s now, not on %s; "
+			"%ld connections back to the stack (offload %s instead)",
+			dv->name, br, br, dv->name, n, br);
+	} else if (!l->master) {
+		pr_info("%s: no longer a port of a bridge", dv->name);
+	}
+}
+
 /* A link as it is now (event or query): attach, follow up/down and MAC. */
 static void link_update(struct daemon *d, const struct nfo_link *l)
 {
@@ -1400,10 +1545,28 @@ static void link_update(struct daemon *d, const struct nfo_link *l)
 		pr_info("%s: device up", dv->name);
 	}
 	dv->up = l->up;
+	master_update(d, dv, l);
 	if (memcmp(dv->mac, l->mac, 6)) {
 		memcpy(dv->mac, l->mac, 6);
 		publish_dev(d, dv);
 	}
+}
+
+static bool neigh_dev_cb(void *arg, uint32_t ifindex)
+{
+	struct daemon *d = arg;
+	struct dev *dv = dev_by_ifindex(d, ifindex);
+
+	/* Only while the fast path may be the neighbour's only user. */
+	return dv && dv->attached && d->tab.count;
+}
+
+static void neigh_event(struct daemon *d, const struct nlmsghdr *nlh)
+{
+	int r = nfo_neigh_event(&d->rt_req, nlh, neigh_dev_cb, d);
+
+	if (r < 0 && r != -ENOENT)
+		pr_warn("cannot ask for a neighbour to be resolved again: %s", strerror(-r));
 }
 
 static int rt_event_cb(unsigned int idx, const struct nlmsghdr *nlh, int err, void *arg)
@@ -1412,9 +1575,20 @@ static int rt_event_cb(unsigned int idx, const struct nlmsghdr *nlh, int err, vo
 	struct nfo_link l;
 	struct dev *dv;
 
+	if (nlh->nlmsg_type == RTM_NEWNEIGH) {
+		neigh_event(d, nlh);
+		return 0;
+	}
 	if (nlh->nlmsg_type != RTM_NEWLINK && nlh->nlmsg_type != RTM_DELLINK)
 		return 0;
 	if (nfo_link_parse(nlh, &l))
+		return 0;
+	/*
+	 * AF_BRIDGE messages are the bridge's notifications about a port
+	 * (joined, changed, left: RTM_DELLINK): never the device going away.
+	 * The device's own AF_UNSPEC message follows with its new master.
+	 */
+	if (l.family == AF_BRIDGE)
 		return 0;
 	if (nlh->nlmsg_type == RTM_DELLINK) {
 		dv = dev_by_ifindex(d, l.ifindex);
@@ -1665,6 +1839,15 @@ static int adopt_cb(uint8_t family, const union nfo_key *key, const struct nfo_f
 
 	if (flow->dir != NFO_DIR_ORIGINAL)
 		return 0;
+	/*
+	 * Keyed after a bridge's destination NAT: the key does not name the
+	 * connection. Back to the stack; the start's conntrack dump offloads
+	 * it again (its reply entry goes as an orphan below).
+	 */
+	if (flow->flags & NFO_FLOW_AFTER_DNAT) {
+		nfo_dp_flow_del(a->d->dp, family, key);
+		return 0;
+	}
 	nfo_key_tuple(key, family, &in, &ifindex);
 	if (nfo_flowtab_find(&a->d->tab, &in, 0))
 		return 0;

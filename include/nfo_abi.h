@@ -55,6 +55,13 @@ struct nfo_key6 {
 #define NFO_FLOW_NAT_PORT (1U << 1) /* rewrite sport/dport */
 #define NFO_FLOW_SNAT (1U << 2) /* informational: source NAT applies */
 #define NFO_FLOW_DNAT (1U << 3) /* informational: destination NAT applies */
+/*
+ * Informational: the key is the tuple after the destination NAT that a
+ * bridge's netfilter hooks (br_netfilter) applied before the bridge device's
+ * ingress hook saw the packet; conntrack's tuple of this direction has the
+ * destination before NAT.
+ */
+#define NFO_FLOW_AFTER_DNAT (1U << 4)
 
 /*
  * Flow entry: one direction of one connection.

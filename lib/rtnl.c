@@ -37,6 +37,7 @@ int nfo_link_parse(const struct nlmsghdr *nlh, struct nfo_link *l)
 	memset(l, 0, sizeof(*l));
 	l->netnsid = -1;
 	l->ifindex = ifi->ifi_index;
+	l->family = ifi->ifi_family;
 	l->flags = ifi->ifi_flags;
 	l->up = ifi->ifi_flags & IFF_UP;
 	l->running = ifi->ifi_flags & IFF_LOWER_UP;
@@ -47,6 +48,8 @@ int nfo_link_parse(const struct nlmsghdr *nlh, struct nfo_link *l)
 		memcpy(l->mac, mnl_attr_get_payload(t.a[IFLA_ADDRESS]), 6);
 	if (t.a[IFLA_MTU])
 		l->mtu = mnl_attr_get_u32(t.a[IFLA_MTU]);
+	if (t.a[IFLA_MASTER])
+		l->master = mnl_attr_get_u32(t.a[IFLA_MASTER]);
 	if (t.a[IFLA_LINK_NETNSID])
 		l->netnsid = (int32_t)mnl_attr_get_u32(t.a[IFLA_LINK_NETNSID]);
 	if (t.a[IFLA_LINKINFO]) {
@@ -139,6 +142,10 @@ uint32_t nfo_route_oif(const struct nlmsghdr *nlh)
 
 unsigned int nfo_rtnl_event_groups(void)
 {
-	/* Routes need no events: the fast path looks them up per packet. */
-	return RTMGRP_LINK;
+	/*
+	 * Routes need no events: the fast path looks them up per packet.
+	 * Neighbours do: the fast path's lookup never starts the kernel's
+	 * reachability probe (daemon/neigh.c).
+	 */
+	return RTMGRP_LINK | RTMGRP_NEIGH;
 }

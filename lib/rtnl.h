@@ -22,6 +22,8 @@ struct nfo_link {
 	uint32_t xdp_prog_id; /* attached XDP program (any mode), 0 if none */
 	uint8_t xdp_mode; /* XDP_ATTACHED_* */
 	int32_t netnsid; /* for a veth: where the peer is (-1 unknown) */
+	uint32_t master; /* bridge (or other master) of a port, 0 if none */
+	uint8_t family; /* AF_UNSPEC; AF_BRIDGE: a bridge port notification */
 };
 
 /* Fetch one link by index (name NULL) or by name (ifindex 0). */
@@ -38,7 +40,7 @@ void nfo_route_req(struct nfo_nl_batch *b, uint8_t family, const union nfo_addr 
 uint32_t nfo_route_oif(const struct nlmsghdr *nlh);
 #define NFO_ROUTE_REQ_MAX 64
 
-/* Legacy groups the daemon listens to: links (up/down, MAC, removal). */
+/* Legacy groups the daemon listens to: links (up/down, MAC, removal), neighbours. */
 unsigned int nfo_rtnl_event_groups(void);
 
 #endif

@@ -5,15 +5,16 @@
 source "$(dirname "$0")/lib.sh"
 
 nfo_topology
-# A device whose driver has no native XDP (this kernel has no dummy driver).
-rexec ip link add br9 type bridge
-rexec ip link set br9 up
+# A device whose driver has no native XDP (this kernel has no dummy driver; a
+# bridge would be refused earlier, for being a bridge).
+rexec ip link add ifb9 type ifb
+rexec ip link set ifb9 up
 
 # Everything nft-offload could have touched, as text.
 snapshot() {
 	local d
 	rexec nft -s list ruleset
-	for d in lan0 lan1 wan0 br9; do
+	for d in lan0 lan1 wan0 ifb9; do
 		echo "== $d"
 		rexec tc qdisc show dev $d | grep -v "qdisc noqueue"
 		rexec tc filter show dev $d ingress
@@ -84,7 +85,7 @@ rexec nft delete rule inet filter forward handle "$h"
 # Kernel feature missing, simulated: a driver without native XDP. lan0 is
 # attached first and must be detached again.
 bad "XDP requested on a device without native XDP (partial start rolled back)" 1 \
-	"cannot attach to br9: its driver has no native XDP" -- "${RUN[@]}" --device lan0 --device br9:xdp
+	"cannot attach to ifb9: its driver has no native XDP" -- "${RUN[@]}" --device lan0 --device ifb9:xdp
 
 # Programs that are not ours: refused without --force.
 cat >"$TMP/foreign.c" <<'EOF'
