@@ -8,8 +8,9 @@ replies must carry what was sent, streams must arrive complete and in order.
   udp-stream HOST PORT N [--rate PPS] [--sport P] [--hold S]
                                          one request/reply, then N numbered
                                          datagrams; the echo side counts them
-  udp-sink PORT N [--timeout S]          receive a udp-stream; exit 0 if all N
-                                         arrived intact (replies to the first)
+  udp-sink PORT N [--timeout S] [--ack K] receive a udp-stream; exit 0 if all N
+                                         arrived intact (replies to the first,
+                                         and to every Kth with a short report)
   tcp-send HOST PORT MB --rate MBPS      send MB megabytes of a seeded stream at
                                          a limited rate (tcp-recv checks it)
   tcp-recv PORT MB                       receive and verify a tcp-send stream
@@ -137,6 +138,8 @@ def udp_sink(a):
             if data[4:] != hashlib.sha256(data[:4]).digest() * 4:
                 bad += 1
             seen.add(i)
+            if a.ack and i % a.ack == 0:
+                s.sendto(b'ack', peer)  # a receiver report, as RTCP or QUIC send
     except socket.timeout:
         pass
     # The end marker can overtake the last datagrams: drain briefly.
@@ -300,6 +303,7 @@ def main():
     x.add_argument('n', type=int)
     x.add_argument('--timeout', type=float, default=20)
     x.add_argument('--ipv6', action='store_true')
+    x.add_argument('--ack', type=int, default=0)
     x = sub.add_parser('tcp-echo')
     x.add_argument('port', type=int)
     x.add_argument('--ipv6', action='store_true')
