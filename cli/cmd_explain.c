@@ -18,6 +18,7 @@
 #include "nft.h"
 #include "output.h"
 #include "rtnl.h"
+#include "xfrm.h"
 
 struct query {
 	uint8_t family;
@@ -333,6 +334,34 @@ int cmd_explain(struct cli *c, int argc, char **argv)
 		     cli_ifname(in0, n0), d0.slot ? "" : " (not an offload device)",
 		     cli_ifname(in1, n1), d1.slot ? "" : " (not an offload device)");
 		if (!d0.slot || !d1.slot)
+			goto done;
+		/* 6. Nothing the fast path would skip: netdev chains, xfrm policies. */
+		if (!step("netdev_chains",
+			  !((d0.flags | d1.flags) & NFO_DEV_NETDEV_CHAIN),
+			  (d0.flags | d1.flags) & NFO_DEV_NETDEV_CHAIN ?
+				  "netdev chains hook %s, and offloaded packets would skip them: "
+				  "its connections stay on the kernel path (nft-offload status "
+				  "names them; allow-netdev-chains offloads it anyway)" :
+				  "no netdev chain hooks %s or the other device",
+			  cli_ifname(d0.flags & NFO_DEV_NETDEV_CHAIN ? in0 : in1, n0)))
+			goto done;
+	}
+	{
+		struct nfo_xfrm x = {};
+		const struct nfo_xfrm_pol *pol = NULL;
+		char ps[192] = "";
+
+		if (!nfo_xfrm_dump(&x))
+			pol = nfo_xfrm_match(&x, &fc.ct.orig, &fc.ct.reply);
+		if (pol)
+			nfo_xfrm_pol_str(pol, ps, sizeof(ps));
+		step("xfrm", !pol,
+		     pol ? "an xfrm (IPsec) policy matches (%s): the fast path would bypass it, "
+			   "so the connection stays on the kernel path" :
+			   "no xfrm (IPsec) policy selects it%s",
+		     ps);
+		nfo_xfrm_free(&x);
+		if (pol)
 			goto done;
 	}
 	if (!running)

@@ -41,6 +41,7 @@ enum {
 	O_KEEP,
 	O_FORCE,
 	O_EVBUF,
+	O_ALLOW_NETDEV,
 	O_CT_TIMEOUT,
 	O_PORT,
 	O_ID,
@@ -85,6 +86,9 @@ static const struct cli_opt run_opts[] = {
 	  "on SIGTERM leave offload running for the next daemon (default: remove it)" },
 	{ "force", O_FORCE, NULL, "attach beside (tc) or over (XDP) programs that are not ours" },
 	{ "event-buffer", O_EVBUF, "BYTES", "conntrack event socket buffer (default 16M)" },
+	{ "allow-netdev-chains", O_ALLOW_NETDEV, "DEV",
+	  "offload DEV (or all) even though netdev chains hook it: offloaded packets then skip "
+	  "them (default: such devices stay on the kernel path)" },
 	{ "ct-timeout", O_CT_TIMEOUT, "TIME",
 	  "conntrack timeout held while a flow is offloaded (default 24h)" },
 	{ "metrics-listen", O_METRICS_LISTEN, "ADDR:PORT",
@@ -422,6 +426,8 @@ static int handle_opt(struct cli *c, const struct cli_cmd *cmd, int key, const c
 		return set_run(c, "force", "yes");
 	case O_EVBUF:
 		return set_run(c, "event-buffer", arg);
+	case O_ALLOW_NETDEV:
+		return set_run(c, "allow-netdev-chains", arg);
 	case O_CT_TIMEOUT:
 		return set_run(c, "ct-timeout", arg);
 	case O_METRICS_LISTEN:
