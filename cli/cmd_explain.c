@@ -303,6 +303,26 @@ int cmd_explain(struct cli *c, int argc, char **argv)
 		  fc.ct.status & NFO_IPS_ASSURED ? " [ASSURED]" : ""))
 		goto done;
 
+	/* 2b. An xfrm (IPsec) policy: the fast path would bypass it. */
+	{
+		struct nfo_xfrm x = {};
+		const struct nfo_xfrm_pol *pol = NULL;
+		char ps[192] = "";
+
+		if (!nfo_xfrm_dump(&x))
+			pol = nfo_xfrm_match(&x, &fc.ct.orig, &fc.ct.reply);
+		if (pol)
+			nfo_xfrm_pol_str(pol, ps, sizeof(ps));
+		step("xfrm", !pol,
+		     pol ? "an xfrm (IPsec) policy matches (%s): the fast path would bypass it, "
+			   "so the connection stays on the kernel path" :
+			   "no xfrm (IPsec) policy selects it%s",
+		     ps);
+		nfo_xfrm_free(&x);
+		if (pol)
+			goto done;
+	}
+
 	/* 3. Marked by our chain in both directions, i.e. accepted while established? */
 	if (!step("marked", (fc.ct.mark & mark) == mark, "%s", mark_detail(&fc.ct, mark, msg,
 									  sizeof(msg)))) {
@@ -346,24 +366,7 @@ int cmd_explain(struct cli *c, int argc, char **argv)
 			  cli_ifname(d0.flags & NFO_DEV_NETDEV_CHAIN ? in0 : in1, n0)))
 			goto done;
 	}
-	{
-		struct nfo_xfrm x = {};
-		const struct nfo_xfrm_pol *pol = NULL;
-		char ps[192] = "";
 
-		if (!nfo_xfrm_dump(&x))
-			pol = nfo_xfrm_match(&x, &fc.ct.orig, &fc.ct.reply);
-		if (pol)
-			nfo_xfrm_pol_str(pol, ps, sizeof(ps));
-		step("xfrm", !pol,
-		     pol ? "an xfrm (IPsec) policy matches (%s): the fast path would bypass it, "
-			   "so the connection stays on the kernel path" :
-			   "no xfrm (IPsec) policy selects it%s",
-		     ps);
-		nfo_xfrm_free(&x);
-		if (pol)
-			goto done;
-	}
 	if (!running)
 		step("fast_path", false, "eligible, but no daemon runs to offload it");
 	else if (dp && (nflows = nfo_dp_flow_count(dp)) > 0 &&

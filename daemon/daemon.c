@@ -1491,6 +1491,7 @@ static void check_own_table(struct daemon *d)
 		return;
 	d->st.table_restores++;
 	d->st.table_restored_unix = time(NULL);
+	publish_state(d);
 }
 
 /* One owner per device: refuse a device another instance's program is on. */

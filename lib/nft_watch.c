@@ -26,8 +26,13 @@ static const char *hook_name(int family, uint32_t hook)
 
 static void add_dev(struct nfo_netdev_chains *nc, const char *dev, const char *chain)
 {
+	int i;
+
 	if (nc->n == NFO_NETDEV_CHAINS_MAX || !dev || !*dev)
 		return;
+	for (i = 0; i < nc->n; i++)
+		if (!strcmp(nc->c[i].dev, dev) && !strcmp(nc->c[i].chain, chain))
+			return;
 	snprintf(nc->c[nc->n].dev, sizeof(nc->c[0].dev), "%s", dev);
 	snprintf(nc->c[nc->n].chain, sizeof(nc->c[0].chain), "%s", chain);
 	nc->n++;
@@ -55,7 +60,8 @@ static int chain_cb(unsigned int idx, const struct nlmsghdr *nlh, int err, void 
 	snprintf(what, sizeof(what), "%s %s %s (%s)", family == NFPROTO_NETDEV ? "netdev" : "inet",
 		 nftnl_chain_get_str(c, NFTNL_CHAIN_TABLE), nftnl_chain_get_str(c, NFTNL_CHAIN_NAME),
 		 hook_name(family, hook));
-	if (nftnl_chain_is_set(c, NFTNL_CHAIN_DEV))
+	/* libnftnl may report a single device both ways: the list wins. */
+	if (nftnl_chain_is_set(c, NFTNL_CHAIN_DEV) && !nftnl_chain_is_set(c, NFTNL_CHAIN_DEVICES))
 		add_dev(nc, nftnl_chain_get_str(c, NFTNL_CHAIN_DEV), what);
 	if (nftnl_chain_is_set(c, NFTNL_CHAIN_DEVICES)) {
 		const char *const *devs = nftnl_chain_get_array(c, NFTNL_CHAIN_DEVICES);
