@@ -153,8 +153,11 @@ static const struct cli_cmd cmds[] = {
 	{ "status", "", "kernel features, devices, daemon health",
 	  "Probe the kernel (BPF, BTF, XDP, tc, conntrack events, nftables, the kernel's own "
 	  "flowtable), list each offload device with its mode and link state, and report the "
-	  "daemon (running since, heartbeat), the nft table, flow count and capacity, event "
-	  "losses and resyncs, and offload latency. Exit status 0 means healthy.",
+	  "daemon (running since, heartbeat), the nft table (and how often it was found edited "
+	  "and restored), xfrm policies, flow count and capacity, event losses and resyncs, "
+	  "and offload latency. A device that netdev chains keep on the kernel path is a "
+	  "warning; a program replaced by another instance is a problem. Exit status 0 means "
+	  "healthy.",
 	  no_opts, cmd_status, true },
 	{ "flows", "", "list offloaded connections",
 	  "One line per offloaded connection, like conntrack -L: both tuples as packets arrive, "
@@ -177,7 +180,8 @@ static const struct cli_cmd cmds[] = {
 	{ "explain", "[tcp|udp] SRC[:PORT] DST[:PORT]",
 	  "why a connection is or is not offloaded",
 	  "Walk the checks nft-offload makes for the connection with these addresses (IPv6 as "
-	  "[ADDR]:PORT): conntrack entry, mark, state, helper, devices, fast-path entry. Exit "
+	  "[ADDR]:PORT): conntrack entry, xfrm policies, mark, state, helper, devices, netdev "
+	  "chains, fast-path entry. Exit "
 	  "status 0 if the connection is offloaded, 1 if not.",
 	  no_opts, cmd_explain, true },
 	{ "stop", "", "remove nft-offload: programs, flows, nft table, pins",

@@ -132,13 +132,16 @@ const char *const nfo_man_sections[] = {
 	"[{\"name\", \"fwd_pps\", \"fwd_bits_per_s\", \"slow_path_pps\"}]}. "
 	"status: {\"version\", \"kernel\", \"features\": {NAME: {\"available\", \"detail\"}}, "
 	"\"daemon\": {\"running\", \"pid\", \"since\", \"uptime_s\", "
-	"\"heartbeat_age_ms\"}, \"nft\": {\"table_present\", \"ct_mark\"}, \"flows\": "
+	"\"heartbeat_age_ms\"}, \"nft\": {\"table_present\", \"ct_mark\", "
+	"\"table_restores\", \"table_restored_unix\"}, \"xfrm\": {\"policies\", "
+	"\"forward_policies\"}, \"flows\": "
 	"{\"offloaded\", \"capacity\", \"offloaded_total\", \"evicted_total\", "
 	"\"admit_errors\"}, \"events\": {\"handled\", \"lost\", \"resyncs\", "
 	"\"revalidations\", \"ct_events_revived\" (only when nf_conntrack_events was set to 0 "
 	"while running)}, \"offload_latency\": {\"p50_us\", \"p99_us\", \"max_us\"}, "
 	"\"devices\": [{\"name\", \"ifindex\", \"mode\", \"attached\", \"link\", "
-	"\"xdp_redirect_target\", \"xdp_features\"}], \"healthy\", \"problems\": [...]}. "
+	"\"xdp_redirect_target\", \"xdp_features\", \"kernel_path_only\"}], \"healthy\", "
+	"\"problems\": [...]}. "
 	"explain: {\"protocol\", \"src\", \"sport\", \"dst\", \"dport\", \"checks\": "
 	"[{\"check\", \"ok\", \"detail\"}], \"offloaded\", \"verdict\"}.",
 	"EXIT STATUS",
