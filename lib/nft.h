@@ -56,6 +56,8 @@ struct nfo_nft_report {
 };
 
 int nfo_nft_inspect(uint32_t mark, struct nfo_nft_report *r);
+/* Dump one kind of nftables object (NFT_MSG_GETCHAIN, ...) of every family into cb. */
+int nfo_nft_dump(int msg, nfo_nl_cb cb, void *arg);
 
 /* Parse an NFT_MSG_NEWGEN event. Returns 0 if nlh is one. */
 int nfo_nft_parse_gen(const struct nlmsghdr *nlh, uint32_t *gen, uint32_t *pid);

@@ -77,19 +77,8 @@ out:
 
 int nfo_netdev_chains_scan(struct nfo_netdev_chains *nc)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct nlmsghdr *nlh;
-	struct nfo_nl nl;
-	int err;
-
 	nc->n = 0;
-	err = nfo_nl_open(&nl, NETLINK_NETFILTER, 0);
-	if (err)
-		return err;
-	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETCHAIN, NFPROTO_UNSPEC, NLM_F_DUMP, 0);
-	err = nfo_nl_dump(&nl, nlh, chain_cb, nc);
-	nfo_nl_close(&nl);
-	return err;
+	return nfo_nft_dump(NFT_MSG_GETCHAIN, chain_cb, nc);
 }
 
 int nfo_netdev_chains_on(const struct nfo_netdev_chains *nc, const char *dev, char *buf,

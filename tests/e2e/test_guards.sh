@@ -99,6 +99,19 @@ check "a netdev ingress drop rule added under traffic holds (replies after it: $
 	test "$r1" -eq "$r0"
 check "the dropped connection left the fast path" test "$(flows_matching --port 40104)" -eq 0
 rexec nft delete table netdev f
+# An inet ingress chain over two devices is followed the same way.
+rexec nft -f - <<EOF
+table inet ing {
+	chain c { type filter hook ingress devices = { "lan0", "lan1" } priority 0; }
+}
+EOF
+both_listed() {
+	test "$(json '[d["kernel_path_only"] for d in j["devices"]]')" = \
+		"['inet ing c (ingress)', 'inet ing c (ingress)', None]"
+}
+check "an inet ingress chain with devices = { lan0, lan1 } keeps both on the kernel path" \
+	wait_for 2 both_listed
+rexec nft delete table inet ing
 sleep 0.3
 
 # --- IPsec: an xfrm policy added while flows are offloaded -------------------
