@@ -1503,6 +1503,11 @@ static int check_owner(struct daemon *d, struct dev *dv, uint32_t ifindex)
 	if (nfo_owner_query(ifindex, d->st.devs_map_id, &o) || !o.present || o.ours)
 		return 0;
 	nfo_owner_str(&o, who, sizeof(who));
+	if (d->cfg->force && !o.pid) {
+		/* Left behind by an instance whose pins are gone: nobody to ask. */
+		pr_warn("%s: replacing the program of %s (--force)", dv->name, who);
+		return 0;
+	}
 	pr_err("%s is already offloaded by %s: refusing to take it over (stop that instance "
 	       "with 'nft-offload stop --pin-dir %s', or leave %s out)",
 	       dv->name, who, o.pin_dir[0] ? o.pin_dir : "DIR", dv->name);
