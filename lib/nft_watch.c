@@ -143,6 +143,8 @@ int nfo_nft_table_text(char *buf, size_t len)
 		return -ENOMEM;
 	nft_ctx_buffer_output(ctx);
 	nft_ctx_buffer_error(ctx);
+	/* Counters or limits, if the table ever has some, change by themselves. */
+	nft_ctx_output_set_flags(ctx, NFT_CTX_OUTPUT_STATELESS);
 	rc = nft_run_cmd_from_buffer(ctx, "list table " NFO_NFT_FAMILY " " NFO_NFT_TABLE);
 	if (!rc)
 		snprintf(buf, len, "%s", nft_ctx_get_output_buffer(ctx));
