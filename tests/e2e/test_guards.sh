@@ -143,7 +143,7 @@ rexec nft flush chain inet nft_offload forward
 restored() { rexec nft list chain inet nft_offload forward | grep -q "ct mark set"; }
 check "a flushed chain is restored within a second" wait_for 1 restored
 check "and logged" grep -q "table inet nft_offload was changed" "$NFO_LOG"
-h=$(rexec nft -a list chain inet nft_offload forward | awk '/ct mark set/ {print $NF}')
+h=$(rexec nft -a list chain inet nft_offload forward | awk '/ct mark set/ {print $NF; exit}')
 rexec nft delete rule inet nft_offload forward handle "$h"
 check "a rule deleted by handle is restored within a second" wait_for 1 restored
 restores() { test "$(json "j['nft']['table_restores']")" = 2; }
@@ -157,7 +157,7 @@ wait $rr
 PIN2=$TMP/bpf/other
 # (timeout: an instance that does not refuse would run on; it exits with 124.)
 ip netns exec "$R" timeout 5 "$NFO" run --pin-dir "$PIN2" --device lan0 --device wan0 \
-	--mode tc >"$TMP/second.log" 2>&1
+	--mode tc --log-group 40961 >"$TMP/second.log" 2>&1
 rc=$?
 check "a second instance on the same devices refuses (exit $rc)" test $rc -ne 0 -a $rc -ne 124
 check "naming the owner" grep -q "lan0 is already offloaded by another nft-offload instance (pid $NFO_PID, pin dir $PIN)" "$TMP/second.log"
