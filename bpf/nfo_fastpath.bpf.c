@@ -229,6 +229,9 @@ static __always_inline __u32 route(struct nfo_ctx *c, struct bpf_fib_lookup *p,
 		return pass(c, NFO_R_EGRESS);
 	if (xdp && !(odev->flags & NFO_DEV_XDP_TX))
 		return pass(c, NFO_R_EGRESS);
+	/* Its netdev egress chains would be skipped: the stack transmits. */
+	if (odev->flags & NFO_DEV_NETDEV_CHAIN)
+		return pass(c, NFO_R_EGRESS);
 	return oif;
 }
 

@@ -19,6 +19,7 @@
 #include "nft.h"
 #include "output.h"
 #include "rtnl.h"
+#include "xfrm.h"
 
 struct query {
 	uint8_t family;
@@ -358,6 +359,26 @@ int cmd_explain(struct cli *c, int argc, char **argv)
 		  fc.ct.status & NFO_IPS_ASSURED ? " [ASSURED]" : ""))
 		goto done;
 
+	/* 2b. An xfrm (IPsec) policy: the fast path would bypass it. */
+	{
+		struct nfo_xfrm x = {};
+		const struct nfo_xfrm_pol *pol = NULL;
+		char ps[192] = "";
+
+		if (!nfo_xfrm_dump(&x))
+			pol = nfo_xfrm_match(&x, &fc.ct.orig, &fc.ct.reply);
+		if (pol)
+			nfo_xfrm_pol_str(pol, ps, sizeof(ps));
+		step("xfrm", !pol,
+		     pol ? "an xfrm (IPsec) policy matches (%s): the fast path would bypass it, "
+			   "so the connection stays on the kernel path" :
+			   "no xfrm (IPsec) policy selects it%s",
+		     ps);
+		nfo_xfrm_free(&x);
+		if (pol)
+			goto done;
+	}
+
 	/* 3. Marked by our chain in both directions, i.e. accepted while established? */
 	if (!step("marked", (fc.ct.mark & mark) == mark, "%s", mark_detail(&fc.ct, mark, msg,
 									  sizeof(msg)))) {
@@ -389,6 +410,16 @@ int cmd_explain(struct cli *c, int argc, char **argv)
 		     cli_ifname(in0, n0), d0.slot ? "" : " (not an offload device)",
 		     cli_ifname(in1, n1), d1.slot ? "" : " (not an offload device)");
 		if (!d0.slot || !d1.slot)
+			goto done;
+		/* 6. Nothing the fast path would skip: netdev chains, xfrm policies. */
+		if (!step("netdev_chains",
+			  !((d0.flags | d1.flags) & NFO_DEV_NETDEV_CHAIN),
+			  (d0.flags | d1.flags) & NFO_DEV_NETDEV_CHAIN ?
+				  "netdev chains hook %s, and offloaded packets would skip them: "
+				  "its connections stay on the kernel path (nft-offload status "
+				  "names them; allow-netdev-chains offloads it anyway)" :
+				  "no netdev chain hooks %s or the other device",
+			  cli_ifname(d0.flags & NFO_DEV_NETDEV_CHAIN ? in0 : in1, n0)))
 			goto done;
 	}
 	/* The family's map holds both directions of flow_capacity connections. */

@@ -21,9 +21,12 @@
 #include "conntrackd.h"
 #include "flowmem.h"
 #include "nft.h"
+#include "nft_watch.h"
 #include "nl.h"
+#include "owner.h"
 #include "output.h"
 #include "rtnl.h"
+#include "xfrm.h"
 
 /* A kernel config option from /proc/config.gz: 'y', 'm', 'n' or '?'. */
 static char kconfig(const char *opt)
@@ -153,6 +156,29 @@ static uint64_t mono_ns(void)
 	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
+/* IPsec: flows an xfrm policy selects stay on the kernel path. */
+static void status_xfrm(bool running)
+{
+	struct nfo_xfrm x = {};
+	int err = nfo_xfrm_dump(&x);
+
+	out_obj_open("xfrm");
+	if (err) {
+		out_null("policies");
+		out_text("ipsec:      cannot read xfrm policies: %s\n", strerror(-err));
+	} else {
+		out_u64("policies", "ipsec:      %llu xfrm polic", x.total);
+		out_u64("forward_policies", NULL, x.n);
+		out_text(x.total == 1 ? "y" : "ies");
+		if (x.n)
+			out_text(", %d for forwarded packets: connections they select stay on "
+				 "the kernel path", x.n);
+		out_text("\n");
+	}
+	out_obj_close();
+	nfo_xfrm_free(&x);
+}
+
 int cmd_status(struct cli *c, int argc, char **argv)
 {
 	const char *dir = cli_pin_dir(c);
@@ -248,7 +274,22 @@ int cmd_status(struct cli *c, int argc, char **argv)
 	out_text("\n");
 	if (running && !table)
 		PROBLEM("table inet nft_offload is missing");
+	if (dp) {
+		out_u64("table_restores", NULL, st.table_restores);
+		out_u64("table_restored_unix", NULL, st.table_restored_unix);
+		if (st.table_restores) {
+			struct tm tm;
+			time_t t = st.table_restored_unix;
+
+			localtime_r(&t, &tm);
+			strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S%z", &tm);
+			out_text("            found changed or removed and restored %u time%s, last "
+				 "at %s\n",
+				 st.table_restores, st.table_restores == 1 ? "" : "s", buf);
+		}
+	}
 	out_obj_close();
+	status_xfrm(running);
 
 	/* An HA pair: conntrackd syncs conntrack, marks included, to the peer. */
 	out_obj_open("conntrackd");
@@ -317,7 +358,10 @@ int cmd_status(struct cli *c, int argc, char **argv)
 	out_text("\ndevices:\n");
 	out_arr_open("devices");
 	if (dp && !nfo_nl_open(&nl, NETLINK_ROUTE, 0)) {
-		uint32_t slot;
+		uint32_t slot, devs_id = nfo_map_id(dp->map_fd[NFO_MAP_DEVS]);
+		struct nfo_netdev_chains nc = {};
+
+		nfo_netdev_chains_scan(&nc);
 
 		out_text("  %-12s %7s %-12s %-6s %s\n", "NAME", "IFINDEX", "MODE", "LINK",
 			 "XDP FEATURES");
@@ -326,8 +370,9 @@ int cmd_status(struct cli *c, int argc, char **argv)
 			struct nfo_link l;
 			struct nfo_hook_info h;
 			struct nfo_dev dv = {};
+			struct nfo_owner o = {};
 			uint64_t xf;
-			char xfs[128] = "-";
+			char xfs[128] = "-", chains[512], who[256];
 			bool present, attached;
 
 			if (nfo_dp_slot_get(dp, slot, &s) || !s.name[0])
@@ -336,6 +381,9 @@ int cmd_status(struct cli *c, int argc, char **argv)
 				  !strcmp(l.name, s.name);
 			attached = present && !nfo_hook_query(s.ifindex, &h) &&
 				   ((s.flags & NFO_DEV_TC) ? h.tc_ours : h.xdp_ours);
+			/* Ours, or another instance's program by the same name? */
+			if (attached && !nfo_owner_query(s.ifindex, devs_id, &o) && !o.ours)
+				attached = false;
 			if (present && !nfo_xdp_features(s.ifindex, &xf))
 				nfo_xdp_features_str(xf, xfs, sizeof(xfs));
 			if (present)
@@ -349,10 +397,23 @@ int cmd_status(struct cli *c, int argc, char **argv)
 			out_bool("xdp_redirect_target", NULL, dv.flags & NFO_DEV_XDP_TX);
 			out_str("xdp_features", "%s", xfs);
 			out_text("%s\n", !present ? "" : attached ? "" : "  (NOT ATTACHED)");
+			if (s.flags & NFO_DEV_NETDEV_CHAIN) {
+				nfo_netdev_chains_on(&nc, s.name, chains, sizeof(chains));
+				out_str("kernel_path_only", NULL, chains[0] ? chains : "netdev chains");
+				out_text("  %-12s WARNING: kernel path only: hooked by netdev "
+					 "chain(s) %s, which offloaded packets would skip "
+					 "(allow-netdev-chains to offload it anyway)\n",
+					 s.name, chains[0] ? chains : "(gone since)");
+			} else {
+				out_null("kernel_path_only");
+			}
 			out_obj_close();
 			if (running && !present)
 				PROBLEM("device %s is gone", s.name);
-			else if (running && !attached)
+			else if (running && o.present && !o.ours) {
+				nfo_owner_str(&o, who, sizeof(who));
+				PROBLEM("the program on %s was replaced by %s", s.name, who);
+			} else if (running && !attached)
 				PROBLEM("program not attached to %s", s.name);
 		}
 		nfo_nl_close(&nl);

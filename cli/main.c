@@ -44,6 +44,7 @@ enum {
 	O_FORCE,
 	O_TRUST_NL,
 	O_EVBUF,
+	O_ALLOW_NETDEV,
 	O_CT_TIMEOUT,
 	O_PORT,
 	O_ID,
@@ -92,6 +93,9 @@ static const struct cli_opt run_opts[] = {
 	  "admit connections whose mark bit came through ctnetlink (conntrackd, conntrack -I/-U); "
 	  "default: clear it, so that this router's ruleset decides" },
 	{ "event-buffer", O_EVBUF, "BYTES", "conntrack event socket buffer (default 16M)" },
+	{ "allow-netdev-chains", O_ALLOW_NETDEV, "DEV",
+	  "offload DEV (or all) even though netdev chains hook it: offloaded packets then skip "
+	  "them (default: such devices stay on the kernel path)" },
 	{ "ct-timeout", O_CT_TIMEOUT, "TIME",
 	  "conntrack timeout held while a flow is offloaded (default 24h)" },
 	{ "metrics-listen", O_METRICS_LISTEN, "ADDR:PORT",
@@ -156,8 +160,11 @@ static const struct cli_cmd cmds[] = {
 	{ "status", "", "kernel features, devices, daemon health",
 	  "Probe the kernel (BPF, BTF, XDP, tc, conntrack events, nftables, the kernel's own "
 	  "flowtable), list each offload device with its mode and link state, and report the "
-	  "daemon (running since, heartbeat), the nft table, flow count and capacity, event "
-	  "losses and resyncs, and offload latency. Exit status 0 means healthy.",
+	  "daemon (running since, heartbeat), the nft table (and how often it was found edited "
+	  "and restored), xfrm policies, flow count and capacity, event losses and resyncs, "
+	  "and offload latency. A device that netdev chains keep on the kernel path is a "
+	  "warning; a program replaced by another instance is a problem. Exit status 0 means "
+	  "healthy.",
 	  no_opts, cmd_status, true },
 	{ "flows", "", "list offloaded connections",
 	  "One line per offloaded connection, like conntrack -L: both tuples as packets arrive, "
@@ -180,7 +187,8 @@ static const struct cli_cmd cmds[] = {
 	{ "explain", "[tcp|udp] SRC[:PORT] DST[:PORT]",
 	  "why a connection is or is not offloaded",
 	  "Walk the checks nft-offload makes for the connection with these addresses (IPv6 as "
-	  "[ADDR]:PORT): conntrack entry, mark, state, helper, devices, fast-path entry. Exit "
+	  "[ADDR]:PORT): conntrack entry, xfrm policies, mark, state, helper, devices, netdev "
+	  "chains, fast-path entry. Exit "
 	  "status 0 if the connection is offloaded, 1 if not.",
 	  no_opts, cmd_explain, true },
 	{ "stop", "", "remove nft-offload: programs, flows, nft table, pins",
@@ -449,6 +457,8 @@ static int handle_opt(struct cli *c, const struct cli_cmd *cmd, int key, const c
 		return set_run(c, "trust-netlink-marks", "yes");
 	case O_EVBUF:
 		return set_run(c, "event-buffer", arg);
+	case O_ALLOW_NETDEV:
+		return set_run(c, "allow-netdev-chains", arg);
 	case O_CT_TIMEOUT:
 		return set_run(c, "ct-timeout", arg);
 	case O_METRICS_LISTEN:

@@ -47,6 +47,9 @@
 #include "rtnl.h"
 #include "runrec.h"
 #include "waitq.h"
+#include "nft_watch.h"
+#include "owner.h"
+#include "xfrm.h"
 
 #define PENDING_MAX 512
 /*
@@ -65,6 +68,8 @@ struct dev {
 	uint32_t flags; /* NFO_DEV_* */
 	bool attached;
 	bool up;
+	bool netdev_chain; /* a netdev chain hooks it: kernel path only */
+	bool owner_lost; /* our program was found replaced or gone */
 	uint8_t mac[6];
 	uint32_t master; /* bridge it is a port of, when it became one while running */
 	bool bridge; /* a bridge device */
@@ -141,7 +146,21 @@ struct daemon {
 	int nflog_buf; /* receive buffer of the nflog socket, bytes */
 	uint64_t get_since; /* when the oldest GET in the batch was asked for by nflog */
 	uint64_t netlink_marks_cleared; /* marks not set by our ruleset */
+	/* What keeps flows off the fast path besides the forward chains. */
+	struct nfo_xfrm xfrm; /* xfrm policies that apply to forwarded packets */
+	struct nfo_nl xfrm_ev; /* their events */
+	bool xfrm_ev_open;
+	uint64_t skip_keptoff; /* admissions refused: netdev chain or xfrm policy */
+	char table_text[8192]; /* our table as listed right after install */
 };
+
+/* What stays on the kernel path, and who owns the devices (defined below). */
+static int check_owner(struct daemon *d, struct dev *dv, uint32_t ifindex);
+static bool kept_off(struct daemon *d, const struct pending *p);
+static void check_own_table(struct daemon *d);
+static void check_netdev_chains(struct daemon *d, bool at_start);
+static void read_xfrm_events(struct daemon *d);
+static void watch_owners(struct daemon *d);
 
 static uint64_t mono_ns(void)
 {
@@ -303,8 +322,10 @@ static uint32_t xdp_tx_flag(const struct daemon *d, const struct dev *dv)
 
 static int publish_dev(struct daemon *d, struct dev *dv)
 {
-	struct nfo_dev nd = { .slot = dv->slot, .flags = dv->flags | xdp_tx_flag(d, dv) };
-	struct nfo_slot s = { .ifindex = dv->ifindex, .flags = dv->flags };
+	uint32_t keptoff = dv->netdev_chain ? NFO_DEV_NETDEV_CHAIN : 0;
+	struct nfo_dev nd = { .slot = dv->slot,
+			      .flags = dv->flags | xdp_tx_flag(d, dv) | keptoff };
+	struct nfo_slot s = { .ifindex = dv->ifindex, .flags = dv->flags | keptoff };
 
 	memcpy(nd.mac, dv->mac, 6);
 	snprintf(s.name, sizeof(s.name), "%s", dv->name);
@@ -416,6 +437,9 @@ static int attach_dev(struct daemon *d, struct dev *dv, const struct nfo_link *l
 	if (err)
 		return err;
 	dv->flags = d->cfg->force ? NFO_DEV_FORCED : 0;
+	err = check_owner(d, dv, l->ifindex);
+	if (err)
+		return err;
 
 	if (dv->mode == NFO_MODE_TC) {
 		err = nfo_attach_tc(dv->ifindex, nfo_dp_prog_fd(d->dp, false), d->cfg->force,
@@ -489,7 +513,8 @@ static void detach_dev(struct daemon *d, struct dev *dv, bool unpublish)
  * mark bit); ruleset (re-validation after a ruleset change); device (a device
  * went away or down); gone (missing from a resync dump); route moved (the
  * route of a source-NATed flow moved: the stack decides); teardown (FIN/RST
- * seen by the fast path, conntrack said nothing).
+ * seen by the fast path, conntrack said nothing); kept off (a netdev chain or
+ * an xfrm policy now applies to it: the fast path would skip it).
  */
 enum evict_why {
 #define X(e, label) EVICT_##e,
@@ -549,6 +574,7 @@ static void evict(struct daemon *d, struct nfo_conn *c, enum evict_why why, uint
 	case EVICT_RULESET:
 	case EVICT_DEVICE:
 	case EVICT_ROUTE:
+	case EVICT_KEPTOFF:
 		/* Give conntrack its timeout back; clear the mark to re-judge. */
 		ct_flush_if_full(d);
 		nfo_ct_handback(&d->ct_batch, &c->orig, c->zone, c->tcp_state, c->assured, idle_s,
@@ -1011,6 +1037,11 @@ static void process_chunk(struct daemon *d, int first, int n, uint64_t now)
 			d->skip_devices++;
 			continue;
 		}
+		p->ok = !kept_off(d, p);
+		if (!p->ok) {
+			d->skip_keptoff++;
+			continue;
+		}
 		/* No room: leave conntrack untouched, wait (no hold, no liberal). */
 		if (!table_room(d, p->ct.orig.family, planned[p->ct.orig.family == AF_INET6])) {
 			p->ok = false;
@@ -1282,6 +1313,8 @@ static int install_table(struct daemon *d)
 	rc = nfo_nft_install(&spec, err, sizeof(err));
 	if (rc)
 		pr_err("cannot install table %s %s: %s", NFO_NFT_FAMILY, NFO_NFT_TABLE, err);
+	else if (nfo_nft_table_text(d->table_text, sizeof(d->table_text)))
+		d->table_text[0] = '\0';
 	return rc;
 }
 
@@ -1336,12 +1369,9 @@ static void revalidate(struct daemon *d)
 	nfo_setchg_reset(&d->again_chg);
 	d->setchg_committed = 0;
 	d->setchg_due = d->again_targeted = false;
-	if (!nfo_nft_table_exists()) {
-		pr_warn("table %s %s was removed (nft flush ruleset?); reinstalling it",
-			NFO_NFT_FAMILY, NFO_NFT_TABLE);
-		install_table(d);
-	}
+	check_own_table(d);
 	check_ruleset(d, false);
+	check_netdev_chains(d, false);
 	n = evict_all(d, EVICT_RULESET, 0);
 	d->st.revalidations++;
 	d->revalidate_again_ns = mono_ns() + REVALIDATE_GRACE_NS;
@@ -1773,6 +1803,8 @@ static void tick(struct daemon *d)
 	process_pending(d);
 	if (++ticks % 10 == 0)
 		refresh_xdp_tx(d);
+	if (ticks % 5 == 0)
+		watch_owners(d);
 	if (d->skip_devices + d->skip_conntrack != d->skip_logged) {
 		d->skip_logged = d->skip_devices + d->skip_conntrack;
 		pr_info("marked connections not offloaded so far: %llu entering through a device "
@@ -1780,6 +1812,240 @@ static void tick(struct daemon *d)
 			(unsigned long long)d->skip_devices, (unsigned long long)d->skip_conntrack);
 	}
 	publish_state(d);
+}
+
+/* ---- what stays on the kernel path, and who owns the devices ----------- */
+
+/*
+ * A netdev chain (table netdev ingress or egress, or an inet ingress chain)
+ * on an offload device would never see offloaded packets: tc and XDP run
+ * before the netdev ingress hook, and a redirect skips the egress hook. Such a
+ * device stays on the kernel path, in both directions, unless
+ * allow-netdev-chains names it. Called at start and on every ruleset change.
+ */
+static void check_netdev_chains(struct daemon *d, bool at_start)
+{
+	struct nfo_netdev_chains nc;
+	uint32_t blocked = 0;
+	char chains[512];
+	int i, err;
+
+	err = nfo_netdev_chains_scan(&nc);
+	if (err) {
+		pr_warn("cannot list the netdev chains: %s", strerror(-err));
+		return;
+	}
+	for (i = 0; i < d->ndevs; i++) {
+		struct dev *dv = &d->devs[i];
+		bool on = nfo_netdev_chains_on(&nc, dv->name, chains, sizeof(chains)) > 0;
+		bool allowed = on && nfo_config_netdev_allowed(d->cfg, dv->name);
+		bool block = on && !allowed;
+		long n = 0;
+
+		blocked += block;
+		if (allowed && at_start)
+			pr_warn("%s: netdev chain(s) %s hook it, and allow-netdev-chains lets "
+				"offloaded packets skip them",
+				dv->name, chains);
+		if (block == dv->netdev_chain)
+			continue;
+		dv->netdev_chain = block;
+		if (dv->attached)
+			publish_dev(d, dv);
+		if (block && dv->ifindex)
+			n = evict_all(d, EVICT_KEPTOFF, dv->ifindex);
+		if (block)
+			pr_warn("%s: netdev chain(s) %s hook it, and offloaded packets would skip "
+				"them: its connections stay on the kernel path (%ld back to it); "
+				"allow-netdev-chains = %s offloads it anyway",
+				dv->name, chains, n, dv->name);
+		else
+			pr_info("%s: no netdev chain hooks it any more; offloading through it again",
+				dv->name);
+	}
+	d->st.netdev_blocked = blocked;
+}
+
+struct keptoff_arg {
+	struct daemon *d;
+	long n;
+};
+
+static void xfrm_evict_cb(struct nfo_conn *c, void *arg)
+{
+	struct keptoff_arg *a = arg;
+	struct nfo_tuple reply;
+	uint32_t ifindex;
+
+	nfo_key_tuple(&c->key[1], c->orig.family, &reply, &ifindex);
+	if (nfo_xfrm_match(&a->d->xfrm, &c->orig, &reply)) {
+		evict(a->d, c, EVICT_KEPTOFF, 0);
+		a->n++;
+	}
+}
+
+/* Read the xfrm policies again; offloaded flows one of them selects go back. */
+static void xfrm_reload(struct daemon *d, bool at_start)
+{
+	struct keptoff_arg a = { .d = d };
+	int err = nfo_xfrm_dump(&d->xfrm);
+
+	if (err) {
+		if (at_start)
+			pr_warn("cannot read the xfrm (IPsec) policies: %s", strerror(-err));
+		return;
+	}
+	if (d->xfrm.n) {
+		nfo_flowtab_foreach(&d->tab, xfrm_evict_cb, &a);
+		ct_flush(d);
+	}
+	if (at_start ? d->xfrm.total > 0 : d->st.xfrm_policies != (uint32_t)d->xfrm.total || a.n)
+		pr_info("%d xfrm (IPsec) policies, %d of them for forwarded packets: the "
+			"connections they select stay on the kernel path (%ld back to it)",
+			d->xfrm.total, d->xfrm.n, a.n);
+	d->st.xfrm_policies = d->xfrm.total;
+}
+
+static void xfrm_start(struct daemon *d)
+{
+	/* The event socket first, so that no change falls between it and the dump. */
+	d->xfrm_ev_open = !nfo_xfrm_events_open(&d->xfrm_ev);
+	if (!d->xfrm_ev_open)
+		pr_warn("cannot watch xfrm (IPsec) policies (NETLINK_XFRM); policies added "
+			"later are not followed");
+	xfrm_reload(d, true);
+}
+
+static int ignore_cb(unsigned int idx, const struct nlmsghdr *nlh, int err, void *arg)
+{
+	return 0;
+}
+
+static void read_xfrm_events(struct daemon *d)
+{
+	/* Any policy event (or a loss of them): read them all again. */
+	nfo_nl_read_events(&d->xfrm_ev, ignore_cb, d, 4096);
+	xfrm_reload(d, false);
+}
+
+/* Admission: a device hooked by netdev chains, or an xfrm policy, says no. */
+static bool kept_off(struct daemon *d, const struct pending *p)
+{
+	const struct nfo_xfrm_pol *pol;
+	char buf[128], ps[192];
+	int dir;
+
+	for (dir = 0; dir < 2; dir++) {
+		struct dev *dv = dev_by_ifindex(d, p->oif[dir]);
+
+		if (dv && dv->netdev_chain) {
+			if (nfo_log_get_level() >= NFO_LOG_DEBUG)
+				pr_debug("not offloaded (netdev chains hook %s): %s", dv->name,
+					 tuple_str(&p->ct.orig, buf, sizeof(buf)));
+			return true;
+		}
+	}
+	pol = nfo_xfrm_match(&d->xfrm, &p->ct.orig, &p->ct.reply);
+	if (pol && nfo_log_get_level() >= NFO_LOG_DEBUG) {
+		nfo_xfrm_pol_str(pol, ps, sizeof(ps));
+		pr_debug("not offloaded (an xfrm (IPsec) policy matches: %s): %s", ps,
+			 tuple_str(&p->ct.orig, buf, sizeof(buf)));
+	}
+	return pol != NULL;
+}
+
+/*
+ * Our table must hold what we installed, not only exist: a flushed chain or a
+ * deleted rule silently stops all offload. Reinstall it (atomically) when
+ * anything differs.
+ */
+static void check_own_table(struct daemon *d)
+{
+	static char now[sizeof(d->table_text)];
+	const char *what;
+	int err;
+
+	err = nfo_nft_table_text(now, sizeof(now));
+	if (err == -ENOENT)
+		what = "was removed (nft flush ruleset?)";
+	else if (!err && d->table_text[0] && strcmp(now, d->table_text))
+		what = "was changed (its rules are not the ones nft-offload installed)";
+	else
+		return;
+	pr_warn("table %s %s %s; reinstalling it", NFO_NFT_FAMILY, NFO_NFT_TABLE, what);
+	if (install_table(d))
+		return;
+	d->st.table_restores++;
+	d->st.table_restored_unix = time(NULL);
+	publish_state(d);
+}
+
+/* One owner per device: refuse a device another instance's program is on. */
+static int check_owner(struct daemon *d, struct dev *dv, uint32_t ifindex)
+{
+	struct nfo_owner o;
+	char who[256];
+
+	if (nfo_owner_query(ifindex, d->st.devs_map_id, &o) || !o.present || o.ours)
+		return 0;
+	nfo_owner_str(&o, who, sizeof(who));
+	if (d->cfg->force && !o.pid) {
+		/* Left behind by an instance whose pins are gone: nobody to ask. */
+		pr_warn("%s: replacing the program of %s (--force)", dv->name, who);
+		return 0;
+	}
+	pr_err("%s is already offloaded by %s: refusing to take it over (stop that instance "
+	       "with 'nft-offload stop --pin-dir %s', or leave %s out)",
+	       dv->name, who, o.pin_dir[0] ? o.pin_dir : "DIR", dv->name);
+	return -EBUSY;
+}
+
+/* Our programs still where we put them? (status reports it too) */
+static void watch_owners(struct daemon *d)
+{
+	char who[256];
+	int i;
+
+	for (i = 0; i < d->ndevs; i++) {
+		struct dev *dv = &d->devs[i];
+		struct nfo_owner o;
+		bool lost;
+
+		if (!dv->attached || !dv->ifindex ||
+		    nfo_owner_query(dv->ifindex, d->st.devs_map_id, &o))
+			continue;
+		lost = !o.present || !o.ours;
+		if (lost && !dv->owner_lost) {
+			nfo_owner_str(&o, who, sizeof(who));
+			pr_warn("%s: nft-offload's program is no longer on the device (%s): "
+				"nothing is offloaded through it; restart the daemon to attach again",
+				dv->name, o.present ? who : "removed by someone else");
+		} else if (!lost && dv->owner_lost) {
+			pr_info("%s: nft-offload's program is on the device again", dv->name);
+		}
+		dv->owner_lost = lost;
+	}
+}
+
+/*
+ * Adopted flows were judged by the ruleset of the previous daemon. If the
+ * ruleset changed while no daemon ran (its generation differs from the one
+ * last validated), send them all back to it, like a live change.
+ */
+static void revalidate_adopted(struct daemon *d, uint32_t gen_before)
+{
+	if (!d->tab.count)
+		return;
+	if (gen_before && gen_before == d->st.nft_gen) {
+		pr_info("ruleset unchanged since the previous daemon (generation %u): the adopted "
+			"connections stay offloaded",
+			gen_before);
+		return;
+	}
+	pr_info("the ruleset changed while no daemon ran (generation %u, last validated %u): "
+		"re-validating the adopted connections",
+		gen_before, d->st.nft_gen);
+	revalidate(d);
 }
 
 /* ---- start and stop ----------------------------------------------------- */
@@ -1968,6 +2234,10 @@ static void close_sockets(struct daemon *d)
 	nfo_nl_close(&d->rt_ev);
 	nfo_nl_close(&d->rt_req);
 	nfo_nl_close(&d->nflog);
+	if (d->xfrm_ev_open)
+		nfo_nl_close(&d->xfrm_ev);
+	d->xfrm_ev_open = false;
+	nfo_xfrm_free(&d->xfrm);
 }
 
 static int setup_loop(struct daemon *d)
@@ -2005,6 +2275,11 @@ static int setup_loop(struct daemon *d)
 	ev.data.fd = nfo_nl_fd(&d->nflog);
 	if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, ev.data.fd, &ev))
 		return -errno;
+	if (d->xfrm_ev_open) {
+		ev.data.fd = nfo_nl_fd(&d->xfrm_ev);
+		if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, ev.data.fd, &ev))
+			return -errno;
+	}
 	return nfo_exporter_watch(&d->mx, d->epfd);
 }
 
@@ -2132,6 +2407,8 @@ static void event_loop(struct daemon *d)
 				read_rt_events(d);
 			else if (fd == nfo_nl_fd(&d->nflog))
 				read_nflog(d);
+			else if (d->xfrm_ev_open && fd == nfo_nl_fd(&d->xfrm_ev))
+				read_xfrm_events(d);
 			else if (fd == d->timerfd)
 				tick(d);
 			else if (fd == d->sigfd)
@@ -2164,6 +2441,8 @@ static int start(struct daemon *d, bool had_pins)
 	d->st.idle_timeout_s = d->cfg->idle_timeout;
 	d->st.flow_capacity = d->dp->flow_capacity;
 	d->st.flows = 0;
+	d->st.devs_map_id = nfo_map_id(d->dp->map_fd[NFO_MAP_DEVS]);
+	snprintf(d->st.pin_dir, sizeof(d->st.pin_dir), "%s", d->cfg->pin_dir);
 	nfo_dp_state_set(d->dp, &d->st);
 	nfo_exporter_start(&d->mx, d->dp);
 
@@ -2207,6 +2486,8 @@ static int start(struct daemon *d, bool had_pins)
 		return -EINVAL; /* a selector nft refuses: configuration */
 	d->table_created = true;
 	check_ruleset(d, true);
+	check_netdev_chains(d, true);
+	xfrm_start(d);
 	if (setup_loop(d)) {
 		pr_err("cannot set up the event loop: %s", strerror(errno));
 		return -1;
@@ -2219,6 +2500,7 @@ int nfo_daemon_run(struct nfo_config *cfg)
 	struct nfo_nft_report r;
 	struct daemon *d;
 	char mem[32];
+	uint32_t gen_before;
 	bool had_pins;
 	int i, err, rc = 1;
 
@@ -2300,6 +2582,9 @@ int nfo_daemon_run(struct nfo_config *cfg)
 			"pins to find this daemon",
 			NFO_RUN_DIR, strerror(-err));
 	d->runrec_written = !err;
+	/* Before our own table bumps it: did the ruleset change while no daemon ran? */
+	if (nfo_nft_get_gen(&gen_before))
+		gen_before = 0;
 
 	err = start(d, had_pins);
 	if (err) {
@@ -2308,6 +2593,7 @@ int nfo_daemon_run(struct nfo_config *cfg)
 		goto out_close;
 	}
 	nfo_log_set_timestamps(1); /* from here on, a long-running log */
+	revalidate_adopted(d, gen_before);
 	if (resync(d, "initial dump"))
 		pr_warn("initial conntrack dump incomplete; retrying in the background");
 	d->catchup_at = mono_s() + 2;

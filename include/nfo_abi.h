@@ -15,7 +15,7 @@
 
 #include <linux/types.h>
 
-#define NFO_ABI_VERSION 5
+#define NFO_ABI_VERSION 6
 
 /* Directions, as in enum flow_offload_tuple_dir / ip_conntrack_dir. */
 #define NFO_DIR_ORIGINAL 0
@@ -140,6 +140,8 @@ struct nfo_event {
 #define NFO_DEV_XDP_GENERIC (1U << 3) /* XDP attached in generic (skb) mode */
 #define NFO_DEV_CLSACT_OURS (1U << 4) /* slots map: we created the clsact qdisc */
 #define NFO_DEV_FORCED (1U << 5) /* slots map: attached beside/over foreign programs */
+/* slots map: a netdev chain of the user's hooks this device: kernel path only */
+#define NFO_DEV_NETDEV_CHAIN (1U << 6)
 
 struct nfo_dev {
 	__u32 slot;
@@ -222,6 +224,12 @@ struct nfo_state {
 	__u64 latency_p99_ns;
 	__u64 latency_max_ns;
 	__u64 flows_waiting; /* marked connections waiting for room in the flow table */
+	__u32 table_restores; /* our table found changed or gone, and reinstalled */
+	__u32 xfrm_policies; /* xfrm policies that keep matching flows off */
+	__u64 table_restored_unix; /* last reinstall, seconds since the epoch */
+	__u32 devs_map_id; /* id of our devices map: programs using it are ours */
+	__u32 netdev_blocked; /* devices kept on the kernel path by netdev chains */
+	char pin_dir[128]; /* this instance's pin directory (names the owner) */
 };
 
 /*
@@ -238,7 +246,8 @@ struct nfo_state {
 	X(DEVICE, "device")           \
 	X(GONE, "gone")               \
 	X(ROUTE, "route_moved")       \
-	X(TEARDOWN, "teardown")
+	X(TEARDOWN, "teardown")       \
+	X(KEPTOFF, "kept_off")
 
 #define NFO_EVICT_SLOTS 16 /* room for more reasons without an ABI change */
 
@@ -308,7 +317,7 @@ _Static_assert(sizeof(struct nfo_dev) == 16, "nfo_dev layout");
 _Static_assert(sizeof(struct nfo_event) == 56, "nfo_event layout");
 _Static_assert(sizeof(struct nfo_slot) == 32, "nfo_slot layout");
 _Static_assert(sizeof(struct nfo_stats) == 8 * (2 + NFO_R_MAX), "nfo_stats layout");
-_Static_assert(sizeof(struct nfo_state) == 152, "nfo_state layout");
+_Static_assert(sizeof(struct nfo_state) == 304, "nfo_state layout");
 _Static_assert(sizeof(struct nfo_metrics) == 8 * (3 + NFO_LAT_BUCKETS + NFO_EVICT_SLOTS),
 	       "nfo_metrics layout");
 _Static_assert(sizeof(struct nfo_host_key) == 20, "nfo_host_key layout");

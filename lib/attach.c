@@ -158,6 +158,7 @@ static bool prog_named(uint32_t id, const char *name)
 struct tc_scan {
 	int filters;
 	bool ours;
+	uint32_t prog_id;
 	bool clsact;
 	uint32_t ifindex;
 };
@@ -187,6 +188,8 @@ static int filter_cb(unsigned int idx, const struct nlmsghdr *nlh, int err, void
 		const struct nlattr *o[TCA_BPF_MAX + 1] = {};
 
 		mnl_attr_parse_nested(tb[TCA_OPTIONS], tca_cb, o);
+		if (o[TCA_BPF_ID])
+			s->prog_id = mnl_attr_get_u32(o[TCA_BPF_ID]);
 		/* libbpf names the filter "PROG:[ID]": no privilege needed to read. */
 		if (o[TCA_BPF_NAME] && !strncmp(mnl_attr_get_str(o[TCA_BPF_NAME]), "nfo_tc:", 7))
 			s->ours = true;
@@ -270,6 +273,7 @@ int nfo_hook_query(uint32_t ifindex, struct nfo_hook_info *h)
 	}
 	h->tc_filters = s.filters;
 	h->tc_ours = s.ours;
+	h->tc_prog_id = s.ours ? s.prog_id : 0;
 	return 0;
 }
 

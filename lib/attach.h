@@ -42,6 +42,7 @@ struct nfo_hook_info {
 	bool xdp_generic;
 	int tc_filters; /* filters on the ingress hook, ours included */
 	bool tc_ours; /* our filter is there */
+	uint32_t tc_prog_id; /* the program of our filter */
 	bool clsact; /* a clsact (or ingress) qdisc exists */
 };
 

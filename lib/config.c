@@ -35,6 +35,16 @@ void nfo_config_free(struct nfo_config *c)
 	c->nselectors = 0;
 }
 
+bool nfo_config_netdev_allowed(const struct nfo_config *c, const char *dev)
+{
+	int i;
+
+	for (i = 0; i < c->nallow_netdev; i++)
+		if (!strcmp(c->allow_netdev[i], dev) || !strcmp(c->allow_netdev[i], "all"))
+			return true;
+	return false;
+}
+
 int nfo_parse_u64(const char *s, uint64_t *v)
 {
 	unsigned long long n, mult = 1;
@@ -268,6 +278,18 @@ int nfo_config_set(struct nfo_config *c, const char *key, const char *value, cha
 			return -EINVAL;
 		}
 		c->event_buffer = u;
+	} else if (!strcmp(key, "allow-netdev-chains")) {
+		char buf[1024], *tok, *save;
+
+		snprintf(buf, sizeof(buf), "%s", value);
+		for (tok = strtok_r(buf, " \t,", &save); tok; tok = strtok_r(NULL, " \t,", &save)) {
+			if (strlen(tok) >= IFNAMSIZ || c->nallow_netdev == NFO_MAX_DEVICES) {
+				snprintf(err, errlen, "allow-netdev-chains: invalid device name '%s'",
+					 tok);
+				return -EINVAL;
+			}
+			snprintf(c->allow_netdev[c->nallow_netdev++], IFNAMSIZ, "%s", tok);
+		}
 	} else if (!strncmp(key, "metrics-", 8)) {
 		int r = nfo_metrics_config_set(c, key, value, err, errlen);
 

@@ -43,6 +43,9 @@ struct nfo_config {
 	bool force;
 	bool trust_netlink_marks; /* admit marks set through ctnetlink (benchmarks) */
 	int event_buffer; /* bytes */
+	/* Devices offloaded despite netdev chains on them ("all": every one). */
+	char allow_netdev[NFO_MAX_DEVICES][IFNAMSIZ];
+	int nallow_netdev;
 	char source[300]; /* config file used, "" if none */
 	char metrics_listen[64]; /* "" : off */
 	char metrics_file[256]; /* "" : off */
@@ -58,6 +61,8 @@ int nfo_config_set(struct nfo_config *c, const char *key, const char *value, cha
 /* Final checks (device list, timeouts). Returns -EINVAL with the reason in err. */
 int nfo_config_validate(const struct nfo_config *c, char *err, size_t errlen);
 void nfo_config_free(struct nfo_config *c);
+/* allow-netdev-chains names dev (or all)? */
+bool nfo_config_netdev_allowed(const struct nfo_config *c, const char *dev);
 
 /* The bit of `mark` for the original direction, and for the reply direction. */
 static inline uint32_t nfo_mark_orig(uint32_t mark)

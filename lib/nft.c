@@ -223,7 +223,7 @@ static const char *family_str(int f)
 	return "?";
 }
 
-static int dump(int msg, nfo_nl_cb cb, void *arg)
+int nfo_nft_dump(int msg, nfo_nl_cb cb, void *arg)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nlmsghdr *nlh;
@@ -237,11 +237,6 @@ static int dump(int msg, nfo_nl_cb cb, void *arg)
 	err = nfo_nl_dump(&nl, nlh, cb, arg);
 	nfo_nl_close(&nl);
 	return err;
-}
-
-int nfo_nft_dump(int msg, nfo_nl_cb cb, void *arg)
-{
-	return dump(msg, cb, arg);
 }
 
 static int chain_cb(unsigned int idx, const struct nlmsghdr *nlh, int e, void *arg)
@@ -405,9 +400,9 @@ int nfo_nft_inspect(uint32_t mark, struct nfo_nft_report *r)
 	int err;
 
 	memset(r, 0, sizeof(*r));
-	err = dump(NFT_MSG_GETCHAIN, chain_cb, r);
+	err = nfo_nft_dump(NFT_MSG_GETCHAIN, chain_cb, r);
 	if (!err)
-		err = dump(NFT_MSG_GETRULE, rule_cb, &ra);
+		err = nfo_nft_dump(NFT_MSG_GETRULE, rule_cb, &ra);
 	return err;
 }
 

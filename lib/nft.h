@@ -56,7 +56,6 @@ struct nfo_nft_report {
 };
 
 int nfo_nft_inspect(uint32_t mark, struct nfo_nft_report *r);
-
 /* Dump every object of one kind (NFT_MSG_GETSET, GETRULE, ...) of every family. */
 int nfo_nft_dump(int msg, nfo_nl_cb cb, void *arg);
 

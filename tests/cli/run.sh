@@ -637,7 +637,7 @@ expect "explain -j: offloaded, with the conntrack id flows shows" \
 	[ "$(get '(d["offloaded"], d["verdict"], str('"$udp4_id"') in d["checks"][0]["detail"])')" = "(True, 'offloaded', True)" ]
 cli explain -j udp 198.18.1.2:40009 198.19.2.2:7999
 expect "explain -j: unreplied UDP fails at 'marked'" \
-	[ "$(get '[(c["check"], c["ok"]) for c in d["checks"]]')" = "[('conntrack', True), ('marked', False)]" ]
+	[ "$(get '[(c["check"], c["ok"]) for c in d["checks"]]')" = "[('conntrack', True), ('xfrm', True), ('marked', False)]" ]
 
 printf '# the test pin dir\npin-dir = %s\n' "$PIN" >"$TMP/pin-dir.conf"
 cli_nopin status -j -c "$TMP/pin-dir.conf"
