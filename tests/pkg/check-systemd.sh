@@ -210,11 +210,21 @@ in_ct rm -r /run/systemd/system/nft-offload.service.d
 in_ct systemctl daemon-reload
 in_ct systemctl reset-failed nft-offload
 check "... and left nothing either" nothing_left
-# ---- what a metrics listener would need (the unit's comment) -----------------------
-# The unit's sandbox around a stand-in (bash connecting to 127.0.0.1:1, where
-# nothing listens) instead of the daemon: its stderr says how far it got.
-standin() { # standin EXTRA-UNIT-LINES
-	printf '[Service]\nType=oneshot\nRestart=no\nExecStart=\nExecStart=/usr/bin/timeout 2 /bin/bash -c "exec 3<>/dev/tcp/127.0.0.1/1"\nStandardError=file:/run/standin.err\n%b\n' "$1" |
+# ---- metrics-listen inside the sandbox -----------------------------------------
+# The unit opens IP sockets and loopback for it, and nothing more.
+in_ct sh -c 'echo "metrics-listen = 127.0.0.1:9567" >>/etc/nft-offload.conf'
+in_ct systemctl restart nft-offload
+scrape() {
+	in_ct timeout 3 bash -c 'exec 3<>/dev/tcp/127.0.0.1/9567 &&
+		printf "GET /metrics HTTP/1.0\r\n\r\n" >&3 && cat <&3' 2>/dev/null
+}
+scrape_up() { scrape | grep -q '^nft_offload_up 1'; }
+check "metrics-listen = 127.0.0.1:9567: the daemon serves /metrics under the unit's sandbox" \
+	wait_for 5 scrape_up
+# The same sandbox around a stand-in (bash connecting out) instead of the
+# daemon: its exit status and stderr say how far it got.
+standin() { # standin ADDRESS PORT
+	printf '[Service]\nType=oneshot\nRestart=no\nExecStart=\nExecStart=/usr/bin/timeout 2 /bin/bash -c "exec 3<>/dev/tcp/%s/%s"\nStandardError=file:/run/standin.err\n' "$1" "$2" |
 		in_ct sh -c 'mkdir -p /run/systemd/system/nft-offload.service.d &&
 			cat >/run/systemd/system/nft-offload.service.d/standin.conf'
 	in_ct systemctl daemon-reload
@@ -224,15 +234,14 @@ standin() { # standin EXTRA-UNIT-LINES
 	in_ct systemctl daemon-reload
 	in_ct systemctl reset-failed nft-offload 2>/dev/null
 }
-standin ""
-check "sandbox as shipped: no IP socket at all ($STANDIN)" \
-	test "$STANDIN" = "1: Address family not supported by protocol"
-standin 'RestrictAddressFamilies=AF_INET AF_INET6'
-check "+ AF_INET AF_INET6: a socket, but IPAddressDeny=any drops loopback too ($STANDIN)" \
-	test "$STANDIN" = "124: "
-standin 'RestrictAddressFamilies=AF_INET AF_INET6\nIPAddressAllow=localhost'
-check "+ IPAddressAllow=localhost: loopback reachable ($STANDIN)" \
+in_ct systemctl stop nft-offload
+standin 127.0.0.1 1
+check "sandbox: loopback is reachable (refused by nobody listening: $STANDIN)" \
 	test "$STANDIN" = "1: Connection refused"
+standin $CLIENT4 1
+check "sandbox: any other address is not (the packet is dropped: $STANDIN)" \
+	test "$STANDIN" = "124: "
+in_ct sed -i '/^metrics-listen = /d' /etc/nft-offload.conf
 
 check "the daemon switched nf_conntrack_events to 1 (/proc/sys/net writable in the sandbox)" sh -c "
 	nsenter -t $LEADER -a journalctl -q -u nft-offload | grep -q 'nf_conntrack_events 2 -> 1'"
