@@ -196,7 +196,8 @@ int nfo_metrics_render(struct nfo_dp *dp, FILE *f)
 		return err;
 	if (bpf_map_lookup_elem(dp->map_fd[NFO_MAP_METRICS], &zero, &m))
 		return -errno;
-	up = nfo_pid_is_daemon(st.pid);
+	/* Rendered by the daemon itself (metrics-listen, metrics-file): it runs. */
+	up = (pid_t)st.pid == getpid() || nfo_pid_is_daemon(st.pid);
 	gauge(f, "up", "1 if the nft-offload daemon runs, 0 if not (the fast path may still run).",
 	      up);
 	gauge(f, "start_time_seconds", "When the daemon started, seconds since the epoch.",

@@ -217,7 +217,8 @@ check "metrics command: valid exposition format" valid "$TMP/b"
 adm=$(val "$TMP/b" nft_offload_admissions_total)
 lat=$(val "$TMP/b" nft_offload_admission_latency_seconds_count)
 check "admission latency histogram counts every admission ($lat of $adm)" test "$lat" -eq "$adm" -a "$adm" -ge 3
-check "up 1 while the daemon runs" test "$(val "$TMP/b" nft_offload_up)" -eq 1
+check "up 1 while the daemon runs (metrics command)" test "$(val "$TMP/b" nft_offload_up)" -eq 1
+check "up 1 while the daemon runs (its own listener)" test "$(val "$TMP/a" nft_offload_up)" -eq 1
 code=$(rexec $PY -c '
 import urllib.request, urllib.error
 try: urllib.request.urlopen("http://127.0.0.1:'$PORT'/x", timeout=5)

@@ -219,8 +219,14 @@ scrape() {
 		printf "GET /metrics HTTP/1.0\r\n\r\n" >&3 && cat <&3' 2>/dev/null
 }
 scrape_up() { scrape | grep -q '^nft_offload_up 1'; }
-check "metrics-listen = 127.0.0.1:9567: the daemon serves /metrics under the unit's sandbox" \
-	wait_for 5 scrape_up
+if wait_for 5 scrape_up; then
+	pass "metrics-listen = 127.0.0.1:9567: the daemon serves /metrics under the unit's sandbox"
+else
+	fail "metrics-listen = 127.0.0.1:9567: the daemon serves /metrics under the unit's sandbox"
+	in_ct grep -n metrics /etc/nft-offload.conf | sed 's/^/#   /'
+	in_ct ss -ltnp | sed 's/^/#   /'
+	scrape | head -3 | sed 's/^/#   /'
+fi
 # The same sandbox around a stand-in (bash connecting out) instead of the
 # daemon: its exit status and stderr say how far it got.
 standin() { # standin ADDRESS PORT
