@@ -18,6 +18,7 @@
 #include "ct.h"
 #include "nft.h"
 #include "output.h"
+#include "policy.h"
 #include "rtnl.h"
 
 struct query {
@@ -336,6 +337,10 @@ int cmd_explain(struct cli *c, int argc, char **argv)
 		if (ff.flow.teardown)
 			step("teardown", false, "a FIN or RST was seen: leaving the fast path");
 		explain_idle_dirs(dp, &ff);
+		if (ff.flow.route_oif)
+			step("policy_routing", true, "routed with mark 0x%x, leaves through %s as the "
+						     "kernel chose at admission",
+			     ff.flow.mark, cli_ifname(ff.flow.route_oif, n1));
 		goto done;
 	}
 	/* 2. Conntrack. */
@@ -390,6 +395,24 @@ int cmd_explain(struct cli *c, int argc, char **argv)
 		     cli_ifname(in1, n1), d1.slot ? "" : " (not an offload device)");
 		if (!d0.slot || !d1.slot)
 			goto done;
+	}
+	/* 6. ip rules the fast path follows? */
+	if (!nfo_nl_open(&nl, NETLINK_ROUTE, 0)) {
+		struct nfo_policy pol;
+
+		err = nfo_policy_read(&nl, &pol);
+		nfo_nl_close(&nl);
+		if (!err && pol.unsupported[0]) {
+			step("policy_routing", false, "%s: marked connections stay on the kernel path",
+			     pol.unsupported);
+			goto done;
+		}
+		if (!err && pol.rules)
+			step("policy_routing", true,
+			     "%u ip rule%s beyond the defaults: offloaded with the mark and devices "
+			     "the kernel routed each direction with, as logged by nft-offload's chain "
+			     "(a connection marked without that log stays on the kernel path)",
+			     pol.rules, pol.rules == 1 ? "" : "s");
 	}
 	/* The family's map holds both directions of flow_capacity connections. */
 	if (!running)

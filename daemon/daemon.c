@@ -44,6 +44,8 @@
 #include "nftset.h"
 #include "ops.h"
 #include "pindir.h"
+#include "policy.h"
+#include "routenote.h"
 #include "rtnl.h"
 #include "runrec.h"
 #include "waitq.h"
@@ -75,6 +77,7 @@ struct pending {
 	uint64_t rx_ns; /* when the event was read */
 	uint32_t oif[2]; /* route lookups: ingress of each direction */
 	bool ok; /* still to be admitted */
+	struct nfo_nflog_route route[2]; /* policy routing: as the kernel routed each direction */
 };
 
 struct daemon {
@@ -141,6 +144,10 @@ struct daemon {
 	int nflog_buf; /* receive buffer of the nflog socket, bytes */
 	uint64_t get_since; /* when the oldest GET in the batch was asked for by nflog */
 	uint64_t netlink_marks_cleared; /* marks not set by our ruleset */
+	struct nfo_policy pol; /* ip rules beyond the defaults */
+	struct nfo_routenotes notes; /* how logged packets were routed (with pol.rules) */
+	bool policy_due; /* rules changed: read them again */
+	uint64_t skip_policy, skip_policy_logged;
 };
 
 static uint64_t mono_ns(void)
@@ -841,6 +848,99 @@ static int route_cb(unsigned int idx, const struct nlmsghdr *nlh, int err, void 
 	return 0;
 }
 
+/* ---- policy routing ----------------------------------------------------- */
+
+static long evict_all(struct daemon *d, enum evict_why why, uint32_t ifindex);
+
+/*
+ * With ip rules beyond the defaults, a connection is admitted only with how
+ * the kernel routed a packet of each direction (our chain logged it): the
+ * mark the route lookup used, the device it came in through and the one the
+ * kernel sent it out of. The fast path looks the route up with that mark and
+ * hands the flow back if it picks another device. Without a note for both
+ * directions, or with a rule the fast path cannot follow, the connection
+ * stays on the kernel path.
+ */
+static bool policy_ok(struct daemon *d, struct pending *p)
+{
+	const char *why = NULL;
+	char buf[128];
+
+	memset(p->route, 0, sizeof(p->route));
+	if (!d->pol.rules)
+		return true;
+	if (d->pol.unsupported[0])
+		why = d->pol.unsupported;
+	else if (!nfo_routenote_conn(&d->notes, &p->ct, p->route))
+		why = "policy routing: no notification of how the kernel routed both directions";
+	else if (!p->route[0].indev || !p->route[1].indev)
+		why = "policy routing: the notification has no input device";
+	if (why) {
+		memset(p->route, 0, sizeof(p->route));
+		/* A missing note is usually a race: the note's own GET admits it. */
+		if (d->pol.unsupported[0])
+			d->skip_policy++;
+		if (nfo_log_get_level() >= NFO_LOG_DEBUG)
+			pr_debug("not offloaded (%s): %s", why,
+				 tuple_str(&p->ct.orig, buf, sizeof(buf)));
+		return false;
+	}
+	/* Where each direction came in, as the kernel saw it: no guess needed. */
+	p->oif[0] = p->route[0].indev;
+	p->oif[1] = p->route[1].indev;
+	return true;
+}
+
+static void note_route(struct daemon *d, const struct nlmsghdr *nlh, const struct nfo_tuple *t)
+{
+	struct nfo_nflog_route r;
+
+	nfo_nflog_route(nlh, &r);
+	if (nfo_routenote_add(&d->notes, t, &r, mono_ns()) && !d->skip_policy++)
+		pr_warn("policy routing: no memory for route notes");
+}
+
+/*
+ * At start and when rules change: read them. Flows admitted under other rules
+ * leave the fast path (their marks are cleared, so they are judged again).
+ */
+static void policy_refresh(struct daemon *d, bool at_start)
+{
+	struct nfo_policy p;
+	int err = nfo_policy_read(&d->rt_req, &p);
+
+	d->policy_due = false;
+	if (err) {
+		p.rules = 1;
+		snprintf(p.unsupported, sizeof(p.unsupported), "the ip rules cannot be read (%s)",
+			 strerror(-err));
+	}
+	if (p.unsupported[0] && strcmp(p.unsupported, d->pol.unsupported))
+		pr_warn("policy routing: %s; marked connections stay on the kernel path",
+			p.unsupported);
+	else if (p.rules && !p.unsupported[0] && (!d->pol.rules || d->pol.unsupported[0]))
+		pr_info("policy routing: %u ip rule%s beyond the defaults%s; each connection is "
+			"offloaded with the mark and devices the kernel routed it with",
+			p.rules, p.rules == 1 ? "" : "s", p.fwmark ? " (by fwmark)" : "");
+	d->pol = p;
+	if (!at_start) {
+		long n = evict_all(d, EVICT_ROUTE, 0);
+
+		if (n > 0)
+			pr_info("ip rules changed: %ld connection%s back to the kernel path", n,
+				n == 1 ? "" : "s");
+	}
+}
+
+static void policy_report(struct daemon *d)
+{
+	if (d->skip_policy == d->skip_policy_logged)
+		return;
+	d->skip_policy_logged = d->skip_policy;
+	pr_info("marked connections not offloaded so far: %llu by policy routing",
+		(unsigned long long)d->skip_policy);
+}
+
 /* Both directions must enter through devices we are attached to. */
 static bool devices_ok(struct daemon *d, struct pending *p)
 {
@@ -918,6 +1018,10 @@ static void admit(struct daemon *d, struct pending *p, uint64_t now)
 		       &flow[1]);
 	bridge_rekey(d, p, NFO_DIR_ORIGINAL, &out[0], &c->key[0], &flow[0]);
 	bridge_rekey(d, p, NFO_DIR_REPLY, &out[1], &c->key[1], &flow[1]);
+	for (dir = 0; dir < 2; dir++) {
+		flow[dir].mark = p->route[dir].mark;
+		flow[dir].route_oif = p->route[dir].outdev;
+	}
 	/* The original direction leaves where the reply comes in (symmetric). */
 	if (flow[0].flags & NFO_FLOW_SNAT)
 		flow[0].snat_oif = p->oif[1];
@@ -1006,7 +1110,7 @@ static void process_chunk(struct daemon *d, int first, int n, uint64_t now)
 	for (i = first; i < first + n; i++) {
 		struct pending *p = &d->pend[i];
 
-		p->ok = devices_ok(d, p);
+		p->ok = policy_ok(d, p) && devices_ok(d, p);
 		if (!p->ok) {
 			d->skip_devices++;
 			continue;
@@ -1205,6 +1309,8 @@ static int nflog_cb(unsigned int idx, const struct nlmsghdr *nlh, int err, void 
 
 	if (nfo_nflog_tuple(nlh, &t))
 		return 0;
+	if (d->pol.rules)
+		note_route(d, nlh, &t);
 	nfo_tuple_invert(&inv, &t);
 	if (nfo_flowtab_find(&d->tab, &t, 0) || nfo_flowtab_find(&d->tab, &inv, 0))
 		return 0;
@@ -1579,6 +1685,10 @@ static int rt_event_cb(unsigned int idx, const struct nlmsghdr *nlh, int err, vo
 		neigh_event(d, nlh);
 		return 0;
 	}
+	if (nlh->nlmsg_type == RTM_NEWRULE || nlh->nlmsg_type == RTM_DELRULE) {
+		d->policy_due = true;
+		return 0;
+	}
 	if (nlh->nlmsg_type != RTM_NEWLINK && nlh->nlmsg_type != RTM_DELLINK)
 		return 0;
 	if (nfo_link_parse(nlh, &l))
@@ -1674,6 +1784,8 @@ static void read_rt_events(struct daemon *d)
 	} else if (n < 0) {
 		pr_warn("reading link events: %s", strerror(-n));
 	}
+	if (d->policy_due || n == -ENOBUFS)
+		policy_refresh(d, false);
 }
 
 /* ---- periodic work ------------------------------------------------------ */
@@ -1779,6 +1891,7 @@ static void tick(struct daemon *d)
 			"that is not an offload device, %llu gone from conntrack meanwhile",
 			(unsigned long long)d->skip_devices, (unsigned long long)d->skip_conntrack);
 	}
+	policy_report(d);
 	publish_state(d);
 }
 
@@ -1939,6 +2052,8 @@ static int open_sockets(struct daemon *d)
 	err = err ?: nfo_nl_open(&d->nft_ev, NETLINK_NETFILTER, 0);
 	err = err ?: nfo_nl_join(&d->nft_ev, NFO_NFT_GROUP);
 	err = err ?: nfo_nl_open(&d->rt_ev, NETLINK_ROUTE, nfo_rtnl_event_groups());
+	err = err ?: nfo_nl_join(&d->rt_ev, RTNLGRP_IPV4_RULE);
+	err = err ?: nfo_nl_join(&d->rt_ev, RTNLGRP_IPV6_RULE);
 	err = err ?: nfo_nl_open(&d->rt_req, NETLINK_ROUTE, 0);
 	if (!err) {
 		nfo_nl_set_rcvbuf(&d->ct_req, 4 << 20);
@@ -1968,6 +2083,7 @@ static void close_sockets(struct daemon *d)
 	nfo_nl_close(&d->rt_ev);
 	nfo_nl_close(&d->rt_req);
 	nfo_nl_close(&d->nflog);
+	nfo_routenotes_free(&d->notes);
 }
 
 static int setup_loop(struct daemon *d)
@@ -2167,6 +2283,7 @@ static int start(struct daemon *d, bool had_pins)
 	nfo_dp_state_set(d->dp, &d->st);
 	nfo_exporter_start(&d->mx, d->dp);
 
+	policy_refresh(d, true);
 	if (d->dp->adopted)
 		adopt(d);
 	for (i = 0; i < d->ndevs; i++) {
