@@ -1110,7 +1110,11 @@ static void process_chunk(struct daemon *d, int first, int n, uint64_t now)
 	for (i = first; i < first + n; i++) {
 		struct pending *p = &d->pend[i];
 
-		p->ok = policy_ok(d, p) && devices_ok(d, p);
+		if (!policy_ok(d, p)) {
+			p->ok = false;
+			continue;
+		}
+		p->ok = devices_ok(d, p);
 		if (!p->ok) {
 			d->skip_devices++;
 			continue;

@@ -20,6 +20,18 @@
 
 #include "policy.h"
 
+/*
+ * Selectors newer than older uapi headers (kernel 6.12-6.15), numbered as the
+ * kernel's enum has them (ABI): DSCP and IPv6 flow label (the lookup gets
+ * the packet's TOS / flow label), and masks on ports and DSCP.
+ */
+#define NFO_FRA_DSCP 25
+#define NFO_FRA_FLOWLABEL 26
+#define NFO_FRA_FLOWLABEL_MASK 27
+#define NFO_FRA_SPORT_MASK 28
+#define NFO_FRA_DPORT_MASK 29
+#define NFO_FRA_DSCP_MASK 30
+
 static bool default_table(uint32_t t)
 {
 	return t == RT_TABLE_LOCAL || t == RT_TABLE_MAIN || t == RT_TABLE_DEFAULT;
@@ -67,6 +79,12 @@ static int rule_attr_cb(const struct nlattr *a, void *data)
 	case FRA_IP_PROTO:
 	case FRA_SPORT_RANGE:
 	case FRA_DPORT_RANGE:
+	case NFO_FRA_DSCP:
+	case NFO_FRA_FLOWLABEL:
+	case NFO_FRA_FLOWLABEL_MASK:
+	case NFO_FRA_SPORT_MASK:
+	case NFO_FRA_DPORT_MASK:
+	case NFO_FRA_DSCP_MASK:
 		r->selector = true;
 		break;
 	case FRA_TUN_ID:
