@@ -402,9 +402,10 @@ int cmd_explain(struct cli *c, int argc, char **argv)
 
 		err = nfo_policy_read(&nl, &pol);
 		nfo_nl_close(&nl);
-		if (!err && pol.unsupported[0]) {
+		why = err ? NULL : nfo_policy_unsupported(&pol, q.family);
+		if (why) {
 			step("policy_routing", false, "%s: marked connections stay on the kernel path",
-			     pol.unsupported);
+			     why);
 			goto done;
 		}
 		if (!err && pol.rules)

@@ -869,8 +869,9 @@ static bool policy_ok(struct daemon *d, struct pending *p)
 	memset(p->route, 0, sizeof(p->route));
 	if (!d->pol.rules)
 		return true;
-	if (d->pol.unsupported[0])
-		why = d->pol.unsupported;
+	why = nfo_policy_unsupported(&d->pol, p->ct.orig.family);
+	if (why)
+		;
 	else if (!nfo_routenote_conn(&d->notes, &p->ct, p->route))
 		why = "policy routing: no notification of how the kernel routed both directions";
 	else if (!p->route[0].indev || !p->route[1].indev)
@@ -878,7 +879,7 @@ static bool policy_ok(struct daemon *d, struct pending *p)
 	if (why) {
 		memset(p->route, 0, sizeof(p->route));
 		/* A missing note is usually a race: the note's own GET admits it. */
-		if (d->pol.unsupported[0])
+		if (nfo_policy_unsupported(&d->pol, p->ct.orig.family))
 			d->skip_policy++;
 		if (nfo_log_get_level() >= NFO_LOG_DEBUG)
 			pr_debug("not offloaded (%s): %s", why,
@@ -908,17 +909,20 @@ static void policy_refresh(struct daemon *d, bool at_start)
 {
 	struct nfo_policy p;
 	int err = nfo_policy_read(&d->rt_req, &p);
+	int i;
 
 	d->policy_due = false;
 	if (err) {
 		p.rules = 1;
-		snprintf(p.unsupported, sizeof(p.unsupported), "the ip rules cannot be read (%s)",
-			 strerror(-err));
+		for (i = 0; i < 2; i++)
+			snprintf(p.unsupported[i], sizeof(p.unsupported[i]),
+				 "the ip rules cannot be read (%s)", strerror(-err));
 	}
-	if (p.unsupported[0] && strcmp(p.unsupported, d->pol.unsupported))
-		pr_warn("policy routing: %s; marked connections stay on the kernel path",
-			p.unsupported);
-	else if (p.rules && !p.unsupported[0] && (!d->pol.rules || d->pol.unsupported[0]))
+	for (i = 0; i < 2; i++)
+		if (p.unsupported[i][0] && strcmp(p.unsupported[i], d->pol.unsupported[i]))
+			pr_warn("policy routing: %s; marked %s connections stay on the kernel path",
+				p.unsupported[i], i ? "IPv6" : "IPv4");
+	if (p.rules && !d->pol.rules)
 		pr_info("policy routing: %u ip rule%s beyond the defaults%s; each connection is "
 			"offloaded with the mark and devices the kernel routed it with",
 			p.rules, p.rules == 1 ? "" : "s", p.fwmark ? " (by fwmark)" : "");

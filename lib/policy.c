@@ -6,8 +6,11 @@
  * mark (given by nft-offload, see README "Policy routing"); like the
  * kernel's, it uses the namespace's root uid and no output device. Two
  * selectors are never given to it: a tunnel id (FRA_TUN_ID) and the L3
- * master device's table (FRA_L3MDEV, VRF). Rules with those, or with a
- * selector newer than this code, keep every flow on the kernel path.
+ * master device's table (FRA_L3MDEV, VRF). And for IPv6 its lookup
+ * (fib6_lookup) ignores suppress_prefixlength and suppress_ifgroup: the
+ * kernel's IPv6 suppress check reads a route cache entry that lookup does not
+ * fill. Rules with those, or with a selector newer than this code, keep the
+ * family's marked connections on the kernel path.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -42,6 +45,7 @@ struct rule {
 	bool selector; /* anything that makes it more than "lookup TABLE" */
 	bool fwmark;
 	const char *unsupported;
+	bool suppress; /* suppress_prefixlength or suppress_ifgroup */
 	int unknown; /* attribute type nobody here knows, or 0 */
 };
 
@@ -62,7 +66,7 @@ static int rule_attr_cb(const struct nlattr *a, void *data)
 	case FRA_SUPPRESS_PREFIXLEN:
 		/* Always reported; -1 is "not set". */
 		if (mnl_attr_get_u32(a) != UINT32_MAX)
-			r->selector = true;
+			r->selector = r->suppress = true;
 		break;
 	case FRA_FWMARK:
 	case FRA_FWMASK:
@@ -105,6 +109,7 @@ static int rule_cb(unsigned int idx, const struct nlmsghdr *nlh, int err, void *
 	struct nfo_policy *p = arg;
 	const struct fib_rule_hdr *frh;
 	struct rule r = {};
+	char *why;
 
 	if (err || !nlh || nlh->nlmsg_type != RTM_NEWRULE)
 		return 0;
@@ -120,15 +125,20 @@ static int rule_cb(unsigned int idx, const struct nlmsghdr *nlh, int err, void *
 		return 0;
 	p->rules++;
 	p->fwmark |= r.fwmark;
-	if (p->unsupported[0])
+	why = p->unsupported[frh->family == AF_INET6];
+	if (why[0])
 		return 0;
 	if (r.unsupported)
-		snprintf(p->unsupported, sizeof(p->unsupported),
+		snprintf(why, sizeof(p->unsupported[0]),
 			 "an %s rule selects by %s, which the fast path's route lookup cannot "
 			 "reproduce",
 			 frh->family == AF_INET6 ? "IPv6" : "IPv4", r.unsupported);
+	else if (r.suppress && frh->family == AF_INET6)
+		snprintf(why, sizeof(p->unsupported[0]),
+			 "an IPv6 rule has suppress_prefixlength or suppress_ifgroup, which the "
+			 "kernel's route lookup for BPF ignores for IPv6");
 	else if (r.unknown)
-		snprintf(p->unsupported, sizeof(p->unsupported),
+		snprintf(why, sizeof(p->unsupported[0]),
 			 "an %s rule has a selector unknown to nft-offload (attribute %d)",
 			 frh->family == AF_INET6 ? "IPv6" : "IPv4", r.unknown);
 	return 0;
@@ -145,4 +155,11 @@ int nfo_policy_read(struct nfo_nl *nl, struct nfo_policy *p)
 	frh = mnl_nlmsg_put_extra_header(nlh, sizeof(*frh));
 	frh->family = AF_UNSPEC;
 	return nfo_nl_dump(nl, nlh, rule_cb, p);
+}
+
+const char *nfo_policy_unsupported(const struct nfo_policy *p, int family)
+{
+	const char *why = p->unsupported[family == AF_INET6];
+
+	return why[0] ? why : NULL;
 }

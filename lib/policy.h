@@ -13,9 +13,15 @@
 struct nfo_policy {
 	unsigned int rules; /* rules beyond the defaults (IPv4 and IPv6) */
 	bool fwmark; /* one of them selects by packet mark */
-	/* Why offloading must stop while they exist ("" when it need not). */
-	char unsupported[160];
+	/*
+	 * Why marked connections must stay on the kernel path while they exist
+	 * ("" when they need not), by family: [0] IPv4, [1] IPv6.
+	 */
+	char unsupported[2][160];
 };
+
+/* The reason for a family (AF_INET, AF_INET6), or NULL if there is none. */
+const char *nfo_policy_unsupported(const struct nfo_policy *p, int family);
 
 /*
  * Read the rules of both families (a dump on the rtnetlink socket nl).

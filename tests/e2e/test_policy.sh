@@ -14,7 +14,12 @@ nfo_add_wan1
 exec 2> >(grep -v -e '^Terminated' -e ' Killed ' >&2)
 
 DST=198.19.9.9 # a server address behind both WANs (not a connected route)
+DST6=2001:db8:9::9
 sexec ip addr add $DST/32 dev lo
+sexec ip addr add $DST6/128 dev lo
+for a in 2001:db8:2::1 2001:db8:4::1; do # the router's WAN addresses
+	sexec ip -6 route add $a/128 dev eth$([ $a = 2001:db8:2::1 ] && echo 0 || echo 1) src $DST6
+done
 # The UDP echo answers from DST: make it the server's preferred source.
 sexec ip route change 198.19.2.0/24 dev eth0 proto kernel scope link src $DST
 sexec ip route change 198.19.3.0/24 dev eth1 proto kernel scope link src $DST
@@ -22,10 +27,13 @@ sexec ip route change default via $WAN4 dev eth0 src $DST
 sexec ip route add 198.18.3.0/24 via 198.19.3.1 src $DST # client2 (no NAT): back via wan1
 rexec ip route add default via $SERVER4 dev wan0
 rexec ip route add default via 198.19.3.2 dev wan1 table 200
+rexec ip -6 route add default via $SERVER6 dev wan0
+rexec ip -6 route add default via 2001:db8:4::2 dev wan1 table 200
 rexec nft -f - <<EOF
 add rule inet filter forward iifname { "lan0", "lan1" } oifname "wan1" counter accept
 insert rule ip nat postrouting ip saddr 198.18.3.0/24 accept
 add rule ip nat postrouting oifname "wan1" masquerade
+add rule ip6 nat postrouting oifname "wan1" masquerade
 table inet pol {
 	chain pre {
 		type filter hook prerouting priority mangle; policy accept;
@@ -41,12 +49,15 @@ table inet pol {
 EOF
 # What the server receives, by input device and source address.
 {
-	echo "table ip obs {"
+	echo "table inet obs {"
 	echo "chain in {"
 	echo "type filter hook input priority 0;"
 	for i in eth0 eth1; do
 		for a in 198.19.2.1 198.19.3.1 $CLIENT2_4; do
 			echo "iifname $i ip saddr $a counter comment \"$i/$a\""
+		done
+		for a in 2001:db8:2::1 2001:db8:4::1; do
+			echo "iifname $i ip6 saddr $a counter comment \"$i/$a\""
 		done
 	done
 	echo "}"
@@ -61,6 +72,13 @@ wait_for 5 listening_udp 5005
 
 seen() { ns_rule_packets "$S" "$1"; }
 explain_says() { nfo explain udp "$1" "$2" | grep -q "$3"; }
+# udp_kernel_only NS DST DPORT SPORT: delivered, and not offloaded.
+udp_kernel_only() {
+	local out
+	out=$(ip netns exec "$1" $TRAFFIC udp-rr "$2" "$3" 50 --sport "$4" --gap 0.002 --timeout 0.5)
+	check "kernel path delivers ($out)" test "$out" = "udp-rr: 50/50 replies intact"
+	check "not offloaded" port_flows "$4" 0
+}
 
 # flow LABEL NS DPORT SPORT DEV SRC MODE: 100 UDP request/replies from NS to
 # DST:DPORT; the requests must leave through DEV and reach the server from
@@ -75,7 +93,7 @@ flow() {
 	o0=$(tx_packets "$other")
 	s0=$(seen "$srv/$src")
 	f0=$([ "$mode" = offload ] && nfo_total fwd_packets || echo 0)
-	out=$(ip netns exec "$ns" $TRAFFIC udp-rr $DST "$dport" 100 --sport "$sport" --gap 0.002 --timeout 0.5)
+	out=$(ip netns exec "$ns" $TRAFFIC udp-rr "${FLOW_DST:-$DST}" "$dport" 100 --sport "$sport" --gap 0.002 --timeout 0.5)
 	t1=$(tx_packets "$dev")
 	o1=$(tx_packets "$other")
 	s1=$(seen "$srv/$src")
@@ -90,9 +108,11 @@ flow() {
 	fi
 }
 
+# IPv6 without suppress_prefixlength: the fast path cannot follow it (below).
 rules_fwmark() {
 	rexec ip rule add lookup main suppress_prefixlength 0 pref 100
 	rexec ip rule add fwmark 2 lookup 200 pref 200
+	rexec ip -6 rule add fwmark 2 lookup 200 pref 200
 }
 rules_source() {
 	rexec ip rule add from $CLIENT4 lookup 200 pref 200
@@ -104,6 +124,7 @@ rules_flush() {
 	local p
 	for p in 100 200 201; do
 		rexec ip rule del pref $p 2>/dev/null
+		rexec ip -6 rule del pref $p 2>/dev/null
 	done
 }
 
@@ -115,6 +136,8 @@ phases() {
 	flow "ct mark restored (mwan3), masquerade" $C 5002 $((b + 2)) wan1 198.19.3.1 $mode
 	flow "unmarked, masquerade" $C 5000 $((b + 3)) wan0 198.19.2.1 $mode
 	flow "fwmark by dport, no NAT" $C2 5001 $((b + 4)) wan1 $CLIENT2_4 $mode
+	FLOW_DST=$DST6 flow "IPv6 fwmark by dport, masquerade" $C 5001 $((b + 11)) wan1 2001:db8:4::1 $mode
+	FLOW_DST=$DST6 flow "IPv6 unmarked, masquerade" $C 5000 $((b + 12)) wan0 2001:db8:2::1 $mode
 	rules_flush
 	rules_source
 	flow "from CLIENT, masquerade" $C 5000 $((b + 5)) wan1 198.19.3.1 $mode
@@ -147,14 +170,18 @@ check "offload: TCP by fwmark: $((t1 - t0)) packets out of wan1, $((o1 - o0)) ou
 	test $((t1 - t0)) -ge 100 -a $((o1 - o0)) -lt 5
 check "offload: TCP by fwmark: $((f1 - f0)) packets through the fast path" test $((f1 - f0)) -ge 1000
 
-# A rule the fast path cannot follow: marked connections stay on the kernel
-# path, and explain says why.
+# Rules the fast path cannot follow: the family's marked connections stay on
+# the kernel path, and explain says why. IPv4: a tunnel id selector; IPv6:
+# suppress_prefixlength (ignored by the kernel's IPv6 lookup for BPF).
 rexec ip rule add tun_id 7 lookup 300 pref 300
-wait_for 3 grep -q "tunnel id" "$NFO_LOG"
-out=$(cexec $TRAFFIC udp-rr $DST 5001 50 --sport 43001 --gap 0.002)
-check "tunnel id rule: kernel path delivers ($out)" test "$out" = "udp-rr: 50/50 replies intact"
-check "tunnel id rule: not offloaded" port_flows 43001 0
+rexec ip -6 rule add lookup main suppress_prefixlength 0 pref 100
+wait_for 3 grep -q "suppress_prefixlength" "$NFO_LOG"
+say "# IPv4, tunnel id rule"
+udp_kernel_only $C $DST 5001 43001
 check "tunnel id rule: explain says why" explain_says $CLIENT4:43001 $DST:5001 "tunnel id"
+say "# IPv6, suppress_prefixlength rule"
+udp_kernel_only $C $DST6 5001 43002
+check "IPv6 suppress rule: explain says why" explain_says "[$CLIENT6]:43002" "[$DST6]:5001" "suppress_prefixlength"
 rexec ip rule del pref 300
 rules_flush
 
