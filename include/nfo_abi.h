@@ -15,7 +15,7 @@
 
 #include <linux/types.h>
 
-#define NFO_ABI_VERSION 6
+#define NFO_ABI_VERSION 7
 
 /* Directions, as in enum flow_offload_tuple_dir / ip_conntrack_dir. */
 #define NFO_DIR_ORIGINAL 0
