@@ -147,6 +147,7 @@ struct daemon {
 	struct nfo_policy pol; /* ip rules beyond the defaults */
 	struct nfo_routenotes notes; /* how logged packets were routed (with pol.rules) */
 	bool policy_due; /* rules changed: read them again */
+	bool notes_nomem; /* said once */
 	uint64_t skip_policy, skip_policy_logged;
 };
 
@@ -863,23 +864,23 @@ static long evict_all(struct daemon *d, enum evict_why why, uint32_t ifindex);
  */
 static bool policy_ok(struct daemon *d, struct pending *p)
 {
-	const char *why = NULL;
+	const char *why;
+	bool unsupported;
 	char buf[128];
 
 	memset(p->route, 0, sizeof(p->route));
 	if (!d->pol.rules)
 		return true;
 	why = nfo_policy_unsupported(&d->pol, p->ct.orig.family);
-	if (why)
-		;
-	else if (!nfo_routenote_conn(&d->notes, &p->ct, p->route))
+	unsupported = why != NULL;
+	if (!why && !nfo_routenote_conn(&d->notes, &p->ct, p->route))
 		why = "policy routing: no notification of how the kernel routed both directions";
-	else if (!p->route[0].indev || !p->route[1].indev)
+	if (!why && (!p->route[0].indev || !p->route[1].indev))
 		why = "policy routing: the notification has no input device";
 	if (why) {
 		memset(p->route, 0, sizeof(p->route));
 		/* A missing note is usually a race: the note's own GET admits it. */
-		if (nfo_policy_unsupported(&d->pol, p->ct.orig.family))
+		if (unsupported)
 			d->skip_policy++;
 		if (nfo_log_get_level() >= NFO_LOG_DEBUG)
 			pr_debug("not offloaded (%s): %s", why,
@@ -897,18 +898,24 @@ static void note_route(struct daemon *d, const struct nlmsghdr *nlh, const struc
 	struct nfo_nflog_route r;
 
 	nfo_nflog_route(nlh, &r);
-	if (nfo_routenote_add(&d->notes, t, &r, mono_ns()) && !d->skip_policy++)
-		pr_warn("policy routing: no memory for route notes");
+	if (nfo_routenote_add(&d->notes, t, &r, mono_ns()) && !d->notes_nomem) {
+		d->notes_nomem = true;
+		pr_warn("policy routing: no memory for route notes; connections stay on the kernel "
+			"path");
+	}
 }
 
 /*
- * At start and when rules change: read them. Flows admitted under other rules
- * leave the fast path (their marks are cleared, so they are judged again).
+ * At start and when rules change (or their events were lost): read them.
+ * Flows admitted under other rules leave the fast path (their marks are
+ * cleared, so they are judged again); without rules before or after, none
+ * was admitted under any.
  */
 static void policy_refresh(struct daemon *d, bool at_start)
 {
 	struct nfo_policy p;
 	int err = nfo_policy_read(&d->rt_req, &p);
+	bool any;
 	int i;
 
 	d->policy_due = false;
@@ -926,8 +933,9 @@ static void policy_refresh(struct daemon *d, bool at_start)
 		pr_info("policy routing: %u ip rule%s beyond the defaults%s; each connection is "
 			"offloaded with the mark and devices the kernel routed it with",
 			p.rules, p.rules == 1 ? "" : "s", p.fwmark ? " (by fwmark)" : "");
+	any = p.rules || d->pol.rules;
 	d->pol = p;
-	if (!at_start) {
+	if (!at_start && any) {
 		long n = evict_all(d, EVICT_ROUTE, 0);
 
 		if (n > 0)
