@@ -274,6 +274,31 @@ def scale_section(d, meta, out):
     out.append("")
 
 
+def bridge_section(d, meta, out):
+    n = meta["scale_rules"]
+    f = meta["main_flows"]
+    out.append("## 2b. LAN behind a bridge (N=%s rules, %s flows)\n" % (n, f))
+    out.append("kpps, median [min-max] of %s repetitions. \"bridge\": the router's LAN side is "
+               "br-lan with its veth as the only port (nft-offload on br-lan, tc mode; "
+               "br_netfilter as the host has it).\n" % meta["scale_reps"])
+    out.append("| LAN device | %s | %s | offload / kernel |" % (NAMES["kernel"], NAMES["tc"]))
+    out.append("|---|---|---|---|")
+    for label, sfx in (("veth (lan0)", ""), ("bridge (br-lan)", "-br")):
+        cells = []
+        for cfg in ("kernel", "tc"):
+            c = fmt_rate(d.get("bridge", cfg + sfx, n, f))
+            fp = d.fp_min(("bridge", cfg + sfx, n, f))
+            if fp is not None and fp < 0.95:
+                c += " (fast path only %.0f%%)" % (fp * 100)
+            cells.append(c)
+        cells.append(fmt_ratio(d.ratio(("bridge", "tc" + sfx, n, f), ("bridge", "kernel" + sfx, n, f))))
+        out.append("| %s | %s |" % (label, " | ".join(cells)))
+    out.append("")
+    s = d.ratio(("bridge", "tc-br", n, f), ("bridge", "tc", n, f))
+    if s:
+        out.append("nft-offload with the bridge / with plain veth: %s\n" % fmt_ratio(s))
+
+
 def tcp_section(d, meta, out):
     n = meta["scale_rules"]
     out.append("## 3. TCP bulk throughput (iperf3, one connection, N=%s rules)\n" % n)
@@ -490,6 +515,8 @@ def main():
         udp_section(d, meta, out)
     if "scale" in phases:
         scale_section(d, meta, out)
+    if "bridge" in phases:
+        bridge_section(d, meta, out)
     if "tcp" in phases:
         tcp_section(d, meta, out)
     if "cp" in phases:

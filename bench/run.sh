@@ -16,6 +16,8 @@
 #          the same rulesets, and the ceiling (a bare redirect, tc and XDP)
 #   scale  the same at one N with 1 / 1k / 100k flows, and with 1M dummy
 #          entries in the flow map
+#   bridge the same at one N with the LAN behind a Linux bridge (br-lan, the
+#          router's veth lan0 its port): kernel and tc, beside plain veth
 #   tcp    iperf3 bulk throughput, kernel vs offload
 #   cp     control plane: conntrack entries flooded in, offloads/s, latency,
 #          daemon CPU and memory
@@ -104,7 +106,7 @@ else
 	RETRY_BUDGET=60
 fi
 OTHER_MAX=0.10 # share of CPU 0 that other work may take before a sample is repeated
-ALL_PHASES="udp scale tcp cp trb" # sets: selectable (BENCH_PHASES=sets), not in a full run
+ALL_PHASES="udp scale bridge tcp cp trb" # sets: selectable (BENCH_PHASES=sets), not in a full run
 PHASES=${BENCH_PHASES:-$ALL_PHASES}
 MAIN_FLOWS=1000 # flows in the rule-count sweep
 DUMMY=1000000   # dummy flow map entries in the scale phase
@@ -131,6 +133,7 @@ ECHO_PID=
 IPERF_PID=
 UPD_PID=       # the set updater of the sets phase
 CUR_RULES=none # ruleset loaded in the router: none or N
+LAN_DEV=lan0   # the router's LAN device: lan0, or br-lan with lan0 its port
 LIMIT=         # bare redirect attached: "", tc or xdp
 DUMMY_IN=0     # dummy entries are in the flow map
 RETRIES=0      # samples repeated because CPU 0 was busy with other work
@@ -333,7 +336,7 @@ daemon_start() { # MODE [extra run options]
 	echo "=== nft-offload run --mode $mode $* ($(date +%T))" >>"$TMP/daemon-all.log"
 	# CPU 1: the generator and the forwarding own CPU 0.
 	# shellcheck disable=SC2086 # BENCH_DAEMON_ARGS: extra options, e.g. -v
-	ip netns exec "$R" taskset -c 1 "$NFO" run --pin-dir "$PIN" --device lan0 \
+	ip netns exec "$R" taskset -c 1 "$NFO" run --pin-dir "$PIN" --device "$LAN_DEV" \
 		--device wan0 --mode "$mode" ${BENCH_DAEMON_ARGS:-} "$@" >>"$TMP/daemon.log" 2>&1 &
 	DAEMON_PID=$!
 	DAEMON_MODE=$mode
@@ -397,8 +400,34 @@ dummy_set() { # 0|1: DUMMY dummy entries in the flow map
 
 # Bring the router into configuration MODE with RULES rules (DUMMY 0|1),
 # changing only what differs from the current state.
+# The LAN behind a bridge (1) or on lan0 itself (0): the router's LAN address,
+# MAC and static neighbour move to br-lan, lan0 becomes its only port.
+bridge_set() { # 0|1
+	local want=br-lan from=lan0
+	[ "$1" = 1 ] || { want=lan0 from=br-lan; }
+	[ "$LAN_DEV" = "$want" ] && return 0
+	daemon_stop
+	if [ "$1" = 1 ]; then
+		ip -n "$R" link add br-lan address "$LAN_MAC" type bridge
+		ip -n "$R" link set lan0 master br-lan
+		ip -n "$R" link set br-lan up
+	fi
+	ip -n "$R" addr del 198.18.1.1/24 dev "$from"
+	ip -n "$R" addr add 198.18.1.1/24 dev "$want"
+	ip -n "$R" neigh replace 198.18.1.2 lladdr "$GEN_MAC" dev "$want" nud permanent
+	[ "$1" = 1 ] || ip -n "$R" link del br-lan
+	LAN_DEV=$want
+}
+
 enter() { # MODE RULES [DUMMY]
 	local mode=$1 rules=$2 dummy=${3:-0}
+	case $mode in
+	*-br)
+		mode=${mode%-br}
+		bridge_set 1
+		;;
+	*) bridge_set 0 ;;
+	esac
 	case $mode in
 	tc | xdp)
 		[ "$DAEMON_MODE" = "$mode" ] || daemon_stop
@@ -548,13 +577,13 @@ udp_sample_once() { # PHASE CONFIG RULES FLOWLABEL FLOWS REP
 	# a request/reply per flow first (marks are cleared at each daemon start
 	# and ruleset change).
 	case $cfg in
-	tc | xdp) flows_open "$flows" ;;
+	tc | xdp | tc-br) flows_open "$flows" ;;
 	esac
 	for try in 1 2 3; do
 		trafgen_start "$flows"
 		READY_S=-
 		case $cfg in
-		tc | xdp) wait_fastpath "$flows" ;;
+		tc | xdp | tc-br) wait_fastpath "$flows" ;;
 		*) sleep "$WARMUP" ;;
 		esac
 		kill -0 "$TG_PID" 2>/dev/null && break
@@ -580,7 +609,7 @@ udp_sample_once() { # PHASE CONFIG RULES FLOWLABEL FLOWS REP
 	kill -0 "$DAEMON_PID" 2>/dev/null || [ -z "$DAEMON_PID" ] || die "the daemon died: $(tail -5 "$TMP/daemon.log")"
 	fp=-
 	slow=-
-	case $cfg in tc | xdp) fp=$((f2 - f1)) slow=$((s2 - s1)) ;; esac
+	case $cfg in tc | xdp | tc-br) fp=$((f2 - f1)) slow=$((s2 - s1)) ;; esac
 	awk -v ph="$phase" -v cfg="$cfg" -v n="$rules" -v fl="$label" -v rep="$rep" \
 		-v t1="$t1" -v t2="$t2" -v r=$((r2 - r1)) -v fp="$fp" -v c1="$c1" -v c2="$c2" \
 		-v o=$((o2 - o1)) -v omax="$OTHER_MAX" -v ready="$READY_S" -v slow="$slow" 'BEGIN {
@@ -674,6 +703,18 @@ phase_scale() {
 			fi
 		done
 	done
+}
+
+phase_bridge() {
+	local rep cfg
+	say "== bridge: the LAN behind br-lan vs plain veth, $MAIN_FLOWS flows, N=$SCALE_RULES; $SCALE_REPS repetitions"
+	for ((rep = 1; rep <= SCALE_REPS; rep++)); do
+		for cfg in $(serpentine "$rep" kernel kernel-br tc tc-br); do
+			enter "$cfg" "$SCALE_RULES"
+			udp_sample bridge "$cfg" "$SCALE_RULES" "$MAIN_FLOWS" "$MAIN_FLOWS" "$rep"
+		done
+	done
+	bridge_set 0
 }
 
 tcp_sample() { # CONFIG REP
@@ -1065,6 +1106,7 @@ main() {
 		case $p in
 		udp) phase_udp ;;
 		scale) phase_scale ;;
+		bridge) phase_bridge ;;
 		tcp) phase_tcp ;;
 		cp) phase_cp ;;
 		sets) phase_sets ;;

@@ -35,6 +35,18 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
+/*
+ * Route lookup with a packet mark (kernel 6.10+). Older uapi headers lack the
+ * flag and the field; the ABI is stable: the flag is bit 5, and the mark is
+ * an input sharing its place with the output smac (the first 4 bytes).
+ */
+#define NFO_FIB_LOOKUP_MARK (1U << 5)
+
+static __always_inline void fib_set_mark(struct bpf_fib_lookup *p, __u32 mark)
+{
+	__builtin_memcpy(p->smac, &mark, sizeof(mark));
+}
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
@@ -211,15 +223,25 @@ static __always_inline __u32 route(struct nfo_ctx *c, struct bpf_fib_lookup *p,
 				   struct nfo_flow *f, const void *key, __u32 klen, const bool xdp)
 {
 	struct nfo_dev *odev;
+	__u32 oif, flags = 0;
 	long rc;
-	__u32 oif;
 
-	rc = bpf_fib_lookup(c->ctx, p, sizeof(*p), 0);
+	/* Policy routing: the mark the ruleset gave this direction. */
+	if (f->mark) {
+		fib_set_mark(p, f->mark);
+		flags = NFO_FIB_LOOKUP_MARK;
+	}
+	rc = bpf_fib_lookup(c->ctx, p, sizeof(*p), flags);
 	if (rc != BPF_FIB_LKUP_RET_SUCCESS)
 		return pass(c, fib_reason(rc));
 	oif = p->ifindex;
 	if (oif == c->ifindex)
 		return pass(c, NFO_R_HAIRPIN);
+	/* Never out of a device the kernel did not choose for this flow. */
+	if (f->route_oif && oif != f->route_oif) {
+		teardown(f, key, klen, NFO_TEARDOWN_ROUTE);
+		return pass(c, NFO_R_POLICY);
+	}
 	if (f->snat_oif && oif != f->snat_oif) {
 		teardown(f, key, klen, NFO_TEARDOWN_ROUTE);
 		return pass(c, NFO_R_SNAT_ROUTE);
@@ -495,6 +517,9 @@ static __always_inline __u32 forward4(struct nfo_ctx *c, struct ethhdr *eth,
 	}
 	if (tcp_flags)
 		tcp_track(f, iph + 1);
+	/* The kernel routes after destination NAT, before source NAT. */
+	p.ipv4_src = iph->saddr;
+	p.sport = k.sport;
 	oif = route(c, &p, f, &k, sizeof(k), xdp);
 	if (!oif)
 		return 0;
@@ -618,6 +643,9 @@ static __always_inline __u32 forward6(struct nfo_ctx *c, struct ethhdr *eth,
 	}
 	if (tcp_flags)
 		tcp_track(f, ip6h + 1);
+	/* The kernel routes after destination NAT, before source NAT. */
+	__builtin_memcpy(p.ipv6_src, &ip6h->saddr, 16);
+	p.sport = k.sport;
 	oif = route(c, &p, f, &k, sizeof(k), xdp);
 	if (!oif)
 		return 0;

@@ -18,6 +18,7 @@
 #include "ct.h"
 #include "nft.h"
 #include "output.h"
+#include "policy.h"
 #include "rtnl.h"
 #include "xfrm.h"
 
@@ -337,6 +338,10 @@ int cmd_explain(struct cli *c, int argc, char **argv)
 		if (ff.flow.teardown)
 			step("teardown", false, "a FIN or RST was seen: leaving the fast path");
 		explain_idle_dirs(dp, &ff);
+		if (ff.flow.route_oif)
+			step("policy_routing", true, "routed with mark 0x%x, leaves through %s as the "
+						     "kernel chose at admission",
+			     ff.flow.mark, cli_ifname(ff.flow.route_oif, n1));
 		goto done;
 	}
 	/* 2. Conntrack. */
@@ -421,6 +426,25 @@ int cmd_explain(struct cli *c, int argc, char **argv)
 				  "no netdev chain hooks %s or the other device",
 			  cli_ifname(d0.flags & NFO_DEV_NETDEV_CHAIN ? in0 : in1, n0)))
 			goto done;
+	}
+	/* 6. ip rules the fast path follows? */
+	if (!nfo_nl_open(&nl, NETLINK_ROUTE, 0)) {
+		struct nfo_policy pol;
+
+		err = nfo_policy_read(&nl, &pol);
+		nfo_nl_close(&nl);
+		why = err ? NULL : nfo_policy_unsupported(&pol, q.family);
+		if (why) {
+			step("policy_routing", false, "%s: marked connections stay on the kernel path",
+			     why);
+			goto done;
+		}
+		if (!err && pol.rules)
+			step("policy_routing", true,
+			     "%u ip rule%s beyond the defaults: offloaded with the mark and devices "
+			     "the kernel routed each direction with, as logged by nft-offload's chain "
+			     "(a connection marked without that log stays on the kernel path)",
+			     pol.rules, pol.rules == 1 ? "" : "s");
 	}
 	/* The family's map holds both directions of flow_capacity connections. */
 	if (!running)

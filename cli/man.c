@@ -143,7 +143,7 @@ const char *const nfo_man_sections[] = {
 	"\"slow_path\": {REASON: packets}, \"slow_path_packets\"}], \"total\": {...}}. Reasons: "
 	"no_flow, not_ip, other_host, proto, fragment, ip_options, ipv6_ext, malformed, ttl, "
 	"tcp_fin_rst, tcp_syn, tcp_rst_blind, teardown, udp_csum, no_route, no_neigh, mtu, egress, "
-	"hairpin, snat_route, error. tcp_rst_blind counts RSTs the fast path dropped, not passed. "
+	"hairpin, snat_route, policy, error. tcp_rst_blind counts RSTs the fast path dropped, not passed. "
 	"stats \\-\\-watch: one object per line, {\"time\", \"interval_ms\", \"devices\": "
 	"[{\"name\", \"fwd_pps\", \"fwd_bits_per_s\", \"slow_path_pps\"}]}. "
 	"status: {\"version\", \"kernel\", \"features\": {NAME: {\"available\", \"detail\"}}, "

@@ -44,6 +44,8 @@
 #include "nftset.h"
 #include "ops.h"
 #include "pindir.h"
+#include "policy.h"
+#include "routenote.h"
 #include "rtnl.h"
 #include "runrec.h"
 #include "waitq.h"
@@ -80,6 +82,7 @@ struct pending {
 	uint64_t rx_ns; /* when the event was read */
 	uint32_t oif[2]; /* route lookups: ingress of each direction */
 	bool ok; /* still to be admitted */
+	struct nfo_nflog_route route[2]; /* policy routing: as the kernel routed each direction */
 };
 
 struct daemon {
@@ -152,6 +155,11 @@ struct daemon {
 	bool xfrm_ev_open;
 	uint64_t skip_keptoff; /* admissions refused: netdev chain or xfrm policy */
 	char table_text[8192]; /* our table as listed right after install */
+	struct nfo_policy pol; /* ip rules beyond the defaults */
+	struct nfo_routenotes notes; /* how logged packets were routed (with pol.rules) */
+	bool policy_due; /* rules changed: read them again */
+	bool notes_nomem; /* said once */
+	uint64_t skip_policy, skip_policy_logged;
 };
 
 /* What stays on the kernel path, and who owns the devices (defined below). */
@@ -867,6 +875,110 @@ static int route_cb(unsigned int idx, const struct nlmsghdr *nlh, int err, void 
 	return 0;
 }
 
+/* ---- policy routing ----------------------------------------------------- */
+
+static long evict_all(struct daemon *d, enum evict_why why, uint32_t ifindex);
+
+/*
+ * With ip rules beyond the defaults, a connection is admitted only with how
+ * the kernel routed a packet of each direction (our chain logged it): the
+ * mark the route lookup used, the device it came in through and the one the
+ * kernel sent it out of. The fast path looks the route up with that mark and
+ * hands the flow back if it picks another device. Without a note for both
+ * directions, or with a rule the fast path cannot follow, the connection
+ * stays on the kernel path.
+ */
+static bool policy_ok(struct daemon *d, struct pending *p)
+{
+	const char *why;
+	bool unsupported;
+	char buf[128];
+
+	memset(p->route, 0, sizeof(p->route));
+	if (!d->pol.rules)
+		return true;
+	why = nfo_policy_unsupported(&d->pol, p->ct.orig.family);
+	unsupported = why != NULL;
+	if (!why && !nfo_routenote_conn(&d->notes, &p->ct, p->route))
+		why = "policy routing: no notification of how the kernel routed both directions";
+	if (!why && (!p->route[0].indev || !p->route[1].indev))
+		why = "policy routing: the notification has no input device";
+	if (why) {
+		memset(p->route, 0, sizeof(p->route));
+		/* A missing note is usually a race: the note's own GET admits it. */
+		if (unsupported)
+			d->skip_policy++;
+		if (nfo_log_get_level() >= NFO_LOG_DEBUG)
+			pr_debug("not offloaded (%s): %s", why,
+				 tuple_str(&p->ct.orig, buf, sizeof(buf)));
+		return false;
+	}
+	/* Where each direction came in, as the kernel saw it: no guess needed. */
+	p->oif[0] = p->route[0].indev;
+	p->oif[1] = p->route[1].indev;
+	return true;
+}
+
+static void note_route(struct daemon *d, const struct nlmsghdr *nlh, const struct nfo_tuple *t)
+{
+	struct nfo_nflog_route r;
+
+	nfo_nflog_route(nlh, &r);
+	if (nfo_routenote_add(&d->notes, t, &r, mono_ns()) && !d->notes_nomem) {
+		d->notes_nomem = true;
+		pr_warn("policy routing: no memory for route notes; connections stay on the kernel "
+			"path");
+	}
+}
+
+/*
+ * At start and when rules change (or their events were lost): read them.
+ * Flows admitted under other rules leave the fast path (their marks are
+ * cleared, so they are judged again); without rules before or after, none
+ * was admitted under any.
+ */
+static void policy_refresh(struct daemon *d, bool at_start)
+{
+	struct nfo_policy p;
+	int err = nfo_policy_read(&d->rt_req, &p);
+	bool any;
+	int i;
+
+	d->policy_due = false;
+	if (err) {
+		p.rules = 1;
+		for (i = 0; i < 2; i++)
+			snprintf(p.unsupported[i], sizeof(p.unsupported[i]),
+				 "the ip rules cannot be read (%s)", strerror(-err));
+	}
+	for (i = 0; i < 2; i++)
+		if (p.unsupported[i][0] && strcmp(p.unsupported[i], d->pol.unsupported[i]))
+			pr_warn("policy routing: %s; marked %s connections stay on the kernel path",
+				p.unsupported[i], i ? "IPv6" : "IPv4");
+	if (p.rules && !d->pol.rules)
+		pr_info("policy routing: %u ip rule%s beyond the defaults%s; each connection is "
+			"offloaded with the mark and devices the kernel routed it with",
+			p.rules, p.rules == 1 ? "" : "s", p.fwmark ? " (by fwmark)" : "");
+	any = p.rules || d->pol.rules;
+	d->pol = p;
+	if (!at_start && any) {
+		long n = evict_all(d, EVICT_ROUTE, 0);
+
+		if (n > 0)
+			pr_info("ip rules changed: %ld connection%s back to the kernel path", n,
+				n == 1 ? "" : "s");
+	}
+}
+
+static void policy_report(struct daemon *d)
+{
+	if (d->skip_policy == d->skip_policy_logged)
+		return;
+	d->skip_policy_logged = d->skip_policy;
+	pr_info("marked connections not offloaded so far: %llu by policy routing",
+		(unsigned long long)d->skip_policy);
+}
+
 /* Both directions must enter through devices we are attached to. */
 static bool devices_ok(struct daemon *d, struct pending *p)
 {
@@ -944,6 +1056,10 @@ static void admit(struct daemon *d, struct pending *p, uint64_t now)
 		       &flow[1]);
 	bridge_rekey(d, p, NFO_DIR_ORIGINAL, &out[0], &c->key[0], &flow[0]);
 	bridge_rekey(d, p, NFO_DIR_REPLY, &out[1], &c->key[1], &flow[1]);
+	for (dir = 0; dir < 2; dir++) {
+		flow[dir].mark = p->route[dir].mark;
+		flow[dir].route_oif = p->route[dir].outdev;
+	}
 	/* The original direction leaves where the reply comes in (symmetric). */
 	if (flow[0].flags & NFO_FLOW_SNAT)
 		flow[0].snat_oif = p->oif[1];
@@ -1032,6 +1148,10 @@ static void process_chunk(struct daemon *d, int first, int n, uint64_t now)
 	for (i = first; i < first + n; i++) {
 		struct pending *p = &d->pend[i];
 
+		if (!policy_ok(d, p)) {
+			p->ok = false;
+			continue;
+		}
 		p->ok = devices_ok(d, p);
 		if (!p->ok) {
 			d->skip_devices++;
@@ -1236,6 +1356,8 @@ static int nflog_cb(unsigned int idx, const struct nlmsghdr *nlh, int err, void 
 
 	if (nfo_nflog_tuple(nlh, &t))
 		return 0;
+	if (d->pol.rules)
+		note_route(d, nlh, &t);
 	nfo_tuple_invert(&inv, &t);
 	if (nfo_flowtab_find(&d->tab, &t, 0) || nfo_flowtab_find(&d->tab, &inv, 0))
 		return 0;
@@ -1609,6 +1731,10 @@ static int rt_event_cb(unsigned int idx, const struct nlmsghdr *nlh, int err, vo
 		neigh_event(d, nlh);
 		return 0;
 	}
+	if (nlh->nlmsg_type == RTM_NEWRULE || nlh->nlmsg_type == RTM_DELRULE) {
+		d->policy_due = true;
+		return 0;
+	}
 	if (nlh->nlmsg_type != RTM_NEWLINK && nlh->nlmsg_type != RTM_DELLINK)
 		return 0;
 	if (nfo_link_parse(nlh, &l))
@@ -1704,6 +1830,8 @@ static void read_rt_events(struct daemon *d)
 	} else if (n < 0) {
 		pr_warn("reading link events: %s", strerror(-n));
 	}
+	if (d->policy_due || n == -ENOBUFS)
+		policy_refresh(d, false);
 }
 
 /* ---- periodic work ------------------------------------------------------ */
@@ -1811,6 +1939,7 @@ static void tick(struct daemon *d)
 			"that is not an offload device, %llu gone from conntrack meanwhile",
 			(unsigned long long)d->skip_devices, (unsigned long long)d->skip_conntrack);
 	}
+	policy_report(d);
 	publish_state(d);
 }
 
@@ -2205,6 +2334,8 @@ static int open_sockets(struct daemon *d)
 	err = err ?: nfo_nl_open(&d->nft_ev, NETLINK_NETFILTER, 0);
 	err = err ?: nfo_nl_join(&d->nft_ev, NFO_NFT_GROUP);
 	err = err ?: nfo_nl_open(&d->rt_ev, NETLINK_ROUTE, nfo_rtnl_event_groups());
+	err = err ?: nfo_nl_join(&d->rt_ev, RTNLGRP_IPV4_RULE);
+	err = err ?: nfo_nl_join(&d->rt_ev, RTNLGRP_IPV6_RULE);
 	err = err ?: nfo_nl_open(&d->rt_req, NETLINK_ROUTE, 0);
 	if (!err) {
 		nfo_nl_set_rcvbuf(&d->ct_req, 4 << 20);
@@ -2238,6 +2369,7 @@ static void close_sockets(struct daemon *d)
 		nfo_nl_close(&d->xfrm_ev);
 	d->xfrm_ev_open = false;
 	nfo_xfrm_free(&d->xfrm);
+	nfo_routenotes_free(&d->notes);
 }
 
 static int setup_loop(struct daemon *d)
@@ -2446,6 +2578,7 @@ static int start(struct daemon *d, bool had_pins)
 	nfo_dp_state_set(d->dp, &d->st);
 	nfo_exporter_start(&d->mx, d->dp);
 
+	policy_refresh(d, true);
 	if (d->dp->adopted)
 		adopt(d);
 	for (i = 0; i < d->ndevs; i++) {

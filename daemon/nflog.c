@@ -136,3 +136,29 @@ int nfo_nflog_tuple(const struct nlmsghdr *nlh, struct nfo_tuple *t)
 		return -EINVAL;
 	return ports(t, pkt, len);
 }
+
+static int route_attr_cb(const struct nlattr *attr, void *data)
+{
+	struct nfo_nflog_route *r = data;
+
+	if (mnl_attr_get_payload_len(attr) < 4)
+		return MNL_CB_OK;
+	switch (mnl_attr_get_type(attr)) {
+	case NFULA_MARK:
+		r->mark = ntohl(mnl_attr_get_u32(attr));
+		break;
+	case NFULA_IFINDEX_INDEV:
+		r->indev = ntohl(mnl_attr_get_u32(attr));
+		break;
+	case NFULA_IFINDEX_OUTDEV:
+		r->outdev = ntohl(mnl_attr_get_u32(attr));
+		break;
+	}
+	return MNL_CB_OK;
+}
+
+void nfo_nflog_route(const struct nlmsghdr *nlh, struct nfo_nflog_route *r)
+{
+	memset(r, 0, sizeof(*r));
+	mnl_attr_parse(nlh, sizeof(struct nfgenmsg), route_attr_cb, r);
+}

@@ -22,5 +22,16 @@ int nfo_nflog_open(struct nfo_nl *nl, uint16_t group, uint32_t copy);
  * SNAT not yet). -EINVAL if it is not a TCP/UDP packet we can parse.
  */
 int nfo_nflog_tuple(const struct nlmsghdr *nlh, struct nfo_tuple *t);
+/*
+ * What the kernel routed a logged packet with: its mark (0 when it had none)
+ * and its input and output devices (for a bridged packet, the bridges).
+ */
+struct nfo_nflog_route {
+	uint32_t mark;
+	uint32_t indev;
+	uint32_t outdev;
+};
+
+void nfo_nflog_route(const struct nlmsghdr *nlh, struct nfo_nflog_route *r);
 
 #endif

@@ -15,7 +15,7 @@
 
 #include <linux/types.h>
 
-#define NFO_ABI_VERSION 6
+#define NFO_ABI_VERSION 7
 
 /* Directions, as in enum flow_offload_tuple_dir / ip_conntrack_dir. */
 #define NFO_DIR_ORIGINAL 0
@@ -111,11 +111,20 @@ struct nfo_flow {
 	__be32 tcp_ack;
 	__be16 tcp_doff_flags;
 	__be16 tcp_window;
+	/*
+	 * Policy routing (set by the control plane when ip rules beyond the
+	 * defaults exist): the packet mark the kernel routed this direction
+	 * with (given to the route lookup; 0: none), and the egress device it
+	 * chose, both as seen when the connection was admitted. A lookup that
+	 * picks another device hands the flow to the stack. 0: not checked.
+	 */
+	__u32 mark;
+	__u32 route_oif;
 };
 
 /* Why the fast path tore a flow down (nfo_flow.teardown, nfo_event.type). */
 #define NFO_TEARDOWN_FIN 1 /* TCP FIN or RST: conntrack sees it next */
-#define NFO_TEARDOWN_ROUTE 2 /* route of a source-NATed flow moved */
+#define NFO_TEARDOWN_ROUTE 2 /* route moved (source-NATed flow, policy routing) */
 
 /*
  * Events ring buffer: the fast path reports each teardown once (never per
@@ -184,6 +193,7 @@ struct nfo_slot {
 	X(EGRESS, "egress", "egress device is not an offload device")            \
 	X(HAIRPIN, "hairpin", "egress is the ingress device (stack redirects)")  \
 	X(SNAT_ROUTE, "snat_route", "route of a source-NATed flow moved")         \
+	X(POLICY, "policy", "egress differs from the kernel's (policy routing)") \
 	X(ERROR, "error", "helper failure (pull, checksum)")
 
 #define NFO_REASON_ENUM_(e, key, desc) NFO_R_##e,
@@ -312,7 +322,7 @@ struct nfo_leaving {
  */
 _Static_assert(sizeof(struct nfo_key4) == 20, "nfo_key4 layout");
 _Static_assert(sizeof(struct nfo_key6) == 44, "nfo_key6 layout");
-_Static_assert(sizeof(struct nfo_flow) == 104, "nfo_flow layout");
+_Static_assert(sizeof(struct nfo_flow) == 112, "nfo_flow layout");
 _Static_assert(sizeof(struct nfo_dev) == 16, "nfo_dev layout");
 _Static_assert(sizeof(struct nfo_event) == 56, "nfo_event layout");
 _Static_assert(sizeof(struct nfo_slot) == 32, "nfo_slot layout");

@@ -43,6 +43,8 @@ struct tflow {
 	int has_tcp; /* last segment seen: ACK number and window */
 	uint32_t tcp_ack;
 	uint16_t tcp_window;
+	uint32_t mark; /* policy routing */
+	uint32_t route_oif;
 };
 
 struct tcase {
@@ -234,6 +236,12 @@ static int read_case(FILE *f, struct tcase *c)
 				sscanf(strstr(line, " oif ") + 5, "%63s", a[7]);
 				fl->oif = dev_by_name(a[7])->ifindex;
 			}
+			if (strstr(line, " mark "))
+				sscanf(strstr(line, " mark ") + 6, "%u", &fl->mark);
+			if (strstr(line, " route_oif ")) {
+				sscanf(strstr(line, " route_oif ") + 11, "%63s", a[7]);
+				fl->route_oif = dev_by_name(a[7])->ifindex;
+			}
 			if (strstr(line, " ackwin ")) {
 				unsigned int w;
 
@@ -293,6 +301,8 @@ static void install(const struct tflow *fl, uint32_t id, uint8_t dir)
 	flow.teardown = fl->teardown;
 	flow.snat_oif = fl->snat_oif;
 	flow.oif = fl->oif;
+	flow.mark = fl->mark;
+	flow.route_oif = fl->route_oif;
 	if (fl->has_tcp) {
 		flow.tcp_ack = htonl(fl->tcp_ack);
 		flow.tcp_doff_flags = htons(0x5010); /* as a bare ACK carries */
@@ -479,8 +489,9 @@ static void run_case(struct tcase *c)
 		ok = 0;
 	}
 	if (ok && nevents &&
-	    last_event_type != (!strcmp(c->reason, "snat_route") ? NFO_TEARDOWN_ROUTE :
-								   NFO_TEARDOWN_FIN)) {
+	    last_event_type != (!strcmp(c->reason, "snat_route") || !strcmp(c->reason, "policy") ?
+					 NFO_TEARDOWN_ROUTE :
+					 NFO_TEARDOWN_FIN)) {
 		fail(c, "teardown event of type %d", last_event_type);
 		ok = 0;
 	}

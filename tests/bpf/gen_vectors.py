@@ -7,6 +7,7 @@ checksum over the whole packet: an implementation independent of the fast
 path's incremental updates.
 
   gen_vectors.py setup     the topology, as "ip -batch" commands
+  gen_vectors.py setup6    its IPv6 rules, as "ip -6 -batch" commands
   gen_vectors.py vectors   the cases, one block each (format: fastpath_test.c)
 """
 import sys
@@ -58,9 +59,21 @@ def setup():
     for net, how, dn, h in routes:
         out.append('route add 198.18.%d.0/24 %s' % (net, how % v4(dn, h)))
         out.append('route add 2001:db8:%x::/64 %s' % (net, how % v6(dn, h)))
+    # Policy routing: marked packets, and those from client host 3 (before
+    # source NAT), are routed through small0.
+    for sel in ('fwmark 7', 'from %s' % v4(1, 3)):
+        out.append('rule add %s lookup 77' % sel)
+    out.append('route add 198.18.100.0/24 via %s dev small0 table 77' % v4(3, 2))
+    out.append('route add 2001:db8:%x::/64 via %s dev small0 table 77' % (100, v6(3, 2)))
     out.append('route add blackhole 198.18.102.0/24')
     out.append('route add blackhole 2001:db8:102::/64')
     print('\n'.join(out))
+
+
+def setup6():
+    """The IPv6 rules (ip rule takes the family from -6, not from the line)."""
+    for sel in ('fwmark 7', 'from %s' % v6(1, 3)):
+        print('rule add %s lookup 77' % sel)
 
 
 # ---------------------------------------------------------------------------
@@ -74,7 +87,7 @@ class Flow:
     (src, sport, dst, dport) leaves as `out`."""
 
     def __init__(self, fam, proto, iif, inp, out=None, teardown=False, snat_oif=None,
-                 oif=None, tcp=None):
+                 oif=None, tcp=None, mark=0, route_oif=None):
         """oif: egress of the last forwarded packet; tcp: (ack, window) of
         the last segment seen in this direction."""
         self.fam, self.proto, self.iif = fam, proto, iif
@@ -82,16 +95,19 @@ class Flow:
         self.teardown = teardown
         self.snat_oif = snat_oif
         self.oif, self.tcp = oif, tcp
+        self.mark, self.route_oif = mark, route_oif
 
     def line(self):
         s, sp, d, dp = self.inp
         ns, nsp, nd, ndp = self.out
-        return 'flow %s %s %s %s %d %s %d %s %d %s %d%s%s%s%s' % (
+        return 'flow %s %s %s %s %d %s %d %s %d %s %d%s%s%s%s%s%s' % (
             self.fam, self.proto, self.iif, s, sp, d, dp, ns, nsp, nd, ndp,
             ' teardown' if self.teardown else '',
             ' snat_oif ' + self.snat_oif if self.snat_oif else '',
             ' oif ' + self.oif if self.oif else '',
-            ' ackwin %d %d' % self.tcp if self.tcp else '')
+            ' ackwin %d %d' % self.tcp if self.tcp else '',
+            ' mark %d' % self.mark if self.mark else '',
+            ' route_oif ' + self.route_oif if self.route_oif else '')
 
 
 def case(name, prog, pkt, iif, verdict, reason, flows=(), oif=None, out=None,
@@ -217,6 +233,22 @@ def edge_cases():
         case(n + '-snat-same-route', 'both', tp(), 'lan0', 'redirect', 'fwd', [pinned], 'wan0', to(ttl=63))
         moved = Flow(fam, 'tcp', 'lan0', (c, 40000, s, 80), (r, 61000, s2, 8080), snat_oif='small0')
         case(n + '-snat-route-moved', 'both', tp(), 'lan0', 'pass', 'snat_route', [moved], teardown_after=1)
+        # Policy routing: the lookup takes the flow's mark (rule fwmark 7 ->
+        # small0) and the source before source NAT (rule from host 3); an
+        # egress other than the kernel's at admission goes to the stack.
+        so = lambda: expect(fam, 'tcp', 'small0', peer('small0'), r, 61000, s2, 8080, 63)
+        marked = Flow(fam, 'tcp', 'lan0', (c, 40000, s, 80), (r, 61000, s2, 8080), mark=7)
+        case(n + '-fwmark', 'both', tp(), 'lan0', 'redirect', 'fwd', [marked], 'small0', so())
+        kept = Flow(fam, 'tcp', 'lan0', (c, 40000, s, 80), (r, 61000, s2, 8080), mark=7,
+                    route_oif='small0')
+        case(n + '-fwmark-kernel-egress', 'both', tp(), 'lan0', 'redirect', 'fwd', [kept], 'small0', so())
+        other = Flow(fam, 'tcp', 'lan0', (c, 40000, s, 80), (r, 61000, s2, 8080), mark=7,
+                     route_oif='wan0')
+        case(n + '-fwmark-other-egress', 'both', tp(), 'lan0', 'pass', 'policy', [other], teardown_after=1)
+        c3 = A(fam, 1, 3)
+        from3 = Flow(fam, 'tcp', 'lan0', (c3, 40000, s, 80), (r, 61000, s2, 8080))
+        case(n + '-from-before-snat', 'both', pkt(fam, 'tcp', 'lan0', c3, 40000, s, 80), 'lan0',
+             'redirect', 'fwd', [from3], 'small0', so())
         td = Flow(fam, 'tcp', 'lan0', (c, 40000, s, 80), (r, 61000, s2, 8080), teardown=True)
         case(n + '-after-teardown', 'both', tp(), 'lan0', 'pass', 'teardown', [td])
         # PSH does not end anything. A SYN neither: it goes to the stack
@@ -422,4 +454,4 @@ def vectors():
 
 
 if __name__ == '__main__':
-    {'setup': setup, 'vectors': vectors}[sys.argv[1]]()
+    {'setup': setup, 'setup6': setup6, 'vectors': vectors}[sys.argv[1]]()

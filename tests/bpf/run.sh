@@ -16,9 +16,11 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 /usr/bin/python3 tests/bpf/gen_vectors.py setup > "$TMP/setup.batch"
+/usr/bin/python3 tests/bpf/gen_vectors.py setup6 > "$TMP/setup6.batch"
 /usr/bin/python3 tests/bpf/gen_vectors.py vectors > "$TMP/vectors"
 ip netns add "$NS"
 ip -n "$NS" link set lo up
 ip -n "$NS" -batch "$TMP/setup.batch"
+ip -n "$NS" -6 -batch "$TMP/setup6.batch"
 ip netns exec "$NS" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
 ip netns exec "$NS" "$BUILD/tests/fastpath_test" "$TMP/vectors" --fuzz "$FUZZ" ${SEED:+--seed $SEED}
