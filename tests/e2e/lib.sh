@@ -75,6 +75,9 @@ nfo_cleanup() {
 	done
 	for ns in "$C" "$C2" "$R" "$S" ${NFO_EXTRA_NS:-}; do ip netns del "$ns" 2>/dev/null; done
 	mountpoint -q "$TMP/bpf" && umount "$TMP/bpf"
+	# Run records of daemons that were killed rather than stopped (HA pair,
+	# KILL faults): they name this test's pin directories.
+	grep -l "^pin_dir $TMP/" /run/nft-offload/* 2>/dev/null | xargs -r rm -f
 	rm -rf "$TMP"
 	exit "$rc"
 }
