@@ -115,6 +115,52 @@ bool nfo_dp_pinned(const char *pin_dir)
 }
 
 /*
+ * The pinned state names the ABI version of the binary that created the pins.
+ * Another version may keep every map's size and still lay the entries out
+ * differently, so adopting its pins is refused before anything is loaded.
+ * A state of our layout that was never written (a start that died before
+ * writing it) says 0 and is adopted. Layout differences are check_pin's.
+ */
+static int check_abi(const char *dir)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info), zero = 0, ver;
+	char path[PATH_MAX];
+	uint8_t *val = NULL;
+	int fd, err = 0;
+
+	if (pin_path(path, sizeof(path), dir, nfo_map_names[NFO_MAP_STATE]))
+		return -ENAMETOOLONG;
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return 0; /* missing or unreadable: check_pin says which */
+	if (bpf_obj_get_info_by_fd(fd, &info, &len) || info.key_size != sizeof(zero) ||
+	    info.value_size < sizeof(ver))
+		goto out;
+	val = calloc(1, info.value_size);
+	if (!val) {
+		err = -ENOMEM;
+		goto out;
+	}
+	if (bpf_map_lookup_elem(fd, &zero, val))
+		goto out;
+	memcpy(&ver, val, sizeof(ver)); /* abi_version leads struct nfo_state */
+	if (info.value_size == sizeof(struct nfo_state) && (ver == NFO_ABI_VERSION || !ver))
+		goto out;
+	if (info.value_size != sizeof(struct nfo_state) && !ver)
+		goto out; /* not ours to read: check_pin names the layout */
+	pr_err("the pins in %s were made by nft-offload ABI version %u, this binary is version "
+	       "%u: stop that fast path with the binary that started it ('nft-offload stop'), "
+	       "or remove %s",
+	       dir, ver, NFO_ABI_VERSION, dir);
+	err = -EPROTO;
+out:
+	free(val);
+	close(fd);
+	return err;
+}
+
+/*
  * Check a pinned map against what this build expects, so that a pin from an
  * incompatible version gets one clear sentence rather than libbpf's refusal.
  * A different capacity is adopted (resizing needs a stop).
@@ -144,9 +190,11 @@ static int check_pin(const char *dir, struct bpf_map *map)
 	if (info.type != bpf_map__type(map) || info.key_size != bpf_map__key_size(map) ||
 	    info.value_size != bpf_map__value_size(map) ||
 	    info.map_flags != bpf_map__map_flags(map)) {
-		pr_err("pinned map %s has another layout (left by another version of "
-		       "nft-offload?); run 'nft-offload stop' to remove the old state",
-		       path);
+		pr_err("pinned map %s has another layout (key %u, value %u bytes; this "
+		       "nft-offload uses %u, %u: left by another version?); run 'nft-offload "
+		       "stop' with the binary that made it, or remove %s",
+		       path, info.key_size, info.value_size, bpf_map__key_size(map),
+		       bpf_map__value_size(map), dir);
 		err = -EEXIST;
 		goto out;
 	}
@@ -200,6 +248,11 @@ int nfo_dp_load(const struct nfo_dp_opts *opts, struct nfo_dp **dpp)
 	bpf_map__set_max_entries(dp->skel->maps.nfo_flow4, 2 * cap);
 	bpf_map__set_max_entries(dp->skel->maps.nfo_flow6, 2 * cap);
 	bpf_map__set_max_entries(dp->skel->maps.nfo_devs, maxif);
+	if (dp->adopted) {
+		err = check_abi(dp->pin_dir);
+		if (err)
+			goto fail;
+	}
 	for (i = 0; i < NFO_MAP_MAX; i++) {
 		struct bpf_map *map = skel_map(dp->skel, i);
 
