@@ -178,7 +178,7 @@ static const char *mark_detail(const struct nfo_ct *ct, uint32_t mark, char *buf
 		snprintf(buf, len, "ct mark 0x%08x has nft-offload's bits 0x%08x: the ruleset "
 				   "accepted an established packet of each direction",
 			 ct->mark, mark);
-	else if (!(ct->status & NFO_IPS_SEEN_REPLY))
+	else if (!(ct->status & IPS_SEEN_REPLY))
 		snprintf(buf, len, "ct mark 0x%08x lacks bits 0x%08x: no reply seen yet, and only "
 				   "established connections are marked",
 			 ct->mark, mark);
@@ -360,8 +360,8 @@ int cmd_explain(struct cli *c, int argc, char **argv)
 		  fc.ct.id,
 		  fc.ct.orig.l4proto == IPPROTO_TCP && fc.ct.has_tcp_state ?
 			  nfo_tcp_state_names[fc.ct.tcp_state] :
-			  (fc.ct.status & NFO_IPS_SEEN_REPLY ? "replied" : "unreplied"),
-		  fc.ct.status & NFO_IPS_ASSURED ? " [ASSURED]" : ""))
+			  (fc.ct.status & IPS_SEEN_REPLY ? "replied" : "unreplied"),
+		  fc.ct.status & IPS_ASSURED ? " [ASSURED]" : ""))
 		goto done;
 
 	/* 2b. An xfrm (IPsec) policy: the fast path would bypass it. */

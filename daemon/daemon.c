@@ -781,7 +781,7 @@ static void handle_ct(struct daemon *d, struct nfo_ct *ct, uint64_t rx_ns, bool 
 		if (!marked && !from_dump) {
 			evict(d, c, EVICT_UNMARKED, 0);
 		} else if (ct->orig.l4proto == IPPROTO_TCP && ct->has_tcp_state &&
-			   ct->tcp_state != NFO_TCP_ESTABLISHED) {
+			   ct->tcp_state != TCP_CONNTRACK_ESTABLISHED) {
 			evict(d, c, EVICT_CLOSING, 0);
 		}
 		return;
@@ -1044,8 +1044,8 @@ static void admit(struct daemon *d, struct pending *p, uint64_t now)
 	c->orig = ct->orig;
 	c->zone = ct->zone;
 	c->ct_id = ct->id;
-	c->tcp_state = ct->has_tcp_state ? ct->tcp_state : NFO_TCP_ESTABLISHED;
-	c->assured = !!(ct->status & (NFO_IPS_ASSURED | NFO_IPS_SEEN_REPLY));
+	c->tcp_state = ct->has_tcp_state ? ct->tcp_state : TCP_CONNTRACK_ESTABLISHED;
+	c->assured = !!(ct->status & (IPS_ASSURED | IPS_SEEN_REPLY));
 	c->gen = d->gen;
 	/* A packet of one direction leaves looking like the other's inverse. */
 	nfo_tuple_invert(&out[0], &ct->reply);
@@ -2252,7 +2252,7 @@ static int adopt_cb(uint8_t family, const union nfo_key *key, const struct nfo_f
 	c->orig = in;
 	c->key[0] = *key;
 	c->ct_id = flow->ct_id;
-	c->tcp_state = NFO_TCP_ESTABLISHED;
+	c->tcp_state = TCP_CONNTRACK_ESTABLISHED;
 	c->assured = 1;
 	c->gen = a->d->gen;
 	nfo_flowtab_insert(&a->d->tab, c);

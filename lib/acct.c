@@ -171,14 +171,14 @@ void nfo_acct_ct_line(FILE *f, const struct nfo_acct_ct *e, const uint64_t *fp_p
 	if (tcp && ct->has_tcp_state)
 		fprintf(f, "%s ", nfo_tcp_state_names[ct->tcp_state]);
 	tuple_part(f, &ct->orig, e->counters, p[0], b[0]);
-	if (!(ct->status & NFO_IPS_SEEN_REPLY))
+	if (!(ct->status & IPS_SEEN_REPLY))
 		fprintf(f, "[UNREPLIED] ");
 	tuple_part(f, &ct->reply, e->counters, p[1], b[1]);
-	if (fp_packets || (ct->status & NFO_IPS_OFFLOAD))
+	if (fp_packets || (ct->status & IPS_OFFLOAD))
 		fprintf(f, "[OFFLOAD] ");
-	else if (ct->status & NFO_IPS_HW_OFFLOAD)
+	else if (ct->status & IPS_HW_OFFLOAD)
 		fprintf(f, "[HW_OFFLOAD] ");
-	else if (ct->status & NFO_IPS_ASSURED)
+	else if (ct->status & IPS_ASSURED)
 		fprintf(f, "[ASSURED] ");
 	if (ct->has_mark)
 		fprintf(f, "mark=%u ", ct->mark);

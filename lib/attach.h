@@ -21,7 +21,7 @@ const char *nfo_mode_of_flags(uint32_t flags);
 #define NFO_TC_HANDLE 0x6e666f /* "nfo" */
 #define NFO_TC_PRIO 1
 
-/* netdev genl XDP feature bits (enum netdev_xdp_act). */
+/* netdev genl XDP feature bits (enum netdev_xdp_act: not in Debian 12's headers). */
 #define NFO_XDP_ACT_BASIC (1ULL << 0)
 #define NFO_XDP_ACT_REDIRECT (1ULL << 1)
 #define NFO_XDP_ACT_NDO_XMIT (1ULL << 2)
