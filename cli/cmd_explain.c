@@ -449,11 +449,11 @@ int cmd_explain(struct cli *c, int argc, char **argv)
 	/* The family's map holds both directions of flow_capacity connections. */
 	if (!running)
 		step("fast_path", false, "eligible, but no daemon runs to offload it");
-	else if (dp && ff.entries >= 2 * dp->flow_capacity)
+	else if (dp && ff.entries >= 2 * nfo_dp_flow_capacity(dp))
 		step("fast_path", false,
 		     "flow table full (%llu %s connections): it waits on the kernel path for "
 		     "room (raise 'flows')",
-		     (unsigned long long)dp->flow_capacity, q.family == AF_INET ? "IPv4" : "IPv6");
+		     (unsigned long long)nfo_dp_flow_capacity(dp), q.family == AF_INET ? "IPv4" : "IPv6");
 	else
 		step("fast_path", false,
 		     "eligible but not in the fast path yet: the daemon offloads a connection "

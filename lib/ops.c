@@ -439,19 +439,11 @@ int nfo_teardown(struct nfo_dp *dp, const char *pin_dir)
 
 		if (nfo_dp_slot_get(dp, slot, &s) || !s.ifindex)
 			continue;
-		if (s.flags & NFO_DEV_TC) {
-			err = nfo_detach_tc(s.ifindex, s.flags & NFO_DEV_CLSACT_OURS);
-			if (err && err != -ENODEV) {
-				pr_warn("cannot detach from %s: %s", s.name, strerror(-err));
-				rc = err;
-			}
-		}
-		if (s.flags & (NFO_DEV_XDP | NFO_DEV_XDP_GENERIC)) {
-			err = nfo_detach_xdp(s.ifindex, -1);
-			if (err && err != -ENODEV) {
-				pr_warn("cannot detach XDP from %s: %s", s.name, strerror(-err));
-				rc = err;
-			}
+		err = nfo_dp_detach(dp, s.ifindex, s.flags);
+		if (err && err != -ENODEV) {
+			pr_warn("cannot detach %sfrom %s: %s", s.flags & NFO_DEV_TC ? "" : "XDP ",
+				s.name, strerror(-err));
+			rc = err;
 		}
 		nfo_dp_dev_set(dp, s.ifindex, &none);
 	}
