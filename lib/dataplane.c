@@ -110,11 +110,6 @@ int nfo_dp_stats_get(struct nfo_dp *dp, uint32_t slot, struct nfo_stats *sum)
 	return dp->ops->stats_get(dp, slot, sum);
 }
 
-int nfo_dp_stats_clear(struct nfo_dp *dp, uint32_t slot)
-{
-	return dp->ops->stats_clear(dp, slot);
-}
-
 int nfo_dp_devstats(struct nfo_dp *dp, struct nfo_devstat *d, int max)
 {
 	uint32_t slot;

@@ -114,7 +114,6 @@ int nfo_dp_dev_set(struct nfo_dp *dp, uint32_t ifindex, const struct nfo_dev *de
 int nfo_dp_slot_get(struct nfo_dp *dp, uint32_t slot, struct nfo_slot *s);
 int nfo_dp_slot_set(struct nfo_dp *dp, uint32_t slot, const struct nfo_slot *s);
 int nfo_dp_stats_get(struct nfo_dp *dp, uint32_t slot, struct nfo_stats *sum);
-int nfo_dp_stats_clear(struct nfo_dp *dp, uint32_t slot);
 
 /* Every device that has a slot, with its statistics: up to max, their number. */
 struct nfo_devstat {

@@ -37,9 +37,8 @@ struct nfo_dp_ops {
 	int (*detach)(struct nfo_dp *dp, uint32_t ifindex, uint32_t flags);
 	int (*dev_check)(struct nfo_dp *dp, uint32_t ifindex, uint32_t flags,
 			 struct nfo_dp_devcheck *c);
-	/* Per-device counters summed over CPUs, and their reset. */
+	/* Per-device counters summed over CPUs. */
 	int (*stats_get)(struct nfo_dp *dp, uint32_t slot, struct nfo_stats *sum);
-	int (*stats_clear)(struct nfo_dp *dp, uint32_t slot);
 
 	/* Records: get/set by key; next walks keys; set with key NULL pushes, pop takes. */
 	int (*rec_get)(struct nfo_dp *dp, enum nfo_rec r, const void *key, void *val);

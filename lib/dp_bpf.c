@@ -582,18 +582,6 @@ static int bpf_stats_get(struct nfo_dp *dp, uint32_t slot, struct nfo_stats *sum
 	return err;
 }
 
-static int bpf_stats_clear(struct nfo_dp *dp, uint32_t slot)
-{
-	struct nfo_stats *v = calloc(B(dp)->ncpus, sizeof(*v));
-	int err;
-
-	if (!v)
-		return -ENOMEM;
-	err = ret_errno(bpf_map_update_elem(B(dp)->map_fd[NFO_MAP_STATS], &slot, v, 0));
-	free(v);
-	return err;
-}
-
 /* ---- records -------------------------------------------------------------- */
 
 static int rec_fd(struct nfo_dp *dp, enum nfo_rec r)
@@ -689,7 +677,6 @@ const struct nfo_dp_ops nfo_dp_bpf_ops = {
 	.detach = bpf_detach,
 	.dev_check = bpf_dev_check,
 	.stats_get = bpf_stats_get,
-	.stats_clear = bpf_stats_clear,
 	.rec_get = bpf_rec_get,
 	.rec_set = bpf_rec_set,
 	.rec_next = bpf_rec_next,

@@ -173,12 +173,6 @@ static int mem_stats_get(struct nfo_dp *dp, uint32_t slot, struct nfo_stats *sum
 	return 0;
 }
 
-static int mem_stats_clear(struct nfo_dp *dp, uint32_t slot)
-{
-	M(dp);
-	return 0;
-}
-
 static int mem_rec_get(struct nfo_dp *dp, enum nfo_rec r, const void *key, void *val)
 {
 	struct mem_dp *m = M(dp);
@@ -247,7 +241,6 @@ static const struct nfo_dp_ops mem_ops = {
 	.detach = mem_detach,
 	.dev_check = mem_dev_check,
 	.stats_get = mem_stats_get,
-	.stats_clear = mem_stats_clear,
 	.rec_get = mem_rec_get,
 	.rec_set = mem_rec_set,
 	.rec_next = mem_rec_next,
