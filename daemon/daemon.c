@@ -2107,7 +2107,7 @@ static int check_owner(struct daemon *d, struct dev *dv, uint32_t ifindex)
 	struct nfo_owner o;
 	char who[256];
 
-	if (nfo_owner_query(ifindex, d->st.devs_map_id, &o) || !o.present || o.ours)
+	if (nfo_dp_dev_owner(d->dp, ifindex, &o) || !o.present || o.ours)
 		return 0;
 	nfo_owner_str(&o, who, sizeof(who));
 	if (d->cfg->force && !o.pid) {
@@ -2133,7 +2133,7 @@ static void watch_owners(struct daemon *d)
 		bool lost;
 
 		if (!dv->attached || !dv->ifindex ||
-		    nfo_owner_query(dv->ifindex, d->st.devs_map_id, &o))
+		    nfo_dp_dev_owner(d->dp, dv->ifindex, &o))
 			continue;
 		lost = !o.present || !o.ours;
 		if (lost && !dv->owner_lost) {

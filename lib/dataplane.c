@@ -77,6 +77,11 @@ int nfo_dp_dev_check(struct nfo_dp *dp, uint32_t ifindex, uint32_t flags,
 	return dp->ops->dev_check(dp, ifindex, flags, c);
 }
 
+int nfo_dp_dev_owner(struct nfo_dp *dp, uint32_t ifindex, struct nfo_owner *o)
+{
+	return dp->ops->dev_owner(dp, ifindex, o);
+}
+
 int nfo_dp_dev_get(struct nfo_dp *dp, uint32_t ifindex, struct nfo_dev *dev)
 {
 	if (ifindex >= dp->max_ifindex)

@@ -78,6 +78,8 @@ struct nfo_dp_devcheck {
 
 int nfo_dp_dev_check(struct nfo_dp *dp, uint32_t ifindex, uint32_t flags,
 		     struct nfo_dp_devcheck *c);
+/* Whose nft-offload program is on the device, whatever its hook (o->ours: this one's). */
+int nfo_dp_dev_owner(struct nfo_dp *dp, uint32_t ifindex, struct nfo_owner *o);
 
 /*
  * Teardown events: the fast path reports each flow it tore down, once.

@@ -37,6 +37,7 @@ struct nfo_dp_ops {
 	int (*detach)(struct nfo_dp *dp, uint32_t ifindex, uint32_t flags);
 	int (*dev_check)(struct nfo_dp *dp, uint32_t ifindex, uint32_t flags,
 			 struct nfo_dp_devcheck *c);
+	int (*dev_owner)(struct nfo_dp *dp, uint32_t ifindex, struct nfo_owner *o);
 	/* Per-device counters summed over CPUs. */
 	int (*stats_get)(struct nfo_dp *dp, uint32_t slot, struct nfo_stats *sum);
 

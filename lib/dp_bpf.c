@@ -563,6 +563,11 @@ static int bpf_dev_check(struct nfo_dp *dp, uint32_t ifindex, uint32_t flags,
 	return 0;
 }
 
+static int bpf_dev_owner(struct nfo_dp *dp, uint32_t ifindex, struct nfo_owner *o)
+{
+	return nfo_owner_query(ifindex, owner_id(dp), o);
+}
+
 static int bpf_stats_get(struct nfo_dp *dp, uint32_t slot, struct nfo_stats *sum)
 {
 	struct nfo_stats *v = calloc(B(dp)->ncpus, sizeof(*v));
@@ -676,6 +681,7 @@ const struct nfo_dp_ops nfo_dp_bpf_ops = {
 	.attach = bpf_attach,
 	.detach = bpf_detach,
 	.dev_check = bpf_dev_check,
+	.dev_owner = bpf_dev_owner,
 	.stats_get = bpf_stats_get,
 	.rec_get = bpf_rec_get,
 	.rec_set = bpf_rec_set,

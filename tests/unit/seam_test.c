@@ -165,6 +165,13 @@ static int mem_dev_check(struct nfo_dp *dp, uint32_t ifindex, uint32_t flags,
 	return 0;
 }
 
+static int mem_dev_owner(struct nfo_dp *dp, uint32_t ifindex, struct nfo_owner *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->present = o->ours = M(dp)->attached_ifindex == (int)ifindex;
+	return 0;
+}
+
 static int mem_stats_get(struct nfo_dp *dp, uint32_t slot, struct nfo_stats *sum)
 {
 	memset(sum, 0, sizeof(*sum));
@@ -240,6 +247,7 @@ static const struct nfo_dp_ops mem_ops = {
 	.attach = mem_attach,
 	.detach = mem_detach,
 	.dev_check = mem_dev_check,
+	.dev_owner = mem_dev_owner,
 	.stats_get = mem_stats_get,
 	.rec_get = mem_rec_get,
 	.rec_set = mem_rec_set,
@@ -360,6 +368,7 @@ static void test_bpf_backend(void)
 	struct nfo_metrics mt = { .lat_count = 11 }, mt2;
 	struct nfo_dp_summary sum;
 	struct nfo_dp_devcheck c;
+	struct nfo_owner o;
 	struct nfo_dp *dp;
 	uint32_t flags;
 	int err;
@@ -400,8 +409,11 @@ static void test_bpf_backend(void)
 	       "bpf backend: attach tc to lo (%s), the qdisc ours", strerror(-err));
 	expect(!nfo_dp_dev_check(dp, 1, flags, &c) && c.attached && c.owner.ours,
 	       "bpf backend: the check finds our program");
+	expect(!nfo_dp_dev_owner(dp, 1, &o) && o.present && o.ours && !o.xdp,
+	       "bpf backend: the owner of lo's program is this instance");
 	expect(!nfo_dp_detach(dp, 1, flags) && !nfo_dp_dev_check(dp, 1, flags, &c) && !c.attached,
 	       "bpf backend: detached");
+	expect(!nfo_dp_dev_owner(dp, 1, &o) && !o.present, "bpf backend: no owner once detached");
 	nfo_dp_close(dp);
 }
 
