@@ -57,7 +57,7 @@ int nfo_attach_tc(uint32_t ifindex, int prog_fd, bool force, bool *created);
 int nfo_attach_xdp(uint32_t ifindex, int prog_fd, bool generic, bool force);
 /*
  * Detach ours only; destroy_qdisc removes clsact if it is then empty. ours_fd
- * is the XDP program the caller attached (-1: find ours by name).
+ * is the XDP program the caller attached (negative: find ours by name).
  */
 int nfo_detach_tc(uint32_t ifindex, bool destroy_qdisc);
 int nfo_detach_xdp(uint32_t ifindex, int ours_fd);
