@@ -122,6 +122,12 @@ bpftool map create "$PIN/nfo_state" type array key 4 value 8 entries 1 name nfo_
 bad "pins of another layout (another version)" 1 "pinned map .*/nfo_state has another layout" \
 	-- "${RUN[@]}" --device lan0 --device wan0
 rm -f "$PIN/nfo_state"
+# A flow map whose entries are another size: both layouts named.
+bpftool map create "$PIN/nfo_flow4" type hash key 20 value 104 entries 16 name nfo_flow4
+bad "a flow map of another entry size" 1 \
+	"pinned map .*/nfo_flow4 has another layout \\(key 20, value 104 bytes; this nft-offload uses 20, 112" \
+	-- "${RUN[@]}" --device lan0 --device wan0
+rm -f "$PIN/nfo_flow4"
 
 # Pins of another ABI version with the same map sizes (the layout check alone
 # would adopt them): a fast path left running (--keep-on-exit) whose state
