@@ -459,16 +459,17 @@ static int opt_val(const struct cmd_opts *t, int i)
 	return t->row[i]->sopt ? t->row[i]->sopt : 256 + i;
 }
 
-static const struct nfo_opt *opt_of_val(const struct cmd_opts *t, int val)
+/* The row index getopt_long's value stands for, or -1. */
+static int opt_index(const struct cmd_opts *t, int val)
 {
 	int i;
 
 	if (val >= 256)
-		return val - 256 < t->n ? t->row[val - 256] : NULL;
+		return val - 256 < t->n ? val - 256 : -1;
 	for (i = 0; i < t->n; i++)
 		if (t->row[i]->sopt == val)
-			return t->row[i];
-	return NULL;
+			return i;
+	return -1;
 }
 
 static int build_longopts(const struct cli_cmd *cmd, struct cmd_opts *t)
@@ -541,8 +542,8 @@ const char *cli_pin_dir(struct cli *c)
 
 static int run_command(const struct cli_cmd *cmd, struct cli *c, int argc, char **argv)
 {
-	static struct cmd_opts t;
-	uint64_t cleared = 0;
+	struct cmd_opts t;
+	uint64_t cleared = 0; /* rows whose list the command line emptied */
 	char err[512];
 	int key, rc;
 
@@ -550,8 +551,8 @@ static int run_command(const struct cli_cmd *cmd, struct cli *c, int argc, char 
 	c->json_allowed = cmd->reads_pins;
 	rc = build_longopts(cmd, &t);
 	if (rc) {
-		fprintf(stderr, "nft-offload: %s: two options share a name or letter\n",
-			cmd->name);
+		fprintf(stderr, "nft-offload: %s: broken option table: %s\n", cmd->name,
+			rc == -EEXIST ? "two options share a name or letter" : "too many options");
 		return 2;
 	}
 	/*
@@ -561,7 +562,8 @@ static int run_command(const struct cli_cmd *cmd, struct cli *c, int argc, char 
 	optind = 1;
 	opterr = 0;
 	while ((key = getopt_long(argc, argv, t.so, t.lo, NULL)) != -1) {
-		const struct nfo_opt *o = opt_of_val(&t, key);
+		int i = opt_index(&t, key);
+		const struct nfo_opt *o = i < 0 ? NULL : t.row[i];
 
 		if (o && (o->flags & NFO_OPT_EARLY))
 			nfo_opt_apply(c, o, optarg, err, sizeof(err));
@@ -575,7 +577,8 @@ static int run_command(const struct cli_cmd *cmd, struct cli *c, int argc, char 
 		return rc;
 	optind = 1;
 	while ((key = getopt_long(argc, argv, t.so, t.lo, NULL)) != -1) {
-		const struct nfo_opt *o = opt_of_val(&t, key);
+		int i = opt_index(&t, key);
+		const struct nfo_opt *o = i < 0 ? NULL : t.row[i];
 		void *obj;
 
 		if (key == '?')
@@ -586,9 +589,9 @@ static int run_command(const struct cli_cmd *cmd, struct cli *c, int argc, char 
 			continue;
 		obj = opt_obj(c, o);
 		/* A list on the command line replaces the config file's. */
-		if (o->clear && !(cleared & (1ULL << (o - opt_tables[0])))) {
+		if (o->clear && !(cleared & (1ULL << i))) {
 			o->clear(obj);
-			cleared |= 1ULL << (o - opt_tables[0]);
+			cleared |= 1ULL << i;
 		}
 		if (nfo_opt_apply(obj, o, optarg, err, sizeof(err)))
 			return cli_usage_error(c, "%s", err);

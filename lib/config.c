@@ -324,7 +324,6 @@ const struct nfo_opt nfo_settings[] = {
 		.key = "devices", .alias = "device", .lopt = "device", .sopt = 'i',
 		.metavar = "DEV[:MODE]", .type = NFO_T_CUSTOM, .parse = set_devices,
 		.clear = clear_devices, .cmds = NFO_OPT_DAEMON, CFG(devices),
-		.bad = "invalid device list '%s'",
 		.help = "offload between this device and the others (at least two; repeat the "
 			"option); for a bridged LAN the bridge, not its ports",
 		.man_value = "\\fIDEV\\fR[:\\fIMODE\\fR] ...",
@@ -682,8 +681,10 @@ int nfo_opt_table_check(const struct nfo_opt *tab, void *scratch, size_t scratch
 			snprintf(err, errlen, "%s: field outside the object", o->key);
 			return -EINVAL;
 		}
-		if ((o->metavar || o->def) && o->type != NFO_T_ARG &&
-		    (!o->bad || !one_string_conversion(o->bad))) {
+		/* Custom parsers may write their own sentences. */
+		if (((o->metavar || o->def) && o->type != NFO_T_ARG && o->type != NFO_T_CUSTOM &&
+		     !o->bad) ||
+		    (o->bad && !one_string_conversion(o->bad))) {
 			snprintf(err, errlen, "%s: the error sentence must take the value (one %%s)",
 				 o->key);
 			return -EINVAL;

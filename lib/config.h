@@ -101,7 +101,8 @@ struct nfo_opt {
 	/* A list the command line replaces (not extends): empties it. */
 	void (*clear)(void *obj);
 	const char *def; /* default as the config file writes it; NULL: empty */
-	const char *bad; /* error for a value out of type or bounds: one %s, the value */
+	/* The error for a value out of type or bounds: one %s, the value. */
+	const char *bad;
 	const char *help; /* one line of --help */
 	const char *man; /* man page paragraph of the config key (roff), NULL: help */
 	const char *man_value; /* the value in the man page, NULL: from type / metavar */
