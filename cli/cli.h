@@ -16,10 +16,10 @@ struct cli {
 	const char *cmd;
 	bool json;
 	int verbose;
+	bool json_allowed; /* the command prints JSON */
+	int help; /* -h given */
 	const char *config_path; /* -c; NULL: the default file if it exists */
-	const char *pin_dir_opt; /* --pin-dir */
-	struct nfo_config cfg; /* defaults + config file + run's options */
-	int run_sets; /* run: options given on the command line */
+	struct nfo_config cfg; /* defaults + config file + the settings' options */
 	/* flows / evict */
 	struct nfo_filter filter;
 	bool filtered;

@@ -19,8 +19,6 @@ int cmd_run(struct cli *c, int argc, char **argv)
 
 	if (argc)
 		return cli_usage_error(c, "unexpected argument '%s'", argv[0]);
-	if (c->pin_dir_opt)
-		snprintf(c->cfg.pin_dir, sizeof(c->cfg.pin_dir), "%s", c->pin_dir_opt);
 	if (nfo_config_validate(&c->cfg, err, sizeof(err)))
 		return cli_usage_error(c, "%s", err);
 	/* -v: per-flow decisions; -vv: also libbpf's messages. */

@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * nft-offload: one binary, table-driven commands. The command and option
- * tables below are the single source of --help and of the man page.
+ * nft-offload: one binary, table-driven commands. The command table and the
+ * option tables (the daemon's settings, nfo_settings[] in lib/config.c, and
+ * the command line's own, cli_opts[] below) are the single source of getopt's
+ * tables, of option handling, of --help and of the man page.
  */
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
+#include <stddef.h>
 #include <getopt.h>
 #include <arpa/inet.h>
 #include <net/if.h>
@@ -20,129 +23,175 @@
 #include "cli.h"
 #include "log.h"
 
+/* Commands, as bits of nfo_opt.cmds; the daemon's settings use NFO_OPT_DAEMON. */
 enum {
-	O_JSON = 'j',
-	O_VERBOSE = 'v',
-	O_CONFIG = 'c',
-	O_HELP = 'h',
-	O_DEVICE = 'i',
-	O_MODE = 'm',
-	O_SELECT = 's',
-	O_PROTO = 'p',
-	O_ADDR = 'a',
-	O_DEV = 'd',
-	O_LIMIT = 'n',
-	O_WATCH = 'w',
-	O_V4 = '4',
-	O_V6 = '6',
-	O_PIN_DIR = 256,
-	O_MARK,
-	O_LOG_GROUP,
-	O_IDLE,
-	O_FLOWS,
-	O_KEEP,
-	O_FORCE,
-	O_TRUST_NL,
-	O_EVBUF,
-	O_ALLOW_NETDEV,
-	O_CT_TIMEOUT,
-	O_PORT,
-	O_ID,
-	O_SORT,
-	O_COUNT,
-	O_ITER,
-	O_ALL,
-	O_METRICS_LISTEN,
-	O_METRICS_FILE,
-	O_METRICS_INTERVAL,
-	O_CONNTRACK,
+	CMD_RUN = NFO_OPT_DAEMON,
+	CMD_STATUS = 1 << 1,
+	CMD_FLOWS = 1 << 2,
+	CMD_STATS = 1 << 3,
+	CMD_FLUSH = 1 << 4,
+	CMD_EVICT = 1 << 5,
+	CMD_EXPLAIN = 1 << 6,
+	CMD_STOP = 1 << 7,
+	CMD_METRICS = 1 << 8,
 };
 
-struct cli_opt {
-	const char *name;
-	int key;
-	const char *arg; /* NULL: a flag */
-	const char *help;
-};
+static int set_json(void *obj, const struct nfo_opt *o, const char *val, char *err, size_t len)
+{
+	struct cli *c = obj;
 
-static const struct cli_opt common_opts[] = {
-	{ "json", O_JSON, NULL,
-	  "print JSON (stable snake_case keys) instead of text: status, flows, stats, explain" },
-	{ "verbose", O_VERBOSE, NULL, "more detail on stderr (twice: also libbpf's messages)" },
-	{ "config", O_CONFIG, "FILE", "read settings from FILE (default " NFO_CONFIG_FILE ")" },
-	{ "pin-dir", O_PIN_DIR, "DIR", "BPF pin directory (default " NFO_DEFAULT_PIN_DIR ")" },
-	{ "help", O_HELP, NULL, "show this help" },
+	if (!c->json_allowed) {
+		snprintf(err, len, "--json applies to status, flows, stats and explain");
+		return -EINVAL;
+	}
+	c->json = true;
+	return 0;
+}
+
+static int set_addr(void *obj, const struct nfo_opt *o, const char *val, char *err, size_t len)
+{
+	struct nfo_filter *f = &((struct cli *)obj)->filter;
+
+	f->addr_family = nfo_addr_parse(val, &f->addr);
+	if (!f->addr_family) {
+		snprintf(err, len, o->bad, val);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int set_port(void *obj, const struct nfo_opt *o, const char *val, char *err, size_t len)
+{
+	struct nfo_filter *f = &((struct cli *)obj)->filter;
+	char *end;
+	unsigned long v;
+
+	/* Digits only: strtoul would take blanks, '+', and '-' negated. */
+	errno = 0;
+	v = isdigit((unsigned char)val[0]) ? strtoul(val, &end, 10) : 0;
+	if (!v || errno || *end || v > 65535) {
+		snprintf(err, len, o->bad, val);
+		return -EINVAL;
+	}
+	f->port = htons(v);
+	return 0;
+}
+
+static int set_dev(void *obj, const struct nfo_opt *o, const char *val, char *err, size_t len)
+{
+	struct nfo_filter *f = &((struct cli *)obj)->filter;
+
+	f->ifindex = if_nametoindex(val);
+	if (!f->ifindex) {
+		snprintf(err, len, o->bad, val);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static const char *const sort_names[] = {
+	[SORT_BYTES] = "bytes",
+	[SORT_PACKETS] = "packets",
+	[SORT_IDLE] = "idle",
+	[SORT_AGE] = "age",
+};
+static const char *const proto_names[] = { [IPPROTO_TCP] = "tcp", [IPPROTO_UDP] = "udp" };
+static const char *const family_names[] = { [AF_INET] = "ipv4", [AF_INET6] = "ipv6" };
+
+#define CLI(field) .offset = offsetof(struct cli, field), .size = sizeof(((struct cli *)0)->field)
+#define FILTER (CMD_FLOWS | CMD_EVICT)
+
+/*
+ * The command line's own options (the daemon's settings are nfo_settings[],
+ * lib/config.c). A row belongs to the commands in .cmds; NFO_OPT_EVERY makes
+ * it a common option.
+ */
+static const struct nfo_opt cli_opts[] = {
+	{ .key = "json", .sopt = 'j', .type = NFO_T_CUSTOM, .parse = set_json,
+	  .cmds = NFO_OPT_EVERY, CLI(json),
+	  .help = "print JSON (stable snake_case keys) instead of text: status, flows, stats, "
+		  "explain" },
+	{ .key = "verbose", .sopt = 'v', .type = NFO_T_COUNT, .cmds = NFO_OPT_EVERY, CLI(verbose),
+	  .help = "more detail on stderr (twice: also libbpf's messages)" },
+	{ .key = "config", .sopt = 'c', .metavar = "FILE", .type = NFO_T_ARG,
+	  .flags = NFO_OPT_EARLY, .cmds = NFO_OPT_EVERY, CLI(config_path),
+	  .help = "read settings from FILE (default " NFO_CONFIG_FILE ")" },
+	{ .key = "help", .sopt = 'h', .type = NFO_T_COUNT, .flags = NFO_OPT_EARLY,
+	  .cmds = NFO_OPT_EVERY, CLI(help), .help = "show this help" },
+	{ .key = "proto", .sopt = 'p', .metavar = "tcp|udp", .type = NFO_T_ENUM,
+	  .names = proto_names, .max = IPPROTO_UDP, .cmds = FILTER, CLI(filter.l4proto),
+	  .bad = "protocol must be tcp or udp, not '%s'", .help = "only this protocol" },
+	{ .key = "addr", .sopt = 'a', .metavar = "ADDR", .type = NFO_T_CUSTOM, .parse = set_addr,
+	  .cmds = FILTER, CLI(filter.addr), .bad = "'%s' is not an IPv4 or IPv6 address",
+	  .help = "only connections with this address in either tuple" },
+	{ .key = "port", .metavar = "PORT", .type = NFO_T_CUSTOM, .parse = set_port,
+	  .cmds = FILTER, CLI(filter.port), .bad = "port must be 1 to 65535, not '%s'",
+	  .help = "only connections with this port in either tuple" },
+	{ .key = "dev", .sopt = 'd', .metavar = "DEV", .type = NFO_T_CUSTOM, .parse = set_dev,
+	  .cmds = FILTER, CLI(filter.ifindex),
+	  .bad = "no device '%s' in this network namespace",
+	  .help = "only connections entering through DEV" },
+	{ .key = "id", .metavar = "ID", .type = NFO_T_UINT, .flags = NFO_OPT_NO_UNITS, .min = 1,
+	  .max = UINT32_MAX, .cmds = FILTER, CLI(filter.ct_id),
+	  .bad = "'%s' is not a conntrack id", .help = "only the connection with this conntrack id" },
+	{ .key = "ipv4", .sopt = '4', .flag_value = "ipv4", .type = NFO_T_ENUM,
+	  .names = family_names, .max = AF_INET6, .cmds = FILTER, CLI(filter.family),
+	  .help = "only IPv4" },
+	{ .key = "ipv6", .sopt = '6', .flag_value = "ipv6", .type = NFO_T_ENUM,
+	  .names = family_names, .max = AF_INET6, .cmds = FILTER, CLI(filter.family),
+	  .help = "only IPv6" },
+	{ .key = "sort", .metavar = "KEY", .type = NFO_T_ENUM, .names = sort_names,
+	  .max = SORT_AGE, .cmds = CMD_FLOWS, CLI(sort),
+	  .bad = "sort key must be bytes, packets, idle or age, not '%s'",
+	  .help = "sort by bytes, packets, idle or age (largest first)" },
+	{ .key = "count", .flag_value = "yes", .type = NFO_T_BOOL, .cmds = CMD_FLOWS,
+	  CLI(count_only), .help = "print only the number of connections" },
+	{ .key = "limit", .sopt = 'n', .metavar = "N", .type = NFO_T_UINT,
+	  .flags = NFO_OPT_DECIMAL, .min = 1, .max = LONG_MAX, .cmds = CMD_FLOWS, CLI(limit),
+	  .bad = "--limit needs a positive number, not '%s'",
+	  .help = "print at most N connections" },
+	{ .key = "conntrack", .flag_value = "yes", .type = NFO_T_BOOL, .cmds = CMD_FLOWS,
+	  CLI(conntrack),
+	  .help = "print conntrack's TCP/UDP entries as conntrack -L -o extended does, with true "
+		  "counters" },
+	{ .key = "watch", .sopt = 'w', .metavar = "SECONDS", .type = NFO_T_DOUBLE, .fmin = 0.1,
+	  .fmax = 3600, .cmds = CMD_STATS, CLI(watch),
+	  .bad = "--watch needs seconds between 0.1 and 3600, not '%s'",
+	  .help = "print rates every SECONDS until interrupted" },
+	{ .key = "iterations", .metavar = "N", .type = NFO_T_UINT, .flags = NFO_OPT_DECIMAL,
+	  .min = 1, .max = LONG_MAX, .cmds = CMD_STATS, CLI(iterations),
+	  .bad = "--iterations needs a positive number, not '%s'",
+	  .help = "with --watch: stop after N reports" },
+	{ .key = "all", .flag_value = "yes", .type = NFO_T_BOOL, .cmds = CMD_STATS,
+	  CLI(all_reasons), .help = "list every slow-path reason, also those at zero" },
 	{ 0 },
 };
 
-static const struct cli_opt run_opts[] = {
-	{ "device", O_DEVICE, "DEV[:MODE]",
-	  "offload between this device and the others (at least two; repeat the option); "
-	  "for a bridged LAN the bridge, not its ports" },
-	{ "mode", O_MODE, "MODE", "auto (default), tc, xdp or xdp-generic, for every device" },
-	{ "select", O_SELECT, "EXPR",
-	  "offload only connections matching this nft expression (repeat for several)" },
-	{ "mark", O_MARK, "BITS", "ct mark bits: original, reply direction (default 0xc0000000)" },
-	{ "log-group", O_LOG_GROUP, "N", "nflog group of the mark rules (default 40960)" },
-	{ "idle-timeout", O_IDLE, "TIME", "idle flows leave the fast path after TIME (default 30s)" },
-	{ "flows", O_FLOWS, "N", "flow table capacity in connections per family (default 1M)" },
-	{ "keep-on-exit", O_KEEP, NULL,
-	  "on SIGTERM leave offload running for the next daemon (default: remove it)" },
-	{ "force", O_FORCE, NULL, "attach beside (tc) or over (XDP) programs that are not ours" },
-	{ "trust-netlink-marks", O_TRUST_NL, NULL,
-	  "admit connections whose mark bit came through ctnetlink (conntrackd, conntrack -I/-U); "
-	  "default: clear it, so that this router's ruleset decides" },
-	{ "event-buffer", O_EVBUF, "BYTES", "conntrack event socket buffer (default 16M)" },
-	{ "allow-netdev-chains", O_ALLOW_NETDEV, "DEV",
-	  "offload DEV (or all) even though netdev chains hook it: offloaded packets then skip "
-	  "them (default: such devices stay on the kernel path)" },
-	{ "ct-timeout", O_CT_TIMEOUT, "TIME",
-	  "conntrack timeout held while a flow is offloaded (default 24h)" },
-	{ "metrics-listen", O_METRICS_LISTEN, "ADDR:PORT",
-	  "serve GET /metrics on this address (127.0.0.1:9567, [::1]:9567; default off)" },
-	{ "metrics-file", O_METRICS_FILE, "FILE",
-	  "write the metrics to FILE (*.prom, for node_exporter's textfile collector)" },
-	{ "metrics-interval", O_METRICS_INTERVAL, "TIME",
-	  "how often to write --metrics-file (default 15s)" },
-	{ 0 },
-};
+/* Both tables, in the order --help and the man page list their rows. */
+static const struct nfo_opt *const opt_tables[] = { nfo_settings, cli_opts };
+#define for_each_opt(o, i) \
+	for (i = 0; i < 2; i++) \
+		for (o = opt_tables[i]; o->key; o++)
 
-#define FILTER_OPTS                                                                      \
-	{ "proto", O_PROTO, "tcp|udp", "only this protocol" },                           \
-	{ "addr", O_ADDR, "ADDR", "only connections with this address in either tuple" }, \
-	{ "port", O_PORT, "PORT", "only connections with this port in either tuple" },    \
-	{ "dev", O_DEV, "DEV", "only connections entering through DEV" },                 \
-	{ "id", O_ID, "ID", "only the connection with this conntrack id" },               \
-	{ "ipv4", O_V4, NULL, "only IPv4" }, { "ipv6", O_V6, NULL, "only IPv6" }
+static const char *opt_long(const struct nfo_opt *o)
+{
+	return o->lopt ? o->lopt : o->key;
+}
 
-static const struct cli_opt flows_opts[] = {
-	FILTER_OPTS,
-	{ "sort", O_SORT, "KEY", "sort by bytes, packets, idle or age (largest first)" },
-	{ "count", O_COUNT, NULL, "print only the number of connections" },
-	{ "limit", O_LIMIT, "N", "print at most N connections" },
-	{ "conntrack", O_CONNTRACK, NULL,
-	  "print conntrack's TCP/UDP entries as conntrack -L -o extended does, with true "
-	  "counters" },
-	{ 0 },
-};
-
-static const struct cli_opt evict_opts[] = { FILTER_OPTS, { 0 } };
-
-static const struct cli_opt stats_opts[] = {
-	{ "watch", O_WATCH, "SECONDS", "print rates every SECONDS until interrupted" },
-	{ "iterations", O_ITER, "N", "with --watch: stop after N reports" },
-	{ "all", O_ALL, NULL, "list every slow-path reason, also those at zero" },
-	{ 0 },
-};
-
-static const struct cli_opt no_opts[] = { { 0 } };
+/* An option of this command (common ones when common), not a config-file-only key. */
+static bool opt_listed(const struct nfo_opt *o, unsigned int cmd_bit, bool common)
+{
+	if (!*opt_long(o) || !(o->cmds & cmd_bit))
+		return false;
+	return common == (o->cmds == NFO_OPT_EVERY);
+}
 
 struct cli_cmd {
 	const char *name;
 	const char *args;
 	const char *summary;
 	const char *desc;
-	const struct cli_opt *opts;
+	unsigned int bit; /* CMD_*: selects its options */
 	int (*run)(struct cli *c, int argc, char **argv);
 	bool reads_pins; /* JSON makes sense */
 };
@@ -156,7 +205,7 @@ static const struct cli_cmd cmds[] = {
 	  "--keep-on-exit (or on-exit = keep) is set; a daemon restarted over the pinned state "
 	  "adopts the offloaded flows without interrupting them. SIGUSR1 makes it dump "
 	  "conntrack and reconcile at once (it also does so after lost events).",
-	  run_opts, cmd_run, false },
+	  CMD_RUN, cmd_run, false },
 	{ "status", "", "kernel features, devices, daemon health",
 	  "Probe the kernel (BPF, BTF, XDP, tc, conntrack events, nftables, the kernel's own "
 	  "flowtable), list each offload device with its mode and link state, and report the "
@@ -165,37 +214,37 @@ static const struct cli_cmd cmds[] = {
 	  "and offload latency. A device that netdev chains keep on the kernel path is a "
 	  "warning; a program replaced by another instance is a problem. Exit status 0 means "
 	  "healthy.",
-	  no_opts, cmd_status, true },
+	  CMD_STATUS, cmd_status, true },
 	{ "flows", "", "list offloaded connections",
 	  "One line per offloaded connection, like conntrack -L: both tuples as packets arrive, "
 	  "ingress and egress devices, packets and bytes per direction, NAT, age, idle time "
 	  "and state (active, or teardown after a FIN/RST). packets and bytes are the fast "
 	  "path's; with conntrack accounting on (net.netfilter.nf_conntrack_acct=1) "
 	  "total_packets and total_bytes add conntrack's own counters (see ACCOUNTING).",
-	  flows_opts, cmd_flows, true },
+	  CMD_FLOWS, cmd_flows, true },
 	{ "stats", "", "per-device fast-path and slow-path counters",
 	  "Per device: packets and bytes the fast path forwarded, and packets it passed to the "
 	  "stack, by reason; totals. With --watch, rates per second.",
-	  stats_opts, cmd_stats, true },
+	  CMD_STATS, cmd_stats, true },
 	{ "flush", "", "send every offloaded connection back to the ruleset",
 	  "Remove all flows from the fast path and clear their mark: the next packet of each "
 	  "connection is judged by the ruleset again, and offloaded again if it is accepted.",
-	  no_opts, cmd_flush, false },
+	  CMD_FLUSH, cmd_flush, false },
 	{ "evict", "FILTER...", "send selected connections back to the ruleset",
 	  "Like flush, for the connections the filter options select (at least one filter).",
-	  evict_opts, cmd_evict, false },
+	  CMD_EVICT, cmd_evict, false },
 	{ "explain", "[tcp|udp] SRC[:PORT] DST[:PORT]",
 	  "why a connection is or is not offloaded",
 	  "Walk the checks nft-offload makes for the connection with these addresses (IPv6 as "
 	  "[ADDR]:PORT): conntrack entry, xfrm policies, mark, state, helper, devices, netdev "
 	  "chains, fast-path entry. Exit "
 	  "status 0 if the connection is offloaded, 1 if not.",
-	  no_opts, cmd_explain, true },
+	  CMD_EXPLAIN, cmd_explain, true },
 	{ "stop", "", "remove nft-offload: programs, flows, nft table, pins",
 	  "Stop the daemon if it runs (SIGTERM, then wait), then remove whatever is left: "
 	  "programs are detached, offloaded connections are handed back to conntrack, the "
 	  "nft-offload table and the pins are deleted.",
-	  no_opts, cmd_stop, false },
+	  CMD_STOP, cmd_stop, false },
 	{ "metrics", "", "Prometheus metrics",
 	  "Print every figure of status and stats, and the daemon's counters, in the "
 	  "Prometheus text exposition format: nft_offload_up, heartbeat_age_seconds, flows, "
@@ -209,27 +258,47 @@ static const struct cli_cmd cmds[] = {
 	  "(its ORIGINAL source), added when the connection leaves the fast path, for at most "
 	  "4096 hosts (host_table_full_total counts connections not added). The daemon "
 	  "serves the same text with metrics-listen and writes it with metrics-file.",
-	  no_opts, cmd_metrics, false },
+	  CMD_METRICS, cmd_metrics, false },
 	{ 0 },
 };
 
-static void opt_synopsis(const struct cli_opt *o, char *buf, size_t len)
+static void opt_synopsis(const struct nfo_opt *o, char *buf, size_t len)
 {
-	if (o->key < 256)
-		snprintf(buf, len, "-%c, --%s%s%s", o->key, o->name, o->arg ? " " : "",
-			 o->arg ? o->arg : "");
+	const char *arg = o->metavar ? o->metavar : "";
+
+	if (o->sopt)
+		snprintf(buf, len, "-%c, --%s%s%s", o->sopt, opt_long(o), *arg ? " " : "", arg);
 	else
-		snprintf(buf, len, "    --%s%s%s", o->name, o->arg ? " " : "", o->arg ? o->arg : "");
+		snprintf(buf, len, "    --%s%s%s", opt_long(o), *arg ? " " : "", arg);
 }
 
-static void print_opts(FILE *f, const struct cli_opt *o)
+static void print_opts(FILE *f, unsigned int cmd_bit, bool common)
 {
+	const struct nfo_opt *o;
 	char syn[64];
+	int i;
 
-	for (; o->name; o++) {
+	for_each_opt(o, i) {
+		if (!opt_listed(o, cmd_bit, common))
+			continue;
 		opt_synopsis(o, syn, sizeof(syn));
-		fprintf(f, "  %-28s %s\n", syn, o->help);
+		fprintf(f, "  %-28s %s", syn, o->help);
+		/* A flag's default is the flag not given: nothing to show. */
+		if (o->def && o->metavar)
+			fprintf(f, " (default %s)", o->def);
+		fputc('\n', f);
 	}
+}
+
+static bool has_opts(unsigned int cmd_bit)
+{
+	const struct nfo_opt *o;
+	int i;
+
+	for_each_opt(o, i)
+		if (opt_listed(o, cmd_bit, false))
+			return true;
+	return false;
 }
 
 static void usage(FILE *f)
@@ -248,13 +317,13 @@ static void cmd_usage(FILE *f, const struct cli_cmd *cmd)
 {
 	fprintf(f, "usage: nft-offload %s [OPTIONS]%s%s\n\n%s.\n\n", cmd->name,
 		cmd->args[0] ? " " : "", cmd->args, cmd->summary);
-	if (cmd->opts[0].name) {
+	if (has_opts(cmd->bit)) {
 		fprintf(f, "options:\n");
-		print_opts(f, cmd->opts);
+		print_opts(f, cmd->bit, false);
 		fprintf(f, "\n");
 	}
 	fprintf(f, "common options:\n");
-	print_opts(f, common_opts);
+	print_opts(f, cmd->bit, true);
 }
 
 int cli_usage_error(struct cli *c, const char *fmt, ...)
@@ -286,16 +355,55 @@ static void man_escape(const char *s)
 	}
 }
 
-static void man_opts(const struct cli_opt *o)
+static void man_opts(unsigned int cmd_bit, bool common)
 {
+	const struct nfo_opt *o;
 	char syn[64];
+	int i;
 
-	for (; o->name; o++) {
+	for_each_opt(o, i) {
+		if (!opt_listed(o, cmd_bit, common))
+			continue;
 		opt_synopsis(o, syn, sizeof(syn));
 		fputs(".TP\n.B ", stdout);
 		man_escape(syn[0] == ' ' ? syn + 4 : syn);
 		fputs("\n", stdout);
 		man_escape(o->help);
+		if (o->def && o->metavar) {
+			fputs(" (default ", stdout);
+			man_escape(o->def);
+			fputs(")", stdout);
+		}
+		fputs("\n", stdout);
+	}
+}
+
+/* The keys of the configuration file, from the settings table. */
+static void man_settings(void)
+{
+	const struct nfo_opt *o;
+	char buf[128];
+
+	for (o = nfo_settings; o->key; o++) {
+		fputs(".TP\n.B ", stdout);
+		man_escape(o->key);
+		fputs(" = ", stdout);
+		if (o->man_value)
+			fputs(o->man_value, stdout);
+		else if (o->type == NFO_T_ENUM || o->type == NFO_T_BOOL)
+			man_escape(nfo_opt_value_syntax(o, buf, sizeof(buf)));
+		else
+			printf("\\fI%s\\fR", o->metavar);
+		fputs("\n", stdout);
+		if (o->man)
+			fputs(o->man, stdout);
+		else
+			man_escape(o->help);
+		if (o->def) {
+			fputs(" Default: \\fB", stdout);
+			man_escape(o->def);
+			fputs("\\fR.", stdout);
+		}
 		fputs("\n", stdout);
 	}
 }
@@ -322,225 +430,98 @@ static int print_man(void)
 				printf("\"\n");
 				man_escape(cmd->desc);
 				printf("\n");
-				if (cmd->opts[0].name)
-					man_opts(cmd->opts);
+				man_opts(cmd->bit, false);
 			}
 			printf(".SS \"Common options\"\n");
-			man_opts(common_opts);
+			man_opts(cmds[0].bit, true);
 			continue;
 		}
 		printf(".SH %s\n%s\n", sec[0], sec[1]);
+		if (!strcmp(sec[0], "CONFIGURATION FILE"))
+			man_settings();
 	}
 	return 0;
 }
 
 /* ---- option parsing ---------------------------------------------------- */
 
-static int set_run(struct cli *c, const char *key, const char *val)
-{
-	char err[512];
+/* The options of one command, and getopt_long's tables for them. */
+struct cmd_opts {
+	const struct nfo_opt *row[64];
+	int n;
+	struct option lo[65];
+	char so[128];
+};
 
-	if (nfo_config_set(&c->cfg, key, val, err, sizeof(err)))
-		return cli_usage_error(c, "%s", err);
-	c->run_sets++;
-	return 0;
+/* getopt_long's value for row i: its letter, or 256 + i. */
+static int opt_val(const struct cmd_opts *t, int i)
+{
+	return t->row[i]->sopt ? t->row[i]->sopt : 256 + i;
 }
 
-/*
- * A whole number from digits only (strtoul would take blanks, '+', and '-'
- * negated), no overflow, at most max. -EINVAL otherwise.
- */
-static int parse_uint(const char *arg, int base, unsigned long long max, unsigned long long *v)
+/* The row index getopt_long's value stands for, or -1. */
+static int opt_index(const struct cmd_opts *t, int val)
 {
-	char *end;
+	int i;
 
-	if (!isdigit((unsigned char)arg[0]))
-		return -EINVAL;
-	errno = 0;
-	*v = strtoull(arg, &end, base);
-	if (errno || *end || *v > max)
-		return -EINVAL;
-	return 0;
-}
-
-static int parse_filter(struct cli *c, int key, const char *arg)
-{
-	struct nfo_filter *f = &c->filter;
-	unsigned long long v;
-
-	c->filtered = true;
-	switch (key) {
-	case O_PROTO:
-		if (!strcmp(arg, "tcp"))
-			f->l4proto = IPPROTO_TCP;
-		else if (!strcmp(arg, "udp"))
-			f->l4proto = IPPROTO_UDP;
-		else
-			return cli_usage_error(c, "protocol must be tcp or udp, not '%s'", arg);
-		return 0;
-	case O_ADDR:
-		f->addr_family = nfo_addr_parse(arg, &f->addr);
-		if (!f->addr_family)
-			return cli_usage_error(c, "'%s' is not an IPv4 or IPv6 address", arg);
-		return 0;
-	case O_PORT:
-		if (parse_uint(arg, 10, 65535, &v) || !v)
-			return cli_usage_error(c, "port must be 1 to 65535, not '%s'", arg);
-		f->port = htons(v);
-		return 0;
-	case O_DEV:
-		f->ifindex = if_nametoindex(arg);
-		if (!f->ifindex)
-			return cli_usage_error(c, "no device '%s' in this network namespace", arg);
-		return 0;
-	case O_ID:
-		if (parse_uint(arg, 0, UINT32_MAX, &v) || !v)
-			return cli_usage_error(c, "'%s' is not a conntrack id", arg);
-		f->ct_id = v;
-		return 0;
-	case O_V4:
-		f->family = AF_INET;
-		return 0;
-	case O_V6:
-		f->family = AF_INET6;
-		return 0;
-	}
+	if (val >= 256)
+		return val - 256 < t->n ? val - 256 : -1;
+	for (i = 0; i < t->n; i++)
+		if (t->row[i]->sopt == val)
+			return i;
 	return -1;
 }
 
-static int handle_opt(struct cli *c, const struct cli_cmd *cmd, int key, const char *arg)
+static int build_longopts(const struct cli_cmd *cmd, struct cmd_opts *t)
 {
-	unsigned long long v;
-	char *end;
-	int r;
+	const struct nfo_opt *o;
+	char *so = t->so;
+	int i, j;
 
-	switch (key) {
-	case O_JSON:
-		if (!cmd->reads_pins)
-			return cli_usage_error(c, "--json applies to status, flows, stats and "
-						  "explain");
-		c->json = true;
-		return 0;
-	case O_VERBOSE:
-		c->verbose++;
-		return 0;
-	case O_CONFIG:
-		c->config_path = arg;
-		return 0;
-	case O_PIN_DIR:
-		if (arg[0] != '/')
-			return cli_usage_error(c, "--pin-dir must be an absolute path");
-		if (strlen(arg) >= sizeof(c->cfg.pin_dir) - 32)
-			return cli_usage_error(c, "--pin-dir is too long (at most %zu characters)",
-					       sizeof(c->cfg.pin_dir) - 33);
-		c->pin_dir_opt = arg;
-		return 0;
-	case O_DEVICE:
-		return set_run(c, "devices", arg);
-	case O_MODE:
-		return set_run(c, "mode", arg);
-	case O_SELECT:
-		return set_run(c, "select", arg);
-	case O_MARK:
-		return set_run(c, "mark", arg);
-	case O_LOG_GROUP:
-		return set_run(c, "log-group", arg);
-	case O_IDLE:
-		return set_run(c, "idle-timeout", arg);
-	case O_FLOWS:
-		return set_run(c, "flows", arg);
-	case O_KEEP:
-		return set_run(c, "on-exit", "keep");
-	case O_FORCE:
-		return set_run(c, "force", "yes");
-	case O_TRUST_NL:
-		return set_run(c, "trust-netlink-marks", "yes");
-	case O_EVBUF:
-		return set_run(c, "event-buffer", arg);
-	case O_ALLOW_NETDEV:
-		return set_run(c, "allow-netdev-chains", arg);
-	case O_CT_TIMEOUT:
-		return set_run(c, "ct-timeout", arg);
-	case O_METRICS_LISTEN:
-		return set_run(c, "metrics-listen", arg);
-	case O_METRICS_FILE:
-		return set_run(c, "metrics-file", arg);
-	case O_METRICS_INTERVAL:
-		return set_run(c, "metrics-interval", arg);
-	case O_CONNTRACK:
-		c->conntrack = true;
-		return 0;
-	case O_SORT:
-		if (!strcmp(arg, "bytes"))
-			c->sort = SORT_BYTES;
-		else if (!strcmp(arg, "packets"))
-			c->sort = SORT_PACKETS;
-		else if (!strcmp(arg, "idle"))
-			c->sort = SORT_IDLE;
-		else if (!strcmp(arg, "age"))
-			c->sort = SORT_AGE;
-		else
-			return cli_usage_error(c, "sort key must be bytes, packets, idle or age, "
-						  "not '%s'", arg);
-		return 0;
-	case O_COUNT:
-		c->count_only = true;
-		return 0;
-	case O_LIMIT:
-		if (parse_uint(arg, 10, LONG_MAX, &v) || !v)
-			return cli_usage_error(c, "--limit needs a positive number, not '%s'", arg);
-		c->limit = v;
-		return 0;
-	case O_WATCH:
-		c->watch = strtod(arg, &end);
-		/* Written so that NaN fails too (every comparison with it is false). */
-		if (*end || !*arg || !(c->watch >= 0.1 && c->watch <= 3600))
-			return cli_usage_error(c, "--watch needs seconds between 0.1 and 3600, not "
-						  "'%s'", arg);
-		return 0;
-	case O_ITER:
-		if (parse_uint(arg, 10, LONG_MAX, &v) || !v)
-			return cli_usage_error(c, "--iterations needs a positive number, not '%s'",
-					       arg);
-		c->iterations = v;
-		return 0;
-	case O_ALL:
-		c->all_reasons = true;
-		return 0;
-	}
-	r = parse_filter(c, key, arg);
-	return r < 0 ? cli_usage_error(c, "unhandled option") : r;
-}
-
-static int build_longopts(const struct cli_cmd *cmd, struct option *lo, char *so)
-{
-	const struct cli_opt *lists[] = { cmd->opts, common_opts };
-	int n = 0;
-	unsigned int i;
-
+	t->n = 0;
 	*so++ = ':';
-	for (i = 0; i < 2; i++) {
-		const struct cli_opt *o;
-
-		for (o = lists[i]; o->name; o++) {
-			lo[n].name = o->name;
-			lo[n].has_arg = o->arg ? required_argument : no_argument;
-			lo[n].flag = NULL;
-			lo[n].val = o->key;
-			n++;
-			if (o->key < 256) {
-				*so++ = o->key;
-				if (o->arg)
-					*so++ = ':';
-			}
+	for_each_opt(o, i) {
+		if (!*opt_long(o) || !(o->cmds & cmd->bit))
+			continue;
+		if (t->n == (int)(sizeof(t->row) / sizeof(t->row[0])))
+			return -E2BIG;
+		for (j = 0; j < t->n; j++)
+			if (!strcmp(opt_long(t->row[j]), opt_long(o)) ||
+			    (o->sopt && t->row[j]->sopt == o->sopt))
+				return -EEXIST;
+		t->row[t->n] = o;
+		t->lo[t->n] = (struct option){ opt_long(o), o->metavar ? required_argument
+								       : no_argument,
+					       NULL, opt_val(t, t->n) };
+		if (o->sopt) {
+			*so++ = o->sopt;
+			if (o->metavar)
+				*so++ = ':';
 		}
+		t->n++;
 	}
-	memset(&lo[n], 0, sizeof(lo[n]));
+	memset(&t->lo[t->n], 0, sizeof(t->lo[0]));
 	*so = '\0';
-	return n;
+	return 0;
 }
 
-static int load_config(struct cli *c, bool required_for_run)
+/* The object a row writes to: the configuration, or the command line's own state. */
+static void *opt_obj(struct cli *c, const struct nfo_opt *o)
+{
+	const struct nfo_opt *s;
+
+	for (s = nfo_settings; s->key; s++)
+		if (s == o)
+			return &c->cfg;
+	return c;
+}
+
+static bool filter_given(const struct nfo_filter *f)
+{
+	return f->family || f->l4proto || f->addr_family || f->port || f->ifindex || f->ct_id;
+}
+
+static int load_config(struct cli *c)
 {
 	const char *path = c->config_path;
 
@@ -551,58 +532,71 @@ static int load_config(struct cli *c, bool required_for_run)
 	}
 	if (nfo_config_load(&c->cfg, path))
 		return 2;
-	(void)required_for_run;
 	return 0;
 }
 
 const char *cli_pin_dir(struct cli *c)
 {
-	return c->pin_dir_opt ? c->pin_dir_opt : c->cfg.pin_dir;
+	return c->cfg.pin_dir;
 }
 
 static int run_command(const struct cli_cmd *cmd, struct cli *c, int argc, char **argv)
 {
-	struct option lo[64];
-	char so[128];
+	struct cmd_opts t;
+	uint64_t cleared = 0; /* rows whose list the command line emptied */
+	char err[512];
 	int key, rc;
 
 	c->cmd = cmd->name;
-	build_longopts(cmd, lo, so);
+	c->json_allowed = cmd->reads_pins;
+	rc = build_longopts(cmd, &t);
+	if (rc) {
+		fprintf(stderr, "nft-offload: %s: broken option table: %s\n", cmd->name,
+			rc == -EEXIST ? "two options share a name or letter" : "too many options");
+		return 2;
+	}
 	/*
-	 * The config file goes first so that the command line wins: find -c
-	 * before anything else is applied.
+	 * The config file goes first so that the command line wins: apply -c
+	 * (and --help) before anything else.
 	 */
 	optind = 1;
 	opterr = 0;
-	while ((key = getopt_long(argc, argv, so, lo, NULL)) != -1)
-		if (key == O_CONFIG)
-			c->config_path = optarg;
-		else if (key == O_HELP) {
+	while ((key = getopt_long(argc, argv, t.so, t.lo, NULL)) != -1) {
+		int i = opt_index(&t, key);
+		const struct nfo_opt *o = i < 0 ? NULL : t.row[i];
+
+		if (o && (o->flags & NFO_OPT_EARLY))
+			nfo_opt_apply(c, o, optarg, err, sizeof(err));
+		if (c->help) {
 			cmd_usage(stdout, cmd);
 			return 0;
 		}
-	rc = load_config(c, !strcmp(cmd->name, "run"));
+	}
+	rc = load_config(c);
 	if (rc)
 		return rc;
-	/* Devices or selectors on the command line replace the file's. */
-	for (optind = 1; (key = getopt_long(argc, argv, so, lo, NULL)) != -1;) {
-		if (key == O_DEVICE)
-			c->cfg.ndevices = 0;
-		if (key == O_SELECT)
-			nfo_config_free(&c->cfg);
-	}
 	optind = 1;
-	while ((key = getopt_long(argc, argv, so, lo, NULL)) != -1) {
+	while ((key = getopt_long(argc, argv, t.so, t.lo, NULL)) != -1) {
+		int i = opt_index(&t, key);
+		const struct nfo_opt *o = i < 0 ? NULL : t.row[i];
+		void *obj;
+
 		if (key == '?')
 			return cli_usage_error(c, "unknown option '%s'", argv[optind - 1]);
 		if (key == ':')
 			return cli_usage_error(c, "option '%s' needs a value", argv[optind - 1]);
-		if (key == O_CONFIG)
+		if (!o || (o->flags & NFO_OPT_EARLY))
 			continue;
-		rc = handle_opt(c, cmd, key, optarg);
-		if (rc)
-			return rc;
+		obj = opt_obj(c, o);
+		/* A list on the command line replaces the config file's. */
+		if (o->clear && !(cleared & (1ULL << i))) {
+			o->clear(obj);
+			cleared |= 1ULL << i;
+		}
+		if (nfo_opt_apply(obj, o, optarg, err, sizeof(err)))
+			return cli_usage_error(c, "%s", err);
 	}
+	c->filtered = filter_given(&c->filter);
 	if (c->verbose)
 		nfo_log_set_level(NFO_LOG_DEBUG);
 	nfo_log_set_libbpf_debug(c->verbose >= 2);
@@ -624,21 +618,25 @@ static int hoist_command(int argc, char **argv)
 	int i = 1;
 
 	while (i < argc && argv[i][0] == '-') {
-		const struct cli_opt *o;
+		const struct nfo_opt *o;
 		bool known = false, takes_arg = false;
+		int t;
 
 		if (!strcmp(argv[i], "--version") || !strcmp(argv[i], "-V"))
 			return 1;
 		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
 			return 2;
-		for (o = common_opts; o->name; o++) {
-			size_t n = strlen(o->name);
+		for_each_opt(o, t) {
+			const char *name = opt_long(o);
+			size_t n = strlen(name);
 
-			if ((argv[i][1] == '-' && !strcmp(argv[i] + 2, o->name)) ||
-			    (argv[i][1] == o->key && !argv[i][2] && o->key < 256)) {
+			if (!opt_listed(o, NFO_OPT_EVERY, true))
+				continue;
+			if ((argv[i][1] == '-' && !strcmp(argv[i] + 2, name)) ||
+			    (o->sopt && argv[i][1] == o->sopt && !argv[i][2])) {
 				known = true;
-				takes_arg = o->arg != NULL;
-			} else if (o->arg && argv[i][1] == '-' && !strncmp(argv[i] + 2, o->name, n) &&
+				takes_arg = o->metavar != NULL;
+			} else if (o->metavar && argv[i][1] == '-' && !strncmp(argv[i] + 2, name, n) &&
 				   argv[i][2 + n] == '=') {
 				known = true; /* --pin-dir=DIR: the value comes with it */
 			}

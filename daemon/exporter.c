@@ -50,7 +50,7 @@ int nfo_exporter_open(struct nfo_exporter *x, const struct nfo_config *cfg)
 	x->cfg = cfg;
 	if (!cfg->metrics_listen[0])
 		return 0;
-	if (nfo_metrics_parse_addr(cfg->metrics_listen, &ss, &sl))
+	if (nfo_parse_sockaddr(cfg->metrics_listen, &ss, &sl))
 		return -EINVAL; /* checked when the setting was read */
 	x->lfd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (x->lfd < 0 ||

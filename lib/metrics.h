@@ -9,9 +9,6 @@
 
 #include <stdio.h>
 
-#include <sys/socket.h>
-
-#include "config.h"
 #include "dataplane.h"
 
 /* Write every metric to f. Errors are -errno of reading a map. */
@@ -19,15 +16,5 @@ int nfo_metrics_render(struct nfo_dp *dp, FILE *f);
 
 /* Render into a malloc'ed buffer; *len its length. */
 int nfo_metrics_render_buf(struct nfo_dp *dp, char **buf, size_t *len);
-
-/*
- * The metrics settings (metrics-listen, metrics-file, metrics-interval) of
- * the config file and the command line. -ENOENT for another key.
- */
-int nfo_metrics_config_set(struct nfo_config *c, const char *key, const char *value, char *err,
-			   size_t errlen);
-
-/* "127.0.0.1:9567", "[::1]:9567": 0, or -EINVAL. */
-int nfo_metrics_parse_addr(const char *s, struct sockaddr_storage *ss, socklen_t *len);
 
 #endif
