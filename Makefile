@@ -48,7 +48,7 @@ BPF_OBJ     := $(BUILD)/nfo_fastpath.bpf.o
 SKEL        := $(BUILD)/nfo_fastpath.skel.h
 BIN         := $(BUILD)/nft-offload
 TEST_BINS   := $(BUILD)/tests/fastpath_test $(BUILD)/tests/nl_batch_test $(BUILD)/tests/pure_test \
-               $(BUILD)/tests/config_test
+               $(BUILD)/tests/config_test $(BUILD)/tests/seam_test
 
 .PHONY: all deps check test-unit test-bpf test-cli test-e2e bench demo install uninstall clean format man \
         deb check-deb check-systemd

@@ -207,8 +207,8 @@ int main(int argc, char **argv)
 			continue;
 		put_tuple(nlh, CTA_TUPLE_REPLY, dst.s_addr, s, htons(dport), sport);
 		/* CONFIRMED too: the kernel refuses a status that clears it (EBUSY). */
-		mnl_attr_put_u32(nlh, CTA_STATUS, htonl(NFO_IPS_SEEN_REPLY | NFO_IPS_ASSURED |
-							NFO_IPS_CONFIRMED));
+		mnl_attr_put_u32(nlh, CTA_STATUS, htonl(IPS_SEEN_REPLY | IPS_ASSURED |
+							IPS_CONFIRMED));
 		mnl_attr_put_u32(nlh, CTA_TIMEOUT, htonl(timeout));
 		mnl_attr_put_u32(nlh, CTA_MARK, htonl(mark));
 	}

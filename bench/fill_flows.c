@@ -25,7 +25,7 @@
 #include <bpf/bpf.h>
 #include <netinet/in.h>
 
-#include "dataplane.h"
+#include "dp_bpf.h"
 #include "flow.h"
 
 #define BATCH 8192
@@ -107,7 +107,7 @@ int main(int argc, char **argv)
 	}
 	/* Default: the last valid ifindex, far above any device the benchmark creates. */
 	if (!ifindex)
-		ifindex = dp->max_ifindex - 1;
+		ifindex = nfo_dp_max_ifindex(dp) - 1;
 	fd = nfo_dp_flow_fd(dp, AF_INET);
 
 	t0 = now_s();

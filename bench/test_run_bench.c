@@ -29,7 +29,7 @@
 #include <bpf/libbpf.h>
 #include <linux/bpf.h>
 
-#include "dataplane.h"
+#include "dp_bpf.h"
 #include "log.h"
 
 static struct nfo_dp *dp;

@@ -178,7 +178,7 @@ static const char *mark_detail(const struct nfo_ct *ct, uint32_t mark, char *buf
 		snprintf(buf, len, "ct mark 0x%08x has nft-offload's bits 0x%08x: the ruleset "
 				   "accepted an established packet of each direction",
 			 ct->mark, mark);
-	else if (!(ct->status & NFO_IPS_SEEN_REPLY))
+	else if (!(ct->status & IPS_SEEN_REPLY))
 		snprintf(buf, len, "ct mark 0x%08x lacks bits 0x%08x: no reply seen yet, and only "
 				   "established connections are marked",
 			 ct->mark, mark);
@@ -360,8 +360,8 @@ int cmd_explain(struct cli *c, int argc, char **argv)
 		  fc.ct.id,
 		  fc.ct.orig.l4proto == IPPROTO_TCP && fc.ct.has_tcp_state ?
 			  nfo_tcp_state_names[fc.ct.tcp_state] :
-			  (fc.ct.status & NFO_IPS_SEEN_REPLY ? "replied" : "unreplied"),
-		  fc.ct.status & NFO_IPS_ASSURED ? " [ASSURED]" : ""))
+			  (fc.ct.status & IPS_SEEN_REPLY ? "replied" : "unreplied"),
+		  fc.ct.status & IPS_ASSURED ? " [ASSURED]" : ""))
 		goto done;
 
 	/* 2b. An xfrm (IPsec) policy: the fast path would bypass it. */
@@ -449,11 +449,11 @@ int cmd_explain(struct cli *c, int argc, char **argv)
 	/* The family's map holds both directions of flow_capacity connections. */
 	if (!running)
 		step("fast_path", false, "eligible, but no daemon runs to offload it");
-	else if (dp && ff.entries >= 2 * dp->flow_capacity)
+	else if (dp && ff.entries >= 2 * nfo_dp_flow_capacity(dp))
 		step("fast_path", false,
 		     "flow table full (%llu %s connections): it waits on the kernel path for "
 		     "room (raise 'flows')",
-		     (unsigned long long)dp->flow_capacity, q.family == AF_INET ? "IPv4" : "IPv6");
+		     (unsigned long long)nfo_dp_flow_capacity(dp), q.family == AF_INET ? "IPv4" : "IPv6");
 	else
 		step("fast_path", false,
 		     "eligible but not in the fast path yet: the daemon offloads a connection "

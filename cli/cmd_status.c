@@ -305,13 +305,16 @@ int cmd_status(struct cli *c, int argc, char **argv)
 
 	if (dp) {
 		char p50[32], p99[32], mx[32];
-		uint64_t reserved = nfo_map_memlock(dp->map_fd[NFO_MAP_FLOW4]) +
-				    nfo_map_memlock(dp->map_fd[NFO_MAP_FLOW6]);
+		struct nfo_dp_summary sum;
+		uint64_t reserved;
+
+		nfo_dp_summary(dp, &sum);
+		reserved = sum.reserved_bytes;
 
 		out_obj_open("flows");
 		out_u64("offloaded", "flows:      %llu", flows > 0 ? (uint64_t)flows / 2 : 0);
 		out_text(" connection%s offloaded", flows == 2 ? "" : "s");
-		out_u64("capacity", " (capacity %llu per family", dp->flow_capacity);
+		out_u64("capacity", " (capacity %llu per family", sum.flow_capacity);
 		out_u64("reserved_bytes", NULL, reserved);
 		out_text(", %s of kernel memory reserved)", nfo_bytes_str(reserved, buf, sizeof(buf)));
 		out_u64("offloaded_total", ", %llu since start", st.offloaded_total);
@@ -358,7 +361,7 @@ int cmd_status(struct cli *c, int argc, char **argv)
 	out_text("\ndevices:\n");
 	out_arr_open("devices");
 	if (dp && !nfo_nl_open(&nl, NETLINK_ROUTE, 0)) {
-		uint32_t slot, devs_id = nfo_map_id(dp->map_fd[NFO_MAP_DEVS]);
+		uint32_t slot;
 		struct nfo_netdev_chains nc = {};
 
 		nfo_netdev_chains_scan(&nc);
@@ -368,9 +371,8 @@ int cmd_status(struct cli *c, int argc, char **argv)
 		for (slot = 1; slot < NFO_MAX_SLOTS; slot++) {
 			struct nfo_slot s;
 			struct nfo_link l;
-			struct nfo_hook_info h;
+			struct nfo_dp_devcheck dc = {};
 			struct nfo_dev dv = {};
-			struct nfo_owner o = {};
 			uint64_t xf;
 			char xfs[128] = "-", chains[512], who[256];
 			bool present, attached;
@@ -379,11 +381,9 @@ int cmd_status(struct cli *c, int argc, char **argv)
 				continue;
 			present = s.ifindex && !nfo_link_get(&nl, s.ifindex, NULL, &l) &&
 				  !strcmp(l.name, s.name);
-			attached = present && !nfo_hook_query(s.ifindex, &h) &&
-				   ((s.flags & NFO_DEV_TC) ? h.tc_ours : h.xdp_ours);
-			/* Ours, or another instance's program by the same name? */
-			if (attached && !nfo_owner_query(s.ifindex, devs_id, &o) && !o.ours)
-				attached = false;
+			/* Ours, and not another instance's program by the same name? */
+			attached = present && !nfo_dp_dev_check(dp, s.ifindex, s.flags, &dc) &&
+				   dc.attached;
 			if (present && !nfo_xdp_features(s.ifindex, &xf))
 				nfo_xdp_features_str(xf, xfs, sizeof(xfs));
 			if (present)
@@ -410,8 +410,8 @@ int cmd_status(struct cli *c, int argc, char **argv)
 			out_obj_close();
 			if (running && !present)
 				PROBLEM("device %s is gone", s.name);
-			else if (running && o.present && !o.ours) {
-				nfo_owner_str(&o, who, sizeof(who));
+			else if (running && dc.owner.present && !dc.owner.ours) {
+				nfo_owner_str(&dc.owner, who, sizeof(who));
 				PROBLEM("the program on %s was replaced by %s", s.name, who);
 			} else if (running && !attached)
 				PROBLEM("program not attached to %s", s.name);

@@ -27,7 +27,6 @@
 #include <linux/rtnetlink.h>
 #include <netinet/in.h>
 
-#include <bpf/libbpf.h>
 
 #include "attach.h"
 #include "bridge.h"
@@ -102,7 +101,6 @@ struct daemon {
 	struct nfo_nl nflog; /* packets that set a mark bit (nflog group) */
 	struct nfo_nl_batch ct_batch, rt_batch, adm_batch;
 	int epfd, sigfd, timerfd, lockfd;
-	struct ring_buffer *rb; /* teardown events from the fast path */
 
 	struct pending pend[PENDING_MAX];
 	int npend;
@@ -419,15 +417,15 @@ static int attach_dev(struct daemon *d, struct dev *dv, const struct nfo_link *l
 {
 	uint64_t feat = 0;
 	bool have_feat = !nfo_xdp_features(l->ifindex, &feat);
-	bool created = false;
+	uint32_t how;
 	int err;
 
 	err = refuse_bridge_port(d, dv, l);
 	if (err)
 		return err;
-	if (l->ifindex >= d->dp->max_ifindex) {
+	if (l->ifindex >= nfo_dp_max_ifindex(d->dp)) {
 		pr_err("%s: ifindex %u is beyond the devices map (%u entries)", dv->name,
-		       l->ifindex, d->dp->max_ifindex);
+		       l->ifindex, nfo_dp_max_ifindex(d->dp));
 		return -ERANGE;
 	}
 	if (!dv->slot)
@@ -449,9 +447,8 @@ static int attach_dev(struct daemon *d, struct dev *dv, const struct nfo_link *l
 	if (err)
 		return err;
 
+	err = nfo_dp_attach(d->dp, dv->ifindex, dv->mode, d->cfg->force, &how);
 	if (dv->mode == NFO_MODE_TC) {
-		err = nfo_attach_tc(dv->ifindex, nfo_dp_prog_fd(d->dp, false), d->cfg->force,
-				    &created);
 		if (err == -EBUSY)
 			pr_err("%s already has tc ingress filters that are not ours; "
 			       "use --force to add ours beside them", dv->name);
@@ -459,7 +456,7 @@ static int attach_dev(struct daemon *d, struct dev *dv, const struct nfo_link *l
 			pr_err("cannot attach to %s (tc ingress): %s", dv->name, strerror(-err));
 		if (err)
 			return err;
-		dv->flags |= NFO_DEV_TC | (created ? NFO_DEV_CLSACT_OURS : 0);
+		dv->flags |= how;
 		/* Keep what an earlier run knew: it may have created the qdisc. */
 		{
 			struct nfo_slot old;
@@ -470,8 +467,6 @@ static int attach_dev(struct daemon *d, struct dev *dv, const struct nfo_link *l
 	} else {
 		bool generic = dv->mode == NFO_MODE_XDP_GENERIC;
 
-		err = nfo_attach_xdp(dv->ifindex, nfo_dp_prog_fd(d->dp, true), generic,
-				     d->cfg->force);
 		if (err == -EBUSY)
 			pr_err("%s already has an XDP program that is not ours; use --force to "
 			       "replace it", dv->name);
@@ -482,7 +477,7 @@ static int attach_dev(struct daemon *d, struct dev *dv, const struct nfo_link *l
 			pr_err("cannot attach XDP to %s: %s", dv->name, strerror(-err));
 		if (err)
 			return err;
-		dv->flags |= generic ? NFO_DEV_XDP | NFO_DEV_XDP_GENERIC : NFO_DEV_XDP;
+		dv->flags |= how;
 	}
 	dv->attached = true;
 	err = publish_dev(d, dv);
@@ -502,10 +497,8 @@ static void detach_dev(struct daemon *d, struct dev *dv, bool unpublish)
 
 	if (!dv->ifindex)
 		return;
-	if (dv->attached && (dv->flags & NFO_DEV_TC))
-		err = nfo_detach_tc(dv->ifindex, dv->flags & NFO_DEV_CLSACT_OURS);
-	if (dv->attached && (dv->flags & NFO_DEV_XDP))
-		err = nfo_detach_xdp(dv->ifindex, nfo_dp_prog_fd(d->dp, true));
+	if (dv->attached)
+		err = nfo_dp_detach(d->dp, dv->ifindex, dv->flags);
 	if (err && err != -ENODEV)
 		pr_warn("cannot detach from %s: %s", dv->name, strerror(-err));
 	if (unpublish)
@@ -654,7 +647,7 @@ static bool table_room(struct daemon *d, uint8_t family, uint64_t planned)
 {
 	int f = family == AF_INET6;
 
-	return d->tab.count_fam[f] + d->waitq.released[f] + planned < d->dp->flow_capacity;
+	return d->tab.count_fam[f] + d->waitq.released[f] + planned < nfo_dp_flow_capacity(d->dp);
 }
 
 static void wait_for_room(struct daemon *d, const struct nfo_tuple *orig, uint16_t zone)
@@ -667,7 +660,7 @@ static void wait_for_room(struct daemon *d, const struct nfo_tuple *orig, uint16
 		d->last_full_warn = now;
 		pr_warn("flow table full (%llu connections per family): %llu marked connections "
 			"wait on the kernel path for room; raise 'flows'",
-			(unsigned long long)d->dp->flow_capacity,
+			(unsigned long long)nfo_dp_flow_capacity(d->dp),
 			(unsigned long long)d->waitq.count);
 	}
 }
@@ -712,8 +705,8 @@ static void release_waiters(struct daemon *d)
 	for (f = 0; f < 2; f++) {
 		uint64_t used = d->tab.count_fam[f] + d->waitq.released[f];
 
-		room[f] = d->waitq.waiting[f] && used < d->dp->flow_capacity ?
-				  d->dp->flow_capacity - used :
+		room[f] = d->waitq.waiting[f] && used < nfo_dp_flow_capacity(d->dp) ?
+				  nfo_dp_flow_capacity(d->dp) - used :
 				  0;
 	}
 	/* No flush inside the walk: the answers may remove waiters. */
@@ -781,7 +774,7 @@ static void handle_ct(struct daemon *d, struct nfo_ct *ct, uint64_t rx_ns, bool 
 		if (!marked && !from_dump) {
 			evict(d, c, EVICT_UNMARKED, 0);
 		} else if (ct->orig.l4proto == IPPROTO_TCP && ct->has_tcp_state &&
-			   ct->tcp_state != NFO_TCP_ESTABLISHED) {
+			   ct->tcp_state != TCP_CONNTRACK_ESTABLISHED) {
 			evict(d, c, EVICT_CLOSING, 0);
 		}
 		return;
@@ -1044,8 +1037,8 @@ static void admit(struct daemon *d, struct pending *p, uint64_t now)
 	c->orig = ct->orig;
 	c->zone = ct->zone;
 	c->ct_id = ct->id;
-	c->tcp_state = ct->has_tcp_state ? ct->tcp_state : NFO_TCP_ESTABLISHED;
-	c->assured = !!(ct->status & (NFO_IPS_ASSURED | NFO_IPS_SEEN_REPLY));
+	c->tcp_state = ct->has_tcp_state ? ct->tcp_state : TCP_CONNTRACK_ESTABLISHED;
+	c->assured = !!(ct->status & (IPS_ASSURED | IPS_SEEN_REPLY));
 	c->gen = d->gen;
 	/* A packet of one direction leaves looking like the other's inverse. */
 	nfo_tuple_invert(&out[0], &ct->reply);
@@ -1780,16 +1773,15 @@ static void links_resync(struct daemon *d)
  * device changed); after a FIN/RST conntrack normally reports the close
  * within milliseconds, so only check again shortly in case it does not.
  */
-static int teardown_event(void *ctx, void *data, size_t len)
+static int teardown_event(const struct nfo_event *e, void *ctx)
 {
-	const struct nfo_event *e = data;
 	struct daemon *d = ctx;
 	struct nfo_tuple in, orig;
 	union nfo_key key = {};
 	struct nfo_conn *c;
 	uint32_t ifindex;
 
-	if (len < sizeof(*e) || (e->family != AF_INET && e->family != AF_INET6))
+	if (e->family != AF_INET && e->family != AF_INET6)
 		return 0;
 	memcpy(&key, e->key, e->family == AF_INET ? sizeof(key.k4) : sizeof(key.k6));
 	nfo_key_tuple(&key, e->family, &in, &ifindex);
@@ -1816,7 +1808,7 @@ static int teardown_event(void *ctx, void *data, size_t len)
 
 static void read_teardowns(struct daemon *d)
 {
-	ring_buffer__consume(d->rb);
+	nfo_dp_events_poll(d->dp);
 	ct_flush(d);
 }
 
@@ -2115,7 +2107,7 @@ static int check_owner(struct daemon *d, struct dev *dv, uint32_t ifindex)
 	struct nfo_owner o;
 	char who[256];
 
-	if (nfo_owner_query(ifindex, d->st.devs_map_id, &o) || !o.present || o.ours)
+	if (nfo_dp_dev_owner(d->dp, ifindex, &o) || !o.present || o.ours)
 		return 0;
 	nfo_owner_str(&o, who, sizeof(who));
 	if (d->cfg->force && !o.pid) {
@@ -2141,7 +2133,7 @@ static void watch_owners(struct daemon *d)
 		bool lost;
 
 		if (!dv->attached || !dv->ifindex ||
-		    nfo_owner_query(dv->ifindex, d->st.devs_map_id, &o))
+		    nfo_dp_dev_owner(d->dp, dv->ifindex, &o))
 			continue;
 		lost = !o.present || !o.ours;
 		if (lost && !dv->owner_lost) {
@@ -2252,7 +2244,7 @@ static int adopt_cb(uint8_t family, const union nfo_key *key, const struct nfo_f
 	c->orig = in;
 	c->key[0] = *key;
 	c->ct_id = flow->ct_id;
-	c->tcp_state = NFO_TCP_ESTABLISHED;
+	c->tcp_state = TCP_CONNTRACK_ESTABLISHED;
 	c->assured = 1;
 	c->gen = a->d->gen;
 	nfo_flowtab_insert(&a->d->tab, c);
@@ -2379,6 +2371,7 @@ static int setup_loop(struct daemon *d)
 	int fds[] = { nfo_nl_fd(&d->ct_ev), nfo_nl_fd(&d->nft_ev), nfo_nl_fd(&d->rt_ev), 0, 0, 0 };
 	sigset_t set;
 	unsigned int i;
+	int err;
 
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
@@ -2395,10 +2388,12 @@ static int setup_loop(struct daemon *d)
 	timerfd_settime(d->timerfd, 0, &its, NULL);
 	fds[3] = d->sigfd;
 	fds[4] = d->timerfd;
-	d->rb = ring_buffer__new(d->dp->map_fd[NFO_MAP_EVENTS], teardown_event, d, NULL);
-	if (!d->rb)
-		return -errno;
-	fds[5] = ring_buffer__epoll_fd(d->rb);
+	err = nfo_dp_events_open(d->dp, teardown_event, d);
+	if (err) {
+		errno = -err;
+		return err;
+	}
+	fds[5] = nfo_dp_events_fd(d->dp);
 	for (i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
 		ev.data.fd = fds[i];
 		if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, fds[i], &ev))
@@ -2545,7 +2540,7 @@ static void event_loop(struct daemon *d)
 				tick(d);
 			else if (fd == d->sigfd)
 				handle_signal(d);
-			else if (d->rb && fd == ring_buffer__epoll_fd(d->rb))
+			else if (fd == nfo_dp_events_fd(d->dp))
 				read_teardowns(d);
 			else if (nfo_exporter_owns(&d->mx, fd))
 				nfo_exporter_handle(&d->mx, fd, evs[i].events);
@@ -2556,10 +2551,12 @@ static void event_loop(struct daemon *d)
 static int start(struct daemon *d, bool had_pins)
 {
 	struct nfo_dp_opts dopts = { .pin_dir = d->cfg->pin_dir, .flow_capacity = d->cfg->flows };
+	struct nfo_dp_summary dps;
 	int i, err;
 
 	if (nfo_dp_load(&dopts, &d->dp))
 		return -1;
+	nfo_dp_summary(d->dp, &dps);
 	if (open_sockets(d) || nfo_flowtab_init(&d->tab) || nfo_waitq_init(&d->waitq))
 		return -1;
 	d->tab.now = mono_s();
@@ -2571,15 +2568,15 @@ static int start(struct daemon *d, bool had_pins)
 	d->st.started_unix = time(NULL);
 	d->st.ct_mark = d->cfg->mark;
 	d->st.idle_timeout_s = d->cfg->idle_timeout;
-	d->st.flow_capacity = d->dp->flow_capacity;
+	d->st.flow_capacity = nfo_dp_flow_capacity(d->dp);
 	d->st.flows = 0;
-	d->st.devs_map_id = nfo_map_id(d->dp->map_fd[NFO_MAP_DEVS]);
+	d->st.devs_map_id = dps.owner_id;
 	snprintf(d->st.pin_dir, sizeof(d->st.pin_dir), "%s", d->cfg->pin_dir);
 	nfo_dp_state_set(d->dp, &d->st);
 	nfo_exporter_start(&d->mx, d->dp);
 
 	policy_refresh(d, true);
-	if (d->dp->adopted)
+	if (nfo_dp_adopted(d->dp))
 		adopt(d);
 	for (i = 0; i < d->ndevs; i++) {
 		struct nfo_link l;
@@ -2631,6 +2628,7 @@ static int start(struct daemon *d, bool had_pins)
 int nfo_daemon_run(struct nfo_config *cfg)
 {
 	struct nfo_nft_report r;
+	struct nfo_dp_summary dps;
 	struct daemon *d;
 	char mem[32];
 	uint32_t gen_before;
@@ -2726,6 +2724,7 @@ int nfo_daemon_run(struct nfo_config *cfg)
 		goto out_close;
 	}
 	nfo_log_set_timestamps(1); /* from here on, a long-running log */
+	nfo_dp_summary(d->dp, &dps);
 	revalidate_adopted(d, gen_before);
 	if (resync(d, "initial dump"))
 		pr_warn("initial conntrack dump incomplete; retrying in the background");
@@ -2733,10 +2732,8 @@ int nfo_daemon_run(struct nfo_config *cfg)
 	publish_state(d);
 	pr_info("running: %d devices, ct mark 0x%08x, idle timeout %us, capacity %llu "
 		"connections per family (%s of kernel memory reserved)",
-		d->ndevs, cfg->mark, cfg->idle_timeout, (unsigned long long)d->dp->flow_capacity,
-		nfo_bytes_str(nfo_map_memlock(d->dp->map_fd[NFO_MAP_FLOW4]) +
-				      nfo_map_memlock(d->dp->map_fd[NFO_MAP_FLOW6]),
-			      mem, sizeof(mem)));
+		d->ndevs, cfg->mark, cfg->idle_timeout, (unsigned long long)nfo_dp_flow_capacity(d->dp),
+		nfo_bytes_str(dps.reserved_bytes, mem, sizeof(mem)));
 	sd_notify_ready();
 
 	event_loop(d);
@@ -2749,7 +2746,6 @@ int nfo_daemon_run(struct nfo_config *cfg)
 	}
 out_close:
 	nfo_exporter_close(&d->mx);
-	ring_buffer__free(d->rb);
 	if (d->tab.hash)
 		nfo_flowtab_free(&d->tab);
 	if (d->waitq.hash)

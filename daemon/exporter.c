@@ -14,7 +14,6 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
-#include <bpf/bpf.h>
 
 #include "acct.h"
 #include "log.h"
@@ -74,11 +73,9 @@ int nfo_exporter_open(struct nfo_exporter *x, const struct nfo_config *cfg)
 
 void nfo_exporter_start(struct nfo_exporter *x, struct nfo_dp *dp)
 {
-	uint32_t zero = 0;
-
 	x->dp = dp;
 	/* A restart over the pins: counters go on where they were. */
-	if (bpf_map_lookup_elem(dp->map_fd[NFO_MAP_METRICS], &zero, &x->m))
+	if (nfo_dp_metrics_get(dp, &x->m))
 		memset(&x->m, 0, sizeof(x->m));
 }
 
@@ -99,10 +96,8 @@ bool nfo_exporter_owns(const struct nfo_exporter *x, int fd)
 
 static void publish(struct nfo_exporter *x)
 {
-	uint32_t zero = 0;
-
 	if (x->dp)
-		bpf_map_update_elem(x->dp->map_fd[NFO_MAP_METRICS], &zero, &x->m, BPF_ANY);
+		nfo_dp_metrics_set(x->dp, &x->m);
 }
 
 /* Done with the client: listen again. */

@@ -17,7 +17,11 @@
 
 #define NFO_ABI_VERSION 7
 
-/* Directions, as in enum flow_offload_tuple_dir / ip_conntrack_dir. */
+/*
+ * Directions, as in enum flow_offload_tuple_dir / ip_conntrack_dir. Typed here:
+ * <linux/netfilter/nf_conntrack_tuple_common.h> pulls in <linux/in.h>, which
+ * clashes with glibc's <netinet/in.h> in userspace files that include this first.
+ */
 #define NFO_DIR_ORIGINAL 0
 #define NFO_DIR_REPLY 1
 

@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <string.h>
 
-#include <bpf/bpf.h>
 #include <libmnl/libmnl.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netfilter/nfnetlink_conntrack.h>
@@ -28,9 +27,7 @@ bool nfo_acct_ct_enabled(void)
 int nfo_acct_take(struct nfo_dp *dp, uint8_t family, const union nfo_key *key,
 		  struct nfo_flow *flow)
 {
-	if (bpf_map_lookup_and_delete_elem(nfo_dp_flow_fd(dp, family), key, flow))
-		return -errno;
-	return 0;
+	return nfo_dp_flow_take(dp, family, key, flow);
 }
 
 void nfo_acct_host_key(const struct nfo_tuple *orig, struct nfo_host_key *hk)
@@ -45,27 +42,23 @@ void nfo_acct_host_key(const struct nfo_tuple *orig, struct nfo_host_key *hk)
 
 int nfo_acct_host_add(struct nfo_dp *dp, const struct nfo_leaving *l)
 {
-	int fd = dp->map_fd[NFO_MAP_HOSTS];
 	struct nfo_host h = {};
-	int dir;
+	int dir, err;
 
-	if (bpf_map_lookup_elem(fd, &l->host, &h) && errno != ENOENT)
-		return -errno;
+	err = nfo_dp_host_get(dp, &l->host, &h);
+	if (err && err != -ENOENT)
+		return err;
 	for (dir = 0; dir < 2; dir++) {
 		h.packets[dir] += l->packets[dir];
 		h.bytes[dir] += l->bytes[dir];
 	}
 	h.flows += l->flows;
-	if (bpf_map_update_elem(fd, &l->host, &h, BPF_ANY))
-		return -errno;
-	return 0;
+	return nfo_dp_host_set(dp, &l->host, &h);
 }
 
 int nfo_acct_leaving_push(struct nfo_dp *dp, const struct nfo_leaving *l)
 {
-	if (bpf_map_update_elem(dp->map_fd[NFO_MAP_LEAVING], NULL, l, BPF_ANY))
-		return -errno;
-	return 0;
+	return nfo_dp_leaving_push(dp, l);
 }
 
 int nfo_acct_evict_entry(struct nfo_dp *dp, uint8_t family, const union nfo_key *key)
@@ -89,9 +82,7 @@ int nfo_acct_evict_entry(struct nfo_dp *dp, uint8_t family, const union nfo_key 
 
 int nfo_acct_leaving_pop(struct nfo_dp *dp, struct nfo_leaving *l)
 {
-	if (bpf_map_lookup_and_delete_elem(dp->map_fd[NFO_MAP_LEAVING], NULL, l))
-		return -errno;
-	return 0;
+	return nfo_dp_leaving_pop(dp, l);
 }
 
 struct dump_arg {
@@ -171,14 +162,14 @@ void nfo_acct_ct_line(FILE *f, const struct nfo_acct_ct *e, const uint64_t *fp_p
 	if (tcp && ct->has_tcp_state)
 		fprintf(f, "%s ", nfo_tcp_state_names[ct->tcp_state]);
 	tuple_part(f, &ct->orig, e->counters, p[0], b[0]);
-	if (!(ct->status & NFO_IPS_SEEN_REPLY))
+	if (!(ct->status & IPS_SEEN_REPLY))
 		fprintf(f, "[UNREPLIED] ");
 	tuple_part(f, &ct->reply, e->counters, p[1], b[1]);
-	if (fp_packets || (ct->status & NFO_IPS_OFFLOAD))
+	if (fp_packets || (ct->status & IPS_OFFLOAD))
 		fprintf(f, "[OFFLOAD] ");
-	else if (ct->status & NFO_IPS_HW_OFFLOAD)
+	else if (ct->status & IPS_HW_OFFLOAD)
 		fprintf(f, "[HW_OFFLOAD] ");
-	else if (ct->status & NFO_IPS_ASSURED)
+	else if (ct->status & IPS_ASSURED)
 		fprintf(f, "[ASSURED] ");
 	if (ct->has_mark)
 		fprintf(f, "mark=%u ", ct->mark);

@@ -49,6 +49,10 @@ int nfo_mode_parse(const char *s, enum nfo_mode *m)
 
 /* ---- netdev genl: XDP features ------------------------------------------ */
 
+/*
+ * The netdev genl family (kernel 6.3) postdates Debian 12's UAPI headers
+ * (6.1): no <linux/netdev.h>, so its numbers are written here.
+ */
 #define NETDEV_CMD_DEV_GET 1
 #define NETDEV_A_DEV_IFINDEX 1
 #define NETDEV_A_DEV_XDP_FEATURES 3

@@ -21,7 +21,7 @@ const char *nfo_mode_of_flags(uint32_t flags);
 #define NFO_TC_HANDLE 0x6e666f /* "nfo" */
 #define NFO_TC_PRIO 1
 
-/* netdev genl XDP feature bits (enum netdev_xdp_act). */
+/* netdev genl XDP feature bits (enum netdev_xdp_act: not in Debian 12's headers). */
 #define NFO_XDP_ACT_BASIC (1ULL << 0)
 #define NFO_XDP_ACT_REDIRECT (1ULL << 1)
 #define NFO_XDP_ACT_NDO_XMIT (1ULL << 2)
@@ -57,7 +57,7 @@ int nfo_attach_tc(uint32_t ifindex, int prog_fd, bool force, bool *created);
 int nfo_attach_xdp(uint32_t ifindex, int prog_fd, bool generic, bool force);
 /*
  * Detach ours only; destroy_qdisc removes clsact if it is then empty. ours_fd
- * is the XDP program the caller attached (-1: find ours by name).
+ * is the XDP program the caller attached (negative: find ours by name).
  */
 int nfo_detach_tc(uint32_t ifindex, bool destroy_qdisc);
 int nfo_detach_xdp(uint32_t ifindex, int ours_fd);

@@ -11,10 +11,7 @@
 
 #include "ct.h"
 
-#define IP_CT_TCP_FLAG_BE_LIBERAL 0x08
-#define IP_CT_TCP_FLAG_MAXACK_SET 0x20
-
-const char *const nfo_tcp_state_names[NFO_TCP_MAX] = {
+const char *const nfo_tcp_state_names[TCP_CONNTRACK_MAX] = {
 	"NONE",	     "SYN_SENT", "SYN_RECV", "ESTABLISHED", "FIN_WAIT",
 	"CLOSE_WAIT", "LAST_ACK", "TIME_WAIT", "CLOSE",	     "SYN_SENT2",
 };
@@ -132,7 +129,7 @@ int nfo_ct_parse(const struct nlmsghdr *nlh, struct nfo_ct *ct)
 			nested(pi.tb[CTA_PROTOINFO_TCP], &tcp, CTA_PROTOINFO_TCP_MAX);
 			if (tcp.tb[CTA_PROTOINFO_TCP_STATE]) {
 				ct->tcp_state = mnl_attr_get_u8(tcp.tb[CTA_PROTOINFO_TCP_STATE]);
-				ct->has_tcp_state = ct->tcp_state < NFO_TCP_MAX;
+				ct->has_tcp_state = ct->tcp_state < TCP_CONNTRACK_MAX;
 			}
 		}
 	}
@@ -201,9 +198,7 @@ void nfo_ct_req_update(struct nfo_nl_batch *b, const struct nfo_tuple *orig, uin
 		 * the final RST as out of window and never see the connection
 		 * end (the kernel flowtable clears it too, on teardown).
 		 */
-		struct {
-			uint8_t flags, mask;
-		} f = { IP_CT_TCP_FLAG_BE_LIBERAL,
+		struct nf_ct_tcp_flags f = { IP_CT_TCP_FLAG_BE_LIBERAL,
 			IP_CT_TCP_FLAG_BE_LIBERAL | IP_CT_TCP_FLAG_MAXACK_SET };
 		struct nlattr *pi, *tcp;
 
@@ -255,23 +250,23 @@ static uint32_t read_sysctl(const char *name, uint32_t dflt)
 }
 
 /* Conntrack's timeouts: TCP by state, then UDP unreplied and UDP stream. */
-#define CT_TIMEOUT_UDP NFO_TCP_MAX
-#define CT_TIMEOUT_UDP_STREAM (NFO_TCP_MAX + 1)
+#define CT_TIMEOUT_UDP TCP_CONNTRACK_MAX
+#define CT_TIMEOUT_UDP_STREAM (TCP_CONNTRACK_MAX + 1)
 
 static const struct {
 	const char *name;
 	uint32_t dflt;
-} ct_timeouts[NFO_TCP_MAX + 2] = {
-	[NFO_TCP_NONE] = { NULL, 120 },
-	[NFO_TCP_SYN_SENT] = { "nf_conntrack_tcp_timeout_syn_sent", 120 },
-	[NFO_TCP_SYN_RECV] = { "nf_conntrack_tcp_timeout_syn_recv", 60 },
-	[NFO_TCP_ESTABLISHED] = { "nf_conntrack_tcp_timeout_established", 432000 },
-	[NFO_TCP_FIN_WAIT] = { "nf_conntrack_tcp_timeout_fin_wait", 120 },
-	[NFO_TCP_CLOSE_WAIT] = { "nf_conntrack_tcp_timeout_close_wait", 60 },
-	[NFO_TCP_LAST_ACK] = { "nf_conntrack_tcp_timeout_last_ack", 30 },
-	[NFO_TCP_TIME_WAIT] = { "nf_conntrack_tcp_timeout_time_wait", 120 },
-	[NFO_TCP_CLOSE] = { "nf_conntrack_tcp_timeout_close", 10 },
-	[NFO_TCP_SYN_SENT2] = { "nf_conntrack_tcp_timeout_syn_sent", 120 },
+} ct_timeouts[TCP_CONNTRACK_MAX + 2] = {
+	[TCP_CONNTRACK_NONE] = { NULL, 120 },
+	[TCP_CONNTRACK_SYN_SENT] = { "nf_conntrack_tcp_timeout_syn_sent", 120 },
+	[TCP_CONNTRACK_SYN_RECV] = { "nf_conntrack_tcp_timeout_syn_recv", 60 },
+	[TCP_CONNTRACK_ESTABLISHED] = { "nf_conntrack_tcp_timeout_established", 432000 },
+	[TCP_CONNTRACK_FIN_WAIT] = { "nf_conntrack_tcp_timeout_fin_wait", 120 },
+	[TCP_CONNTRACK_CLOSE_WAIT] = { "nf_conntrack_tcp_timeout_close_wait", 60 },
+	[TCP_CONNTRACK_LAST_ACK] = { "nf_conntrack_tcp_timeout_last_ack", 30 },
+	[TCP_CONNTRACK_TIME_WAIT] = { "nf_conntrack_tcp_timeout_time_wait", 120 },
+	[TCP_CONNTRACK_CLOSE] = { "nf_conntrack_tcp_timeout_close", 10 },
+	[TCP_CONNTRACK_SYN_SENT2] = { "nf_conntrack_tcp_timeout_syn_sent", 120 },
 	[CT_TIMEOUT_UDP] = { "nf_conntrack_udp_timeout", 30 },
 	[CT_TIMEOUT_UDP_STREAM] = { "nf_conntrack_udp_timeout_stream", 120 },
 };
@@ -282,13 +277,13 @@ uint32_t nfo_ct_timeout(uint8_t l4proto, uint8_t tcp_state, bool assured)
 	 * Read once a second at most: stop and idle eviction ask for every
 	 * connection they hand back, and a million file reads took seconds.
 	 */
-	static uint32_t cache[NFO_TCP_MAX + 2];
+	static uint32_t cache[TCP_CONNTRACK_MAX + 2];
 	static time_t read_at;
 	time_t now = time(NULL);
 	unsigned int i;
 
 	if (now != read_at) {
-		for (i = 0; i < NFO_TCP_MAX + 2; i++)
+		for (i = 0; i < TCP_CONNTRACK_MAX + 2; i++)
 			cache[i] = ct_timeouts[i].name ?
 					   read_sysctl(ct_timeouts[i].name, ct_timeouts[i].dflt) :
 					   ct_timeouts[i].dflt;
@@ -296,7 +291,7 @@ uint32_t nfo_ct_timeout(uint8_t l4proto, uint8_t tcp_state, bool assured)
 	}
 	if (l4proto == IPPROTO_UDP)
 		return cache[assured ? CT_TIMEOUT_UDP_STREAM : CT_TIMEOUT_UDP];
-	return tcp_state < NFO_TCP_MAX ? cache[tcp_state] : 120;
+	return tcp_state < TCP_CONNTRACK_MAX ? cache[tcp_state] : 120;
 }
 
 const char *nfo_ct_ineligible(const struct nfo_ct *ct, bool *need_state)
@@ -304,25 +299,25 @@ const char *nfo_ct_ineligible(const struct nfo_ct *ct, bool *need_state)
 	*need_state = false;
 	if (ct->orig.l4proto != IPPROTO_TCP && ct->orig.l4proto != IPPROTO_UDP)
 		return "not TCP or UDP";
-	if (!(ct->status & NFO_IPS_CONFIRMED) || (ct->status & NFO_IPS_DYING))
+	if (!(ct->status & IPS_CONFIRMED) || (ct->status & IPS_DYING))
 		return "not confirmed, or dying";
 	if (ct->has_helper)
 		return "has a conntrack helper (the helper must see every packet)";
-	if (ct->status & NFO_IPS_SEQ_ADJUST)
+	if (ct->status & IPS_SEQ_ADJUST)
 		return "needs TCP sequence adjustment";
 	if (ct->status & NFO_IPS_NAT_CLASH)
 		return "NAT clash entry";
 	if (ct->zone)
 		return "in a conntrack zone (not supported)";
 	if (ct->orig.l4proto == IPPROTO_UDP)
-		return (ct->status & NFO_IPS_SEEN_REPLY) ? NULL : "UDP without a reply yet";
+		return (ct->status & IPS_SEEN_REPLY) ? NULL : "UDP without a reply yet";
 	if (!ct->has_tcp_state) {
 		*need_state = true;
 		return "TCP state unknown";
 	}
-	if (ct->tcp_state != NFO_TCP_ESTABLISHED)
+	if (ct->tcp_state != TCP_CONNTRACK_ESTABLISHED)
 		return "TCP not in ESTABLISHED";
-	if (!(ct->status & NFO_IPS_ASSURED))
+	if (!(ct->status & IPS_ASSURED))
 		return "TCP not assured yet";
 	return NULL;
 }

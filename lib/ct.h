@@ -13,34 +13,19 @@
 #include "flow.h"
 #include "nl.h"
 
-/* From linux/netfilter/nf_conntrack_common.h (status bits). */
-#define NFO_IPS_SEEN_REPLY (1U << 1)
-#define NFO_IPS_ASSURED (1U << 2)
-#define NFO_IPS_CONFIRMED (1U << 3)
-#define NFO_IPS_SRC_NAT (1U << 4)
-#define NFO_IPS_DST_NAT (1U << 5)
-#define NFO_IPS_SEQ_ADJUST (1U << 6)
-#define NFO_IPS_DYING (1U << 9)
-#define NFO_IPS_OFFLOAD (1U << 14)
-#define NFO_IPS_HW_OFFLOAD (1U << 15)
-#define NFO_IPS_NAT_CLASH (1U << 16) /* UNTRACKED_BIT reused */
+/* Status bits (IPS_*), TCP conntrack states, legacy event groups. */
+#include <linux/netfilter/nf_conntrack_common.h>
+#include <linux/netfilter/nf_conntrack_tcp.h>
+#include <linux/netfilter/nfnetlink_compat.h>
 
-/* enum tcp_conntrack */
-enum {
-	NFO_TCP_NONE,
-	NFO_TCP_SYN_SENT,
-	NFO_TCP_SYN_RECV,
-	NFO_TCP_ESTABLISHED,
-	NFO_TCP_FIN_WAIT,
-	NFO_TCP_CLOSE_WAIT,
-	NFO_TCP_LAST_ACK,
-	NFO_TCP_TIME_WAIT,
-	NFO_TCP_CLOSE,
-	NFO_TCP_SYN_SENT2,
-	NFO_TCP_MAX,
-};
+/*
+ * The kernel reuses the obsolete IPS_UNTRACKED bit to tag an entry that lost
+ * a NAT clash on insert (IPS_NAT_CLASH); the UAPI header keeps that name
+ * inside #ifdef __KERNEL__, so the bit is named here.
+ */
+#define NFO_IPS_NAT_CLASH IPS_UNTRACKED
 
-extern const char *const nfo_tcp_state_names[NFO_TCP_MAX];
+extern const char *const nfo_tcp_state_names[TCP_CONNTRACK_MAX];
 
 enum nfo_ct_event { NFO_CT_NEW, NFO_CT_UPDATE, NFO_CT_DESTROY };
 
@@ -90,7 +75,8 @@ uint32_t nfo_ct_timeout(uint8_t l4proto, uint8_t tcp_state, bool assured);
  */
 const char *nfo_ct_ineligible(const struct nfo_ct *ct, bool *need_state);
 
-/* Bitmask of legacy groups for NEW/UPDATE/DESTROY events. */
-#define NFO_CT_EVENT_GROUPS 7
+/* Legacy group bitmask (bind-time) for NEW/UPDATE/DESTROY events. */
+#define NFO_CT_EVENT_GROUPS \
+	(NF_NETLINK_CONNTRACK_NEW | NF_NETLINK_CONNTRACK_UPDATE | NF_NETLINK_CONNTRACK_DESTROY)
 
 #endif

@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * The data plane: the BPF programs and their maps, created fresh or adopted
- * from pins. This is the seam where another backend (hardware offload) would
- * plug in: everything above it talks in keys, entries and devices.
+ * The data plane, as the daemon and the CLI see it: the only way they touch
+ * the fast path. Everything here talks in keys, entries and devices; struct
+ * nfo_dp is opaque. Behind it, a backend implements a small table of
+ * operations (dataplane_impl.h): today the eBPF fast path (dp_bpf.c), with
+ * its maps created fresh or adopted from pins; a hardware backend (tc flower
+ * on a switchdev NIC, docs/hardware-offload.md) would be a second one.
  */
 #ifndef NFO_DATAPLANE_H
 #define NFO_DATAPLANE_H
@@ -12,25 +15,13 @@
 
 #include <sys/socket.h>
 
+#include "attach.h"
 #include "flow.h"
+#include "owner.h"
 
 #define NFO_DEFAULT_PIN_DIR "/sys/fs/bpf/nft-offload"
 
-enum nfo_map {
-	NFO_MAP_FLOW4,
-	NFO_MAP_FLOW6,
-	NFO_MAP_DEVS,
-	NFO_MAP_STATS,
-	NFO_MAP_SLOTS,
-	NFO_MAP_STATE,
-	NFO_MAP_EVENTS,
-	NFO_MAP_METRICS,
-	NFO_MAP_HOSTS,
-	NFO_MAP_LEAVING,
-	NFO_MAP_MAX,
-};
-
-extern const char *const nfo_map_names[NFO_MAP_MAX];
+struct nfo_dp;
 
 struct nfo_dp_opts {
 	const char *pin_dir; /* NULL: private maps, nothing pinned (tests) */
@@ -41,18 +32,10 @@ struct nfo_dp_opts {
 	size_t log_size;
 };
 
-struct nfo_dp {
-	struct nfo_fastpath *skel; /* NULL when opened from pins only */
-	int map_fd[NFO_MAP_MAX];
-	char pin_dir[256];
-	bool pinned;
-	bool adopted; /* maps came from existing pins */
-	uint32_t max_ifindex;
-	uint64_t flow_capacity;
-	int ncpus;
-};
-
-/* Load the programs; create the maps, or reuse them if pinned already. */
+/*
+ * Load the programs; create the maps, or adopt them if pinned already (pins
+ * of another ABI version or layout are refused, with one sentence).
+ */
 int nfo_dp_load(const struct nfo_dp_opts *opts, struct nfo_dp **dpp);
 /* Open pinned maps only (the CLI). -ENOENT when nothing is pinned. */
 int nfo_dp_open_pinned(const char *pin_dir, struct nfo_dp **dpp);
@@ -62,12 +45,53 @@ int nfo_dp_unpin(const char *pin_dir);
 /* True if pin_dir holds our pins. */
 bool nfo_dp_pinned(const char *pin_dir);
 
-int nfo_dp_prog_fd(const struct nfo_dp *dp, bool xdp);
+/* What the data plane is and holds: limits, memory, and identity. */
+struct nfo_dp_summary {
+	const char *backend; /* "bpf" */
+	bool adopted; /* its state came from an earlier run (pins) */
+	uint64_t flow_capacity; /* connections per family */
+	uint32_t max_ifindex; /* devices with a larger ifindex cannot be offloaded */
+	uint64_t reserved_bytes; /* kernel memory the flow tables reserve */
+	uint32_t owner_id; /* identifies this instance's programs on a device (0: none) */
+};
 
-static inline int nfo_dp_flow_fd(const struct nfo_dp *dp, uint8_t family)
-{
-	return dp->map_fd[family == AF_INET ? NFO_MAP_FLOW4 : NFO_MAP_FLOW6];
-}
+void nfo_dp_summary(const struct nfo_dp *dp, struct nfo_dp_summary *s);
+uint64_t nfo_dp_flow_capacity(const struct nfo_dp *dp);
+uint32_t nfo_dp_max_ifindex(const struct nfo_dp *dp);
+bool nfo_dp_adopted(const struct nfo_dp *dp);
+
+/*
+ * Devices. attach puts the fast path on a device's hook in a mode (not
+ * AUTO) and sets *flags to the NFO_DEV_* bits that describe it; foreign
+ * programs make it fail with -EBUSY unless force; ours is replaced without a
+ * gap. detach takes those flags back (NFO_DEV_CLSACT_OURS: remove the qdisc
+ * it created). check says whether this instance's program is in place.
+ */
+int nfo_dp_attach(struct nfo_dp *dp, uint32_t ifindex, enum nfo_mode mode, bool force,
+		  uint32_t *flags);
+int nfo_dp_detach(struct nfo_dp *dp, uint32_t ifindex, uint32_t flags);
+
+struct nfo_dp_devcheck {
+	bool attached; /* our program is on the hook these flags name */
+	struct nfo_owner owner; /* who owns the nft-offload program found there */
+};
+
+int nfo_dp_dev_check(struct nfo_dp *dp, uint32_t ifindex, uint32_t flags,
+		     struct nfo_dp_devcheck *c);
+/* Whose nft-offload program is on the device, whatever its hook (o->ours: this one's). */
+int nfo_dp_dev_owner(struct nfo_dp *dp, uint32_t ifindex, struct nfo_owner *o);
+
+/*
+ * Teardown events: the fast path reports each flow it tore down, once.
+ * events_open registers the callback (the daemon, once); events_fd is a file
+ * descriptor to poll for input; events_poll calls cb for each pending event
+ * and returns their number or -errno. A cb that returns non-zero stops the
+ * poll; the events after it stay queued.
+ */
+typedef int (*nfo_dp_event_cb)(const struct nfo_event *e, void *arg);
+int nfo_dp_events_open(struct nfo_dp *dp, nfo_dp_event_cb cb, void *arg);
+int nfo_dp_events_fd(const struct nfo_dp *dp);
+int nfo_dp_events_poll(struct nfo_dp *dp);
 
 /* Flow entries. Errors are -errno. */
 int nfo_dp_flow_add(struct nfo_dp *dp, uint8_t family, const union nfo_key *key,
@@ -75,6 +99,9 @@ int nfo_dp_flow_add(struct nfo_dp *dp, uint8_t family, const union nfo_key *key,
 int nfo_dp_flow_del(struct nfo_dp *dp, uint8_t family, const union nfo_key *key);
 int nfo_dp_flow_get(struct nfo_dp *dp, uint8_t family, const union nfo_key *key,
 		    struct nfo_flow *flow);
+/* Remove an entry and return its last counters in one step (nothing lost). */
+int nfo_dp_flow_take(struct nfo_dp *dp, uint8_t family, const union nfo_key *key,
+		     struct nfo_flow *flow);
 
 /* Iterate over every entry of one family; cb returns non-zero to stop. */
 typedef int (*nfo_flow_cb)(uint8_t family, const union nfo_key *key,
@@ -89,7 +116,6 @@ int nfo_dp_dev_set(struct nfo_dp *dp, uint32_t ifindex, const struct nfo_dev *de
 int nfo_dp_slot_get(struct nfo_dp *dp, uint32_t slot, struct nfo_slot *s);
 int nfo_dp_slot_set(struct nfo_dp *dp, uint32_t slot, const struct nfo_slot *s);
 int nfo_dp_stats_get(struct nfo_dp *dp, uint32_t slot, struct nfo_stats *sum);
-int nfo_dp_stats_clear(struct nfo_dp *dp, uint32_t slot);
 
 /* Every device that has a slot, with its statistics: up to max, their number. */
 struct nfo_devstat {
@@ -100,7 +126,18 @@ struct nfo_devstat {
 
 int nfo_dp_devstats(struct nfo_dp *dp, struct nfo_devstat *d, int max);
 
+/* The daemon's records kept with the data plane (they outlive a restart). */
 int nfo_dp_state_get(struct nfo_dp *dp, struct nfo_state *st);
 int nfo_dp_state_set(struct nfo_dp *dp, const struct nfo_state *st);
+int nfo_dp_metrics_get(struct nfo_dp *dp, struct nfo_metrics *m);
+int nfo_dp_metrics_set(struct nfo_dp *dp, const struct nfo_metrics *m);
+/* Per-host totals: get (-ENOENT if none), set, and the key after prev (NULL: first). */
+int nfo_dp_host_get(struct nfo_dp *dp, const struct nfo_host_key *k, struct nfo_host *h);
+int nfo_dp_host_set(struct nfo_dp *dp, const struct nfo_host_key *k, const struct nfo_host *h);
+int nfo_dp_host_next(struct nfo_dp *dp, const struct nfo_host_key *prev,
+		     struct nfo_host_key *next);
+/* Final counts queued by the CLI for the daemon: push, and pop (-ENOENT when empty). */
+int nfo_dp_leaving_push(struct nfo_dp *dp, const struct nfo_leaving *l);
+int nfo_dp_leaving_pop(struct nfo_dp *dp, struct nfo_leaving *l);
 
 #endif

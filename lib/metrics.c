@@ -7,7 +7,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <bpf/bpf.h>
 
 #include "metrics.h"
 #include "ops.h"
@@ -127,7 +126,6 @@ static void latency(FILE *f, const struct nfo_metrics *m)
 
 static void hosts(FILE *f, struct nfo_dp *dp)
 {
-	int fd = dp->map_fd[NFO_MAP_HOSTS];
 	struct nfo_host_key k, next, *prev = NULL;
 	const char *const what[] = { "bytes", "packets" };
 	size_t n = 0, cap = 0, i;
@@ -138,7 +136,7 @@ static void hosts(FILE *f, struct nfo_dp *dp)
 	} *v = NULL, *nv;
 	int w, dir;
 
-	while (!bpf_map_get_next_key(fd, prev, &next)) {
+	while (!nfo_dp_host_next(dp, prev, &next)) {
 		k = next;
 		prev = &k;
 		if (n == cap) {
@@ -148,7 +146,7 @@ static void hosts(FILE *f, struct nfo_dp *dp)
 				break;
 			v = nv;
 		}
-		if (bpf_map_lookup_elem(fd, &k, &v[n].h))
+		if (nfo_dp_host_get(dp, &k, &v[n].h))
 			continue;
 		inet_ntop(k.family, k.addr, v[n].addr, sizeof(v[n].addr));
 		v[n].family = k.family == AF_INET ? "ipv4" : "ipv6";
@@ -186,7 +184,6 @@ int nfo_metrics_render(struct nfo_dp *dp, FILE *f)
 {
 	struct nfo_metrics m = {};
 	struct nfo_state st = {};
-	uint32_t zero = 0;
 	double now = mono_s();
 	bool up;
 	int i, err;
@@ -194,8 +191,9 @@ int nfo_metrics_render(struct nfo_dp *dp, FILE *f)
 	err = nfo_dp_state_get(dp, &st);
 	if (err)
 		return err;
-	if (bpf_map_lookup_elem(dp->map_fd[NFO_MAP_METRICS], &zero, &m))
-		return -errno;
+	err = nfo_dp_metrics_get(dp, &m);
+	if (err)
+		return err;
 	/* Rendered by the daemon itself (metrics-listen, metrics-file): it runs. */
 	up = (pid_t)st.pid == getpid() || nfo_pid_is_daemon(st.pid);
 	gauge(f, "up", "1 if the nft-offload daemon runs, 0 if not (the fast path may still run).",

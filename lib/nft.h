@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <linux/netfilter/nfnetlink.h>
+
 #include "nl.h"
 
 #define NFO_NFT_TABLE "nft_offload"
@@ -61,7 +63,7 @@ int nfo_nft_dump(int msg, nfo_nl_cb cb, void *arg);
 
 /* Parse an NFT_MSG_NEWGEN event. Returns 0 if nlh is one. */
 int nfo_nft_parse_gen(const struct nlmsghdr *nlh, uint32_t *gen, uint32_t *pid);
-/* Multicast group of nftables events (NFNLGRP_NFTABLES). */
-#define NFO_NFT_GROUP 7
+/* Multicast group of nftables events. */
+#define NFO_NFT_GROUP NFNLGRP_NFTABLES
 
 #endif

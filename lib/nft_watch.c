@@ -13,10 +13,6 @@
 #include "nft_watch.h"
 #include "nl.h"
 
-#ifndef NF_INET_INGRESS
-#define NF_INET_INGRESS 5
-#endif
-
 static const char *hook_name(int family, uint32_t hook)
 {
 	if (family == NFPROTO_NETDEV)

@@ -37,7 +37,7 @@ void nfo_ct_closing(struct nfo_nl_batch *b, const struct nfo_tuple *orig, uint16
 {
 	struct nfo_ct_update u = {
 		.set_timeout = true,
-		.timeout = nfo_ct_timeout(IPPROTO_TCP, NFO_TCP_FIN_WAIT, true),
+		.timeout = nfo_ct_timeout(IPPROTO_TCP, TCP_CONNTRACK_FIN_WAIT, true),
 		.set_mark = true,
 		.mark_mask = mark_bit,
 		.tcp_liberal = true,
@@ -257,7 +257,7 @@ long nfo_evict(struct nfo_dp *dp, const struct nfo_filter *f, uint32_t mark_bit)
 		if (v->teardown) {
 			nfo_ct_closing(&b, &v->orig, 0, mark_bit);
 		} else {
-			nfo_ct_handback(&b, &v->orig, 0, NFO_TCP_ESTABLISHED, true,
+			nfo_ct_handback(&b, &v->orig, 0, TCP_CONNTRACK_ESTABLISHED, true,
 					victim_idle_s(v, now), mark_bit, true);
 		}
 	}
@@ -396,12 +396,12 @@ long nfo_handback_all(struct nfo_dp *dp, uint32_t mark_bit)
 		if (v && !v->teardown) {
 			/* Offloaded: its timeout back, as its state has it. */
 			nfo_ct_handback(&b, &ct->orig, ct->zone,
-					ct->has_tcp_state ? ct->tcp_state : NFO_TCP_ESTABLISHED,
-					ct->status & (NFO_IPS_ASSURED | NFO_IPS_SEEN_REPLY),
+					ct->has_tcp_state ? ct->tcp_state : TCP_CONNTRACK_ESTABLISHED,
+					ct->status & (IPS_ASSURED | IPS_SEEN_REPLY),
 					victim_idle_s(v, now), mark_bit, true);
 			n++;
 		} else if (v && ct->orig.l4proto == IPPROTO_TCP && ct->has_tcp_state &&
-			   ct->tcp_state == NFO_TCP_ESTABLISHED) {
+			   ct->tcp_state == TCP_CONNTRACK_ESTABLISHED) {
 			/* FIN/RST seen by the fast path, not by conntrack. */
 			nfo_ct_closing(&b, &ct->orig, ct->zone, mark_bit);
 			n++;
@@ -439,19 +439,11 @@ int nfo_teardown(struct nfo_dp *dp, const char *pin_dir)
 
 		if (nfo_dp_slot_get(dp, slot, &s) || !s.ifindex)
 			continue;
-		if (s.flags & NFO_DEV_TC) {
-			err = nfo_detach_tc(s.ifindex, s.flags & NFO_DEV_CLSACT_OURS);
-			if (err && err != -ENODEV) {
-				pr_warn("cannot detach from %s: %s", s.name, strerror(-err));
-				rc = err;
-			}
-		}
-		if (s.flags & (NFO_DEV_XDP | NFO_DEV_XDP_GENERIC)) {
-			err = nfo_detach_xdp(s.ifindex, -1);
-			if (err && err != -ENODEV) {
-				pr_warn("cannot detach XDP from %s: %s", s.name, strerror(-err));
-				rc = err;
-			}
+		err = nfo_dp_detach(dp, s.ifindex, s.flags);
+		if (err && err != -ENODEV) {
+			pr_warn("cannot detach %sfrom %s: %s", s.flags & NFO_DEV_TC ? "" : "XDP ",
+				s.name, strerror(-err));
+			rc = err;
 		}
 		nfo_dp_dev_set(dp, s.ifindex, &none);
 	}

@@ -7,7 +7,7 @@
 #include <sys/statfs.h>
 #include <unistd.h>
 
-#include "dataplane.h"
+#include "dp_bpf.h"
 #include "log.h"
 #include "pindir.h"
 

@@ -8,6 +8,10 @@
 
 #include "rtnl.h"
 
+/*
+ * <linux/if.h> has it, but cannot be included beside glibc's <net/if.h>
+ * (rtnl.h, for IFNAMSIZ), whose list of flags stops before it.
+ */
 #ifndef IFF_LOWER_UP
 #define IFF_LOWER_UP (1 << 16)
 #endif

@@ -38,7 +38,6 @@ int nfo_link_parse(const struct nlmsghdr *nlh, struct nfo_link *l);
  */
 void nfo_route_req(struct nfo_nl_batch *b, uint8_t family, const union nfo_addr *dst);
 uint32_t nfo_route_oif(const struct nlmsghdr *nlh);
-#define NFO_ROUTE_REQ_MAX 64
 
 /* Legacy groups the daemon listens to: links (up/down, MAC, removal), neighbours. */
 unsigned int nfo_rtnl_event_groups(void);

@@ -28,7 +28,7 @@
 #include <bpf/libbpf.h>
 #include <linux/bpf.h>
 
-#include "dataplane.h"
+#include "dp_bpf.h"
 #include "log.h"
 
 #define MAX_PKT 4096
@@ -932,7 +932,7 @@ int main(int argc, char **argv)
 		nfo_log_set_level(NFO_LOG_DEBUG);
 	if (nfo_dp_load(&opts, &dp))
 		return 2;
-	events = ring_buffer__new(dp->map_fd[NFO_MAP_EVENTS], event_cb, NULL, NULL);
+	events = ring_buffer__new(nfo_dp_map_fd(dp, NFO_MAP_EVENTS), event_cb, NULL, NULL);
 	if (!events) {
 		perror("ring buffer");
 		return 2;

@@ -122,6 +122,38 @@ bpftool map create "$PIN/nfo_state" type array key 4 value 8 entries 1 name nfo_
 bad "pins of another layout (another version)" 1 "pinned map .*/nfo_state has another layout" \
 	-- "${RUN[@]}" --device lan0 --device wan0
 rm -f "$PIN/nfo_state"
+# A flow map whose entries are another size: both layouts named.
+bpftool map create "$PIN/nfo_flow4" type hash key 20 value 104 entries 16 name nfo_flow4
+bad "a flow map of another entry size" 1 \
+	"pinned map .*/nfo_flow4 has another layout \\(key 20, value 104 bytes; this nft-offload uses 20, 112" \
+	-- "${RUN[@]}" --device lan0 --device wan0
+rm -f "$PIN/nfo_flow4"
+
+# Pins of another ABI version with the same map sizes (the layout check alone
+# would adopt them): a fast path left running (--keep-on-exit) whose state
+# says version 6 is refused with one sentence naming both versions, and left
+# exactly as it was: programs attached, pins and their state untouched.
+state_hex() { bpftool -j map lookup pinned "$PIN/nfo_state" key 0 0 0 0 |
+	$PY -c 'import json,sys; print(" ".join(b[2:] for b in json.load(sys.stdin)["value"]))'; }
+set_abi() { # set_abi N: write N as the state's abi_version (its first 4 bytes)
+	local v
+	v=$(state_hex | cut -d' ' -f5-)
+	bpftool map update pinned "$PIN/nfo_state" key 0 0 0 0 \
+		value hex $(printf '%02x %02x %02x %02x' $(($1 & 255)) $(($1 >> 8 & 255)) 0 0) $v
+}
+abi=$(sed -n 's/^#define NFO_ABI_VERSION \([0-9]*\).*/\1/p' "$ROOT/include/nfo_abi.h")
+nfo_start --keep-on-exit || exit 1
+nfo_stop
+old_abi=$((abi - 1))
+set_abi $old_abi
+state_hex >"$TMP/state.before"
+bad "pins of another ABI version" 1 \
+	"pins in $PIN were made by nft-offload ABI version $old_abi, this binary is version $abi: .*'nft-offload stop'.*or remove $PIN" \
+	-- "${RUN[@]}" --device lan0 --device wan0
+check "... its pinned state is untouched" eval "state_hex | cmp -s - '$TMP/state.before'"
+check "... and its programs stay attached" eval "rexec tc filter show dev lan0 ingress | grep -q nfo_tc"
+set_abi $abi
+check "the same pins with this version are stopped" nfo stop
 
 # Running twice.
 nfo_start || exit 1
