@@ -226,7 +226,7 @@ start_router() { # start_router ROUTER
 	on $r keepalived -n -l -P -f "$TMP/keepalived-$r.conf" -p "$TMP/keepalived-$r.pid" \
 		-r "$TMP/vrrp-$r.pid" >"$TMP/keepalived-$r.out" 2>&1 &
 	# shellcheck disable=SC2086 # HA_DAEMON_ARGS: options
-	daemon_start "${NS[$r]}" "$TMP/nfo-$r.log" 10 --pin-dir "$TMP/bpf/$r" --device lan0 \
+	daemon_launch "${NS[$r]}" "$TMP/nfo-$r.log" 10 --pin-dir "$TMP/bpf/$r" --device lan0 \
 		--device wan0 --mode tc ${HA_DAEMON_ARGS:-} ||
 		{ fail "$r: nft-offload did not start"; sed 's/^/#   /' "$TMP/nfo-$r.log"; return 1; }
 }

@@ -68,7 +68,7 @@ nfo_cleanup() {
 	trap - EXIT INT TERM
 	disown -a 2>/dev/null
 	if [ -n "$NFO_PID" ] && kill -0 "$NFO_PID" 2>/dev/null; then
-		daemon_stop "$NFO_PID" 5 2>/dev/null
+		daemon_terminate "$NFO_PID" 5 2>/dev/null
 	fi
 	# Processes left in our namespaces (socat, iperf3, trafgen, ...), the
 	# namespaces and the bpffs mount; NFO_EXTRA_NS names namespaces a test
@@ -188,7 +188,7 @@ tx_packets() {
 nfo_start() {
 	local devs=() d
 	for d in ${NFO_DEVICES:-lan0 lan1 wan0}; do devs+=(--device "$d"); done
-	daemon_start "$R" "$NFO_LOG" 10 --pin-dir "$PIN" "${devs[@]}" \
+	daemon_launch "$R" "$NFO_LOG" 10 --pin-dir "$PIN" "${devs[@]}" \
 		--idle-timeout "${NFO_IDLE:-30}" "$@"
 	local rc=$?
 	NFO_PID=$DAEMON_PID
@@ -202,7 +202,7 @@ nfo_start() {
 # and the test fails.
 nfo_stop() {
 	[ -n "$NFO_PID" ] || return 0
-	daemon_stop "$NFO_PID" 60 || fail "the daemon did not exit on SIGTERM"
+	daemon_terminate "$NFO_PID" 60 || fail "the daemon did not exit on SIGTERM"
 	NFO_PID=
 }
 

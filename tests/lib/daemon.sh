@@ -5,14 +5,13 @@
 # benchmark. NFO names the binary. Source it.
 
 
-DAEMON_PID=
 
-# daemon_start NS LOG SECS RUN-ARGS...: `nft-offload run RUN-ARGS` in NS in
+# daemon_launch NS LOG SECS RUN-ARGS...: `nft-offload run RUN-ARGS` in NS in
 # the background, its output in LOG (emptied first); waits up to SECS until
 # it says "running:". Sets DAEMON_PID (the daemon itself: ip netns exec and
 # taskset exec it). DAEMON_CPU, if set, pins it to those CPUs. Returns 1 if
 # it exited or did not get ready in time (LOG tells why).
-daemon_start() {
+daemon_launch() {
 	local ns=$1 log=$2 secs=$3
 	shift 3
 	: >"$log"
@@ -37,10 +36,10 @@ daemon_wait_ready() {
 	grep -q "running:" "$log" 2>/dev/null
 }
 
-# daemon_stop PID [SECS]: SIGTERM (the daemon then removes its programs,
+# daemon_terminate PID [SECS]: SIGTERM (the daemon then removes its programs,
 # nft table and pins), up to SECS (10) seconds to exit, then SIGKILL. Returns
 # 1 if it had to be killed.
-daemon_stop() {
+daemon_terminate() {
 	local pid=$1 secs=${2:-10} i
 	[ -n "$pid" ] || return 0
 	kill -TERM "$pid" 2>/dev/null || true
