@@ -33,6 +33,10 @@ wildcard address of IPv4 and IPv6 (or only --addr / only --ipv4) and, with
                                          waits for FILE to exist between rounds
   client DIR SPEC...                     long-lived connections from fixed
                                          ports (see client)
+  gap recv|send ...                      a paced one-way UDP stream: loss and
+                                         the longest delivery gap (see gap)
+  oneway server|client tcp|udp ...       what a router that drops one direction
+                                         lets through (see oneway)
 """
 import argparse
 import hashlib
@@ -476,6 +480,203 @@ def udp_open(a):
     return 0 if not want else 1
 
 
+# --- gap: loss and the longest delivery gap of a paced UDP stream --------------
+#
+#   gap recv PORT SECS [--ipv6]       answer the first datagram only, then
+#                                     record arrivals until 'end' (or SECS
+#                                     after the first); print
+#                                     "received N lost L gap SECONDS"
+#   gap send HOST PORT SECONDS RATE   one request/reply (so that conntrack
+#                                     sees a reply), then numbered datagrams
+# The receiver answers only once, so the stream stays one-way: nothing from the
+# receiver refreshes the router's neighbour entry behind the test's back.
+
+def gap_recv(port, secs, v6):
+    fam = socket.AF_INET6 if v6 else socket.AF_INET
+    s = socket.socket(fam, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+    s.bind(('::' if v6 else '0.0.0.0', port))
+    s.settimeout(secs + 3)
+    answered = False
+    seen, last, gap, top = set(), None, 0.0, -1
+    deadline = None
+    while True:
+        if deadline is not None:
+            s.settimeout(max(deadline - time.monotonic(), 0.01))
+        try:
+            data, peer = s.recvfrom(2048)
+        except socket.timeout:
+            data = b'end'
+        if data == b'hello':
+            if not answered:
+                s.sendto(data, peer)
+                answered = True
+                deadline = time.monotonic() + secs
+            continue
+        if data == b'end':
+            # A stream that never came back: the gap lasts until the end.
+            if last is not None:
+                gap = max(gap, time.monotonic() - last - 0.1)
+            break
+        now = time.monotonic()
+        if last is not None:
+            gap = max(gap, now - last)
+        last = now
+        i = struct.unpack('!I', data[:4])[0]
+        seen.add(i)
+        top = max(top, i)
+    print('received %d lost %d gap %.3f' % (len(seen), top + 1 - len(seen), gap))
+
+
+def gap_send(host, port, secs, rate):
+    fam = socket.AF_INET6 if ':' in host else socket.AF_INET
+    s = socket.socket(fam, socket.SOCK_DGRAM)
+    s.connect((host, port))
+    s.settimeout(0.5)
+    for _ in range(20):
+        s.send(b'hello')
+        try:
+            if s.recv(64) == b'hello':
+                break
+        except (socket.timeout, ConnectionRefusedError):
+            pass
+    else:
+        sys.exit('traffic.py gap: no answer from %s:%d' % (host, port))
+    t0 = time.monotonic()
+    n = int(secs * rate)
+    for i in range(n):
+        delay = t0 + i / rate - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        try:
+            s.send(struct.pack('!I', i) + b'x' * 60)
+        except OSError:
+            pass  # ICMP errors of a lost path: keep the pace
+    for _ in range(5):
+        time.sleep(0.1)
+        try:
+            s.send(b'end')
+        except OSError:
+            break  # the receiver is gone: it had the first one
+
+
+def gap(a):
+    r = a.args
+    if a.role == 'recv':
+        gap_recv(int(r[0]), float(r[1]), '--ipv6' in r)
+    else:
+        gap_send(r[0], int(r[1]), float(r[2]), float(r[3]))
+    return 0
+
+
+# --- oneway: what gets through a router that drops one direction -------------
+#
+#   oneway server tcp|udp ADDR PORT SECONDS  echo everything received for
+#                                     SECONDS, then print the bytes received
+#   oneway client tcp|udp ADDR PORT SECONDS [--sport P] [--gate FILE]
+#                                     send a 512-byte message every 10 ms for
+#                                     SECONDS (TCP: if the connection opens),
+#                                     then print "sent=N echoed=M" in bytes;
+#                                     with --gate, send one message and wait
+#                                     (idle) until FILE exists first
+
+ONEWAY_MSG = b'x' * 512
+
+
+def oneway_server(a):
+    fam = family(a.addr)
+    end = time.monotonic() + a.seconds
+    got = 0
+    sel = selectors.DefaultSelector()
+    if a.proto == 'udp':
+        s = socket.socket(fam, socket.SOCK_DGRAM)
+        s.bind((a.addr, a.port))
+    else:
+        s = socket.socket(fam, socket.SOCK_STREAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind((a.addr, a.port))
+        s.listen(8)
+    sel.register(s, selectors.EVENT_READ)
+    while time.monotonic() < end:
+        for key, _ in sel.select(max(0.0, end - time.monotonic())):
+            sk = key.fileobj
+            try:
+                if a.proto == 'udp':
+                    data, peer = sk.recvfrom(65535)
+                    got += len(data)
+                    sk.sendto(data, peer)
+                elif sk is s:
+                    c, _ = s.accept()
+                    c.setblocking(False)
+                    sel.register(c, selectors.EVENT_READ)
+                else:
+                    data = sk.recv(65535)
+                    if not data:
+                        sel.unregister(sk)
+                        sk.close()
+                        continue
+                    got += len(data)
+                    sk.setblocking(True)
+                    sk.settimeout(0.05)
+                    try:
+                        sk.sendall(data)
+                    except OSError:
+                        pass
+                    sk.setblocking(False)
+            except OSError:
+                pass
+    print(got, flush=True)
+
+
+def oneway_client(a):
+    fam = family(a.addr)
+    kind = socket.SOCK_DGRAM if a.proto == 'udp' else socket.SOCK_STREAM
+    s = socket.socket(fam, kind)
+    if a.sport:
+        s.bind(('::' if fam == socket.AF_INET6 else '0.0.0.0', a.sport))
+    end = time.monotonic() + a.seconds
+    sent = echoed = 0
+    try:
+        s.settimeout(a.seconds)
+        s.connect((a.addr, a.port))
+        if a.proto == 'udp' and not a.gate:
+            # Request, then wait for the reply (if it comes): datagrams sent
+            # before it would still be NEW to conntrack, not established.
+            sent += s.send(ONEWAY_MSG)
+            try:
+                s.settimeout(0.5)
+                echoed += len(s.recv(65535))
+            except OSError:
+                pass
+        if a.gate:
+            sent += s.send(ONEWAY_MSG)
+            echoed += len(s.recv(65535))
+            while not os.path.exists(a.gate):
+                time.sleep(0.01)
+            end = time.monotonic() + a.seconds
+        s.setblocking(False)
+        while time.monotonic() < end:
+            try:
+                sent += s.send(ONEWAY_MSG)
+            except BlockingIOError:
+                pass
+            stop = time.monotonic() + 0.01
+            while time.monotonic() < stop:
+                try:
+                    data = s.recv(65535)
+                    echoed += len(data)
+                except (BlockingIOError, ConnectionRefusedError):
+                    time.sleep(0.002)
+    except OSError:
+        pass
+    print('sent=%d echoed=%d' % (sent, echoed), flush=True)
+
+
+def oneway(a):
+    (oneway_server if a.role == 'server' else oneway_client)(a)
+    return 0
+
+
 def main():
     p = argparse.ArgumentParser()
     sub = p.add_subparsers(dest='cmd', required=True)
@@ -534,11 +735,23 @@ def main():
     x.add_argument('n', type=int)
     x.add_argument('--rounds', type=int, default=2)
     x.add_argument('--gate', default='')
+    x = sub.add_parser('gap')
+    x.add_argument('role', choices=['recv', 'send'])
+    x.add_argument('args', nargs=argparse.REMAINDER)
+    x = sub.add_parser('oneway')
+    x.add_argument('role', choices=['server', 'client'])
+    x.add_argument('proto', choices=['tcp', 'udp'])
+    x.add_argument('addr')
+    x.add_argument('port', type=int)
+    x.add_argument('seconds', type=float)
+    x.add_argument('--sport', type=int, default=0)
+    x.add_argument('--gate', default='')
     a = p.parse_args()
     return {'udp-echo': udp_echo, 'udp-rr': udp_rr, 'udp-stream': udp_stream,
             'udp-sink': udp_sink, 'tcp-echo': tcp_echo, 'tcp-many': tcp_many,
             'tcp-send': tcp_send, 'tcp-recv': tcp_recv, 'serve': serve,
-            'client': client, 'udp-open': udp_open}[a.cmd](a)
+            'client': client, 'udp-open': udp_open, 'gap': gap,
+            'oneway': oneway}[a.cmd](a)
 
 
 if __name__ == '__main__':

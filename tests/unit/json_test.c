@@ -16,12 +16,15 @@
 /* What out_str() printed for key and value, as one JSON document. */
 static size_t render(const char *key, const char *val, char *buf, size_t len)
 {
-	FILE *f = tmpfile();
+	static FILE *f;
 	int saved = dup(1);
 	size_t n = 0;
 
-	if (!f || saved < 0)
+	if (!f)
+		f = tmpfile();
+	if (!f || saved < 0 || ftruncate(fileno(f), 0))
 		abort();
+	rewind(f);
 	fflush(stdout);
 	dup2(fileno(f), 1);
 	out_init(true);
@@ -35,7 +38,6 @@ static size_t render(const char *key, const char *val, char *buf, size_t len)
 	rewind(f);
 	n = fread(buf, 1, len - 1, f);
 	buf[n] = 0;
-	fclose(f);
 	return n;
 }
 
