@@ -137,10 +137,10 @@ print(*(f[0]["original"]["packets"], f[0]["reply"]["packets"]) if f else (0, 0))
 
 both_dirs() { # both_dirs WHAT FROM_NS TO_NS DST PORT LISTEN_PORT
 	local what=$1 from=$2 to=$3 dst=$4 port=$5 lport=$6 r s o p
-	ip netns exec "$to" $TRAFFIC tcp-recv "$lport" 2 >"$TMP/recv" &
+	ip netns exec "$to" $TRAFFIC tcp-recv "$lport" 1 >"$TMP/recv" &
 	r=$!
 	wait_for 5 listening "$to" "$lport"
-	ip netns exec "$from" $TRAFFIC tcp-send "$dst" "$port" 2 --rate 1 >/dev/null &
+	ip netns exec "$from" $TRAFFIC tcp-send "$dst" "$port" 1 --rate 1 >/dev/null &
 	s=$!
 	# The last counters seen while the transfer runs (FIN ends the flow).
 	o=0 p=0
