@@ -32,14 +32,18 @@ NFO_LOG=$TMP/daemon.log
 NFO_PID=
 FAILS=0
 
-CLIENT4=$NET_CLIENT4
-CLIENT6=$NET_CLIENT6
-CLIENT2_4=198.18.3.2
-CLIENT2_6=2001:db8:3::2
-SERVER4=$NET_SERVER4
-SERVER6=$NET_SERVER6
-WAN4=$NET_WAN4
-WAN6=$NET_WAN6
+# Addresses the tests use (client and server are those of tests/lib/net.sh).
+# shellcheck disable=SC2034
+{
+	CLIENT4=$NET_CLIENT4
+	CLIENT6=$NET_CLIENT6
+	CLIENT2_4=198.18.3.2
+	CLIENT2_6=2001:db8:3::2
+	SERVER4=$NET_SERVER4
+	SERVER6=$NET_SERVER6
+	WAN4=$NET_WAN4
+	WAN6=$NET_WAN6
+}
 
 rexec() { ip netns exec "$R" "$@"; }
 cexec() { ip netns exec "$C" "$@"; }
