@@ -4,8 +4,6 @@
 # Starting and stopping `nft-offload run` for the tests, the demo and the
 # benchmark. NFO names the binary. Source it.
 
-
-
 # daemon_launch NS LOG SECS RUN-ARGS...: `nft-offload run RUN-ARGS` in NS in
 # the background, its output in LOG (emptied first); waits up to SECS until
 # it says "running:". Sets DAEMON_PID (the daemon itself: ip netns exec and
