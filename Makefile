@@ -47,8 +47,9 @@ LIB_OBJS    := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRCS))
 BPF_OBJ     := $(BUILD)/nfo_fastpath.bpf.o
 SKEL        := $(BUILD)/nfo_fastpath.skel.h
 BIN         := $(BUILD)/nft-offload
-TEST_BINS   := $(BUILD)/tests/fastpath_test $(BUILD)/tests/nl_batch_test $(BUILD)/tests/pure_test \
-               $(BUILD)/tests/config_test $(BUILD)/tests/seam_test
+# Every tests/unit/*_test.c is a unit test program (tests/unit/run.sh runs them all).
+UNIT_BINS   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/*_test.c))
+TEST_BINS   := $(BUILD)/tests/fastpath_test $(UNIT_BINS)
 
 .PHONY: all deps check test-unit test-bpf test-cli test-e2e bench demo install uninstall clean format man \
         deb check-deb check-systemd

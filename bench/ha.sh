@@ -92,11 +92,11 @@ table inet sink {
 }
 EOF
 : >"$TMP/echo.log"
-sexec $PY "$ROOT/bench/flows.py" echo 7300:$DPORTS >"$TMP/echo.log" 2>&1 &
+sexec $PY "$ROOT/tests/lib/traffic.py" udp-echo --ipv4 --ready - 7300:$DPORTS >"$TMP/echo.log" 2>&1 &
 wait_for 10 grep -q ready "$TMP/echo.log"
 say "ha: opening $FLOWS UDP connections through A"
 t0=$(now)
-n=$(cexec $PY "$ROOT/bench/flows.py" open 198.18.1.2 $SERVER4 44000:$SPORTS 7300:$DPORTS)
+n=$(cexec $PY "$ROOT/tests/lib/traffic.py" udp-open 198.18.1.2 $SERVER4 44000:$SPORTS 7300:$DPORTS)
 say "ha: $n opened in $(elapsed_ms "$t0" "$(now)") ms"
 # Events lost during the burst are found by A's next dump: ask for it now.
 kill -USR1 "$(daemon_pid A)"

@@ -212,29 +212,13 @@ trap 'exit 143' TERM
 
 # ---- topology ----------------------------------------------------------------
 
-mac_of() { # NS DEV
-	ip -n "$1" -j link show "$2" | jq -r '.[0].address'
-}
+# shellcheck source=../tests/lib/net.sh
+source tests/lib/net.sh
 
+# generator -- router -- sink: the client, router and server of
+# tests/lib/net.sh (IPv4), with static neighbours.
 topology() {
-	local ns
-	for ns in "$G" "$R" "$S"; do
-		ip netns add "$ns"
-		ip -n "$ns" link set lo up
-	done
-	ip link add eth0 netns "$G" type veth peer name lan0 netns "$R"
-	ip link add wan0 netns "$R" type veth peer name eth0 netns "$S"
-	ip -n "$G" link set eth0 up
-	ip -n "$R" link set lan0 up
-	ip -n "$R" link set wan0 up
-	ip -n "$S" link set eth0 up
-	ip -n "$G" addr add 198.18.1.2/24 dev eth0
-	ip -n "$G" route add default via 198.18.1.1
-	ip -n "$R" addr add 198.18.1.1/24 dev lan0
-	ip -n "$R" addr add 198.19.2.1/24 dev wan0
-	ip -n "$S" addr add 198.19.2.2/24 dev eth0
-	ip -n "$S" route add default via 198.19.2.1
-	rexec sysctl -qw net.ipv4.ip_forward=1
+	net_router "$G" "$R" "$S"
 	# Conntrack events for every entry. The default (2) gives an entry its
 	# event extension only if some ctnetlink listener exists - anywhere on
 	# the host - when it is created; the flows opened below before the daemon
@@ -245,22 +229,16 @@ topology() {
 	# (an expired UDP flow comes back unreplied and is never offloaded).
 	rexec sysctl -qw net.netfilter.nf_conntrack_udp_timeout=3600 \
 		net.netfilter.nf_conntrack_udp_timeout_stream=3600
-	# XDP redirects into a veth reach its peer only with NAPI on: GRO does it.
-	ip netns exec "$G" ethtool -K eth0 gro on >/dev/null
-	ip netns exec "$S" ethtool -K eth0 gro on >/dev/null
-	GEN_MAC=$(mac_of "$G" eth0)
-	LAN_MAC=$(mac_of "$R" lan0)
-	WAN_MAC=$(mac_of "$R" wan0)
-	SINK_MAC=$(mac_of "$S" eth0)
-	WAN_IFINDEX=$(ip -n "$R" -j link show wan0 | jq -r '.[0].ifindex')
+	net_gro "$G" eth0
+	net_gro "$S" eth0
 	# Static neighbours: no ARP in the way of a measurement.
-	ip -n "$G" neigh replace 198.18.1.1 lladdr "$LAN_MAC" dev eth0 nud permanent
-	ip -n "$R" neigh replace 198.18.1.2 lladdr "$GEN_MAC" dev lan0 nud permanent
-	ip -n "$R" neigh replace 198.19.2.2 lladdr "$SINK_MAC" dev wan0 nud permanent
-	ip -n "$S" neigh replace 198.19.2.1 lladdr "$WAN_MAC" dev eth0 nud permanent
-	# Our own bpffs: under `ip netns exec` /sys/fs/bpf is not shared.
-	mkdir -p "$TMP/bpf"
-	mount -t bpf bpf "$TMP/bpf"
+	net_static_neigh "$G" "$R" "$S"
+	GEN_MAC=$NET_CLIENT_MAC
+	LAN_MAC=$NET_LAN_MAC
+	WAN_MAC=$NET_WAN_MAC
+	SINK_MAC=$NET_SERVER_MAC
+	WAN_IFINDEX=$(net_ifindex "$R" wan0)
+	net_bpffs "$TMP/bpf"
 }
 
 bpf_build() {
@@ -332,24 +310,20 @@ ruleset_clear() {
 
 # ---- daemon and ceiling programs -------------------------------------------------
 
+# shellcheck source=../tests/lib/daemon.sh
+source tests/lib/daemon.sh
+
 daemon_start() { # MODE [extra run options]
-	local mode=$1 i
+	local mode=$1
 	shift
 	[ -s "$TMP/daemon.log" ] && cat "$TMP/daemon.log" >>"$TMP/daemon-all.log"
-	: >"$TMP/daemon.log"
 	echo "=== nft-offload run --mode $mode $* ($(date +%T))" >>"$TMP/daemon-all.log"
-	# CPU 1: the generator and the forwarding own CPU 0.
-	# shellcheck disable=SC2086 # BENCH_DAEMON_ARGS: extra options, e.g. -v
-	ip netns exec "$R" taskset -c 1 "$NFO" run --pin-dir "$PIN" --device "$LAN_DEV" \
-		--device wan0 --mode "$mode" ${BENCH_DAEMON_ARGS:-} "$@" >>"$TMP/daemon.log" 2>&1 &
-	DAEMON_PID=$!
 	DAEMON_MODE=$mode
-	# Up to 60 s: the start includes a dump of every marked conntrack entry.
-	for i in $(seq 600); do
-		grep -q "running:" "$TMP/daemon.log" && return 0
-		kill -0 "$DAEMON_PID" 2>/dev/null || break
-		sleep 0.1
-	done
+	# CPU 1: the generator and the forwarding own CPU 0. Up to 60 s: the
+	# start includes a dump of every marked conntrack entry.
+	# shellcheck disable=SC2086 # BENCH_DAEMON_ARGS: extra options, e.g. -v
+	DAEMON_CPU=1 daemon_launch "$R" "$TMP/daemon.log" 60 --pin-dir "$PIN" --device "$LAN_DEV" \
+		--device wan0 --mode "$mode" ${BENCH_DAEMON_ARGS:-} "$@" && return 0
 	sed 's/^/  daemon: /' "$TMP/daemon.log" >&2
 	die "nft-offload run --mode $mode did not start"
 }
@@ -357,7 +331,7 @@ daemon_start() { # MODE [extra run options]
 daemon_stop() { # [SECS to wait for it]
 	local left
 	[ -n "$DAEMON_PID" ] || return 0
-	stop_pid "$DAEMON_PID" "${1:-10}"
+	daemon_terminate "$DAEMON_PID" "${1:-10}" || true
 	grep -E "warning|error" "$TMP/daemon.log" | sed 's/^/  daemon: /' >>"$TMP/daemon-warnings.log" || true
 	DAEMON_PID=
 	DAEMON_MODE=
@@ -461,7 +435,7 @@ enter() { # MODE RULES [DUMMY]
 # ---- flows and traffic -------------------------------------------------------------
 
 # Flow set F: A source ports x B destination ports, gcd(A, B) = 1 (see
-# bench/flows.py); disjoint port ranges, so all sets exist side by side.
+# tests/lib/traffic.py udp-open); disjoint port ranges, so all sets exist side by side.
 flowset() { # F -> "SPORT0 A DPORT0 B"
 	case $1 in
 	1) echo "40000 1 7000 1" ;;
@@ -493,7 +467,8 @@ echo_start() { # FLOWSETS...
 		specs="$specs $d0:$b"
 	done
 	# shellcheck disable=SC2086
-	ip netns exec "$S" "$PY" bench/flows.py echo $specs >"$TMP/echo.log" 2>&1 &
+	ip netns exec "$S" "$PY" tests/lib/traffic.py udp-echo --ipv4 --ready - $specs \
+		>"$TMP/echo.log" 2>&1 &
 	ECHO_PID=$!
 	for i in $(seq 100); do
 		grep -q ready "$TMP/echo.log" && return 0
@@ -507,7 +482,7 @@ echo_start() { # FLOWSETS...
 flows_open() { # F
 	local s0 a d0 b n
 	read -r s0 a d0 b <<<"$(flowset "$1")"
-	n=$(ip netns exec "$G" "$PY" bench/flows.py open 198.18.1.2 198.19.2.2 "$s0:$a" "$d0:$b" || true)
+	n=$(ip netns exec "$G" "$PY" tests/lib/traffic.py udp-open 198.18.1.2 198.19.2.2 "$s0:$a" "$d0:$b" || true)
 	[ "$n" = "$1" ] || die "only ${n:-0} of $1 flows got a reply"
 }
 

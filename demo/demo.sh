@@ -27,6 +27,12 @@ set -eEu
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 NFO=${NFO:-$ROOT/build/nft-offload}
+# Namespaces, the daemon, traffic: the tests' library.
+# shellcheck source=../tests/lib/net.sh
+source "$ROOT/tests/lib/net.sh"
+# shellcheck source=../tests/lib/daemon.sh
+source "$ROOT/tests/lib/daemon.sh"
+TRAFFIC=(python3 "$ROOT/tests/lib/traffic.py")
 SECS=${DEMO_SECS:-5}
 REPS=${DEMO_REPS:-3}
 RULES=${DEMO_RULES:-1000}
@@ -50,10 +56,8 @@ BPFFS=$TMP/bpf
 PIN=$BPFFS/nfo
 LOG=$TMP/daemon.log
 
-CLIENT=198.18.1.2
-LAN=198.18.1.1
-WAN=198.19.2.1
-SERVER=198.19.2.2
+CLIENT=$NET_CLIENT4
+SERVER=$NET_SERVER4
 SPORT=40000
 DPORT=7000
 
@@ -106,8 +110,7 @@ tg_stop() {
 # namespaces and the bpffs mount go afterwards in any case.
 daemon_stop() {
 	[ -n "$DAEMON_PID" ] || return 0
-	stop_pid "$DAEMON_PID"
-	wait "$DAEMON_PID" 2>/dev/null || true
+	daemon_terminate "$DAEMON_PID" || true
 	DAEMON_PID=
 }
 
@@ -125,7 +128,7 @@ daemon_traces() {
 }
 
 cleanup() {
-	local rc=$? ns p left="" had_daemon=$DAEMON_PID traces
+	local rc=$? p left="" had_daemon=$DAEMON_PID traces
 	trap - EXIT ERR
 	trap '' INT TERM # a second Ctrl-C must not leave half a cleanup
 	set +eE
@@ -146,14 +149,11 @@ cleanup() {
 		fi
 	fi
 	stop_pid "$ECHO_PID"
-	# Anything else still running in our namespaces (nothing, normally).
-	for ns in "$C" "$R" "$S"; do
-		for p in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done
-	done
-	for ns in "$C" "$R" "$S"; do ip netns del "$ns" 2>/dev/null; done
-	mountpoint -q "$BPFFS" && umount "$BPFFS"
+	# Anything else still running in our namespaces (nothing, normally),
+	# the namespaces, the bpffs mount.
+	net_cleanup
 	# Check, do not assume: our namespaces, processes and mount are gone.
-	ip netns list 2>/dev/null | grep -q "^nfod${ID}[crs]\b" && left="$left namespaces"
+	[ -z "$(net_left "$C" "$R" "$S")" ] || left="$left namespaces"
 	for p in $STARTED; do kill -0 "$p" 2>/dev/null && left="$left process-$p"; done
 	grep -q " $BPFFS " /proc/mounts && left="$left bpffs-mount"
 	rm -rf "$TMP"
@@ -203,8 +203,6 @@ prereq() {
 
 # ---- step 2: the router ------------------------------------------------------
 
-mac_of() { ip -n "$1" -j link show "$2" | jq -r '.[0].address'; }
-
 # A small home/office router's forward chain: invalid packets dropped, then a
 # block list of $RULES rules that apply to every packet (also of established
 # connections, so that adding an entry cuts a live connection), then the
@@ -242,26 +240,10 @@ ruleset() {
 	printf '\t\toifname "wan0" masquerade\n\t}\n}\n'
 }
 
+# client, router, server and their addresses: tests/lib/net.sh.
 topology() {
 	local ns
-	for ns in "$C" "$R" "$S"; do
-		ip netns add "$ns"
-		ip -n "$ns" link set lo up
-	done
-	# Created inside the namespaces: no interface ever appears on the host.
-	ip -n "$R" link add lan0 type veth peer name eth0 netns "$C"
-	ip -n "$R" link add wan0 type veth peer name eth0 netns "$S"
-	ip -n "$C" link set eth0 up
-	ip -n "$R" link set lan0 up
-	ip -n "$R" link set wan0 up
-	ip -n "$S" link set eth0 up
-	ip -n "$C" addr add $CLIENT/24 dev eth0
-	ip -n "$C" route add default via $LAN
-	ip -n "$R" addr add $LAN/24 dev lan0
-	ip -n "$R" addr add $WAN/24 dev wan0
-	ip -n "$S" addr add $SERVER/24 dev eth0
-	ip -n "$S" route add default via $WAN
-	rexec sysctl -qw net.ipv4.ip_forward=1
+	net_router "$C" "$R" "$S"
 	# IPv4 only: no IPv6 neighbour discovery or router solicitations in the
 	# counters (the ruleset still has IPv6 rules, as a dual-stack one would).
 	for ns in "$C" "$R" "$S"; do
@@ -273,14 +255,9 @@ topology() {
 	rexec sysctl -qw net.netfilter.nf_conntrack_udp_timeout=600 \
 		net.netfilter.nf_conntrack_udp_timeout_stream=600 2>/dev/null || true
 	# Static neighbours: no ARP in the middle of a measurement.
-	CLIENT_MAC=$(mac_of "$C" eth0)
-	LAN_MAC=$(mac_of "$R" lan0)
-	WAN_MAC=$(mac_of "$R" wan0)
-	SERVER_MAC=$(mac_of "$S" eth0)
-	ip -n "$C" neigh replace $LAN lladdr "$LAN_MAC" dev eth0 nud permanent
-	ip -n "$R" neigh replace $CLIENT lladdr "$CLIENT_MAC" dev lan0 nud permanent
-	ip -n "$R" neigh replace $SERVER lladdr "$SERVER_MAC" dev wan0 nud permanent
-	ip -n "$S" neigh replace $WAN lladdr "$WAN_MAC" dev eth0 nud permanent
+	net_static_neigh "$C" "$R" "$S"
+	CLIENT_MAC=$NET_CLIENT_MAC
+	LAN_MAC=$NET_LAN_MAC
 	ruleset >"$TMP/ruleset.nft"
 	rexec nft -f "$TMP/ruleset.nft"
 	FWD_RULES=$(rexec nft -j list chain inet filter forward | jq '[.nftables[] | select(.rule)] | length')
@@ -295,9 +272,7 @@ table netdev sink {
 	}
 }
 EOF
-	# Our own bpffs: under `ip netns exec` /sys/fs/bpf is not shared.
-	mkdir -p "$BPFFS"
-	mount -t bpf bpf "$BPFFS"
+	net_bpffs "$BPFFS"
 	say "      client $CLIENT --lan0-- router --wan0-- server $SERVER"
 	say "      router: $FWD_RULES forward rules (policy drop), masquerade on wan0; the forward chain:"
 	rexec nft -s list chain inet filter forward | grep -E 'drop|accept' | grep -v 'type filter' >"$TMP/fwd.txt"
@@ -312,34 +287,19 @@ EOF
 # conntrack has seen a reply: one request from the client's port, answered by
 # the server, before the generator sends the same 5-tuple.
 open_flow() {
-	local out
-	ip netns exec "$S" python3 -c '
-import socket, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind((sys.argv[1], int(sys.argv[2])))
-print("ready", flush=True)
-while True:
-    d, a = s.recvfrom(2048)
-    s.sendto(d, a)' $SERVER $DPORT >"$TMP/echo.log" 2>&1 &
+	rm -f "$TMP/echo.ready"
+	ip netns exec "$S" "${TRAFFIC[@]}" udp-echo --addr "$SERVER" --ready "$TMP/echo.ready" \
+		$DPORT >"$TMP/echo.log" 2>&1 &
 	ECHO_PID=$!
 	STARTED="$STARTED $ECHO_PID"
 	for _ in $(seq 50); do
-		grep -q ready "$TMP/echo.log" && break
+		[ -e "$TMP/echo.ready" ] && break
 		sleep 0.1
 	done
-	out=$(ip netns exec "$C" python3 -c '
-import socket, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind((sys.argv[1], int(sys.argv[2])))
-s.settimeout(1)
-for _ in range(5):
-    s.sendto(b"nft-offload demo: open the flow " * 2, (sys.argv[3], int(sys.argv[4])))
-    try:
-        s.recvfrom(2048)
-        print("reply"); break
-    except socket.timeout:
-        pass' $CLIENT $SPORT $SERVER $DPORT) || true
-	[ "$out" = reply ] || die "no reply from the server: the router does not forward ($(tail -3 "$TMP/echo.log"))"
+	# One request (64 bytes: not what the sink drops), sent up to 5 times.
+	ip netns exec "$C" "${TRAFFIC[@]}" udp-rr "$SERVER" $DPORT 1 --sport $SPORT --timeout 1 \
+		--tries 5 >"$TMP/rr.log" 2>&1 ||
+		die "no reply from the server: the router does not forward ($(tail -3 "$TMP/echo.log"))"
 	stop_pid "$ECHO_PID"
 	ECHO_PID=
 	say "      conntrack has seen the reply: $(rexec conntrack -L -p udp --dport $DPORT 2>/dev/null | head -1 | sed 's/  */ /g')"
@@ -441,23 +401,15 @@ median() { printf '%s\n' "$@" | sort -n | awk '{v[NR] = $1} END {print (NR % 2) 
 group() { printf '%s' "$1" | sed ':a;s/\B[0-9]\{3\}\>/,&/;ta'; }
 
 daemon_start() {
-	: >"$LOG"
-	# CPU 1 (with the script): CPU 0 is the traffic's. Not through rexec:
-	# $! must be the daemon itself (ip netns exec and taskset exec it).
-	ip netns exec "$R" taskset -c "$AUX_CPU" "$NFO" run --pin-dir "$PIN" \
-		--device lan0 --device wan0 >>"$LOG" 2>&1 &
-	DAEMON_PID=$!
-	STARTED="$STARTED $DAEMON_PID"
-	for _ in $(seq 100); do
-		grep -q "running:" "$LOG" && break
-		kill -0 "$DAEMON_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	if ! grep -q "running:" "$LOG"; then
+	# CPU 1 (with the script): CPU 0 is the traffic's.
+	if ! DAEMON_CPU=$AUX_CPU daemon_launch "$R" "$LOG" 10 --pin-dir "$PIN" \
+		--device lan0 --device wan0; then
+		[ -z "$DAEMON_PID" ] || STARTED="$STARTED $DAEMON_PID"
 		say "      daemon log:"
 		sed 's/^/        /' "$LOG"
 		die "nft-offload run did not start"
 	fi
+	STARTED="$STARTED $DAEMON_PID"
 	say "      $(grep -m1 "running:" "$LOG" | sed 's/^[^:]*: //')"
 }
 

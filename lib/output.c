@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -24,12 +25,52 @@ bool out_json(void)
 	return json;
 }
 
-static void json_string(const char *s)
+/*
+ * Length of the UTF-8 sequence s starts with, 0 if it starts none (RFC 3629:
+ * no overlong forms, no surrogates, nothing above U+10FFFF).
+ */
+static int utf8_len(const unsigned char *s)
 {
+	uint32_t cp;
+	int n, i;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2, cp = s[0] & 0x1f;
+	else if ((s[0] & 0xf0) == 0xe0)
+		n = 3, cp = s[0] & 0x0f;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 4, cp = s[0] & 0x07;
+	else
+		return 0;
+	for (i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80) /* also stops at the terminating NUL */
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return n;
+}
+
+/*
+ * A JSON string: quotes, backslashes and control characters escaped, valid
+ * UTF-8 as it is, and each byte that is not part of valid UTF-8 (interface
+ * names and file names may hold any byte) as U+FFFD, so that the document
+ * stays valid JSON.
+ */
+static void json_string(const char *str)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	int n;
+
 	putchar('"');
-	for (; *s; s++) {
+	while (*s) {
 		unsigned char c = *s;
 
+		n = utf8_len(s);
 		if (c == '"' || c == '\\')
 			printf("\\%c", c);
 		else if (c == '\n')
@@ -38,8 +79,11 @@ static void json_string(const char *s)
 			fputs("\\t", stdout);
 		else if (c < 0x20)
 			printf("\\u%04x", c);
+		else if (!n)
+			fputs("\\ufffd", stdout);
 		else
-			putchar(c);
+			fwrite(s, 1, n, stdout);
+		s += n ? n : 1;
 	}
 	putchar('"');
 }

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0-only
 #
 # Layer (c) of the tests: the command line. Golden text and JSON of every
-# command against a router (tests/e2e/lib.sh namespaces) carrying four known
+# command against a router (tests/e2e/lib.sh, tests/lib/) carrying four known
 # connections, JSON validated against its documented keys, text and JSON
 # compared, a table of bad arguments, and `stop` leaving nothing behind.
 #
@@ -28,7 +28,7 @@
 #   tcp  [2001:db8:1::2]:40002 -> [2001:db8:2::2]:7002 lan0 -> wan0, masquerade
 #   tcp  198.18.1.2:40003      -> 198.18.3.2:7003      lan0 -> lan1, no NAT
 #   udp  [2001:db8:1::2]:40004 -> [2001:db8:3::2]:7004 lan0 -> lan1, no NAT
-# each sending a packet every 100 ms (tests/cli/traffic.py), plus one
+# each sending a packet every 100 ms (tests/lib/traffic.py client), plus one
 # unanswered UDP packet 198.18.1.2:40009 -> 198.19.2.2:7999 for explain.
 set -u
 
@@ -53,7 +53,7 @@ HERE=$ROOT/tests/cli
 GOLDEN=$HERE/golden
 # The helpers need the system python (the one on PATH may lack packages).
 check_py() { /usr/bin/python3 "$HERE/check.py" "$@"; }
-TRAFFIC_PY=(/usr/bin/python3 "$HERE/traffic.py")
+TRAFFIC_PY=(/usr/bin/python3 "$ROOT/tests/lib/traffic.py")
 UPDATE=${UPDATE_GOLDEN:-0}
 W=$TMP/cli
 mkdir -p "$W" "$GOLDEN"

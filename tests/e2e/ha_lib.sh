@@ -37,10 +37,7 @@ elapsed_ms() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%d", (b - a) * 1000 }'; 
 
 topology() {
 	local ns r
-	for ns in $C $S $A $B $W; do
-		ip netns add "$ns"
-		ip -n "$ns" link set lo up
-	done
+	net_ns $C $S $A $B $W
 	ip -n $W link add brlan type bridge
 	ip -n $W link add brwan type bridge
 	for br in brlan brwan; do
@@ -73,9 +70,8 @@ topology() {
 	ip -n $C addr add 198.18.1.2/24 dev eth0
 	ip -n $C route add default via $VIP_LAN
 	ip -n $S addr add $SERVER4/24 dev eth0
-	for ns in $C $S; do ip netns exec $ns ethtool -K eth0 gro on >/dev/null 2>&1 || true; done
-	mkdir -p "$TMP/bpf"
-	mount -t bpf bpf "$TMP/bpf"
+	for ns in $C $S; do net_gro $ns eth0; done
+	net_bpffs "$TMP/bpf"
 }
 
 # Both routers: forward policy drop, established accept, LAN to WAN accept,
@@ -229,10 +225,9 @@ start_router() { # start_router ROUTER
 	wait_for 5 test -S "$TMP/conntrackd-$r.ctl" || { fail "$r: conntrackd did not start"; return 1; }
 	on $r keepalived -n -l -P -f "$TMP/keepalived-$r.conf" -p "$TMP/keepalived-$r.pid" \
 		-r "$TMP/vrrp-$r.pid" >"$TMP/keepalived-$r.out" 2>&1 &
-	: >"$TMP/nfo-$r.log"
-	on $r "$NFO" run --pin-dir "$TMP/bpf/$r" --device lan0 --device wan0 --mode tc ${HA_DAEMON_ARGS:-} \
-		>>"$TMP/nfo-$r.log" 2>&1 &
-	wait_for 10 grep -q "running:" "$TMP/nfo-$r.log" ||
+	# shellcheck disable=SC2086 # HA_DAEMON_ARGS: options
+	daemon_launch "${NS[$r]}" "$TMP/nfo-$r.log" 10 --pin-dir "$TMP/bpf/$r" --device lan0 \
+		--device wan0 --mode tc ${HA_DAEMON_ARGS:-} ||
 		{ fail "$r: nft-offload did not start"; sed 's/^/#   /' "$TMP/nfo-$r.log"; return 1; }
 }
 

@@ -16,6 +16,10 @@
 
 ROOT=${ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 NFO=${NFO:-$ROOT/build/nft-offload}
+# shellcheck source=../lib/net.sh
+source "$ROOT/tests/lib/net.sh"
+# shellcheck source=../lib/daemon.sh
+source "$ROOT/tests/lib/daemon.sh"
 PY=/usr/bin/python3
 ID=${NFO_TEST_ID:-$$}
 C=nfo${ID}c
@@ -28,14 +32,18 @@ NFO_LOG=$TMP/daemon.log
 NFO_PID=
 FAILS=0
 
-CLIENT4=198.18.1.2
-CLIENT6=2001:db8:1::2
-CLIENT2_4=198.18.3.2
-CLIENT2_6=2001:db8:3::2
-SERVER4=198.19.2.2
-SERVER6=2001:db8:2::2
-WAN4=198.19.2.1
-WAN6=2001:db8:2::1
+# Addresses the tests use (client and server are those of tests/lib/net.sh).
+# shellcheck disable=SC2034
+{
+	CLIENT4=$NET_CLIENT4
+	CLIENT6=$NET_CLIENT6
+	CLIENT2_4=198.18.3.2
+	CLIENT2_6=2001:db8:3::2
+	SERVER4=$NET_SERVER4
+	SERVER6=$NET_SERVER6
+	WAN4=$NET_WAN4
+	WAN6=$NET_WAN6
+}
 
 rexec() { ip netns exec "$R" "$@"; }
 cexec() { ip netns exec "$C" "$@"; }
@@ -64,20 +72,17 @@ nfo_cleanup() {
 	trap - EXIT INT TERM
 	disown -a 2>/dev/null
 	if [ -n "$NFO_PID" ] && kill -0 "$NFO_PID" 2>/dev/null; then
-		kill -TERM "$NFO_PID" 2>/dev/null
-		for _ in $(seq 50); do kill -0 "$NFO_PID" 2>/dev/null || break; sleep 0.1; done
-		kill -KILL "$NFO_PID" 2>/dev/null
+		daemon_terminate "$NFO_PID" 5 2>/dev/null
 	fi
-	# Processes left in our namespaces (socat, iperf3, trafgen, ...);
-	# NFO_EXTRA_NS names namespaces a test made beyond the four above.
-	for ns in "$C" "$C2" "$R" "$S" ${NFO_EXTRA_NS:-}; do
-		for p in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done
-	done
-	for ns in "$C" "$C2" "$R" "$S" ${NFO_EXTRA_NS:-}; do ip netns del "$ns" 2>/dev/null; done
+	# Processes left in our namespaces (socat, iperf3, trafgen, ...), the
+	# namespaces and the bpffs mount; NFO_EXTRA_NS names namespaces a test
+	# made beyond the four above.
+	# shellcheck disable=SC2086 # a list
+	net_cleanup "$C" "$C2" "$R" "$S" ${NFO_EXTRA_NS:-}
 	mountpoint -q "$TMP/bpf" && umount "$TMP/bpf"
 	# Run records of daemons that were killed rather than stopped (HA pair,
 	# KILL faults): they name this test's pin directories.
-	grep -l "^pin_dir $TMP/" /run/nft-offload/* 2>/dev/null | xargs -r rm -f
+	daemon_forget "$TMP"
 	rm -rf "$TMP"
 	exit "$rc"
 }
@@ -131,47 +136,23 @@ EOF
 	} | rexec nft -f -
 }
 
-veth() { # veth NS1 DEV1 NS2 DEV2
-	ip link add "$2" netns "$1" type veth peer name "$4" netns "$3"
-	ip -n "$1" link set "$2" up
-	ip -n "$3" link set "$4" up
-}
+veth() { net_veth "$@"; } # veth NS1 DEV1 NS2 DEV2
 
+# The router of tests/lib/net.sh (client, router, server, IPv4 and IPv6)
+# plus client2 on the router's lan1.
 nfo_topology() {
 	local ns
-	for ns in "$C" "$C2" "$R" "$S"; do
-		# The router's may exist: a container's, named by ip netns attach.
-		[ -e "/run/netns/$ns" ] || ip netns add "$ns"
-		ip -n "$ns" link set lo up
-	done
-	veth "$C" eth0 "$R" lan0
+	NET_IPV6=1 net_router "$C" "$R" "$S"
+	net_ns "$C2"
 	veth "$C2" eth0 "$R" lan1
-	veth "$R" wan0 "$S" eth0
-	ip -n "$C" addr add $CLIENT4/24 dev eth0
-	ip -n "$C" addr add $CLIENT6/64 dev eth0 nodad
-	ip -n "$C" route add default via 198.18.1.1
-	ip -n "$C" -6 route add default via 2001:db8:1::1
 	ip -n "$C2" addr add $CLIENT2_4/24 dev eth0
 	ip -n "$C2" addr add $CLIENT2_6/64 dev eth0 nodad
 	ip -n "$C2" route add default via 198.18.3.1
 	ip -n "$C2" -6 route add default via 2001:db8:3::1
-	ip -n "$S" addr add $SERVER4/24 dev eth0
-	ip -n "$S" addr add $SERVER6/64 dev eth0 nodad
-	ip -n "$S" route add default via $WAN4
-	ip -n "$S" -6 route add default via $WAN6
-	ip -n "$R" addr add 198.18.1.1/24 dev lan0
-	ip -n "$R" addr add 2001:db8:1::1/64 dev lan0 nodad
 	ip -n "$R" addr add 198.18.3.1/24 dev lan1
 	ip -n "$R" addr add 2001:db8:3::1/64 dev lan1 nodad
-	ip -n "$R" addr add $WAN4/24 dev wan0
-	ip -n "$R" addr add $WAN6/64 dev wan0 nodad
-	rexec sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
-	# Veth peers take XDP frames only with NAPI on: GRO does that.
-	for ns in "$C" "$C2" "$S"; do
-		ip netns exec "$ns" ethtool -K eth0 gro on >/dev/null 2>&1 || true
-	done
-	mkdir -p "$TMP/bpf"
-	mount -t bpf bpf "$TMP/bpf"
+	for ns in "$C" "$C2" "$S"; do net_gro "$ns" eth0; done
+	net_bpffs "$TMP/bpf"
 	nfo_ruleset "${NFO_FILLER:-50}"
 	# Neighbours resolved before timing-sensitive checks.
 	cexec ping -c1 -W2 198.18.1.1 >/dev/null
@@ -187,7 +168,7 @@ nfo_add_wan1() {
 	ip -n "$R" addr add 2001:db8:4::1/64 dev wan1 nodad
 	ip -n "$S" addr add 198.19.3.2/24 dev eth1
 	ip -n "$S" addr add 2001:db8:4::2/64 dev eth1 nodad
-	sexec ethtool -K eth1 gro on >/dev/null 2>&1 || true
+	net_gro "$S" eth1
 	sexec ping -c1 -W2 198.19.3.1 >/dev/null
 }
 
@@ -197,7 +178,7 @@ nfo_add_lan2() {
 	veth "$R" lan2 "$C2" eth1
 	ip -n "$R" addr add 198.18.4.1/24 dev lan2
 	ip -n "$C2" addr add 198.18.4.2/24 dev eth1
-	c2exec ethtool -K eth1 gro on >/dev/null 2>&1 || true
+	net_gro "$C2" eth1
 	c2exec ping -c1 -W2 198.18.4.1 >/dev/null
 }
 
@@ -211,26 +192,21 @@ tx_packets() {
 nfo_start() {
 	local devs=() d
 	for d in ${NFO_DEVICES:-lan0 lan1 wan0}; do devs+=(--device "$d"); done
-	: >"$NFO_LOG"
-	# Not through rexec: $! must be the daemon itself (ip netns exec execs it).
-	ip netns exec "$R" "$NFO" run --pin-dir "$PIN" "${devs[@]}" \
-		--idle-timeout "${NFO_IDLE:-30}" "$@" >>"$NFO_LOG" 2>&1 &
-	NFO_PID=$!
-	local i
-	for i in $(seq 100); do
-		grep -q "running:" "$NFO_LOG" 2>/dev/null && return 0
-		kill -0 "$NFO_PID" 2>/dev/null || break
-		sleep 0.1
-	done
+	daemon_launch "$R" "$NFO_LOG" 10 --pin-dir "$PIN" "${devs[@]}" \
+		--idle-timeout "${NFO_IDLE:-30}" "$@"
+	local rc=$?
+	NFO_PID=$DAEMON_PID
+	[ "$rc" = 0 ] && return 0
 	say "# daemon did not start:"
 	sed 's/^/#   /' "$NFO_LOG"
 	return 1
 }
 
+# Stop the daemon with SIGTERM; one that ignores it for a minute is killed
+# and the test fails.
 nfo_stop() {
 	[ -n "$NFO_PID" ] || return 0
-	kill -TERM "$NFO_PID" 2>/dev/null
-	wait "$NFO_PID" 2>/dev/null
+	daemon_terminate "$NFO_PID" 60 || fail "the daemon did not exit on SIGTERM"
 	NFO_PID=
 }
 
@@ -254,7 +230,7 @@ for d in json.load(sys.stdin)["devices"]:
         print(d[k] if k in d else d["slow_path"][k])' "$1" "$2"
 }
 
-TRAFFIC="$PY $ROOT/tests/e2e/traffic.py"
+TRAFFIC="$PY $ROOT/tests/lib/traffic.py"
 
 # A TCP transfer with content check:
 #   tcp_transfer FROM_NS TO_NS DST_ADDR PORT MB [LISTEN_PORT]

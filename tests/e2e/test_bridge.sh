@@ -15,7 +15,7 @@
 #   - a client roaming to another bridge port, and changing its MAC, loses no
 #     more than on the kernel path.
 source "$(dirname "$0")/lib.sh"
-GAP="$PY $ROOT/tests/e2e/gap.py"
+GAP="$TRAFFIC gap"
 LAN4=198.18.1.2
 LAN6=2001:db8:1::2
 
@@ -59,10 +59,7 @@ EOF
 
 br_topology() {
 	local ns f
-	for ns in "$C" "$C2" "$R" "$S"; do
-		ip netns add "$ns"
-		ip -n "$ns" link set lo up
-	done
+	net_ns "$C" "$C2" "$R" "$S"
 	ip -n "$R" link add br-lan type bridge
 	veth "$C" eth0 "$R" p1
 	veth "$C2" eth0 "$R" p2
@@ -103,8 +100,7 @@ br_topology() {
 	# XDP-generic senders must put full checksums.
 	for ns in "$C" "$C2" "$S"; do ip netns exec "$ns" ethtool -K eth0 tx off >/dev/null; done
 	cexec ethtool -K eth1 tx off >/dev/null
-	mkdir -p "$TMP/bpf"
-	mount -t bpf bpf "$TMP/bpf"
+	net_bpffs "$TMP/bpf"
 	br_ruleset
 	cexec ping -c1 -W2 198.18.1.1 >/dev/null
 	c2exec ping -c1 -W2 198.18.1.1 >/dev/null
@@ -141,10 +137,10 @@ print(*(f[0]["original"]["packets"], f[0]["reply"]["packets"]) if f else (0, 0))
 
 both_dirs() { # both_dirs WHAT FROM_NS TO_NS DST PORT LISTEN_PORT
 	local what=$1 from=$2 to=$3 dst=$4 port=$5 lport=$6 r s o p
-	ip netns exec "$to" $TRAFFIC tcp-recv "$lport" 2 >"$TMP/recv" &
+	ip netns exec "$to" $TRAFFIC tcp-recv "$lport" 1 >"$TMP/recv" &
 	r=$!
 	wait_for 5 listening "$to" "$lport"
-	ip netns exec "$from" $TRAFFIC tcp-send "$dst" "$port" 2 --rate 1 >/dev/null &
+	ip netns exec "$from" $TRAFFIC tcp-send "$dst" "$port" 1 --rate 1 >/dev/null &
 	s=$!
 	# The last counters seen while the transfer runs (FIN ends the flow).
 	o=0 p=0

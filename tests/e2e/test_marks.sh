@@ -8,7 +8,7 @@ source "$(dirname "$0")/lib.sh"
 
 nfo_topology
 exec 2> >(grep -v -e '^Terminated' -e ' Killed ' >&2)
-ONEWAY="$PY $ROOT/tests/e2e/oneway.py"
+ONEWAY="$TRAFFIC oneway"
 
 # --- a drop in one direction holds ------------------------------------------
 # Established packets of one direction dropped, the other accepted:

@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
 # Layer (0): unit tests of userspace library code, each in a private network
-# namespace (they only query it).
+# namespace (they only query it). Every tests/unit/*_test.c is one program.
 set -eu
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
@@ -10,7 +10,8 @@ trap 'ip netns del "$NS" 2>/dev/null || true' EXIT INT TERM
 ip netns add "$NS"
 ip -n "$NS" link set lo up
 rc=0
-for t in pure_test nl_batch_test config_test seam_test; do
+for src in tests/unit/*_test.c; do
+	t=$(basename "$src" .c)
 	echo "# $t"
 	ip netns exec "$NS" "$BUILD/tests/$t" || rc=1
 done
