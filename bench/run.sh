@@ -859,7 +859,7 @@ fwd_share_sample() { # CONFIG REP
 	c2=$(fwd_chain_pkts)
 	r2=$(router_rx)
 	printf 'fwdshare\t%s\t%s\t2M\t%d\t%s\t-\t-\t-\t-\t%s\t-\n' "$cfg" "$SCALE_RULES" "$rep" \
-		"$(awk -v c=$((c2 - c1)) -v r=$((r2 - r1)) 'BEGIN{printf "%.4f", r > 0 ? c / r : 0}')" \
+		"$(awk -v c=$((c2 - c1)) -v r=$((r2 - r1)) 'BEGIN{printf "%.4f", (r > 0 ? c / r : 0)}')" \
 		"$((c2 - c1))/$((r2 - r1))" >>"$SAMPLES"
 	say "  fwdshare $(printf '%-8s' "$cfg") rep $rep: $((c2 - c1)) of $((r2 - r1)) router packets passed the forward chain"
 }
