@@ -23,6 +23,15 @@
  *
  * Prints "COUNT SECONDS ERRORS" on stdout (the creation rate is COUNT /
  * SECONDS); exit status 1 if any request failed.
+ *
+ * --probe PIN_DIR --ifindex N: the admission wait as a flow sees it. Each
+ * entry is created alone (one request, its ack), then the IPv4 flow map
+ * pinned in PIN_DIR is polled for the entry's original-direction key
+ * (arriving on ifindex N) until the daemon has written it. Prints
+ * "PROBES MAX_MS P50_MS P99_MS MISSED" instead: the wait from the ack to
+ * the map entry, and the entries not seen within 10 s. Run at a low --rate
+ * while the daemon is busy elsewhere (a full dump): the longest wait is how
+ * long a new connection waited for its admission.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -32,17 +41,20 @@
 #include <string.h>
 #include <time.h>
 
+#include <bpf/bpf.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netfilter/nfnetlink_conntrack.h>
 #include <netinet/in.h>
 
 #include "ct.h"
+#include "dataplane.h"
 #include "nl.h"
 
 #define PORTS_PER_ADDR 50000
 #define PORT_BASE 10000
 /* Requests per send: their acks must fit the socket's receive buffer. */
 #define BATCH 256
+#define PROBE_GIVE_UP_S 10.0
 
 struct counts {
 	unsigned long errors;
@@ -90,7 +102,8 @@ static double now_s(void)
 static void usage(void)
 {
 	fprintf(stderr, "usage: ct_flood [--delete] [--src A.B.C.D] [--dst A.B.C.D] [--dport N] "
-			"[--mark BITS] [--timeout S] [--first I] [--rate N] COUNT\n");
+			"[--mark BITS] [--timeout S] [--first I] [--rate N] "
+			"[--probe PIN_DIR --ifindex N] COUNT\n");
 	exit(2);
 }
 
@@ -102,6 +115,49 @@ static void sleep_until(double t)
 		;
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Poll the flow map until the key is there: seconds from now, or -1. */
+static double wait_for_key(int fd, const struct nfo_key4 *key)
+{
+	struct nfo_flow flow;
+	double t0 = now_s(), t;
+
+	for (;;) {
+		if (!bpf_map_lookup_elem(fd, key, &flow))
+			return now_s() - t0;
+		t = now_s() - t0;
+		if (t > PROBE_GIVE_UP_S)
+			return -1;
+		sleep_until(now_s() + 50e-6);
+	}
+}
+
+/* The wait of connection I (as the loop numbers them) for its map entry. */
+static void probe(int fd, unsigned long i, uint32_t src, uint32_t dst, uint16_t dport,
+		  uint32_t ifindex, double *waits, unsigned long *probes, unsigned long *missed)
+{
+	struct nfo_key4 key = {
+		.saddr = htonl(ntohl(src) + i / PORTS_PER_ADDR),
+		.daddr = dst,
+		.sport = htons(PORT_BASE + i % PORTS_PER_ADDR),
+		.dport = htons(dport),
+		.ifindex = ifindex,
+		.l4proto = IPPROTO_UDP,
+	};
+	double w = wait_for_key(fd, &key);
+
+	if (w < 0)
+		(*missed)++;
+	else
+		waits[(*probes)++] = w;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -109,6 +165,7 @@ int main(int argc, char **argv)
 		{ "dst", required_argument, NULL, 'd' }, { "dport", required_argument, NULL, 'p' },
 		{ "mark", required_argument, NULL, 'm' }, { "timeout", required_argument, NULL, 't' },
 		{ "first", required_argument, NULL, 'f' }, { "rate", required_argument, NULL, 'r' },
+		{ "probe", required_argument, NULL, 'P' }, { "ifindex", required_argument, NULL, 'i' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct in_addr src = { htonl(0xc612010a) }; /* 198.18.1.10 */
@@ -119,8 +176,12 @@ int main(int argc, char **argv)
 	struct counts cnt = {};
 	struct nfo_nl_batch b;
 	struct nfo_nl nl;
-	unsigned long i, count, first = 0, rate = 0, per_send = BATCH;
-	double t0, next;
+	unsigned long i, count, first = 0, rate = 0, per_send = BATCH, probes = 0, missed = 0;
+	const char *probe_dir = NULL;
+	uint32_t ifindex = 0;
+	struct nfo_dp *dp = NULL;
+	double t0, next, *waits = NULL;
+	int map_fd = -1;
 	int c, err;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -148,6 +209,12 @@ int main(int argc, char **argv)
 		case 'f':
 			first = strtoul(optarg, NULL, 0);
 			break;
+		case 'P':
+			probe_dir = optarg;
+			break;
+		case 'i':
+			ifindex = strtoul(optarg, NULL, 0);
+			break;
 		case 'r':
 			rate = strtoul(optarg, NULL, 0);
 			if (!rate)
@@ -164,6 +231,21 @@ int main(int argc, char **argv)
 	if (optind != argc - 1)
 		usage();
 	count = strtoul(argv[optind], NULL, 0);
+	if (probe_dir) {
+		if (!ifindex || del)
+			usage();
+		err = nfo_dp_open_pinned(probe_dir, &dp);
+		if (err) {
+			fprintf(stderr, "ct_flood: cannot open the pinned maps in %s: %s\n", probe_dir,
+				strerror(-err));
+			return 1;
+		}
+		map_fd = nfo_dp_flow_fd(dp, AF_INET);
+		waits = calloc(count ? count : 1, sizeof(*waits));
+		if (!waits)
+			return 1;
+		per_send = 1; /* one entry, its ack, then the wait */
+	}
 
 	err = nfo_nl_open(&nl, NETLINK_NETFILTER, 0);
 	if (err) {
@@ -193,6 +275,9 @@ int main(int argc, char **argv)
 				fprintf(stderr, "ct_flood: netlink: %s\n", strerror(-err));
 				return 1;
 			}
+			if (map_fd >= 0)
+				probe(map_fd, i - 1, src.s_addr, dst.s_addr, dport, ifindex, waits,
+				      &probes, &missed);
 			if (rate) {
 				next += (double)per_send / rate;
 				sleep_until(next);
@@ -217,7 +302,17 @@ int main(int argc, char **argv)
 		fprintf(stderr, "ct_flood: netlink: %s\n", strerror(-err));
 		return 1;
 	}
-	printf("%lu %.3f %lu\n", count, now_s() - t0, cnt.errors);
+	if (map_fd >= 0) {
+		probe(map_fd, i - 1, src.s_addr, dst.s_addr, dport, ifindex, waits, &probes, &missed);
+		qsort(waits, probes, sizeof(*waits), cmp_double);
+		printf("%lu %.3f %.3f %.3f %lu\n", probes + missed,
+		       probes ? waits[probes - 1] * 1e3 : 0, probes ? waits[probes / 2] * 1e3 : 0,
+		       probes ? waits[(probes * 99) / 100] * 1e3 : 0, missed);
+		free(waits);
+		nfo_dp_close(dp);
+	} else {
+		printf("%lu %.3f %lu\n", count, now_s() - t0, cnt.errors);
+	}
 	if (cnt.errors)
 		fprintf(stderr, "ct_flood: %lu of %lu requests failed (first: %s)\n", cnt.errors,
 			count, strerror(-cnt.first_err));
