@@ -47,7 +47,7 @@
 #include <netinet/in.h>
 
 #include "ct.h"
-#include "dataplane.h"
+#include "dp_bpf.h"
 #include "nl.h"
 
 #define PORTS_PER_ADDR 50000

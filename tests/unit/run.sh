@@ -15,4 +15,8 @@ for src in tests/unit/*_test.c; do
 	echo "# $t"
 	ip netns exec "$NS" "$BUILD/tests/$t" || rc=1
 done
+# The benchmark report's goal verdicts, on synthetic samples.
+echo "# bench/test_report.py"
+python3 bench/test_report.py 2>&1 | tail -1
+[ "${PIPESTATUS[0]}" -eq 0 ] || rc=1
 exit $rc
