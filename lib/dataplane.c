@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <unistd.h>
@@ -211,6 +212,9 @@ int nfo_dp_load(const struct nfo_dp_opts *opts, struct nfo_dp **dpp)
 		if (err)
 			goto fail;
 	}
+	/* Cached next hops of adopted entries belong to another run's count. */
+	if (getrandom(&dp->skel->bss->nfo_route_gen, sizeof(dp->skel->bss->nfo_route_gen), 0) < 0)
+		dp->skel->bss->nfo_route_gen = (uint32_t)getpid() * 2654435761u;
 	if (opts->log_size) {
 		/* Level 4: statistics only (instruction counts), not the full log. */
 		bpf_program__set_log_level(dp->skel->progs.nfo_xdp, 4);
@@ -431,9 +435,27 @@ int nfo_dp_dev_get(struct nfo_dp *dp, uint32_t ifindex, struct nfo_dev *dev)
 
 int nfo_dp_dev_set(struct nfo_dp *dp, uint32_t ifindex, const struct nfo_dev *dev)
 {
+	int err;
+
 	if (ifindex >= dp->max_ifindex)
 		return -ERANGE;
-	return ret_errno(bpf_map_update_elem(dp->map_fd[NFO_MAP_DEVS], &ifindex, dev, 0));
+	err = ret_errno(bpf_map_update_elem(dp->map_fd[NFO_MAP_DEVS], &ifindex, dev, 0));
+	/* The next hops cached through this device were checked against its flags. */
+	nfo_dp_route_gen_bump(dp);
+	return err;
+}
+
+void nfo_dp_route_gen_bump(struct nfo_dp *dp)
+{
+	/* Only the loader maps the programs' data; a CLI's change ages out. */
+	if (dp->skel && dp->skel->bss)
+		__atomic_fetch_add(&dp->skel->bss->nfo_route_gen, 1, __ATOMIC_SEQ_CST);
+}
+
+uint32_t nfo_dp_route_gen(struct nfo_dp *dp)
+{
+	return dp->skel && dp->skel->bss ? __atomic_load_n(&dp->skel->bss->nfo_route_gen,
+							   __ATOMIC_SEQ_CST) : 0;
 }
 
 int nfo_dp_slot_get(struct nfo_dp *dp, uint32_t slot, struct nfo_slot *s)
