@@ -51,8 +51,12 @@ char LICENSE[] SEC("license") = "GPL";
  */
 __u32 nfo_route_gen;
 
-/* The longest a cached next hop is used without a new lookup. */
-#define NFO_NH_MAX_AGE_NS 1000000000ULL
+/*
+ * The longest a cached next hop is used without a new lookup, in the units of
+ * nfo_flow.nh_until (2^20 ns): about a second.
+ */
+#define NFO_NH_TIME_SHIFT 20
+#define NFO_NH_MAX_AGE 954
 
 /*
  * Route lookup with a packet mark (kernel 6.10+). Older uapi headers lack the
@@ -571,7 +575,7 @@ static __always_inline int next_hop(struct nfo_ctx *c, const struct nfo_pkt *p,
 		seg_len = (v6 ? sizeof(struct ipv6hdr) : sizeof(struct iphdr)) + p->l4_hlen +
 			  c->gso_size;
 	if (seg_len <= f->nh_mtu && f->nh_gen == gen && f->nh_tos == p->tos &&
-	    c->now < f->nh_until) {
+	    (__s32)(f->nh_until - (__u32)(c->now >> NFO_NH_TIME_SHIFT)) > 0) {
 		nh->oif = f->oif;
 		__builtin_memcpy(nh->dmac, f->nh_dmac, ETH_ALEN);
 		__builtin_memcpy(nh->smac, f->nh_smac, ETH_ALEN);
@@ -589,7 +593,7 @@ static __always_inline int next_hop(struct nfo_ctx *c, const struct nfo_pkt *p,
 		__builtin_memcpy(f->nh_smac, nh->smac, ETH_ALEN);
 		f->nh_gen = gen;
 		f->nh_tos = p->tos;
-		f->nh_until = c->now + NFO_NH_MAX_AGE_NS;
+		f->nh_until = (__u32)(c->now >> NFO_NH_TIME_SHIFT) + NFO_NH_MAX_AGE;
 		asm volatile("" ::: "memory");
 		f->nh_mtu = mtu;
 	}

@@ -73,11 +73,11 @@ struct nfo_key6 {
  * the next-hop cache, the counters and the TCP state; the control plane reads
  * them.
  *
- * The order is by use, not by owner: the first 64 bytes hold what every
- * packet reads (rewrite and next hop), the next 64 what every packet writes
- * (counters) and what the route lookup reads when the cache is refilled, so a
- * packet touches two cache lines of the entry and dirties one. What only the
- * control plane reads comes last.
+ * The order is by use, not by owner: everything a forwarded packet reads or
+ * writes lies in the first 112 bytes (the rewrite and the next hop, then the
+ * counters and the TCP state), which the kernel's hash map places in two
+ * cache lines for an IPv4 entry; what a route lookup or an RST reads comes
+ * next, and what only the control plane reads comes last.
  *
  * Times are CLOCK_MONOTONIC nanoseconds (bpf_ktime_get_coarse_ns()).
  */
@@ -101,13 +101,16 @@ struct nfo_flow {
 	__u32 nh_gen;
 	__u8 nh_dmac[6];
 	__u8 nh_smac[6];
-	/* Every packet writes the counters here; the rest is read per packet or refill. */
+	/* Every packet writes the counters here. */
 	__u64 packets;
 	__u64 bytes; /* layer 3 bytes, as conntrack counts them */
 	__u64 last_used_ns;
-	__u64 nh_until; /* CLOCK_MONOTONIC */
 	__u32 oif; /* egress device of the last forwarded packet */
 	__u32 nh_tos;
+	__u32 nh_until; /* CLOCK_MONOTONIC in units of 2^20 ns (about 1 ms), wrapping */
+	__u16 nh_mtu;
+	__u8 teardown; /* fast path: NFO_TEARDOWN_* once set */
+	__u8 dir; /* NFO_DIR_* */
 	/*
 	 * TCP: bytes 8-15 of the header of the last segment of this direction
 	 * other than SYN/FIN/RST, as sent: the sender's acknowledgment number
@@ -118,9 +121,7 @@ struct nfo_flow {
 	__be32 tcp_ack;
 	__be16 tcp_doff_flags;
 	__be16 tcp_window;
-	__u16 nh_mtu;
-	__u8 teardown; /* fast path: NFO_TEARDOWN_* once set */
-	__u8 dir; /* NFO_DIR_* */
+	/* Read when the next hop is looked up, or for an RST, from here. */
 	/*
 	 * Policy routing (set by the control plane when ip rules beyond the
 	 * defaults exist): the packet mark the kernel routed this direction
@@ -140,7 +141,7 @@ struct nfo_flow {
 	__u32 ct_id; /* conntrack id; pairs the two directions */
 	/* Control plane only from here. */
 	__u8 family; /* AF_INET or AF_INET6 */
-	__u8 pad0[3];
+	__u8 pad0[7];
 	__u64 created_ns;
 };
 
@@ -345,7 +346,7 @@ struct nfo_leaving {
 _Static_assert(sizeof(struct nfo_key4) == 20, "nfo_key4 layout");
 _Static_assert(sizeof(struct nfo_key6) == 44, "nfo_key6 layout");
 _Static_assert(sizeof(struct nfo_flow) == 144, "nfo_flow layout");
-_Static_assert(__builtin_offsetof(struct nfo_flow, packets) == 64, "nfo_flow: hot lines");
+_Static_assert(__builtin_offsetof(struct nfo_flow, mark) == 112, "nfo_flow: per-packet part");
 _Static_assert(sizeof(struct nfo_dev) == 16, "nfo_dev layout");
 _Static_assert(sizeof(struct nfo_event) == 56, "nfo_event layout");
 _Static_assert(sizeof(struct nfo_slot) == 32, "nfo_slot layout");

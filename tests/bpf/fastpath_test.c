@@ -326,7 +326,15 @@ static void install(const struct tflow *fl, uint32_t id, uint8_t dir)
 		flow.nh_mtu = fl->nh_mtu;
 		flow.nh_gen = nfo_dp_route_gen(dp) - !strcmp(fl->nh_state, "oldgen");
 		flow.nh_tos = !strcmp(fl->nh_state, "tos") ? 0x10 : 0;
-		flow.nh_until = !strcmp(fl->nh_state, "expired") ? 1 : UINT64_MAX;
+		{
+			struct timespec ts;
+			uint32_t now;
+
+			clock_gettime(CLOCK_MONOTONIC, &ts);
+			now = (uint64_t)(ts.tv_sec * 1000000000ULL + ts.tv_nsec) >> 20;
+			/* Expired 0.1 s ago (the fast path reads a coarse clock), or good for 90 s. */
+			flow.nh_until = !strcmp(fl->nh_state, "expired") ? now - 100 : now + 90000;
+		}
 	}
 	if (fl->has_tcp) {
 		flow.tcp_ack = htonl(fl->tcp_ack);
