@@ -172,7 +172,7 @@ enum nfo_verdict {
 	NFO_REDIRECT, /* rewritten, out of nfo_ctx.oif */
 };
 
-/* What the lookup found: where the headers are, and the flow entry. */
+/* What the lookup found: where the headers are, and the key (the entry is apart). */
 struct nfo_pkt {
 	struct ethhdr *eth;
 	void *l3;
