@@ -2,11 +2,18 @@
 /*
  * nfo_fastpath.bpf.c - the nft-offload fast path.
  *
- * One core, two entry points: nfo_tc (tc ingress, clsact) and nfo_xdp. For a
- * packet whose tuple and ingress device are in the flow map, the core rewrites
- * NAT addresses and ports with incremental checksums, decrements the TTL/hop
- * limit, looks up route and neighbour (bpf_fib_lookup, per packet, so route and
- * neighbour changes are followed at once), rewrites the MACs and redirects.
+ * Two entry points, nfo_tc (tc ingress, clsact) and nfo_xdp, and two steps in
+ * the order of the kernel flowtable's: the lookup (parse the headers, build the
+ * key, find the flow entry; one function per family) and one forward step for
+ * both families, which takes the next hop, rewrites NAT addresses and ports
+ * with incremental checksums, decrements the TTL/hop limit, rewrites the MACs
+ * and answers pass, drop or redirect.
+ *
+ * The next hop (egress device, MACs, MTU) comes from the route and neighbour
+ * lookup (bpf_fib_lookup) and is cached in the flow entry, valid while the
+ * routing generation has not moved: the daemon bumps it on every route, rule,
+ * neighbour, link and device change it sees, and a cached next hop is looked
+ * up again after a second at the latest (changes nothing reports, no daemon).
  *
  * It fails open: anything it does not fully understand returns to the normal
  * stack unchanged, and the reason is counted per device. Nothing is ever
@@ -34,6 +41,22 @@
 #define IP_OFFSET 0x1fff
 
 char LICENSE[] SEC("license") = "GPL";
+
+/*
+ * Routing generation (.bss, mapped by the loader): bumped by the daemon
+ * whenever routes, rules, neighbours, links or offload devices may have
+ * changed; a cached next hop filled under another generation is stale. The
+ * loader starts it at a random value, so that entries adopted from an earlier
+ * run are not taken for current.
+ */
+__u32 nfo_route_gen;
+
+/*
+ * The longest a cached next hop is used without a new lookup, in the units of
+ * nfo_flow.nh_until (2^20 ns): about a second.
+ */
+#define NFO_NH_TIME_SHIFT 20
+#define NFO_NH_MAX_AGE 954
 
 /*
  * Route lookup with a packet mark (kernel 6.10+). Older uapi headers lack the
@@ -134,22 +157,46 @@ struct nfo_ctx {
 	void *ctx; /* struct __sk_buff * or struct xdp_md * */
 	void *data_end;
 	struct nfo_stats *st;
+	__u64 now; /* bpf_ktime_get_coarse_ns(), once per packet */
 	__u32 ifindex; /* ingress device */
 	__u32 l3_len; /* bytes from the network header to the end */
 	__u32 gso_size; /* tc only: segment payload size of a GSO skb */
 	__u32 gso_segs;
-	__u32 l4_off; /* offset of the L4 header from the packet start */
-	__u32 l4_check; /* offset of the L4 checksum from the packet start */
-	__u32 csum_flags; /* BPF_F_MARK_MANGLED_0 for UDP */
-	__u32 l4_sum; /* 1 if the L4 checksum must be updated */
+	__u32 oif; /* the answer of a redirect: egress device */
+};
+
+/* What the forward step answers; the entry points map it to their codes. */
+enum nfo_verdict {
+	NFO_PASS, /* to the stack, unchanged (counted by reason) */
+	NFO_DROP, /* counted: a blind RST, or rewritten half-way */
+	NFO_REDIRECT, /* rewritten, out of nfo_ctx.oif */
+};
+
+/* What the lookup found: where the headers are, and the key (the entry is apart). */
+struct nfo_pkt {
+	struct ethhdr *eth;
+	void *l3;
+	void *l4;
+	struct tcphdr *th; /* NULL for UDP */
+	const void *key; /* struct nfo_key4 or nfo_key6 */
+	__u32 klen;
+	__u32 tot; /* IP packet length, header included */
+	__u32 l4_hlen;
+	__u32 tos; /* route lookup input: IPv4 TOS, IPv6 flow word */
+};
+
+/* The next hop: egress device and the MACs of the frame. */
+struct nfo_nh {
+	__u32 oif;
+	__u8 dmac[ETH_ALEN];
+	__u8 smac[ETH_ALEN];
 };
 
 /*
  * Tear a flow down: from now on its packets go to the stack. Tell the daemon
  * once; a full ring buffer only delays it to the next idle check.
  */
-static __always_inline void teardown(struct nfo_flow *f, const void *key, __u32 klen,
-				     __u32 type)
+static __always_inline void teardown(struct nfo_flow *f, const struct nfo_pkt *p, __u32 type)
 {
 	struct nfo_event *e;
 
@@ -162,14 +209,17 @@ static __always_inline void teardown(struct nfo_flow *f, const void *key, __u32 
 	e->ct_id = f->ct_id;
 	e->family = f->family;
 	e->dir = f->dir;
-	__builtin_memcpy(e->key, key, klen);
+	if (p->klen == sizeof(struct nfo_key4))
+		__builtin_memcpy(e->key, p->key, sizeof(struct nfo_key4));
+	else
+		__builtin_memcpy(e->key, p->key, sizeof(struct nfo_key6));
 	bpf_ringbuf_submit(e, 0);
 }
 
 static __always_inline int pass(struct nfo_ctx *c, enum nfo_reason r)
 {
 	c->st->pass[r]++;
-	return 0;
+	return NFO_PASS;
 }
 
 static __always_inline __u16 csum_fold(__u32 s)
@@ -216,75 +266,13 @@ static __always_inline enum nfo_reason fib_reason(long rc)
 }
 
 /*
- * Checks common to both families once the flow entry is known, and the route.
- * Returns the egress ifindex, or 0 (counted) to pass the packet to the stack.
+ * Parse the L4 header at l4 (TCP or UDP) and check it against the L3 payload
+ * length. Returns 0 or a reason.
  */
-static __always_inline __u32 route(struct nfo_ctx *c, struct bpf_fib_lookup *p,
-				   struct nfo_flow *f, const void *key, __u32 klen, const bool xdp)
+static __always_inline int parse_l4(struct nfo_ctx *c, struct nfo_pkt *p, void *l4, __u8 proto,
+				    __u32 l4_len)
 {
-	struct nfo_dev *odev;
-	__u32 oif, flags = 0;
-	long rc;
-
-	/* Policy routing: the mark the ruleset gave this direction. */
-	if (f->mark) {
-		fib_set_mark(p, f->mark);
-		flags = NFO_FIB_LOOKUP_MARK;
-	}
-	rc = bpf_fib_lookup(c->ctx, p, sizeof(*p), flags);
-	if (rc != BPF_FIB_LKUP_RET_SUCCESS)
-		return pass(c, fib_reason(rc));
-	oif = p->ifindex;
-	if (oif == c->ifindex)
-		return pass(c, NFO_R_HAIRPIN);
-	/* Never out of a device the kernel did not choose for this flow. */
-	if (f->route_oif && oif != f->route_oif) {
-		teardown(f, key, klen, NFO_TEARDOWN_ROUTE);
-		return pass(c, NFO_R_POLICY);
-	}
-	if (f->snat_oif && oif != f->snat_oif) {
-		teardown(f, key, klen, NFO_TEARDOWN_ROUTE);
-		return pass(c, NFO_R_SNAT_ROUTE);
-	}
-	odev = bpf_map_lookup_elem(&nfo_devs, &oif);
-	if (!odev || !odev->slot)
-		return pass(c, NFO_R_EGRESS);
-	if (xdp && !(odev->flags & NFO_DEV_XDP_TX))
-		return pass(c, NFO_R_EGRESS);
-	/* Its netdev egress chains would be skipped: the stack transmits. */
-	if (odev->flags & NFO_DEV_NETDEV_CHAIN)
-		return pass(c, NFO_R_EGRESS);
-	return oif;
-}
-
-static __always_inline void account(struct nfo_ctx *c, struct nfo_flow *f,
-				    __u32 oif, __u32 bytes)
-{
-	__u32 segs = c->gso_segs ? c->gso_segs : 1;
-
-	__sync_fetch_and_add(&f->packets, segs);
-	__sync_fetch_and_add(&f->bytes, bytes);
-	f->last_used_ns = bpf_ktime_get_coarse_ns();
-	if (f->oif != oif)
-		f->oif = oif;
-	c->st->fwd_packets += segs;
-	c->st->fwd_bytes += bytes;
-}
-
-static __always_inline void set_macs(struct ethhdr *eth, struct bpf_fib_lookup *p)
-{
-	__builtin_memcpy(eth->h_dest, p->dmac, ETH_ALEN);
-	__builtin_memcpy(eth->h_source, p->smac, ETH_ALEN);
-}
-
-/*
- * Parse the L4 header at l4 (TCP or UDP), check it against the L3 payload
- * length and fill in the port word and header length. Returns 0 or a reason.
- */
-static __always_inline int parse_l4(struct nfo_ctx *c, void *l4, __u8 proto,
-				    __u32 l4_len, __u32 *ports, __u32 *hlen,
-				    __u8 *tcp_flags)
-{
+	p->l4 = l4;
 	if (proto == IPPROTO_TCP) {
 		struct tcphdr *th = l4;
 
@@ -292,11 +280,11 @@ static __always_inline int parse_l4(struct nfo_ctx *c, void *l4, __u8 proto,
 			return NFO_R_MALFORMED;
 		if (th->doff < 5 || th->doff * 4 > l4_len)
 			return NFO_R_MALFORMED;
-		*hlen = th->doff * 4;
-		*tcp_flags = ((__u8 *)th)[13];
-		c->l4_check = offsetof(struct tcphdr, check);
-		c->csum_flags = 0;
-	} else if (proto == IPPROTO_UDP) {
+		p->l4_hlen = th->doff * 4;
+		p->th = th;
+		return 0;
+	}
+	if (proto == IPPROTO_UDP) {
 		struct udphdr *uh = l4;
 		__u32 ulen;
 
@@ -306,36 +294,156 @@ static __always_inline int parse_l4(struct nfo_ctx *c, void *l4, __u8 proto,
 		/* A GSO (UDP_SEGMENT) super-packet carries the segment length. */
 		if (ulen < sizeof(*uh) || (!c->gso_size && ulen > l4_len))
 			return NFO_R_MALFORMED;
-		*hlen = sizeof(*uh);
-		*tcp_flags = 0;
-		c->l4_check = offsetof(struct udphdr, check);
-		c->csum_flags = BPF_F_MARK_MANGLED_0;
-	} else {
-		return NFO_R_PROTO;
+		p->l4_hlen = sizeof(*uh);
+		p->th = NULL;
+		return 0;
 	}
-	*ports = *(__u32 *)l4;
+	return NFO_R_PROTO;
+}
+
+/* Lookup, IPv4: parse, build the key, find the entry (*f, NULL if none). 0 or a reason. */
+static __always_inline int lookup4(struct nfo_ctx *c, struct nfo_pkt *p, struct nfo_key4 *k,
+				   struct nfo_flow **f)
+{
+	struct iphdr *iph = p->l3;
+	__u32 tot;
+	int r;
+
+	if ((void *)(iph + 1) > c->data_end)
+		return NFO_R_MALFORMED;
+	if (iph->version != 4 || iph->ihl < 5)
+		return NFO_R_MALFORMED;
+	if (iph->ihl != 5)
+		return NFO_R_IP_OPTIONS;
+	tot = bpf_ntohs(iph->tot_len);
+	if (tot < sizeof(*iph) || tot > c->l3_len)
+		return NFO_R_MALFORMED;
+	if (iph->frag_off & bpf_htons(IP_MF | IP_OFFSET))
+		return NFO_R_FRAGMENT;
+	if (iph->ttl <= 1)
+		return NFO_R_TTL;
+	/* The stack drops a bad header checksum; so must we, by not taking it. */
+	if (!ip_csum_ok(iph))
+		return NFO_R_MALFORMED;
+	r = parse_l4(c, p, iph + 1, iph->protocol, tot - sizeof(*iph));
+	if (r)
+		return r;
+	k->saddr = iph->saddr;
+	k->daddr = iph->daddr;
+	*(__u32 *)&k->sport = *(__u32 *)p->l4;
+	k->ifindex = c->ifindex;
+	k->l4proto = iph->protocol;
+	p->tot = tot;
+	p->tos = iph->tos;
+	*f = bpf_map_lookup_elem(&nfo_flow4, k);
 	return 0;
 }
 
-#define TCP_FLAG_FIN 0x01
-#define TCP_FLAG_SYN 0x02
-#define TCP_FLAG_RST 0x04
-#define TCP_FLAGS_CTL (TCP_FLAG_FIN | TCP_FLAG_SYN | TCP_FLAG_RST)
-
-/*
- * Remember what the sender of a TCP segment acknowledges and advertises:
- * bytes 8-15 of its header (ACK number, data offset and flags, window) in
- * one copy, byte order left alone. parse_l4() checked the whole header.
- */
-static __always_inline void tcp_track(struct nfo_flow *f, const void *th)
+static __always_inline int ipv6_ext(__u8 nexthdr)
 {
-	*(__u64 *)&f->tcp_ack = *(const __u64 *)(th + 8);
+	switch (nexthdr) {
+	case IPPROTO_HOPOPTS:
+	case IPPROTO_ROUTING:
+	case IPPROTO_FRAGMENT:
+	case IPPROTO_DSTOPTS:
+	case IPPROTO_MH:
+		return 1;
+	}
+	return 0;
+}
+
+/* Lookup, IPv6: parse, build the key, find the entry (*f, NULL if none). 0 or a reason. */
+static __always_inline int lookup6(struct nfo_ctx *c, struct nfo_pkt *p, struct nfo_key6 *k,
+				   struct nfo_flow **f)
+{
+	struct ipv6hdr *ip6h = p->l3;
+	__u32 plen;
+	int r;
+
+	if ((void *)(ip6h + 1) > c->data_end)
+		return NFO_R_MALFORMED;
+	if (ip6h->version != 6)
+		return NFO_R_MALFORMED;
+	plen = bpf_ntohs(ip6h->payload_len);
+	/* payload_len 0 is a jumbogram or BIG TCP: leave it to the stack. */
+	if (!plen || plen + sizeof(*ip6h) > c->l3_len)
+		return NFO_R_MALFORMED;
+	if (ip6h->hop_limit <= 1)
+		return NFO_R_TTL;
+	if (ipv6_ext(ip6h->nexthdr))
+		return NFO_R_IPV6_EXT;
+	r = parse_l4(c, p, ip6h + 1, ip6h->nexthdr, plen);
+	if (r)
+		return r;
+	/* A zero UDP checksum is invalid in IPv6 (RFC 8200): not ours. */
+	if (!p->th && !((struct udphdr *)(ip6h + 1))->check)
+		return NFO_R_UDP_CSUM;
+	__builtin_memcpy(k->saddr, &ip6h->saddr, 16);
+	__builtin_memcpy(k->daddr, &ip6h->daddr, 16);
+	*(__u32 *)&k->sport = *(__u32 *)p->l4;
+	k->ifindex = c->ifindex;
+	k->l4proto = ip6h->nexthdr;
+	p->tot = plen + sizeof(*ip6h);
+	p->tos = *(__be32 *)ip6h & bpf_htonl(0x0fffffff);
+	*f = bpf_map_lookup_elem(&nfo_flow6, k);
+	return 0;
 }
 
 /*
- * A TCP segment with FIN, SYN or RST on an offloaded flow; r is the entry of
- * the other direction (NULL if unknown). Returns 0 (counted) to pass it to
- * the stack, or sets *drop.
+ * Remember what the sender of a TCP segment acknowledges and advertises: its
+ * ACK number, data offset and flags, and window field, byte order left alone.
+ */
+static __always_inline void tcp_track(struct nfo_flow *f, const struct tcphdr *th)
+{
+	f->tcp_ack = th->ack_seq;
+	f->tcp_doff_flags = ((const __be16 *)th)[6];
+	f->tcp_window = th->window;
+}
+
+/*
+ * The entry of the other direction of a TCP connection (NULL if unknown): it
+ * arrives where this one leaves, with the rewritten tuple reversed.
+ */
+static __always_inline struct nfo_flow *tcp_other(const struct nfo_pkt *p,
+						  const struct nfo_flow *f, const bool v6)
+{
+	__u32 ports = *(__u32 *)p->l4;
+	__be16 sport, dport;
+
+	if (f->flags & NFO_FLOW_NAT_PORT)
+		ports = *(__u32 *)&f->nat_sport;
+	sport = ports & 0xffff; /* network order: the first two bytes */
+	dport = ports >> 16;
+	if (v6) {
+		const struct ipv6hdr *ip6h = p->l3;
+		struct nfo_key6 rk = { .sport = dport, .dport = sport, .ifindex = f->oif,
+				       .l4proto = IPPROTO_TCP };
+
+		if (f->flags & NFO_FLOW_NAT_ADDR) {
+			__builtin_memcpy(rk.saddr, f->nat_daddr, 16);
+			__builtin_memcpy(rk.daddr, f->nat_saddr, 16);
+		} else {
+			__builtin_memcpy(rk.saddr, &ip6h->daddr, 16);
+			__builtin_memcpy(rk.daddr, &ip6h->saddr, 16);
+		}
+		return bpf_map_lookup_elem(&nfo_flow6, &rk);
+	} else {
+		const struct iphdr *iph = p->l3;
+		struct nfo_key4 rk = { .saddr = iph->daddr, .daddr = iph->saddr, .sport = dport,
+				       .dport = sport, .ifindex = f->oif,
+				       .l4proto = IPPROTO_TCP };
+
+		if (f->flags & NFO_FLOW_NAT_ADDR) {
+			rk.saddr = f->nat_daddr[0];
+			rk.daddr = f->nat_saddr[0];
+		}
+		return bpf_map_lookup_elem(&nfo_flow4, &rk);
+	}
+}
+
+/*
+ * A TCP segment with FIN, SYN or RST on an offloaded flow: pass it to the
+ * stack (counted), or drop it.
  *
  * Liberal window tracking (set at admission, as the kernel flowtable does)
  * lets conntrack take any RST as the end of the connection, so the fast path
@@ -355,21 +463,141 @@ static __always_inline void tcp_track(struct nfo_flow *f, const void *th)
  * (conntrack ignores it, the receiver answers with a challenge ACK) and the
  * flow stays offloaded.
  */
-static __always_inline int tcp_ctl(struct nfo_ctx *c, struct nfo_flow *f,
-				   const struct nfo_flow *r, const struct tcphdr *th,
-				   __u8 flags, const void *key, __u32 klen, int *drop)
+static __always_inline int tcp_ctl(struct nfo_ctx *c, const struct nfo_pkt *p,
+				   struct nfo_flow *f, const bool v6)
 {
-	if (flags & TCP_FLAG_RST) {
+	const struct tcphdr *th = p->th;
+
+	if (th->rst) {
+		const struct nfo_flow *r = f->oif ? tcp_other(p, f, v6) : NULL;
+
 		if (r && r->ct_id == f->ct_id && r->dir != f->dir && r->tcp_doff_flags &&
 		    bpf_ntohl(th->seq) - bpf_ntohl(r->tcp_ack) > bpf_ntohs(r->tcp_window)) {
-			*drop = 1;
-			return pass(c, NFO_R_TCP_RST_BLIND);
+			pass(c, NFO_R_TCP_RST_BLIND);
+			return NFO_DROP;
 		}
-	} else if (flags & TCP_FLAG_SYN) {
+	} else if (th->syn) {
 		return pass(c, NFO_R_TCP_SYN);
 	}
-	teardown(f, key, klen, NFO_TEARDOWN_FIN);
+	teardown(f, p, NFO_TEARDOWN_FIN);
 	return pass(c, NFO_R_TCP_FIN_RST);
+}
+
+/*
+ * Look the next hop up (route, then neighbour) as the kernel would route this
+ * packet: after destination NAT, before source NAT, with the mark the ruleset
+ * gave this direction. Checks the answer against the flow and the offload
+ * devices and fills *nh. Returns 0 or a reason; tears nothing down.
+ */
+static __always_inline int route(struct nfo_ctx *c, const struct nfo_pkt *p,
+				 const struct nfo_flow *f, struct nfo_nh *nh, __u32 seg_len,
+				 __u16 *mtu, const bool v6, const bool xdp)
+{
+	struct bpf_fib_lookup fl = {};
+	struct nfo_dev *odev;
+	__u32 oif, flags = 0;
+	long rc;
+
+	fl.l4_protocol = p->th ? IPPROTO_TCP : IPPROTO_UDP;
+	fl.ifindex = c->ifindex;
+	fl.tot_len = seg_len;
+	fl.sport = ((struct udphdr *)p->l4)->source;
+	fl.dport = f->flags & NFO_FLOW_NAT_PORT ? f->nat_dport : ((struct udphdr *)p->l4)->dest;
+	if (v6) {
+		const struct ipv6hdr *ip6h = p->l3;
+
+		fl.family = AF_INET6;
+		fl.flowinfo = p->tos;
+		__builtin_memcpy(fl.ipv6_src, &ip6h->saddr, 16);
+		if (f->flags & NFO_FLOW_NAT_ADDR)
+			__builtin_memcpy(fl.ipv6_dst, f->nat_daddr, 16);
+		else
+			__builtin_memcpy(fl.ipv6_dst, &ip6h->daddr, 16);
+	} else {
+		const struct iphdr *iph = p->l3;
+
+		fl.family = AF_INET;
+		fl.tos = p->tos;
+		fl.ipv4_src = iph->saddr;
+		fl.ipv4_dst = f->flags & NFO_FLOW_NAT_ADDR ? f->nat_daddr[0] : iph->daddr;
+	}
+	/* Policy routing: the mark the ruleset gave this direction. */
+	if (f->mark) {
+		fib_set_mark(&fl, f->mark);
+		flags = NFO_FIB_LOOKUP_MARK;
+	}
+	rc = bpf_fib_lookup(c->ctx, &fl, sizeof(fl), flags);
+	if (rc != BPF_FIB_LKUP_RET_SUCCESS)
+		return fib_reason(rc);
+	oif = fl.ifindex;
+	if (oif == c->ifindex)
+		return NFO_R_HAIRPIN;
+	/* Never out of a device the kernel did not choose for this flow. */
+	if (f->route_oif && oif != f->route_oif)
+		return NFO_R_POLICY;
+	if (f->snat_oif && oif != f->snat_oif)
+		return NFO_R_SNAT_ROUTE;
+	odev = bpf_map_lookup_elem(&nfo_devs, &oif);
+	if (!odev || !odev->slot)
+		return NFO_R_EGRESS;
+	if (xdp && !(odev->flags & NFO_DEV_XDP_TX))
+		return NFO_R_EGRESS;
+	/* Its netdev egress chains would be skipped: the stack transmits. */
+	if (odev->flags & NFO_DEV_NETDEV_CHAIN)
+		return NFO_R_EGRESS;
+	nh->oif = oif;
+	__builtin_memcpy(nh->dmac, fl.dmac, ETH_ALEN);
+	__builtin_memcpy(nh->smac, fl.smac, ETH_ALEN);
+	/*
+	 * The lookup checked seg_len against the path MTU and, having passed,
+	 * answers the MTU (in place of tot_len); a tc GSO skb is checked by
+	 * the kernel against the device instead, so nothing is learnt then.
+	 */
+	*mtu = c->gso_size ? 0 : fl.mtu_result;
+	return 0;
+}
+
+/*
+ * The next hop of a packet: from the flow's cache while it holds (same
+ * routing generation, same TOS / flow word, the packet fits, not too old),
+ * otherwise from route(), refilling the cache. 0 or a reason.
+ */
+static __always_inline int next_hop(struct nfo_ctx *c, const struct nfo_pkt *p,
+				    struct nfo_flow *f, struct nfo_nh *nh, const bool v6,
+				    const bool xdp)
+{
+	__u32 gen = *(volatile __u32 *)&nfo_route_gen;
+	__u32 seg_len = p->tot;
+	__u16 mtu;
+	int r;
+
+	if (c->gso_size)
+		seg_len = (v6 ? sizeof(struct ipv6hdr) : sizeof(struct iphdr)) + p->l4_hlen +
+			  c->gso_size;
+	if (seg_len <= f->nh_mtu && f->nh_gen == gen && f->nh_tos == p->tos &&
+	    (__s32)(f->nh_until - (__u32)(c->now >> NFO_NH_TIME_SHIFT)) > 0) {
+		nh->oif = f->oif;
+		__builtin_memcpy(nh->dmac, f->nh_dmac, ETH_ALEN);
+		__builtin_memcpy(nh->smac, f->nh_smac, ETH_ALEN);
+		return 0;
+	}
+	r = route(c, p, f, nh, seg_len, &mtu, v6, xdp);
+	if (r)
+		return r;
+	if (f->oif != nh->oif)
+		f->oif = nh->oif;
+	if (mtu) {
+		/* A reader of the old next hop never sees a valid mix: MTU last. */
+		f->nh_mtu = 0;
+		__builtin_memcpy(f->nh_dmac, nh->dmac, ETH_ALEN);
+		__builtin_memcpy(f->nh_smac, nh->smac, ETH_ALEN);
+		f->nh_gen = gen;
+		f->nh_tos = p->tos;
+		f->nh_until = (__u32)(c->now >> NFO_NH_TIME_SHIFT) + NFO_NH_MAX_AGE;
+		asm volatile("" ::: "memory");
+		f->nh_mtu = mtu;
+	}
+	return 0;
 }
 
 /*
@@ -385,150 +613,107 @@ static __always_inline long trim(struct nfo_ctx *c, __u32 l3, const bool xdp)
 	return bpf_skb_change_tail(c->ctx, sizeof(struct ethhdr) + l3, 0);
 }
 
-/*
- * Update the L4 checksum: inline for XDP (frames carry a full checksum), with
- * bpf_l4_csum_replace() for tc so that CHECKSUM_PARTIAL skbs (GRO, local
- * senders on veth) get only the pseudo-header part. Must run after every
- * direct packet access: the helper invalidates packet pointers.
- */
-static __always_inline int l4_csum(struct nfo_ctx *c, void *l4, struct nfo_flow *f,
-				   const bool xdp)
+static __always_inline __u32 l4_check_off(const struct nfo_pkt *p)
 {
-	__u32 flags = f->flags;
+	return p->th ? offsetof(struct tcphdr, check) : offsetof(struct udphdr, check);
+}
 
-	if (!(flags & (NFO_FLOW_NAT_ADDR | NFO_FLOW_NAT_PORT)))
-		return 0;
-	if (xdp) {
-		__u16 *check = l4 + c->l4_check;
-		__u32 diff = 0;
-		__u16 sum;
+/* The L4 checksum after NAT, XDP: frames carry a full checksum; update it. */
+static __always_inline int l4_csum_xdp(struct nfo_ctx *c, const struct nfo_pkt *p,
+				       const struct nfo_flow *f)
+{
+	__u16 *check = p->l4 + l4_check_off(p);
+	__u32 diff = 0;
+	__u16 sum;
 
-		if ((void *)(check + 1) > c->data_end)
-			return -1;
-		if (c->csum_flags && !*check)
-			return 0; /* IPv4 UDP without checksum stays without */
-		if (flags & NFO_FLOW_NAT_ADDR)
-			diff += f->csum_addr;
-		if (flags & NFO_FLOW_NAT_PORT)
-			diff += f->csum_port;
-		sum = csum_apply(*check, diff);
-		if (c->csum_flags && !sum)
-			sum = 0xffff;
-		*check = sum;
-		return 0;
-	}
-	{
-		struct __sk_buff *skb = c->ctx;
-		__u32 off = c->l4_off + c->l4_check;
-
-		if ((flags & NFO_FLOW_NAT_ADDR) &&
-		    bpf_l4_csum_replace(skb, off, 0, f->csum_addr,
-					BPF_F_PSEUDO_HDR | c->csum_flags))
-			return -1;
-		if ((flags & NFO_FLOW_NAT_PORT) &&
-		    bpf_l4_csum_replace(skb, off, 0, f->csum_port, c->csum_flags))
-			return -1;
-	}
+	if ((void *)(check + 1) > c->data_end)
+		return -1;
+	if (!p->th && !*check)
+		return 0; /* IPv4 UDP without checksum stays without */
+	if (f->flags & NFO_FLOW_NAT_ADDR)
+		diff += f->csum_addr;
+	if (f->flags & NFO_FLOW_NAT_PORT)
+		diff += f->csum_port;
+	sum = csum_apply(*check, diff);
+	if (!p->th && !sum)
+		sum = 0xffff;
+	*check = sum;
 	return 0;
 }
 
-static __always_inline __u32 forward4(struct nfo_ctx *c, struct ethhdr *eth,
-				      const bool xdp, int *err)
+/*
+ * The L4 checksum after NAT, tc: bpf_l4_csum_replace(), so that
+ * CHECKSUM_PARTIAL skbs (GRO, local senders on veth) get only the
+ * pseudo-header part. Invalidates packet pointers.
+ */
+static __always_inline int l4_csum_tc(struct nfo_ctx *c, const struct nfo_pkt *p,
+				      const struct nfo_flow *f)
 {
-	struct iphdr *iph = (void *)(eth + 1);
-	struct bpf_fib_lookup p = {};
-	struct nfo_key4 k = {};
-	struct nfo_flow *f;
-	__u32 tot, ports, hlen, oif;
-	__u8 tcp_flags;
+	__u32 off = (void *)p->l4 - (void *)p->eth + l4_check_off(p);
+	__u32 mangled = p->th ? 0 : BPF_F_MARK_MANGLED_0;
+
+	if ((f->flags & NFO_FLOW_NAT_ADDR) &&
+	    bpf_l4_csum_replace(c->ctx, off, 0, f->csum_addr, BPF_F_PSEUDO_HDR | mangled))
+		return -1;
+	if ((f->flags & NFO_FLOW_NAT_PORT) &&
+	    bpf_l4_csum_replace(c->ctx, off, 0, f->csum_port, mangled))
+		return -1;
+	return 0;
+}
+
+static __always_inline void account(struct nfo_ctx *c, struct nfo_flow *f, __u32 bytes)
+{
+	__u32 segs = c->gso_segs ? c->gso_segs : 1;
+
+	__sync_fetch_and_add(&f->packets, segs);
+	__sync_fetch_and_add(&f->bytes, bytes);
+	f->last_used_ns = c->now;
+	c->st->fwd_packets += segs;
+	c->st->fwd_bytes += bytes;
+}
+
+/*
+ * The forward step, both families: checks that need the entry, the next hop,
+ * then the rewrite. Nothing is modified before the last check has passed.
+ */
+static __always_inline int forward(struct nfo_ctx *c, const struct nfo_pkt *p,
+				   struct nfo_flow *f, const bool v6, const bool xdp)
+{
+	struct nfo_nh nh;
 	int r;
 
-	if ((void *)(iph + 1) > c->data_end)
-		return pass(c, NFO_R_MALFORMED);
-	if (((__u8 *)iph)[0] != 0x45) {
-		if (iph->version != 4 || iph->ihl < 5)
-			return pass(c, NFO_R_MALFORMED);
-		return pass(c, NFO_R_IP_OPTIONS);
-	}
-	tot = bpf_ntohs(iph->tot_len);
-	if (tot < sizeof(*iph) || tot > c->l3_len)
-		return pass(c, NFO_R_MALFORMED);
-	if (iph->frag_off & bpf_htons(IP_MF | IP_OFFSET))
-		return pass(c, NFO_R_FRAGMENT);
-	if (iph->ttl <= 1)
-		return pass(c, NFO_R_TTL);
-	/* The stack drops a bad header checksum; so must we, by not taking it. */
-	if (!ip_csum_ok(iph))
-		return pass(c, NFO_R_MALFORMED);
-	r = parse_l4(c, iph + 1, iph->protocol, tot - sizeof(*iph), &ports, &hlen,
-		     &tcp_flags);
-	if (r)
-		return pass(c, r);
-
-	k.saddr = iph->saddr;
-	k.daddr = iph->daddr;
-	*(__u32 *)&k.sport = ports;
-	k.ifindex = c->ifindex;
-	k.l4proto = iph->protocol;
-	f = bpf_map_lookup_elem(&nfo_flow4, &k);
-	if (!f)
-		return pass(c, NFO_R_NO_FLOW);
 	if (f->teardown)
 		return pass(c, NFO_R_TEARDOWN);
 	/* A GSO packet has no trailer to cut; the stack sorts one out. */
-	if (tot != c->l3_len && c->gso_size)
+	if (p->tot != c->l3_len && c->gso_size)
 		return pass(c, NFO_R_MALFORMED);
-
-	p.family = AF_INET;
-	p.tos = iph->tos;
-	p.l4_protocol = iph->protocol;
-	p.ifindex = c->ifindex;
-	p.tot_len = c->gso_size ? sizeof(*iph) + hlen + c->gso_size : tot;
-	if (f->flags & NFO_FLOW_NAT_ADDR) {
-		p.ipv4_src = f->nat_saddr[0];
-		p.ipv4_dst = f->nat_daddr[0];
-	} else {
-		p.ipv4_src = iph->saddr;
-		p.ipv4_dst = iph->daddr;
+	if (p->th) {
+		if (p->th->fin || p->th->syn || p->th->rst)
+			return tcp_ctl(c, p, f, v6);
+		tcp_track(f, p->th);
 	}
-	if (f->flags & NFO_FLOW_NAT_PORT) {
-		p.sport = f->nat_sport;
-		p.dport = f->nat_dport;
-	} else {
-		*(__u32 *)&p.sport = ports;
+	c->now = bpf_ktime_get_coarse_ns();
+	r = next_hop(c, p, f, &nh, v6, xdp);
+	if (r) {
+		if (r == NFO_R_POLICY || r == NFO_R_SNAT_ROUTE)
+			teardown(f, p, NFO_TEARDOWN_ROUTE);
+		return pass(c, r);
 	}
-	if (tcp_flags & TCP_FLAGS_CTL) {
-		struct nfo_flow *r = NULL;
-
-		/* The other direction arrives where this one leaves. */
-		if ((tcp_flags & TCP_FLAG_RST) && f->oif) {
-			struct nfo_key4 rk = {
-				.saddr = p.ipv4_dst,
-				.daddr = p.ipv4_src,
-				.sport = p.dport,
-				.dport = p.sport,
-				.ifindex = f->oif,
-				.l4proto = IPPROTO_TCP,
-			};
-
-			r = bpf_map_lookup_elem(&nfo_flow4, &rk);
-		}
-		return tcp_ctl(c, f, r, (void *)(iph + 1), tcp_flags, &k, sizeof(k), err);
-	}
-	if (tcp_flags)
-		tcp_track(f, iph + 1);
-	/* The kernel routes after destination NAT, before source NAT. */
-	p.ipv4_src = iph->saddr;
-	p.sport = k.sport;
-	oif = route(c, &p, f, &k, sizeof(k), xdp);
-	if (!oif)
-		return 0;
 
 	/* Commit: from here on the packet is ours. */
-	{
+	if (v6) {
+		struct ipv6hdr *ip6h = p->l3;
+
+		/* IPv6 has no header checksum. */
+		if (f->flags & NFO_FLOW_NAT_ADDR) {
+			__builtin_memcpy(&ip6h->saddr, f->nat_saddr, 16);
+			__builtin_memcpy(&ip6h->daddr, f->nat_daddr, 16);
+		}
+		ip6h->hop_limit--;
+	} else {
+		struct iphdr *iph = p->l3;
 		__u32 diff = (__u16)~bpf_htons(0x0100); /* TTL - 1 */
 
-		/* Not from p: bpf_fib_lookup() put the next hop in ipv4_dst. */
 		if (f->flags & NFO_FLOW_NAT_ADDR) {
 			iph->saddr = f->nat_saddr[0];
 			iph->daddr = f->nat_daddr[0];
@@ -538,135 +723,55 @@ static __always_inline __u32 forward4(struct nfo_ctx *c, struct ethhdr *eth,
 		iph->check = csum_apply(iph->check, diff);
 	}
 	if (f->flags & NFO_FLOW_NAT_PORT)
-		*(__u32 *)(iph + 1) = *(__u32 *)&f->nat_sport;
-	set_macs(eth, &p);
-	c->l4_off = sizeof(*eth) + sizeof(*iph);
-	if (l4_csum(c, iph + 1, f, xdp) || (tot != c->l3_len && trim(c, tot, xdp))) {
-		*err = 1;
-		return pass(c, NFO_R_ERROR);
+		*(__u32 *)p->l4 = *(__u32 *)&f->nat_sport;
+	__builtin_memcpy(p->eth->h_dest, nh.dmac, ETH_ALEN);
+	__builtin_memcpy(p->eth->h_source, nh.smac, ETH_ALEN);
+	if (f->flags & (NFO_FLOW_NAT_ADDR | NFO_FLOW_NAT_PORT)) {
+		if (xdp ? l4_csum_xdp(c, p, f) : l4_csum_tc(c, p, f))
+			goto error;
 	}
-	account(c, f, oif, tot);
-	return oif;
+	if (p->tot != c->l3_len && trim(c, p->tot, xdp))
+		goto error;
+	account(c, f, p->tot);
+	c->oif = nh.oif;
+	return NFO_REDIRECT;
+error:
+	pass(c, NFO_R_ERROR);
+	return NFO_DROP;
 }
 
-static __always_inline int ipv6_ext(__u8 nexthdr)
+/* Lookup, then forward: the whole fast path of one frame of either family. */
+static __always_inline int fast_path(struct nfo_ctx *c, struct ethhdr *eth, const bool xdp)
 {
-	switch (nexthdr) {
-	case IPPROTO_HOPOPTS:
-	case IPPROTO_ROUTING:
-	case IPPROTO_FRAGMENT:
-	case IPPROTO_DSTOPTS:
-	case IPPROTO_MH:
-		return 1;
-	}
-	return 0;
-}
-
-static __always_inline __u32 forward6(struct nfo_ctx *c, struct ethhdr *eth,
-				      const bool xdp, int *err)
-{
-	struct ipv6hdr *ip6h = (void *)(eth + 1);
-	struct bpf_fib_lookup p = {};
-	struct nfo_key6 k = {};
-	struct nfo_flow *f;
-	__u32 plen, ports, hlen, oif;
-	__u8 tcp_flags;
+	struct nfo_pkt p = { .eth = eth, .l3 = eth + 1 };
+	struct nfo_flow *f = NULL;
 	int r;
 
-	if ((void *)(ip6h + 1) > c->data_end)
-		return pass(c, NFO_R_MALFORMED);
-	if (ip6h->version != 6)
-		return pass(c, NFO_R_MALFORMED);
-	plen = bpf_ntohs(ip6h->payload_len);
-	/* payload_len 0 is a jumbogram or BIG TCP: leave it to the stack. */
-	if (!plen || plen + sizeof(*ip6h) > c->l3_len)
-		return pass(c, NFO_R_MALFORMED);
-	if (ip6h->hop_limit <= 1)
-		return pass(c, NFO_R_TTL);
-	if (ipv6_ext(ip6h->nexthdr))
-		return pass(c, NFO_R_IPV6_EXT);
-	r = parse_l4(c, ip6h + 1, ip6h->nexthdr, plen, &ports, &hlen, &tcp_flags);
-	if (r)
-		return pass(c, r);
-	/* A zero UDP checksum is invalid in IPv6 (RFC 8200): not ours. */
-	if (c->csum_flags && !((struct udphdr *)(ip6h + 1))->check)
-		return pass(c, NFO_R_UDP_CSUM);
+	if (eth->h_proto == bpf_htons(ETH_P_IP)) {
+		struct nfo_key4 k = {};
 
-	__builtin_memcpy(k.saddr, &ip6h->saddr, 16);
-	__builtin_memcpy(k.daddr, &ip6h->daddr, 16);
-	*(__u32 *)&k.sport = ports;
-	k.ifindex = c->ifindex;
-	k.l4proto = ip6h->nexthdr;
-	f = bpf_map_lookup_elem(&nfo_flow6, &k);
-	if (!f)
-		return pass(c, NFO_R_NO_FLOW);
-	if (f->teardown)
-		return pass(c, NFO_R_TEARDOWN);
-	if (plen + sizeof(*ip6h) != c->l3_len && c->gso_size)
-		return pass(c, NFO_R_MALFORMED);
+		p.key = &k;
+		p.klen = sizeof(k);
+		r = lookup4(c, &p, &k, &f);
+		if (r)
+			return pass(c, r);
+		if (!f)
+			return pass(c, NFO_R_NO_FLOW);
+		return forward(c, &p, f, false, xdp);
+	}
+	if (eth->h_proto == bpf_htons(ETH_P_IPV6)) {
+		struct nfo_key6 k = {};
 
-	p.family = AF_INET6;
-	p.flowinfo = *(__be32 *)ip6h & bpf_htonl(0x0fffffff);
-	p.l4_protocol = ip6h->nexthdr;
-	p.ifindex = c->ifindex;
-	p.tot_len = c->gso_size ? sizeof(*ip6h) + hlen + c->gso_size :
-				  plen + sizeof(*ip6h);
-	if (f->flags & NFO_FLOW_NAT_ADDR) {
-		__builtin_memcpy(p.ipv6_src, f->nat_saddr, 16);
-		__builtin_memcpy(p.ipv6_dst, f->nat_daddr, 16);
-	} else {
-		__builtin_memcpy(p.ipv6_src, &ip6h->saddr, 16);
-		__builtin_memcpy(p.ipv6_dst, &ip6h->daddr, 16);
+		p.key = &k;
+		p.klen = sizeof(k);
+		r = lookup6(c, &p, &k, &f);
+		if (r)
+			return pass(c, r);
+		if (!f)
+			return pass(c, NFO_R_NO_FLOW);
+		return forward(c, &p, f, true, xdp);
 	}
-	if (f->flags & NFO_FLOW_NAT_PORT) {
-		p.sport = f->nat_sport;
-		p.dport = f->nat_dport;
-	} else {
-		*(__u32 *)&p.sport = ports;
-	}
-	if (tcp_flags & TCP_FLAGS_CTL) {
-		struct nfo_flow *r = NULL;
-
-		if ((tcp_flags & TCP_FLAG_RST) && f->oif) {
-			struct nfo_key6 rk = {
-				.sport = p.dport,
-				.dport = p.sport,
-				.ifindex = f->oif,
-				.l4proto = IPPROTO_TCP,
-			};
-
-			__builtin_memcpy(rk.saddr, p.ipv6_dst, 16);
-			__builtin_memcpy(rk.daddr, p.ipv6_src, 16);
-			r = bpf_map_lookup_elem(&nfo_flow6, &rk);
-		}
-		return tcp_ctl(c, f, r, (void *)(ip6h + 1), tcp_flags, &k, sizeof(k), err);
-	}
-	if (tcp_flags)
-		tcp_track(f, ip6h + 1);
-	/* The kernel routes after destination NAT, before source NAT. */
-	__builtin_memcpy(p.ipv6_src, &ip6h->saddr, 16);
-	p.sport = k.sport;
-	oif = route(c, &p, f, &k, sizeof(k), xdp);
-	if (!oif)
-		return 0;
-
-	/* Commit. IPv6 has no header checksum. */
-	if (f->flags & NFO_FLOW_NAT_ADDR) {
-		__builtin_memcpy(&ip6h->saddr, f->nat_saddr, 16);
-		__builtin_memcpy(&ip6h->daddr, f->nat_daddr, 16);
-	}
-	ip6h->hop_limit--;
-	if (f->flags & NFO_FLOW_NAT_PORT)
-		*(__u32 *)(ip6h + 1) = *(__u32 *)&f->nat_sport;
-	set_macs(eth, &p);
-	c->l4_off = sizeof(*eth) + sizeof(*ip6h);
-	if (l4_csum(c, ip6h + 1, f, xdp) ||
-	    (plen + sizeof(*ip6h) != c->l3_len && trim(c, plen + sizeof(*ip6h), xdp))) {
-		*err = 1;
-		return pass(c, NFO_R_ERROR);
-	}
-	account(c, f, oif, plen + sizeof(*ip6h));
-	return oif;
+	return pass(c, NFO_R_NOT_IP);
 }
 
 static __always_inline struct nfo_stats *dev_stats(__u32 ifindex, struct nfo_dev **devp)
@@ -692,8 +797,6 @@ int nfo_xdp(struct xdp_md *ctx)
 	};
 	struct ethhdr *eth = data;
 	struct nfo_dev *dev;
-	int err = 0;
-	__u32 oif;
 
 	c.st = dev_stats(c.ifindex, &dev);
 	if (!c.st)
@@ -708,15 +811,14 @@ int nfo_xdp(struct xdp_md *ctx)
 		return XDP_PASS;
 	}
 	c.l3_len = c.data_end - data - sizeof(*eth);
-	if (eth->h_proto == bpf_htons(ETH_P_IP))
-		oif = forward4(&c, eth, true, &err);
-	else if (eth->h_proto == bpf_htons(ETH_P_IPV6))
-		oif = forward6(&c, eth, true, &err);
-	else
-		oif = pass(&c, NFO_R_NOT_IP);
-	if (err)
-		return XDP_DROP; /* counted: rewritten half-way, or a blind RST */
-	return oif ? bpf_redirect(oif, 0) : XDP_PASS;
+	switch (fast_path(&c, eth, true)) {
+	case NFO_REDIRECT:
+		return bpf_redirect(c.oif, 0);
+	case NFO_DROP:
+		return XDP_DROP;
+	default:
+		return XDP_PASS;
+	}
 }
 
 /* Headers the tc path needs in the linear area: Ethernet, IPv6, TCP. */
@@ -736,8 +838,6 @@ int nfo_tc(struct __sk_buff *skb)
 	};
 	struct ethhdr *eth;
 	struct nfo_dev *dev;
-	int err = 0;
-	__u32 oif;
 
 	c.st = dev_stats(c.ifindex, &dev);
 	if (!c.st)
@@ -770,13 +870,12 @@ int nfo_tc(struct __sk_buff *skb)
 	c.l3_len = skb->len - sizeof(*eth);
 	c.gso_size = skb->gso_size;
 	c.gso_segs = skb->gso_segs;
-	if (eth->h_proto == bpf_htons(ETH_P_IP))
-		oif = forward4(&c, eth, false, &err);
-	else if (eth->h_proto == bpf_htons(ETH_P_IPV6))
-		oif = forward6(&c, eth, false, &err);
-	else
-		oif = pass(&c, NFO_R_NOT_IP);
-	if (err)
-		return TC_ACT_SHOT; /* counted: rewritten half-way, or a blind RST */
-	return oif ? bpf_redirect(oif, 0) : TC_ACT_UNSPEC;
+	switch (fast_path(&c, eth, false)) {
+	case NFO_REDIRECT:
+		return bpf_redirect(c.oif, 0);
+	case NFO_DROP:
+		return TC_ACT_SHOT;
+	default:
+		return TC_ACT_UNSPEC;
+	}
 }

@@ -1720,6 +1720,8 @@ static int rt_event_cb(unsigned int idx, const struct nlmsghdr *nlh, int err, vo
 	struct nfo_link l;
 	struct dev *dv;
 
+	/* Any route, rule, neighbour or link change: cached next hops are stale. */
+	nfo_dp_route_gen_bump(d->dp);
 	if (nlh->nlmsg_type == RTM_NEWNEIGH) {
 		neigh_event(d, nlh);
 		return 0;
@@ -1817,6 +1819,7 @@ static void read_rt_events(struct daemon *d)
 	int n = nfo_nl_read_events(&d->rt_ev, rt_event_cb, d, 4096);
 
 	if (n == -ENOBUFS) {
+		nfo_dp_route_gen_bump(d->dp); /* whatever the lost events said */
 		pr_warn("link events lost (receive buffer full); checking the devices again");
 		links_resync(d);
 	} else if (n < 0) {

@@ -15,7 +15,7 @@
 
 #include <linux/types.h>
 
-#define NFO_ABI_VERSION 7
+#define NFO_ABI_VERSION 8
 
 /*
  * Directions, as in enum flow_offload_tuple_dir / ip_conntrack_dir. Typed here:
@@ -70,12 +70,18 @@ struct nfo_key6 {
 /*
  * Flow entry: one direction of one connection.
  *
- * The first part is written once by the control plane and only read by the
- * fast path. csum_addr and csum_port are ones'-complement differences (RFC
- * 1624: sum of ~old and new 16-bit words, folded) of the address and port
- * rewrite; the same address difference serves the IPv4 header checksum and the
- * TCP/UDP pseudo-header. The second part (from packets on) belongs to the fast
- * path; the control plane reads it.
+ * The control plane writes the entry once; csum_addr and csum_port are
+ * ones'-complement differences (RFC 1624: sum of ~old and new 16-bit words,
+ * folded) of the address and port rewrite; the same address difference serves
+ * the IPv4 header checksum and the TCP/UDP pseudo-header. The fast path owns
+ * the next-hop cache, the counters and the TCP state; the control plane reads
+ * them.
+ *
+ * The order is by use, not by owner: everything a forwarded packet reads or
+ * writes lies in the first 112 bytes (the rewrite and the next hop, then the
+ * counters and the TCP state), which the kernel's hash map places in two
+ * cache lines for an IPv4 entry; what a route lookup or an RST reads comes
+ * next, and what only the control plane reads comes last.
  *
  * Times are CLOCK_MONOTONIC nanoseconds (bpf_ktime_get_coarse_ns()).
  */
@@ -87,24 +93,28 @@ struct nfo_flow {
 	__u32 flags;
 	__u32 csum_addr;
 	__u32 csum_port;
-	__u32 ct_id; /* conntrack id; pairs the two directions */
-	__u8 dir; /* NFO_DIR_* */
-	__u8 family; /* AF_INET or AF_INET6 */
-	__u8 teardown; /* fast path: NFO_TEARDOWN_* once set */
-	__u8 pad0;
-	__u64 created_ns;
-	/* Fast path owned. */
+	/*
+	 * Next-hop cache (fast path): what the last route lookup answered,
+	 * valid while the routing generation (bumped by the daemon on every
+	 * route, rule, neighbour, link and device change it sees) is still
+	 * nh_gen, for packets with the same TOS / IPv6 flow word (nh_tos), no
+	 * larger than nh_mtu, and until nh_until at the latest (a change
+	 * nothing reported, or no daemon running). nh_mtu 0: empty. The
+	 * egress device is oif.
+	 */
+	__u32 nh_gen;
+	__u8 nh_dmac[6];
+	__u8 nh_smac[6];
+	/* Every packet writes the counters here. */
 	__u64 packets;
 	__u64 bytes; /* layer 3 bytes, as conntrack counts them */
 	__u64 last_used_ns;
 	__u32 oif; /* egress device of the last forwarded packet */
-	/*
-	 * Source-NATed direction: the device the NAT was set up for. The
-	 * kernel drops a masqueraded connection whose route moves to another
-	 * device (its address belongs to the old one); if the route moves,
-	 * the fast path hands the flow to the stack to decide. 0: any device.
-	 */
-	__u32 snat_oif;
+	__u32 nh_tos;
+	__u32 nh_until; /* CLOCK_MONOTONIC in units of 2^20 ns (about 1 ms), wrapping */
+	__u16 nh_mtu;
+	__u8 teardown; /* fast path: NFO_TEARDOWN_* once set */
+	__u8 dir; /* NFO_DIR_* */
 	/*
 	 * TCP: bytes 8-15 of the header of the last segment of this direction
 	 * other than SYN/FIN/RST, as sent: the sender's acknowledgment number
@@ -115,6 +125,7 @@ struct nfo_flow {
 	__be32 tcp_ack;
 	__be16 tcp_doff_flags;
 	__be16 tcp_window;
+	/* Read when the next hop is looked up, or for an RST, from here. */
 	/*
 	 * Policy routing (set by the control plane when ip rules beyond the
 	 * defaults exist): the packet mark the kernel routed this direction
@@ -124,6 +135,18 @@ struct nfo_flow {
 	 */
 	__u32 mark;
 	__u32 route_oif;
+	/*
+	 * Source-NATed direction: the device the NAT was set up for. The
+	 * kernel drops a masqueraded connection whose route moves to another
+	 * device (its address belongs to the old one); if the route moves,
+	 * the fast path hands the flow to the stack to decide. 0: any device.
+	 */
+	__u32 snat_oif;
+	__u32 ct_id; /* conntrack id; pairs the two directions */
+	/* Control plane only from here. */
+	__u8 family; /* AF_INET or AF_INET6 */
+	__u8 pad0[7];
+	__u64 created_ns;
 };
 
 /* Why the fast path tore a flow down (nfo_flow.teardown, nfo_event.type). */
@@ -326,7 +349,8 @@ struct nfo_leaving {
  */
 _Static_assert(sizeof(struct nfo_key4) == 20, "nfo_key4 layout");
 _Static_assert(sizeof(struct nfo_key6) == 44, "nfo_key6 layout");
-_Static_assert(sizeof(struct nfo_flow) == 112, "nfo_flow layout");
+_Static_assert(sizeof(struct nfo_flow) == 144, "nfo_flow layout");
+_Static_assert(__builtin_offsetof(struct nfo_flow, mark) == 112, "nfo_flow: per-packet part");
 _Static_assert(sizeof(struct nfo_dev) == 16, "nfo_dev layout");
 _Static_assert(sizeof(struct nfo_event) == 56, "nfo_event layout");
 _Static_assert(sizeof(struct nfo_slot) == 32, "nfo_slot layout");

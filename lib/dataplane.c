@@ -91,9 +91,25 @@ int nfo_dp_dev_get(struct nfo_dp *dp, uint32_t ifindex, struct nfo_dev *dev)
 
 int nfo_dp_dev_set(struct nfo_dp *dp, uint32_t ifindex, const struct nfo_dev *dev)
 {
+	int err;
+
 	if (ifindex >= dp->max_ifindex)
 		return -ERANGE;
-	return dp->ops->rec_set(dp, NFO_REC_DEV, &ifindex, dev);
+	err = dp->ops->rec_set(dp, NFO_REC_DEV, &ifindex, dev);
+	/* The next hops cached through this device were checked against its flags. */
+	nfo_dp_route_gen_bump(dp);
+	return err;
+}
+
+void nfo_dp_route_gen_bump(struct nfo_dp *dp)
+{
+	if (dp->ops->route_gen_bump)
+		dp->ops->route_gen_bump(dp);
+}
+
+uint32_t nfo_dp_route_gen(struct nfo_dp *dp)
+{
+	return dp->ops->route_gen ? dp->ops->route_gen(dp) : 0;
 }
 
 int nfo_dp_slot_get(struct nfo_dp *dp, uint32_t slot, struct nfo_slot *s)

@@ -113,6 +113,14 @@ long nfo_dp_flow_count(struct nfo_dp *dp);
 /* Devices and per-device statistics summed over CPUs. */
 int nfo_dp_dev_get(struct nfo_dp *dp, uint32_t ifindex, struct nfo_dev *dev);
 int nfo_dp_dev_set(struct nfo_dp *dp, uint32_t ifindex, const struct nfo_dev *dev);
+/*
+ * Routing generation: the fast path caches each flow's next hop (device, MACs,
+ * MTU) and looks it up again once the generation moved. Bump it on every
+ * route, rule, neighbour and link change (device changes bump it themselves);
+ * a no-op for a data plane opened from its pins. The getter is for tests.
+ */
+void nfo_dp_route_gen_bump(struct nfo_dp *dp);
+uint32_t nfo_dp_route_gen(struct nfo_dp *dp);
 int nfo_dp_slot_get(struct nfo_dp *dp, uint32_t slot, struct nfo_slot *s);
 int nfo_dp_slot_set(struct nfo_dp *dp, uint32_t slot, const struct nfo_slot *s);
 int nfo_dp_stats_get(struct nfo_dp *dp, uint32_t slot, struct nfo_stats *sum);

@@ -53,6 +53,9 @@ struct nfo_dp_ops {
 
 	/* reserved_bytes and owner_id of the summary; the rest is common. */
 	void (*summary)(const struct nfo_dp *dp, struct nfo_dp_summary *s);
+	/* The routing generation cached next hops are checked against. */
+	void (*route_gen_bump)(struct nfo_dp *dp);
+	uint32_t (*route_gen)(const struct nfo_dp *dp);
 };
 
 struct nfo_dp {

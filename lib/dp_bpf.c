@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <unistd.h>
@@ -296,6 +297,9 @@ int nfo_dp_bpf_load(const struct nfo_dp_opts *opts, struct nfo_dp **dpp)
 		if (err)
 			goto fail;
 	}
+	/* Cached next hops of adopted entries belong to another run's count. */
+	if (getrandom(&b->skel->bss->nfo_route_gen, sizeof(b->skel->bss->nfo_route_gen), 0) < 0)
+		b->skel->bss->nfo_route_gen = (uint32_t)getpid() * 2654435761u;
 	if (opts->log_size) {
 		/* Level 4: statistics only (instruction counts), not the full log. */
 		bpf_program__set_log_level(b->skel->progs.nfo_xdp, 4);
@@ -663,6 +667,19 @@ static int bpf_events_poll(struct nfo_dp *dp)
 	return err < 0 ? err : b->nevents;
 }
 
+/* Only the loader maps the programs' data; a CLI's change ages out (1 s). */
+static void bpf_route_gen_bump(struct nfo_dp *dp)
+{
+	if (B(dp)->skel && B(dp)->skel->bss)
+		__atomic_fetch_add(&B(dp)->skel->bss->nfo_route_gen, 1, __ATOMIC_SEQ_CST);
+}
+
+static uint32_t bpf_route_gen(const struct nfo_dp *dp)
+{
+	return B(dp)->skel && B(dp)->skel->bss ?
+		       __atomic_load_n(&B(dp)->skel->bss->nfo_route_gen, __ATOMIC_SEQ_CST) : 0;
+}
+
 static void bpf_summary(const struct nfo_dp *dp, struct nfo_dp_summary *s)
 {
 	s->reserved_bytes = nfo_map_memlock(B(dp)->map_fd[NFO_MAP_FLOW4]) +
@@ -691,4 +708,6 @@ const struct nfo_dp_ops nfo_dp_bpf_ops = {
 	.events_fd = bpf_events_fd,
 	.events_poll = bpf_events_poll,
 	.summary = bpf_summary,
+	.route_gen_bump = bpf_route_gen_bump,
+	.route_gen = bpf_route_gen,
 };

@@ -147,9 +147,9 @@ uint32_t nfo_route_oif(const struct nlmsghdr *nlh)
 unsigned int nfo_rtnl_event_groups(void)
 {
 	/*
-	 * Routes need no events: the fast path looks them up per packet.
-	 * Neighbours do: the fast path's lookup never starts the kernel's
-	 * reachability probe (daemon/neigh.c).
+	 * Routes and neighbours: the fast path caches each flow's next hop
+	 * until the daemon reports a change (nfo_dp_route_gen_bump()), and its
+	 * lookup never starts the kernel's reachability probe (daemon/neigh.c).
 	 */
-	return RTMGRP_LINK | RTMGRP_NEIGH;
+	return RTMGRP_LINK | RTMGRP_NEIGH | RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_ROUTE;
 }

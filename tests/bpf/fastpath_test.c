@@ -45,6 +45,10 @@ struct tflow {
 	uint16_t tcp_window;
 	uint32_t mark; /* policy routing */
 	uint32_t route_oif;
+	uint32_t nh_oif; /* a next hop already cached (0: none) */
+	uint8_t nh_dmac[6];
+	uint16_t nh_mtu;
+	char nh_state[16]; /* fresh, oldgen, expired, tos */
 };
 
 struct tcase {
@@ -242,6 +246,18 @@ static int read_case(FILE *f, struct tcase *c)
 				sscanf(strstr(line, " route_oif ") + 11, "%63s", a[7]);
 				fl->route_oif = dev_by_name(a[7])->ifindex;
 			}
+			if (strstr(line, " nh ")) {
+				unsigned int m[6], mtu;
+
+				if (sscanf(strstr(line, " nh ") + 4,
+					   "%63s %x:%x:%x:%x:%x:%x %u %15s", a[7], &m[0], &m[1],
+					   &m[2], &m[3], &m[4], &m[5], &mtu, fl->nh_state) != 9)
+					goto bad;
+				fl->nh_oif = dev_by_name(a[7])->ifindex;
+				for (int i = 0; i < 6; i++)
+					fl->nh_dmac[i] = m[i];
+				fl->nh_mtu = mtu;
+			}
 			if (strstr(line, " ackwin ")) {
 				unsigned int w;
 
@@ -303,6 +319,23 @@ static void install(const struct tflow *fl, uint32_t id, uint8_t dir)
 	flow.oif = fl->oif;
 	flow.mark = fl->mark;
 	flow.route_oif = fl->route_oif;
+	if (fl->nh_oif) {
+		flow.oif = fl->nh_oif;
+		memcpy(flow.nh_dmac, fl->nh_dmac, 6);
+		memcpy(flow.nh_smac, dev_by_index(fl->nh_oif)->mac, 6);
+		flow.nh_mtu = fl->nh_mtu;
+		flow.nh_gen = nfo_dp_route_gen(dp) - !strcmp(fl->nh_state, "oldgen");
+		flow.nh_tos = !strcmp(fl->nh_state, "tos") ? 0x10 : 0;
+		{
+			struct timespec ts;
+			uint32_t now;
+
+			clock_gettime(CLOCK_MONOTONIC, &ts);
+			now = (uint64_t)(ts.tv_sec * 1000000000ULL + ts.tv_nsec) >> 20;
+			/* Expired 0.1 s ago (the fast path reads a coarse clock), or good for 90 s. */
+			flow.nh_until = !strcmp(fl->nh_state, "expired") ? now - 100 : now + 90000;
+		}
+	}
 	if (fl->has_tcp) {
 		flow.tcp_ack = htonl(fl->tcp_ack);
 		flow.tcp_doff_flags = htons(0x5010); /* as a bare ACK carries */
@@ -382,6 +415,20 @@ static int hit_cb(uint8_t family, const union nfo_key *key, const struct nfo_flo
 	}
 	if (flow->teardown)
 		h->teardowns++;
+	return 0;
+}
+
+/*
+ * Entries that hold a cached next hop with the egress device's MTU (every
+ * device here has 1280 or more; the lookup answers the MTU, not the length
+ * of the packet it checked).
+ */
+static int nh_cb(uint8_t family, const union nfo_key *key, const struct nfo_flow *flow, void *arg)
+{
+	struct hit *h = arg;
+
+	if (flow->packets && flow->nh_mtu >= 1280 && flow->oif)
+		h->hits++;
 	return 0;
 }
 
@@ -474,6 +521,32 @@ static void run_case(struct tcase *c)
 		if (ok && (out_len != c->in_len || memcmp(out, c->in, out_len))) {
 			fail(c, "packet modified on pass");
 			hexdiff(out, out_len, c->in, c->in_len);
+			ok = 0;
+		}
+	}
+	/*
+	 * A forwarded packet leaves its next hop in the entry's cache (a tc GSO
+	 * skb does not: the kernel checks its MTU itself): the same packet
+	 * again takes it from there and must leave the same.
+	 */
+	if (ok && !strcmp(c->reason, "fwd") && !c->gso_size) {
+		struct hit h2 = {};
+		uint8_t out2[MAX_PKT];
+		size_t out2_len = 0;
+
+		nfo_dp_flow_foreach(dp, AF_INET, nh_cb, &h2);
+		nfo_dp_flow_foreach(dp, AF_INET6, nh_cb, &h2);
+		if (h2.hits != 1) {
+			fail(c, "next hop not cached after the packet (%d entries)", h2.hits);
+			ok = 0;
+		}
+		err = run_prog(c->xdp, c->iif, c->gso_size, c->gso_segs, c->in, c->in_len, out2,
+			       &out2_len, &retval);
+		if (ok && (err || strcmp(verdict_name(c->xdp, retval), c->verdict) ||
+			   out2_len != out_len || memcmp(out2, out, out_len))) {
+			fail(c, "from the cached next hop: verdict %s, %zu bytes",
+			     err ? "error" : verdict_name(c->xdp, retval), out2_len);
+			hexdiff(out2, out2_len, out, out_len);
 			ok = 0;
 		}
 	}

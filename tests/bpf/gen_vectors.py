@@ -87,7 +87,7 @@ class Flow:
     (src, sport, dst, dport) leaves as `out`."""
 
     def __init__(self, fam, proto, iif, inp, out=None, teardown=False, snat_oif=None,
-                 oif=None, tcp=None, mark=0, route_oif=None):
+                 oif=None, tcp=None, mark=0, route_oif=None, nh=None):
         """oif: egress of the last forwarded packet; tcp: (ack, window) of
         the last segment seen in this direction."""
         self.fam, self.proto, self.iif = fam, proto, iif
@@ -96,18 +96,24 @@ class Flow:
         self.snat_oif = snat_oif
         self.oif, self.tcp = oif, tcp
         self.mark, self.route_oif = mark, route_oif
+        # nh: (device, MTU, state) of a next hop already in the entry's
+        # cache; state: 'fresh', 'oldgen' (filled under an older routing
+        # generation), 'expired' (past its age), 'tos' (for another TOS).
+        self.nh = nh
 
     def line(self):
         s, sp, d, dp = self.inp
         ns, nsp, nd, ndp = self.out
-        return 'flow %s %s %s %s %d %s %d %s %d %s %d%s%s%s%s%s%s' % (
+        return 'flow %s %s %s %s %d %s %d %s %d %s %d%s%s%s%s%s%s%s' % (
             self.fam, self.proto, self.iif, s, sp, d, dp, ns, nsp, nd, ndp,
             ' teardown' if self.teardown else '',
             ' snat_oif ' + self.snat_oif if self.snat_oif else '',
             ' oif ' + self.oif if self.oif else '',
             ' ackwin %d %d' % self.tcp if self.tcp else '',
             ' mark %d' % self.mark if self.mark else '',
-            ' route_oif ' + self.route_oif if self.route_oif else '')
+            ' route_oif ' + self.route_oif if self.route_oif else '',
+            ' nh %s %s %d %s' % (self.nh[0], DEVS[self.nh[0]]['peer'], self.nh[1], self.nh[2])
+            if self.nh else '')
 
 
 def case(name, prog, pkt, iif, verdict, reason, flows=(), oif=None, out=None,
@@ -249,6 +255,19 @@ def edge_cases():
         from3 = Flow(fam, 'tcp', 'lan0', (c3, 40000, s, 80), (r, 61000, s2, 8080))
         case(n + '-from-before-snat', 'both', pkt(fam, 'tcp', 'lan0', c3, 40000, s, 80), 'lan0',
              'redirect', 'fwd', [from3], 'small0', so())
+        # Next-hop cache: a valid one is used as it is (here it names small0
+        # where the route says wan0); one from an older routing generation,
+        # past its age, for another TOS, or with an MTU the packet exceeds is
+        # looked up again (wan0).
+        for state, mtu, dev, want in (('fresh', 1280, 'small0', so()),
+                                      ('oldgen', 1280, 'wan0', to(ttl=63)),
+                                      ('expired', 1280, 'wan0', to(ttl=63)),
+                                      ('tos', 1280, 'wan0', to(ttl=63)),
+                                      ('fresh', 60, 'wan0', to(ttl=63))):
+            cached = Flow(fam, 'tcp', 'lan0', (c, 40000, s, 80), (r, 61000, s2, 8080),
+                          nh=('small0', mtu, state))
+            case('%s-nh-%s-mtu%d' % (n, state, mtu), 'both', tp(), 'lan0', 'redirect', 'fwd',
+                 [cached], dev, want)
         td = Flow(fam, 'tcp', 'lan0', (c, 40000, s, 80), (r, 61000, s2, 8080), teardown=True)
         case(n + '-after-teardown', 'both', tp(), 'lan0', 'pass', 'teardown', [td])
         # PSH does not end anything. A SYN neither: it goes to the stack
