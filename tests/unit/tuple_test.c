@@ -119,7 +119,9 @@ static void round_trip(int family, int proto, enum nat kind)
 		else
 			expect(!key.k6.pad[0] && !key.k6.pad[1] && !key.k6.pad[2],
 			       "%s dir %d: IPv6 key padding not zero", nat_name[kind], dir);
-		expect(!f.pad0 && !f.teardown && !f.packets && !f.bytes && !f.last_used_ns,
+		static const uint8_t zero_pad[sizeof(f.pad0)];
+		expect(!memcmp(f.pad0, zero_pad, sizeof(zero_pad)) && !f.teardown && !f.packets &&
+			       !f.bytes && !f.last_used_ns && !f.nh_mtu && !f.nh_gen,
 		       "%s dir %d: a new entry carries fast-path state", nat_name[kind], dir);
 
 		nfo_key_tuple(&key, family, &got, &ifindex);
