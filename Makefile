@@ -47,7 +47,8 @@ LIB_OBJS    := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRCS))
 BPF_OBJ     := $(BUILD)/nfo_fastpath.bpf.o
 SKEL        := $(BUILD)/nfo_fastpath.skel.h
 BIN         := $(BUILD)/nft-offload
-TEST_BINS   := $(BUILD)/tests/fastpath_test $(BUILD)/tests/nl_batch_test $(BUILD)/tests/pure_test
+TEST_BINS   := $(BUILD)/tests/fastpath_test $(BUILD)/tests/nl_batch_test $(BUILD)/tests/pure_test \
+               $(BUILD)/tests/flowtable_test
 
 .PHONY: all deps check test-unit test-bpf test-cli test-e2e bench demo install uninstall clean format man \
         deb check-deb check-systemd
@@ -94,9 +95,6 @@ $(BUILD)/tests/%: tests/bpf/%.c $(LIB_OBJS)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
-
-# The idle wheel is daemon code.
-$(BUILD)/tests/pure_test: $(BUILD)/daemon/flowtab.o
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS)
 	$(call msg,CC,$@)

@@ -29,6 +29,7 @@
 
 #include <bpf/libbpf.h>
 
+#include "admission.h"
 #include "attach.h"
 #include "bridge.h"
 #include "ct.h"
@@ -36,13 +37,13 @@
 #include "dataplane.h"
 #include "exporter.h"
 #include "flowmem.h"
-#include "flowtab.h"
+#include "flowtable.h"
 #include "log.h"
 #include "neigh.h"
 #include "nflog.h"
 #include "nft.h"
 #include "nftset.h"
-#include "ops.h"
+#include "instance.h"
 #include "pindir.h"
 #include "policy.h"
 #include "routenote.h"
@@ -88,7 +89,7 @@ struct pending {
 struct daemon {
 	struct nfo_config *cfg;
 	struct nfo_dp *dp;
-	struct nfo_flowtab tab;
+	struct nfo_flowtable tab;
 	struct nfo_waitq waitq; /* marked connections waiting for room in the table */
 	struct dev devs[NFO_MAX_DEVICES];
 	int ndevs;
@@ -147,6 +148,7 @@ struct daemon {
 	uint64_t skip_devices, skip_conntrack, skip_logged; /* admissions dropped */
 	uint64_t last_full_warn;
 	int nflog_buf; /* receive buffer of the nflog socket, bytes */
+	int ct_ev_buf; /* receive buffer of the conntrack event socket, bytes */
 	uint64_t get_since; /* when the oldest GET in the batch was asked for by nflog */
 	uint64_t netlink_marks_cleared; /* marks not set by our ruleset */
 	/* What keeps flows off the fast path besides the forward chains. */
@@ -544,39 +546,9 @@ static void ct_flush_if_full(struct daemon *d)
 		ct_flush(d);
 }
 
-/* Idle seconds and teardown state of a connection, from its two entries. */
-static int conn_usage(struct daemon *d, struct nfo_conn *c, uint64_t *last, bool *teardown,
-		      int *present)
+/* How each reason to leave the fast path hands the connection back. */
+static enum nfo_fixup evict_fixup(enum evict_why why)
 {
-	int dir;
-
-	*last = 0;
-	*teardown = false;
-	*present = 0;
-	for (dir = 0; dir < 2; dir++) {
-		struct nfo_flow f;
-
-		if (nfo_dp_flow_get(d->dp, c->orig.family, &c->key[dir], &f))
-			continue;
-		(*present)++;
-		if (f.last_used_ns > *last)
-			*last = f.last_used_ns;
-		if (!f.last_used_ns && f.created_ns > *last)
-			*last = f.created_ns;
-		*teardown |= f.teardown != 0;
-	}
-	return 0;
-}
-
-static void evict(struct daemon *d, struct nfo_conn *c, enum evict_why why, uint32_t idle_s)
-{
-	char buf[128];
-	int dir;
-
-	/* Final counts first: taking the entries out also reads them. */
-	nfo_exporter_leaving(&d->mx, c, why, evict_names[why]);
-	for (dir = 0; dir < 2; dir++)
-		nfo_dp_flow_del(d->dp, c->orig.family, &c->key[dir]);
 	switch (why) {
 	case EVICT_IDLE:
 	case EVICT_RULESET:
@@ -584,29 +556,35 @@ static void evict(struct daemon *d, struct nfo_conn *c, enum evict_why why, uint
 	case EVICT_ROUTE:
 	case EVICT_KEPTOFF:
 		/* Give conntrack its timeout back; clear the mark to re-judge. */
-		ct_flush_if_full(d);
-		nfo_ct_handback(&d->ct_batch, &c->orig, c->zone, c->tcp_state, c->assured, idle_s,
-				d->cfg->mark, true);
-		break;
+		return NFO_FIXUP_REJUDGE;
 	case EVICT_UNMARKED:
 	case EVICT_GONE:
-		ct_flush_if_full(d);
-		nfo_ct_handback(&d->ct_batch, &c->orig, c->zone, c->tcp_state, c->assured, idle_s,
-				d->cfg->mark, false);
-		break;
+		return NFO_FIXUP_TIMEOUT;
 	case EVICT_TEARDOWN:
 		/* The fast path saw a FIN/RST, conntrack did not report it. */
-		ct_flush_if_full(d);
-		nfo_ct_closing(&d->ct_batch, &c->orig, c->zone, d->cfg->mark);
-		break;
+		return NFO_FIXUP_CLOSING;
 	case EVICT_CLOSING:
 	case EVICT_DESTROY:
 		break; /* conntrack has set its own timeout, or forgot the entry */
 	}
+	return NFO_FIXUP_NONE;
+}
+
+static void evict(struct daemon *d, struct nfo_conn *c, enum evict_why why, uint32_t idle_s)
+{
+	enum nfo_fixup how = evict_fixup(why);
+	char buf[128];
+
+	/* Final counts first: taking the entries out also reads them. */
+	nfo_exporter_leaving(&d->mx, c, why, evict_names[why]);
+	if (how != NFO_FIXUP_NONE) {
+		ct_flush_if_full(d);
+		nfo_flow_offload_fixup_ct(&d->ct_batch, how, &c->orig, c->zone, c->tcp_state,
+					  c->assured, idle_s, d->cfg->mark);
+	}
 	if (nfo_log_get_level() >= NFO_LOG_DEBUG)
 		pr_debug("evict (%s): %s", evict_names[why], tuple_str(&c->orig, buf, sizeof(buf)));
-	nfo_flowtab_remove(&d->tab, c);
-	free(c);
+	nfo_flow_offload_del(&d->tab, d->dp, c);
 	d->st.evicted_total++;
 }
 
@@ -617,16 +595,11 @@ struct evict_all_arg {
 	long n;
 };
 
-static uint32_t key_ifindex(const struct nfo_conn *c, int dir)
-{
-	return c->orig.family == AF_INET ? c->key[dir].k4.ifindex : c->key[dir].k6.ifindex;
-}
-
 static void evict_all_cb(struct nfo_conn *c, void *arg)
 {
 	struct evict_all_arg *a = arg;
 
-	if (a->ifindex && key_ifindex(c, 0) != a->ifindex && key_ifindex(c, 1) != a->ifindex)
+	if (a->ifindex && nfo_conn_ifindex(c, 0) != a->ifindex && nfo_conn_ifindex(c, 1) != a->ifindex)
 		return;
 	evict(a->d, c, a->why, 0);
 	a->n++;
@@ -636,7 +609,7 @@ static long evict_all(struct daemon *d, enum evict_why why, uint32_t ifindex)
 {
 	struct evict_all_arg a = { .d = d, .why = why, .ifindex = ifindex };
 
-	nfo_flowtab_foreach(&d->tab, evict_all_cb, &a);
+	nfo_flowtable_foreach(&d->tab, evict_all_cb, &a);
 	ct_flush(d);
 	return a.n;
 }
@@ -764,7 +737,7 @@ static void handle_ct(struct daemon *d, struct nfo_ct *ct, uint64_t rx_ns, bool 
 
 	if (ct->orig.l4proto != IPPROTO_TCP && ct->orig.l4proto != IPPROTO_UDP)
 		return;
-	c = nfo_flowtab_find(&d->tab, &ct->orig, ct->zone);
+	c = nfo_flowtable_find(&d->tab, &ct->orig, ct->zone);
 	if (ct->event == NFO_CT_DESTROY) {
 		if (c)
 			evict(d, c, EVICT_DESTROY, 0);
@@ -979,34 +952,49 @@ static void policy_report(struct daemon *d)
 		(unsigned long long)d->skip_policy);
 }
 
-/* Both directions must enter through devices we are attached to. */
+/*
+ * Both directions must enter through devices we are attached to that are up,
+ * and no netdev chain may hook them: the check explain makes too.
+ */
 static bool devices_ok(struct daemon *d, struct pending *p)
 {
+	struct nfo_admit_dev ad[2] = {};
+	struct dev *dv[2];
 	char buf[128];
 	int dir;
 
 	for (dir = 0; dir < 2; dir++) {
-		struct dev *dv = dev_by_ifindex(d, p->oif[dir]);
-
-		if (!dv || !dv->attached || !dv->up) {
-			if (nfo_log_get_level() >= NFO_LOG_DEBUG)
-				pr_debug("not offloaded (%s direction arrives on a device that is "
-					 "not an offload device): %s",
-					 dir ? "reply" : "original",
-					 tuple_str(&p->ct.orig, buf, sizeof(buf)));
-			return false;
-		}
+		dv[dir] = dev_by_ifindex(d, p->oif[dir]);
+		ad[dir].offload = dv[dir] && dv[dir]->attached;
+		ad[dir].up = dv[dir] && dv[dir]->up;
+		ad[dir].netdev_chain = dv[dir] && dv[dir]->netdev_chain;
 	}
-	return true;
+	switch (nfo_admit_devices(ad, &dir)) {
+	case NFO_ADMIT_DEV_OK:
+		return true;
+	case NFO_ADMIT_DEV_NOT_OFFLOAD:
+		d->skip_devices++;
+		if (nfo_log_get_level() >= NFO_LOG_DEBUG)
+			pr_debug("not offloaded (%s direction arrives on a device that is "
+				 "not an offload device): %s",
+				 dir ? "reply" : "original",
+				 tuple_str(&p->ct.orig, buf, sizeof(buf)));
+		break;
+	case NFO_ADMIT_DEV_NETDEV_CHAIN:
+		d->skip_keptoff++;
+		if (nfo_log_get_level() >= NFO_LOG_DEBUG)
+			pr_debug("not offloaded (netdev chains hook %s): %s", dv[dir]->name,
+				 tuple_str(&p->ct.orig, buf, sizeof(buf)));
+		break;
+	}
+	return false;
 }
 
 /* Conntrack's timeout of an offloaded connection: the long one, again. */
 static void hold_ct(struct daemon *d, const struct nfo_conn *c)
 {
 	ct_flush_if_full(d);
-	nfo_ct_req_update(&d->ct_batch, &c->orig, c->zone,
-			  &(struct nfo_ct_update){ .set_timeout = true,
-						   .timeout = d->cfg->ct_timeout });
+	nfo_flow_offload_refresh(&d->ct_batch, c, d->cfg->ct_timeout);
 }
 
 /*
@@ -1063,30 +1051,23 @@ static void admit(struct daemon *d, struct pending *p, uint64_t now)
 	/* The original direction leaves where the reply comes in (symmetric). */
 	if (flow[0].flags & NFO_FLOW_SNAT)
 		flow[0].snat_oif = p->oif[1];
-	/* Reply first: once the original direction bypasses conntrack, replies must too. */
-	for (dir = 1; dir >= 0; dir--) {
-		flow[dir].created_ns = now;
-		err = nfo_dp_flow_add(d->dp, ct->orig.family, &c->key[dir], &flow[dir], true);
-		if (err) {
-			if (!dir)
-				nfo_dp_flow_del(d->dp, ct->orig.family, &c->key[1]);
-			d->st.admit_errors++;
-			if (err == -E2BIG || err == -ENOSPC || err == -ENOMEM) {
-				/* Full although counted: wait, do not retry at once. */
-				wait_for_room(d, &ct->orig, ct->zone);
-			} else if (now - d->last_full_warn > 10000000000ULL) {
-				d->last_full_warn = now;
-				pr_warn("cannot write a flow entry: %s", strerror(-err));
-			}
-			/* It stays in the slow path; give conntrack its timeout back. */
-			ct_flush_if_full(d);
-			nfo_ct_handback(&d->ct_batch, &ct->orig, ct->zone, c->tcp_state, c->assured,
-					0, d->cfg->mark, false);
-			free(c);
-			return;
+	err = nfo_flow_offload_add(&d->tab, d->dp, c, flow, now);
+	if (err) {
+		d->st.admit_errors++;
+		if (err == -E2BIG || err == -ENOSPC || err == -ENOMEM) {
+			/* Full although counted: wait, do not retry at once. */
+			wait_for_room(d, &ct->orig, ct->zone);
+		} else if (now - d->last_full_warn > 10000000000ULL) {
+			d->last_full_warn = now;
+			pr_warn("cannot write a flow entry: %s", strerror(-err));
 		}
+		/* It stays in the slow path; give conntrack its timeout back. */
+		ct_flush_if_full(d);
+		nfo_flow_offload_fixup_ct(&d->ct_batch, NFO_FIXUP_TIMEOUT, &ct->orig, ct->zone,
+					  c->tcp_state, c->assured, 0, d->cfg->mark);
+		free(c);
+		return;
 	}
-	nfo_flowtab_insert(&d->tab, c);
 	/*
 	 * A packet conntrack saw between the update above and these map writes
 	 * refreshed the entry to its own timeout (30 s for UDP not yet
@@ -1095,7 +1076,7 @@ static void admit(struct daemon *d, struct pending *p, uint64_t now)
 	 * it again against anything still in flight.
 	 */
 	hold_ct(d, c);
-	nfo_flowtab_schedule(&d->tab, c,
+	nfo_flowtable_schedule(&d->tab, c,
 			     mono_s() + (d->cfg->idle_timeout < 10 ? d->cfg->idle_timeout : 10));
 	lat_record(d, mono_ns() - p->rx_ns);
 	d->st.offloaded_total++;
@@ -1153,10 +1134,8 @@ static void process_chunk(struct daemon *d, int first, int n, uint64_t now)
 			continue;
 		}
 		p->ok = devices_ok(d, p);
-		if (!p->ok) {
-			d->skip_devices++;
+		if (!p->ok)
 			continue;
-		}
 		p->ok = !kept_off(d, p);
 		if (!p->ok) {
 			d->skip_keptoff++;
@@ -1224,7 +1203,7 @@ static bool distrust_netlink_mark(struct daemon *d, const struct nlmsghdr *nlh,
 	if (d->cfg->trust_netlink_marks || !nlh->nlmsg_pid || ct->event == NFO_CT_DESTROY ||
 	    !ct->has_mark || !(ct->mark & d->cfg->mark) || nlh->nlmsg_pid == d->ct_req.portid ||
 	    nlh->nlmsg_pid == d->ct_dump.portid ||
-	    nfo_flowtab_find(&d->tab, &ct->orig, ct->zone))
+	    nfo_flowtable_find(&d->tab, &ct->orig, ct->zone))
 		return false;
 	if (!d->netlink_marks_cleared++)
 		pr_info("cleared ct mark 0x%08x set through netlink by port id %u (conntrackd "
@@ -1305,7 +1284,7 @@ static int resync(struct daemon *d, const char *why)
 		d->resync_due = true;
 		return err;
 	}
-	nfo_flowtab_foreach(&d->tab, gone_cb, &ga);
+	nfo_flowtable_foreach(&d->tab, gone_cb, &ga);
 	ct_flush(d);
 	expire_waiters(d, true);
 	d->resync_due = false;
@@ -1324,12 +1303,39 @@ static int resync(struct daemon *d, const char *why)
 	return 0;
 }
 
+/*
+ * Events were lost: the receive buffer was too small for a burst. Double it
+ * (as conntrackd does), up to CT_EV_BUF_MAX or the configured size if that
+ * is larger, and say so at each growth.
+ */
+#define CT_EV_BUF_MAX (128 << 20)
+static void grow_ct_ev_buf(struct daemon *d)
+{
+	int max = d->cfg->event_buffer > CT_EV_BUF_MAX ? d->cfg->event_buffer : CT_EV_BUF_MAX;
+	int want = d->ct_ev_buf > max / 2 ? max : d->ct_ev_buf * 2;
+	int err;
+
+	if (want <= d->ct_ev_buf)
+		return;
+	err = nfo_nl_set_rcvbuf(&d->ct_ev, want);
+	if (err) {
+		pr_warn("cannot grow the conntrack event buffer to %d KiB: %s", want >> 10,
+			strerror(-err));
+		d->ct_ev_buf = max; /* do not try again at every loss */
+		return;
+	}
+	pr_info("conntrack event buffer grown from %d to %d KiB after a loss%s",
+		d->ct_ev_buf >> 10, want >> 10, want == max ? " (the largest it gets)" : "");
+	d->ct_ev_buf = want;
+}
+
 static void read_ct_events(struct daemon *d)
 {
 	int n = nfo_nl_read_events(&d->ct_ev, ct_event_cb, d, 256);
 
 	if (n == -ENOBUFS) {
 		d->st.events_lost++;
+		grow_ct_ev_buf(d);
 		if (!d->resync_due)
 			pr_warn("conntrack events lost (receive buffer full); resyncing");
 		d->resync_due = true;
@@ -1359,7 +1365,7 @@ static int nflog_cb(unsigned int idx, const struct nlmsghdr *nlh, int err, void 
 	if (d->pol.rules)
 		note_route(d, nlh, &t);
 	nfo_tuple_invert(&inv, &t);
-	if (nfo_flowtab_find(&d->tab, &t, 0) || nfo_flowtab_find(&d->tab, &inv, 0))
+	if (nfo_flowtable_find(&d->tab, &t, 0) || nfo_flowtable_find(&d->tab, &inv, 0))
 		return 0;
 	ct_flush_if_full(d);
 	if (!d->get_since)
@@ -1565,7 +1571,7 @@ static long evict_concerned(struct daemon *d, const struct nfo_setchg *chg)
 {
 	struct concerned_arg a = { .d = d, .chg = chg };
 
-	nfo_flowtab_foreach(&d->tab, evict_concerned_cb, &a);
+	nfo_flowtable_foreach(&d->tab, evict_concerned_cb, &a);
 	ct_flush(d);
 	return a.n;
 }
@@ -1784,33 +1790,25 @@ static int teardown_event(void *ctx, void *data, size_t len)
 {
 	const struct nfo_event *e = data;
 	struct daemon *d = ctx;
-	struct nfo_tuple in, orig;
 	union nfo_key key = {};
+	struct nfo_flow f = {};
 	struct nfo_conn *c;
-	uint32_t ifindex;
 
 	if (len < sizeof(*e) || (e->family != AF_INET && e->family != AF_INET6))
 		return 0;
 	memcpy(&key, e->key, e->family == AF_INET ? sizeof(key.k4) : sizeof(key.k6));
-	nfo_key_tuple(&key, e->family, &in, &ifindex);
-	if (e->dir == NFO_DIR_ORIGINAL) {
-		orig = in;
-	} else {
-		struct nfo_flow f;
-		struct nfo_tuple out;
-
-		if (nfo_dp_flow_get(d->dp, e->family, &key, &f))
-			return 0;
-		nfo_flow_out_tuple(&in, &f, &out);
-		nfo_tuple_invert(&orig, &out);
-	}
-	c = nfo_flowtab_find(&d->tab, &orig, 0);
-	if (!c || c->ct_id != e->ct_id)
+	/* A reply entry names its connection through its NAT: read it. */
+	if (e->dir != NFO_DIR_ORIGINAL && nfo_dp_flow_get(d->dp, e->family, &key, &f))
+		return 0;
+	f.dir = e->dir;
+	f.ct_id = e->ct_id;
+	c = nfo_flowtable_find_entry(&d->tab, e->family, &key, &f);
+	if (!c)
 		return 0;
 	if (e->type == NFO_TEARDOWN_ROUTE)
 		evict(d, c, EVICT_ROUTE, 0);
 	else
-		nfo_flowtab_schedule(&d->tab, c, mono_s() + 2);
+		nfo_flow_offload_teardown(&d->tab, c, mono_s());
 	return 0;
 }
 
@@ -1842,32 +1840,31 @@ static void idle_gc(struct daemon *d)
 	uint64_t now = mono_ns();
 	struct nfo_conn *c, *next;
 
-	for (c = nfo_flowtab_expire(&d->tab, now_s); c; c = next) {
-		uint64_t last;
-		bool teardown;
-		int present;
-		uint32_t idle;
+	for (c = nfo_flowtable_gc_step(&d->tab, now_s); c; c = next) {
+		uint32_t idle, when;
 
 		next = c->wnext;
 		c->wnext = NULL;
-		conn_usage(d, c, &last, &teardown, &present);
-		/* last is 0 when both entries were deleted (evict/flush): not idle. */
-		idle = last && now > last ? (now - last) / 1000000000ULL : 0;
-		if (present < 2) {
+		switch (nfo_flow_offload_gc(d->dp, c, now, now_s, d->cfg->idle_timeout, &idle,
+					    &when)) {
+		case NFO_GC_GONE:
 			/* Deleted behind our back (nft-offload evict/flush). */
 			evict(d, c, EVICT_UNMARKED, idle);
-		} else if (teardown) {
+			break;
+		case NFO_GC_TEARDOWN:
 			evict(d, c, EVICT_TEARDOWN, idle);
-		} else if (idle >= d->cfg->idle_timeout) {
+			break;
+		case NFO_GC_IDLE:
 			evict(d, c, EVICT_IDLE, idle);
-		} else {
+			break;
+		case NFO_GC_ALIVE:
 			/*
 			 * In use: a packet the fast path passed to the stack may
 			 * have given the entry conntrack's own short timeout.
 			 */
 			hold_ct(d, c);
-			nfo_flowtab_schedule(&d->tab, c,
-					     now_s + (d->cfg->idle_timeout - idle));
+			nfo_flowtable_schedule(&d->tab, c, when);
+			break;
 		}
 	}
 	ct_flush(d);
@@ -2025,7 +2022,7 @@ static void xfrm_reload(struct daemon *d, bool at_start)
 		return;
 	}
 	if (d->xfrm.n) {
-		nfo_flowtab_foreach(&d->tab, xfrm_evict_cb, &a);
+		nfo_flowtable_foreach(&d->tab, xfrm_evict_cb, &a);
 		ct_flush(d);
 	}
 	if (at_start ? d->xfrm.total > 0 : d->st.xfrm_policies != (uint32_t)d->xfrm.total || a.n)
@@ -2057,23 +2054,12 @@ static void read_xfrm_events(struct daemon *d)
 	xfrm_reload(d, false);
 }
 
-/* Admission: a device hooked by netdev chains, or an xfrm policy, says no. */
+/* Admission: an xfrm policy says no (netdev chains: devices_ok). */
 static bool kept_off(struct daemon *d, const struct pending *p)
 {
 	const struct nfo_xfrm_pol *pol;
 	char buf[128], ps[192];
-	int dir;
 
-	for (dir = 0; dir < 2; dir++) {
-		struct dev *dv = dev_by_ifindex(d, p->oif[dir]);
-
-		if (dv && dv->netdev_chain) {
-			if (nfo_log_get_level() >= NFO_LOG_DEBUG)
-				pr_debug("not offloaded (netdev chains hook %s): %s", dv->name,
-					 tuple_str(&p->ct.orig, buf, sizeof(buf)));
-			return true;
-		}
-	}
 	pol = nfo_xfrm_match(&d->xfrm, &p->ct.orig, &p->ct.reply);
 	if (pol && nfo_log_get_level() >= NFO_LOG_DEBUG) {
 		nfo_xfrm_pol_str(pol, ps, sizeof(ps));
@@ -2220,99 +2206,50 @@ static int take_lock(struct daemon *d)
 
 struct adopt_arg {
 	struct daemon *d;
-	long n;
+	uint32_t when; /* first idle check */
 };
 
-/* Rebuild the index from the pinned flow map (restart without a gap). */
-static int adopt_cb(uint8_t family, const union nfo_key *key, const struct nfo_flow *flow,
-		    void *arg)
+/*
+ * Rebuild the table from the pinned flow map (restart without a gap): each
+ * whole connection joins it; a lone direction goes (its connection is back
+ * on the kernel path). A connection keyed after a bridge's destination NAT
+ * has no key that names it: back to the stack too; the start's conntrack
+ * dump offloads it again.
+ */
+static int adopt_cb(const struct nfo_fp_conn *fc, void *arg)
 {
 	struct adopt_arg *a = arg;
-	struct nfo_tuple in;
-	struct nfo_conn *c;
-	uint32_t ifindex;
+	struct nfo_conn *c = NULL;
+	int dir;
 
-	if (flow->dir != NFO_DIR_ORIGINAL)
-		return 0;
-	/*
-	 * Keyed after a bridge's destination NAT: the key does not name the
-	 * connection. Back to the stack; the start's conntrack dump offloads
-	 * it again (its reply entry goes as an orphan below).
-	 */
-	if (flow->flags & NFO_FLOW_AFTER_DNAT) {
-		nfo_dp_flow_del(a->d->dp, family, key);
+	if (fc->have[0] && fc->have[1] && !(fc->flow[0].flags & NFO_FLOW_AFTER_DNAT) &&
+	    !nfo_flowtable_find(&a->d->tab, &fc->orig, 0))
+		c = calloc(1, sizeof(*c));
+	if (!c) {
+		for (dir = 0; dir < 2; dir++)
+			if (fc->have[dir])
+				nfo_dp_flow_del(a->d->dp, fc->family, &fc->key[dir]);
 		return 0;
 	}
-	nfo_key_tuple(key, family, &in, &ifindex);
-	if (nfo_flowtab_find(&a->d->tab, &in, 0))
-		return 0;
-	c = calloc(1, sizeof(*c));
-	if (!c)
-		return -ENOMEM;
-	c->orig = in;
-	c->key[0] = *key;
-	c->ct_id = flow->ct_id;
+	c->orig = fc->orig;
+	c->key[0] = fc->key[0];
+	c->key[1] = fc->key[1];
+	c->ct_id = fc->ct_id;
 	c->tcp_state = NFO_TCP_ESTABLISHED;
 	c->assured = 1;
 	c->gen = a->d->gen;
-	nfo_flowtab_insert(&a->d->tab, c);
-	a->n++;
+	nfo_flowtable_insert(&a->d->tab, c);
+	nfo_flowtable_schedule(&a->d->tab, c, a->when);
 	return 0;
-}
-
-/* Second pass: each REPLY entry joins its connection by ct id. */
-static int adopt_reply_cb(uint8_t family, const union nfo_key *key, const struct nfo_flow *flow,
-			  void *arg)
-{
-	struct adopt_arg *a = arg;
-	struct nfo_tuple in, orig_guess;
-
-	if (flow->dir != NFO_DIR_REPLY)
-		return 0;
-	/* The ORIGINAL tuple is the inverse of what the reply leaves as. */
-	{
-		uint32_t ifindex;
-		struct nfo_tuple out;
-
-		nfo_key_tuple(key, family, &in, &ifindex);
-		nfo_flow_out_tuple(&in, flow, &out);
-		nfo_tuple_invert(&orig_guess, &out);
-	}
-	{
-		struct nfo_conn *c = nfo_flowtab_find(&a->d->tab, &orig_guess, 0);
-
-		if (c && c->ct_id == flow->ct_id) {
-			c->key[1] = *key;
-			c->paired = 1;
-		} else {
-			nfo_dp_flow_del(a->d->dp, family, key); /* orphan */
-		}
-	}
-	return 0;
-}
-
-static void drop_unpaired_cb(struct nfo_conn *c, void *arg)
-{
-	struct daemon *d = arg;
-
-	if (c->paired) {
-		nfo_flowtab_schedule(&d->tab, c, mono_s() + d->cfg->idle_timeout);
-		return;
-	}
-	nfo_dp_flow_del(d->dp, c->orig.family, &c->key[0]);
-	nfo_flowtab_remove(&d->tab, c);
-	free(c);
 }
 
 static void adopt(struct daemon *d)
 {
-	struct adopt_arg a = { .d = d };
+	struct adopt_arg a = { .d = d, .when = mono_s() + d->cfg->idle_timeout };
+	int err = nfo_fp_foreach_conn(d->dp, adopt_cb, &a);
 
-	nfo_dp_flow_foreach(d->dp, AF_INET, adopt_cb, &a);
-	nfo_dp_flow_foreach(d->dp, AF_INET6, adopt_cb, &a);
-	nfo_dp_flow_foreach(d->dp, AF_INET, adopt_reply_cb, &a);
-	nfo_dp_flow_foreach(d->dp, AF_INET6, adopt_reply_cb, &a);
-	nfo_flowtab_foreach(&d->tab, drop_unpaired_cb, d);
+	if (err)
+		pr_warn("cannot read the pinned flow table: %s", strerror(-err));
 	if (d->tab.count)
 		pr_info("adopted %llu offloaded connections from the pinned flow table",
 			(unsigned long long)d->tab.count);
@@ -2324,7 +2261,8 @@ static int open_sockets(struct daemon *d)
 
 	err = nfo_nl_open(&d->ct_ev, NETLINK_NETFILTER, NFO_CT_EVENT_GROUPS);
 	if (!err) {
-		err = nfo_nl_set_rcvbuf(&d->ct_ev, d->cfg->event_buffer);
+		d->ct_ev_buf = d->cfg->event_buffer;
+		err = nfo_nl_set_rcvbuf(&d->ct_ev, d->ct_ev_buf);
 		if (err)
 			pr_warn("cannot size the conntrack event buffer: %s", strerror(-err));
 		err = 0;
@@ -2560,7 +2498,7 @@ static int start(struct daemon *d, bool had_pins)
 
 	if (nfo_dp_load(&dopts, &d->dp))
 		return -1;
-	if (open_sockets(d) || nfo_flowtab_init(&d->tab) || nfo_waitq_init(&d->waitq))
+	if (open_sockets(d) || nfo_flowtable_init(&d->tab) || nfo_waitq_init(&d->waitq))
 		return -1;
 	d->tab.now = mono_s();
 
@@ -2751,7 +2689,7 @@ out_close:
 	nfo_exporter_close(&d->mx);
 	ring_buffer__free(d->rb);
 	if (d->tab.hash)
-		nfo_flowtab_free(&d->tab);
+		nfo_flowtable_free(&d->tab);
 	if (d->waitq.hash)
 		nfo_waitq_free(&d->waitq);
 	nfo_setchg_reset(&d->setchg);

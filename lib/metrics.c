@@ -6,11 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <bpf/bpf.h>
 
 #include "metrics.h"
-#include "ops.h"
+#include "instance.h"
 
 static const char *const reason_labels[] = {
 #define X(e, key, desc) key,

@@ -10,7 +10,7 @@ trap 'ip netns del "$NS" 2>/dev/null || true' EXIT INT TERM
 ip netns add "$NS"
 ip -n "$NS" link set lo up
 rc=0
-for t in pure_test nl_batch_test; do
+for t in pure_test flowtable_test nl_batch_test; do
 	echo "# $t"
 	ip netns exec "$NS" "$BUILD/tests/$t" || rc=1
 done
