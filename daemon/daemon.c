@@ -78,6 +78,11 @@ struct dev {
 	bool bridge; /* a bridge device */
 };
 
+struct ct_answer {
+	struct nfo_ct ct;
+	uint64_t rx_ns; /* the mark notification that asked, or the flush */
+};
+
 struct pending {
 	struct nfo_ct ct;
 	uint64_t rx_ns; /* when the event was read */
@@ -110,12 +115,12 @@ struct daemon {
 	int prep[PENDING_MAX]; /* admission batch request -> pend index */
 	int nprep;
 	int rt_first; /* first pend index of the route batch in flight */
-	struct nfo_ct got[PENDING_MAX]; /* answers to GET requests, handled after */
-	int ngot;
+	/* Answers to GET requests, collected by each flush, for the intake. */
+	struct ct_answer *answers;
+	size_t nanswers, answers_cap;
 
 	uint32_t gen; /* resync generation */
 	bool resync_due;
-	bool in_pending; /* process_pending is running */
 	uint64_t revalidate_again_ns; /* second pass of a re-validation, or 0 */
 	uint32_t settle_at; /* a follow-up resync after a loss (wheel seconds) */
 	/*
@@ -780,34 +785,44 @@ static void handle_ct(struct daemon *d, struct nfo_ct *ct, uint64_t rx_ns, bool 
 		queue_admission(d, ct, rx_ns);
 }
 
-/* Answers to GETs arrive while the batch is flushed: keep them for later. */
+/* Answers to GETs arrive while the batch is flushed: queue them for the intake. */
 static int get_cb(unsigned int idx, const struct nlmsghdr *nlh, int err, void *arg)
 {
 	struct daemon *d = arg;
+	struct ct_answer *a;
 
-	if (err || !nlh || d->ngot == PENDING_MAX)
+	if (err || !nlh)
 		return 0;
+	if (d->nanswers == d->answers_cap) {
+		size_t cap = d->answers_cap ? d->answers_cap * 2 : 256;
+
+		a = realloc(d->answers, cap * sizeof(*a));
+		if (!a)
+			return 0; /* the next resync finds it */
+		d->answers = a;
+		d->answers_cap = cap;
+	}
+	a = &d->answers[d->nanswers];
 	/* TCP answers must carry the state (that is why it was asked for). */
-	if (!nfo_ct_parse(nlh, &d->got[d->ngot]) &&
-	    (d->got[d->ngot].has_tcp_state || d->got[d->ngot].orig.l4proto != IPPROTO_TCP))
-		d->got[d->ngot++].event = NFO_CT_UPDATE;
+	if (nfo_ct_parse(nlh, &a->ct) ||
+	    (!a->ct.has_tcp_state && a->ct.orig.l4proto == IPPROTO_TCP))
+		return 0;
+	a->ct.event = NFO_CT_UPDATE;
+	/* Latency counts from the mark notification that asked, if one did. */
+	a->rx_ns = d->get_since ? d->get_since : mono_ns();
+	d->nanswers++;
 	return 0;
 }
 
-/* Flush the conntrack batch, then act on what GET requests told us. */
+/*
+ * Send the conntrack requests. Answers to GETs are only queued: the intake
+ * acts on them (intake_settle), never a flush, so that no flush runs inside
+ * another job's work.
+ */
 static void ct_flush(struct daemon *d)
 {
-	uint64_t rx;
-	int i, n;
-
 	nfo_nl_batch_flush(&d->ct_batch, get_cb, d);
-	/* Latency counts from the mark notification that asked, if one did. */
-	rx = d->get_since ? d->get_since : mono_ns();
 	d->get_since = 0;
-	n = d->ngot;
-	d->ngot = 0;
-	for (i = 0; i < n; i++)
-		handle_ct(d, &d->got[i], rx, false);
 }
 
 static void process_pending(struct daemon *d);
@@ -821,18 +836,8 @@ static void queue_admission(struct daemon *d, const struct nfo_ct *ct, uint64_t 
 	for (i = 0; i < d->npend; i++)
 		if (d->pend[i].ct.zone == ct->zone && nfo_tuple_equal(&d->pend[i].ct.orig, &ct->orig))
 			return;
-	if (d->npend == PENDING_MAX) {
-		if (d->in_pending) {
-			/*
-			 * Reached from inside process_pending (an admission that
-			 * failed flushed GET answers): it cannot run again here.
-			 * Leave the connection to the next resync.
-			 */
-			d->resync_due = true;
-			return;
-		}
+	if (d->npend == PENDING_MAX)
 		process_pending(d);
-	}
 	p = &d->pend[d->npend++];
 	p->ct = *ct;
 	p->rx_ns = rx_ns;
@@ -1172,15 +1177,37 @@ static void process_pending(struct daemon *d)
 	uint64_t now = mono_ns();
 	int i;
 
-	if (d->in_pending)
-		return; /* the outer call gets to what was queued meanwhile */
-	d->in_pending = true;
 	for (i = 0; i < d->npend; i += BATCH_MAX / 2)
 		process_chunk(d, i, d->npend - i < BATCH_MAX / 2 ? d->npend - i : BATCH_MAX / 2,
 			      now);
 	d->npend = 0;
-	d->in_pending = false;
 	ct_flush(d);
+}
+
+/*
+ * Admit what is queued, send the requests, act on the answers they brought
+ * (which may queue more admissions), until nothing is left. The one place
+ * where answers to conntrack requests are handled: data flows one way.
+ */
+static void intake_settle(struct daemon *d)
+{
+	struct ct_answer *a;
+	size_t i, n;
+
+	for (;;) {
+		process_pending(d);
+		ct_flush(d);
+		if (!d->nanswers)
+			return;
+		/* Handling them may queue more answers: take these out first. */
+		a = d->answers;
+		n = d->nanswers;
+		d->answers = NULL;
+		d->nanswers = d->answers_cap = 0;
+		for (i = 0; i < n; i++)
+			handle_ct(d, &a[i].ct, a[i].rx_ns, false);
+		free(a);
+	}
 }
 
 /* ---- conntrack events and resync --------------------------------------- */
@@ -1276,9 +1303,7 @@ static int resync(struct daemon *d, const char *why)
 		if (err != -ENOBUFS && err != -EINTR)
 			break;
 	}
-	process_pending(d);
-	ct_flush(d);
-	process_pending(d);
+	intake_settle(d);
 	if (err) {
 		pr_warn("conntrack dump failed (%s); will retry", strerror(-err));
 		d->resync_due = true;
@@ -1342,10 +1367,9 @@ static void read_ct_events(struct daemon *d)
 	} else if (n < 0) {
 		pr_warn("reading conntrack events: %s", strerror(-n));
 	}
-	process_pending(d);
-	ct_flush(d);
+	intake_settle(d);
 	release_waiters(d);
-	process_pending(d);
+	intake_settle(d);
 }
 
 /*
@@ -1392,10 +1416,7 @@ static void read_nflog(struct daemon *d)
 	} else if (n < 0) {
 		pr_warn("reading mark notifications: %s", strerror(-n));
 	}
-	ct_flush(d);
-	process_pending(d);
-	ct_flush(d);
-	process_pending(d);
+	intake_settle(d);
 }
 
 /* ---- ruleset ------------------------------------------------------------ */
@@ -1925,7 +1946,7 @@ static void tick(struct daemon *d)
 	nfo_exporter_tick(&d->mx);
 	expire_waiters(d, false);
 	release_waiters(d);
-	process_pending(d);
+	intake_settle(d);
 	if (++ticks % 10 == 0)
 		refresh_xdp_tx(d);
 	if (ticks % 5 == 0)
@@ -2488,6 +2509,8 @@ static void event_loop(struct daemon *d)
 			else if (nfo_exporter_owns(&d->mx, fd))
 				nfo_exporter_handle(&d->mx, fd, evs[i].events);
 		}
+		/* Answers any job's requests brought back: to the intake. */
+		intake_settle(d);
 	}
 }
 
@@ -2690,6 +2713,7 @@ out_close:
 	ring_buffer__free(d->rb);
 	if (d->tab.hash)
 		nfo_flowtable_free(&d->tab);
+	free(d->answers);
 	if (d->waitq.hash)
 		nfo_waitq_free(&d->waitq);
 	nfo_setchg_reset(&d->setchg);
