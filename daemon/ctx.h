@@ -1,0 +1,186 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The daemon's context: what links its parts (see the files named after each
+ * job), the types they share, and small helpers. Included by every part.
+ */
+#ifndef NFO_DAEMON_CTX_H
+#define NFO_DAEMON_CTX_H
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <netinet/in.h>
+#include <bpf/libbpf.h>
+#include "admission.h"
+#include "attach.h"
+#include "bridge.h"
+#include "ct.h"
+#include "dataplane.h"
+#include "exporter.h"
+#include "flowmem.h"
+#include "flowtable.h"
+#include "log.h"
+#include "neigh.h"
+#include "nflog.h"
+#include "nft.h"
+#include "nftset.h"
+#include "instance.h"
+#include "pindir.h"
+#include "policy.h"
+#include "routenote.h"
+#include "rtnl.h"
+#include "runrec.h"
+#include "waitq.h"
+#include "nft_watch.h"
+#include "owner.h"
+#include "xfrm.h"
+
+#define PENDING_MAX 512
+/*
+ * Requests per netlink batch: the answers must fit in the socket's receive
+ * buffer (each costs about a kilobyte of it), or they are lost (ENOBUFS).
+ */
+#define BATCH_MAX 128
+#define LAT_BUCKETS 512
+
+struct dev {
+	char name[IFNAMSIZ];
+	enum nfo_mode want; /* as configured (auto resolved at attach) */
+	enum nfo_mode mode; /* as attached */
+	uint32_t ifindex; /* 0 while the device does not exist */
+	uint32_t slot;
+	uint32_t flags; /* NFO_DEV_* */
+	bool attached;
+	bool up;
+	bool netdev_chain; /* a netdev chain hooks it: kernel path only */
+	bool owner_lost; /* our program was found replaced or gone */
+	uint8_t mac[6];
+	uint32_t master; /* bridge it is a port of, when it became one while running */
+	bool bridge; /* a bridge device */
+};
+
+struct ct_answer {
+	struct nfo_ct ct;
+	uint64_t rx_ns; /* the mark notification that asked, or the flush */
+};
+
+struct pending {
+	struct nfo_ct ct;
+	uint64_t rx_ns; /* when the event was read */
+	uint32_t oif[2]; /* route lookups: ingress of each direction */
+	bool ok; /* still to be admitted */
+	struct nfo_nflog_route route[2]; /* policy routing: as the kernel routed each direction */
+};
+
+struct daemon {
+	struct nfo_config *cfg;
+	struct nfo_dp *dp;
+	struct nfo_flowtable tab;
+	struct nfo_waitq waitq; /* marked connections waiting for room in the table */
+	struct dev devs[NFO_MAX_DEVICES];
+	int ndevs;
+
+	struct nfo_nl ct_ev; /* conntrack events */
+	struct nfo_nl ct_req; /* conntrack requests */
+	struct nfo_nl ct_dump; /* conntrack dumps: never shared with requests */
+	struct nfo_nl nft_ev; /* ruleset generations */
+	struct nfo_nl rt_ev; /* links and routes */
+	struct nfo_nl rt_req; /* route lookups */
+	struct nfo_nl nflog; /* packets that set a mark bit (nflog group) */
+	struct nfo_nl_batch ct_batch, rt_batch, adm_batch;
+	int epfd, sigfd, timerfd, lockfd;
+	struct ring_buffer *rb; /* teardown events from the fast path */
+
+	struct pending pend[PENDING_MAX];
+	int npend;
+	int prep[PENDING_MAX]; /* admission batch request -> pend index */
+	int nprep;
+	int rt_first; /* first pend index of the route batch in flight */
+	/* Answers to GET requests, collected by each flush, for the intake. */
+	struct ct_answer *answers;
+	size_t nanswers, answers_cap;
+
+	uint32_t gen; /* resync generation */
+	bool resync_due;
+	uint64_t revalidate_again_ns; /* second pass of a re-validation, or 0 */
+	uint32_t settle_at; /* a follow-up resync after a loss (wheel seconds) */
+	/*
+	 * Catch-up dumps: conntrack entries created while no event listener
+	 * existed (before the daemon started, with nf_conntrack_events = 2)
+	 * never report their mark. Dump the marked ones 2, 10 and 30 s after
+	 * the start and after each ruleset re-validation (which clears marks
+	 * such entries will not report again), then every 10 minutes.
+	 */
+	uint32_t catchup_at;
+	unsigned int catchups;
+	uint64_t dumped; /* entries of the dump in progress */
+	bool revalidate_due;
+	/*
+	 * Set element changes: those of the transactions read so far
+	 * (committed: up to the last NEWGEN of the user's), and those the
+	 * second pass of a targeted re-validation must look at again.
+	 */
+	struct nfo_setchg setchg, again_chg;
+	size_t setchg_committed;
+	bool setchg_due, again_targeted;
+	uint64_t lat[LAT_BUCKETS];
+	uint64_t lat_max;
+	struct nfo_state st;
+	struct nfo_exporter mx; /* metrics */
+	bool stop;
+	bool table_created;
+	bool runrec_written;
+	struct nfo_pins_before pins_before; /* what a failed start must not remove */
+	uint64_t skip_devices, skip_conntrack, skip_logged; /* admissions dropped */
+	uint64_t last_full_warn;
+	int nflog_buf; /* receive buffer of the nflog socket, bytes */
+	int ct_ev_buf; /* receive buffer of the conntrack event socket, bytes */
+	uint64_t get_since; /* when the oldest GET in the batch was asked for by nflog */
+	uint64_t netlink_marks_cleared; /* marks not set by our ruleset */
+	/* What keeps flows off the fast path besides the forward chains. */
+	struct nfo_xfrm xfrm; /* xfrm policies that apply to forwarded packets */
+	struct nfo_nl xfrm_ev; /* their events */
+	bool xfrm_ev_open;
+	uint64_t skip_keptoff; /* admissions refused: netdev chain or xfrm policy */
+	char table_text[8192]; /* our table as listed right after install */
+	struct nfo_policy pol; /* ip rules beyond the defaults */
+	struct nfo_routenotes notes; /* how logged packets were routed (with pol.rules) */
+	bool policy_due; /* rules changed: read them again */
+	bool notes_nomem; /* said once */
+	uint64_t skip_policy, skip_policy_logged;
+};
+
+/*
+ * NFO_EVICTS (nfo_abi.h): idle; closing (TCP left ESTABLISHED: conntrack saw
+ * FIN/RST); destroyed (conntrack entry gone); unmarked (someone cleared our
+ * mark bit); ruleset (re-validation after a ruleset change); device (a device
+ * went away or down); gone (missing from a resync dump); route moved (the
+ * route of a source-NATed flow moved: the stack decides); teardown (FIN/RST
+ * seen by the fast path, conntrack said nothing); kept off (a netdev chain or
+ * an xfrm policy now applies to it: the fast path would skip it).
+ */
+enum evict_why {
+#define X(e, label) EVICT_##e,
+	NFO_EVICTS(X)
+#undef X
+};
+
+uint64_t mono_now_ns(void);
+uint32_t mono_now_s(void);
+const char *tuple_str(const struct nfo_tuple *t, char *buf, size_t len);
+void latency_record(struct daemon *d, uint64_t ns);
+void publish_state(struct daemon *d);
+
+#endif
