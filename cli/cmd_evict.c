@@ -37,8 +37,9 @@ int cmd_flush(struct cli *c, int argc, char **argv)
 int cmd_evict(struct cli *c, int argc, char **argv)
 {
 	if (argc)
-		return cli_usage_error(c, "unexpected argument '%s' (filters are options: "
-					  "--addr, --port, --proto, --dev, --id)",
+		return cli_usage_error(c,
+				       "unexpected argument '%s' (filters are options: "
+				       "--addr, --port, --proto, --dev, --id)",
 				       argv[0]);
 	if (!c->filtered)
 		return cli_usage_error(c, "needs at least one filter (use flush for all)");

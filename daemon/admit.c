@@ -19,6 +19,27 @@
  * on the kernel path as it is) and waits in a FIFO; when offloaded
  * connections leave, the oldest waiters are asked for again and admitted.
  */
+/* The admission latency histogram (published by publish_state). */
+static unsigned int latency_bucket(uint64_t ns)
+{
+	unsigned int msb;
+
+	if (ns < 8)
+		return ns;
+	msb = 63 - __builtin_clzll(ns);
+	return (msb - 2) * 8 + ((ns >> (msb - 3)) & 7);
+}
+
+static void latency_record(struct daemon *d, uint64_t ns)
+{
+	unsigned int b = latency_bucket(ns);
+
+	d->adm.lat[b < LAT_BUCKETS ? b : LAT_BUCKETS - 1]++;
+	nfo_exporter_latency(&d->mx, ns);
+	if (ns > d->adm.lat_max)
+		d->adm.lat_max = ns;
+}
+
 static bool table_room(struct daemon *d, uint8_t family, uint64_t planned)
 {
 	int f = family == AF_INET6;
@@ -30,10 +51,11 @@ static void wait_for_room(struct daemon *d, const struct nfo_tuple *orig, uint16
 {
 	uint64_t now = mono_now_ns();
 
-	if (nfo_waitq_find(&d->waitq, orig, zone) || nfo_waitq_add(&d->waitq, orig, zone, d->gen))
+	if (nfo_waitq_find(&d->waitq, orig, zone) ||
+	    nfo_waitq_add(&d->waitq, orig, zone, d->in.gen))
 		return;
-	if (now - d->last_full_warn > 10000000000ULL) {
-		d->last_full_warn = now;
+	if (now - d->adm.last_full_warn > 10000000000ULL) {
+		d->adm.last_full_warn = now;
 		pr_warn("flow table full (%llu connections per family): %llu marked connections "
 			"wait on the kernel path for room; raise 'flows'",
 			(unsigned long long)d->dp->flow_capacity,
@@ -61,7 +83,7 @@ bool may_admit(struct daemon *d, const struct nfo_ct *ct)
 		return true;
 	}
 	if (w) {
-		w->gen = d->gen;
+		w->gen = d->in.gen;
 		return false;
 	}
 	if (!d->waitq.waiting[ct->orig.family == AF_INET6] && table_room(d, ct->orig.family, 0))
@@ -81,21 +103,21 @@ void release_waiters(struct daemon *d)
 	for (f = 0; f < 2; f++) {
 		uint64_t used = d->tab.count_fam[f] + d->waitq.released[f];
 
-		room[f] = d->waitq.waiting[f] && used < d->dp->flow_capacity ?
-				  d->dp->flow_capacity - used :
-				  0;
+		room[f] = d->waitq.waiting[f] && used < d->dp->flow_capacity
+			      ? d->dp->flow_capacity - used
+			      : 0;
 	}
 	/* No flush inside the walk: the answers may remove waiters. */
 	for (w = d->waitq.head; w && (room[0] || room[1]) && n < BATCH_MAX / 2; w = w->qnext) {
 		f = w->orig.family == AF_INET6;
 		if (w->released_s || !room[f])
 			continue;
-		if (!nfo_nl_batch_room(&d->ct_batch, NFO_CT_REQ_MAX) ||
-		    d->ct_batch.count >= BATCH_MAX)
+		if (!nfo_nl_batch_room(&d->ctreq.ct_batch, NFO_CT_REQ_MAX) ||
+		    d->ctreq.ct_batch.count >= BATCH_MAX)
 			break;
 		room[f]--;
 		nfo_waitq_release(&d->waitq, w, now);
-		nfo_ct_req_get(&d->ct_batch, &w->orig, w->zone);
+		nfo_ct_req_get(&d->ctreq.ct_batch, &w->orig, w->zone);
 		n++;
 	}
 	if (n)
@@ -115,7 +137,7 @@ void expire_waiters(struct daemon *d, bool after_dump)
 		return;
 	for (w = d->waitq.head; w; w = next) {
 		next = w->qnext;
-		if (w->released_s ? now - w->released_s >= 3 : after_dump && w->gen != d->gen)
+		if (w->released_s ? now - w->released_s >= 3 : after_dump && w->gen != d->in.gen)
 			nfo_waitq_remove(&d->waitq, w);
 	}
 }
@@ -126,12 +148,13 @@ void queue_admission(struct daemon *d, const struct nfo_ct *ct, uint64_t rx_ns)
 	int i;
 
 	/* The same connection twice in one batch (several events): once. */
-	for (i = 0; i < d->npend; i++)
-		if (d->pend[i].ct.zone == ct->zone && nfo_tuple_equal(&d->pend[i].ct.orig, &ct->orig))
+	for (i = 0; i < d->adm.npend; i++)
+		if (d->adm.pend[i].ct.zone == ct->zone &&
+		    nfo_tuple_equal(&d->adm.pend[i].ct.orig, &ct->orig))
 			return;
-	if (d->npend == PENDING_MAX)
+	if (d->adm.npend == PENDING_MAX)
 		process_pending(d);
-	p = &d->pend[d->npend++];
+	p = &d->adm.pend[d->adm.npend++];
 	p->ct = *ct;
 	p->rx_ns = rx_ns;
 	p->oif[0] = p->oif[1] = 0;
@@ -142,7 +165,7 @@ static int route_cb(unsigned int idx, const struct nlmsghdr *nlh, int err, void 
 	struct daemon *d = arg;
 
 	if (!err && nlh)
-		d->pend[d->rt_first + idx / 2].oif[idx % 2] = nfo_route_oif(nlh);
+		d->adm.pend[d->adm.rt_first + idx / 2].oif[idx % 2] = nfo_route_oif(nlh);
 	return 0;
 }
 
@@ -167,7 +190,7 @@ static bool devices_ok(struct daemon *d, struct pending *p)
 	case NFO_ADMIT_DEV_OK:
 		return true;
 	case NFO_ADMIT_DEV_NOT_OFFLOAD:
-		d->skip_devices++;
+		d->adm.skip_devices++;
 		if (nfo_log_get_level() >= NFO_LOG_DEBUG)
 			pr_debug("not offloaded (%s direction arrives on a device that is "
 				 "not an offload device): %s",
@@ -175,7 +198,7 @@ static bool devices_ok(struct daemon *d, struct pending *p)
 				 tuple_str(&p->ct.orig, buf, sizeof(buf)));
 		break;
 	case NFO_ADMIT_DEV_NETDEV_CHAIN:
-		d->skip_keptoff++;
+		d->adm.skip_keptoff++;
 		if (nfo_log_get_level() >= NFO_LOG_DEBUG)
 			pr_debug("not offloaded (netdev chains hook %s): %s", dv[dir]->name,
 				 tuple_str(&p->ct.orig, buf, sizeof(buf)));
@@ -221,14 +244,13 @@ static void admit(struct daemon *d, struct pending *p, uint64_t now)
 	c->ct_id = ct->id;
 	c->tcp_state = ct->has_tcp_state ? ct->tcp_state : NFO_TCP_ESTABLISHED;
 	c->assured = !!(ct->status & (NFO_IPS_ASSURED | NFO_IPS_SEEN_REPLY));
-	c->gen = d->gen;
+	c->gen = d->in.gen;
 	/* A packet of one direction leaves looking like the other's inverse. */
 	nfo_tuple_invert(&out[0], &ct->reply);
 	nfo_tuple_invert(&out[1], &ct->orig);
 	nfo_flow_build(&ct->orig, &out[0], p->oif[0], ct->id, NFO_DIR_ORIGINAL, &c->key[0],
 		       &flow[0]);
-	nfo_flow_build(&ct->reply, &out[1], p->oif[1], ct->id, NFO_DIR_REPLY, &c->key[1],
-		       &flow[1]);
+	nfo_flow_build(&ct->reply, &out[1], p->oif[1], ct->id, NFO_DIR_REPLY, &c->key[1], &flow[1]);
 	bridge_rekey(d, p, NFO_DIR_ORIGINAL, &out[0], &c->key[0], &flow[0]);
 	bridge_rekey(d, p, NFO_DIR_REPLY, &out[1], &c->key[1], &flow[1]);
 	for (dir = 0; dir < 2; dir++) {
@@ -244,14 +266,14 @@ static void admit(struct daemon *d, struct pending *p, uint64_t now)
 		if (err == -E2BIG || err == -ENOSPC || err == -ENOMEM) {
 			/* Full although counted: wait, do not retry at once. */
 			wait_for_room(d, &ct->orig, ct->zone);
-		} else if (now - d->last_full_warn > 10000000000ULL) {
-			d->last_full_warn = now;
+		} else if (now - d->adm.last_full_warn > 10000000000ULL) {
+			d->adm.last_full_warn = now;
 			pr_warn("cannot write a flow entry: %s", strerror(-err));
 		}
 		/* It stays in the slow path; give conntrack its timeout back. */
 		ct_flush_if_full(d);
-		nfo_flow_offload_fixup_ct(&d->ct_batch, NFO_FIXUP_TIMEOUT, &ct->orig, ct->zone,
-					  c->tcp_state, c->assured, 0, d->cfg->mark);
+		nfo_flow_offload_fixup_ct(&d->ctreq.ct_batch, NFO_FIXUP_TIMEOUT, &ct->orig,
+					  ct->zone, c->tcp_state, c->assured, 0, d->cfg->mark);
 		free(c);
 		return;
 	}
@@ -263,8 +285,8 @@ static void admit(struct daemon *d, struct pending *p, uint64_t now)
 	 * it again against anything still in flight.
 	 */
 	hold_ct(d, c);
-	nfo_flowtable_schedule(&d->tab, c,
-			     mono_now_s() + (d->cfg->idle_timeout < 10 ? d->cfg->idle_timeout : 10));
+	nfo_flowtable_schedule(
+	    &d->tab, c, mono_now_s() + (d->cfg->idle_timeout < 10 ? d->cfg->idle_timeout : 10));
 	latency_record(d, mono_now_ns() - p->rx_ns);
 	d->st.offloaded_total++;
 	if (nfo_log_get_level() >= NFO_LOG_DEBUG)
@@ -277,12 +299,12 @@ static int prep_cb(unsigned int idx, const struct nlmsghdr *nlh, int err, void *
 	struct daemon *d = arg;
 
 	/* The conntrack entry is gone (ENOENT) or refused: do not offload. */
-	if (err && idx < (unsigned int)d->nprep) {
-		struct pending *p = &d->pend[d->prep[idx]];
+	if (err && idx < (unsigned int)d->adm.nprep) {
+		struct pending *p = &d->adm.pend[d->adm.prep[idx]];
 		char buf[128];
 
 		p->ok = false;
-		d->skip_conntrack++;
+		d->adm.skip_conntrack++;
 		if (nfo_log_get_level() >= NFO_LOG_DEBUG)
 			pr_debug("not offloaded (conntrack update: %s): %s", strerror(-err),
 				 tuple_str(&p->ct.orig, buf, sizeof(buf)));
@@ -301,20 +323,22 @@ static int prep_cb(unsigned int idx, const struct nlmsghdr *nlh, int err, void *
  */
 static void process_chunk(struct daemon *d, int first, int n, uint64_t now)
 {
-	uint64_t planned[2] = { 0, 0 };
+	uint64_t planned[2] = {0, 0};
 	int i, err;
 
 	for (i = first; i < first + n; i++) {
-		nfo_route_req(&d->rt_batch, d->pend[i].ct.orig.family, &d->pend[i].ct.orig.src);
-		nfo_route_req(&d->rt_batch, d->pend[i].ct.reply.family, &d->pend[i].ct.reply.src);
+		nfo_route_req(&d->adm.rt_batch, d->adm.pend[i].ct.orig.family,
+			      &d->adm.pend[i].ct.orig.src);
+		nfo_route_req(&d->adm.rt_batch, d->adm.pend[i].ct.reply.family,
+			      &d->adm.pend[i].ct.reply.src);
 	}
-	d->rt_first = first;
-	err = nfo_nl_batch_flush(&d->rt_batch, route_cb, d);
+	d->adm.rt_first = first;
+	err = nfo_nl_batch_flush(&d->adm.rt_batch, route_cb, d);
 	if (err)
 		pr_warn("route lookups failed: %s", strerror(-err));
-	d->nprep = 0;
+	d->adm.nprep = 0;
 	for (i = first; i < first + n; i++) {
-		struct pending *p = &d->pend[i];
+		struct pending *p = &d->adm.pend[i];
 
 		if (!policy_ok(d, p)) {
 			p->ok = false;
@@ -325,7 +349,7 @@ static void process_chunk(struct daemon *d, int first, int n, uint64_t now)
 			continue;
 		p->ok = !kept_off(d, p);
 		if (!p->ok) {
-			d->skip_keptoff++;
+			d->adm.skip_keptoff++;
 			continue;
 		}
 		/* No room: leave conntrack untouched, wait (no hold, no liberal). */
@@ -335,23 +359,23 @@ static void process_chunk(struct daemon *d, int first, int n, uint64_t now)
 			continue;
 		}
 		planned[p->ct.orig.family == AF_INET6]++;
-		d->prep[d->nprep++] = i;
-		nfo_ct_req_update(&d->adm_batch, &p->ct.orig, p->ct.zone,
-				  &(struct nfo_ct_update){ .set_timeout = true,
-							   .timeout = d->cfg->ct_timeout,
-							   .tcp_liberal = true });
+		d->adm.prep[d->adm.nprep++] = i;
+		nfo_ct_req_update(&d->adm.adm_batch, &p->ct.orig, p->ct.zone,
+				  &(struct nfo_ct_update){.set_timeout = true,
+							  .timeout = d->cfg->ct_timeout,
+							  .tcp_liberal = true});
 	}
-	err = nfo_nl_batch_flush(&d->adm_batch, prep_cb, d);
+	err = nfo_nl_batch_flush(&d->adm.adm_batch, prep_cb, d);
 	if (err) {
 		/* Unknown which were applied: offload none of them now. */
 		pr_warn("conntrack updates failed: %s; will retry at the next resync",
 			strerror(-err));
-		d->resync_due = true;
+		d->adm.update_failures++;
 		return;
 	}
 	for (i = first; i < first + n; i++)
-		if (d->pend[i].ok)
-			admit(d, &d->pend[i], now);
+		if (d->adm.pend[i].ok)
+			admit(d, &d->adm.pend[i], now);
 }
 
 void process_pending(struct daemon *d)
@@ -359,9 +383,20 @@ void process_pending(struct daemon *d)
 	uint64_t now = mono_now_ns();
 	int i;
 
-	for (i = 0; i < d->npend; i += BATCH_MAX / 2)
-		process_chunk(d, i, d->npend - i < BATCH_MAX / 2 ? d->npend - i : BATCH_MAX / 2,
-			      now);
-	d->npend = 0;
+	for (i = 0; i < d->adm.npend; i += BATCH_MAX / 2)
+		process_chunk(
+		    d, i, d->adm.npend - i < BATCH_MAX / 2 ? d->adm.npend - i : BATCH_MAX / 2, now);
+	d->adm.npend = 0;
 	ct_flush(d);
+}
+
+/* Say, once per change, how many marked connections were not offloaded and why. */
+void admit_report(struct daemon *d)
+{
+	if (d->adm.skip_devices + d->adm.skip_conntrack == d->adm.skip_logged)
+		return;
+	d->adm.skip_logged = d->adm.skip_devices + d->adm.skip_conntrack;
+	pr_info("marked connections not offloaded so far: %llu entering through a device "
+		"that is not an offload device, %llu gone from conntrack meanwhile",
+		(unsigned long long)d->adm.skip_devices, (unsigned long long)d->adm.skip_conntrack);
 }

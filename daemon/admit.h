@@ -15,5 +15,6 @@ void release_waiters(struct daemon *d);
 void expire_waiters(struct daemon *d, bool after_dump);
 void queue_admission(struct daemon *d, const struct nfo_ct *ct, uint64_t rx_ns);
 void process_pending(struct daemon *d);
+void admit_report(struct daemon *d);
 
 #endif

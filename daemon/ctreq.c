@@ -9,7 +9,8 @@
 
 void ct_flush_if_full(struct daemon *d)
 {
-	if (!nfo_nl_batch_room(&d->ct_batch, NFO_CT_REQ_MAX) || d->ct_batch.count >= BATCH_MAX)
+	if (!nfo_nl_batch_room(&d->ctreq.ct_batch, NFO_CT_REQ_MAX) ||
+	    d->ctreq.ct_batch.count >= BATCH_MAX)
 		ct_flush(d);
 }
 
@@ -21,24 +22,24 @@ static int get_cb(unsigned int idx, const struct nlmsghdr *nlh, int err, void *a
 
 	if (err || !nlh)
 		return 0;
-	if (d->nanswers == d->answers_cap) {
-		size_t cap = d->answers_cap ? d->answers_cap * 2 : 256;
+	if (d->ctreq.nanswers == d->ctreq.answers_cap) {
+		size_t cap = d->ctreq.answers_cap ? d->ctreq.answers_cap * 2 : 256;
 
-		a = realloc(d->answers, cap * sizeof(*a));
+		a = realloc(d->ctreq.answers, cap * sizeof(*a));
 		if (!a)
 			return 0; /* the next resync finds it */
-		d->answers = a;
-		d->answers_cap = cap;
+		d->ctreq.answers = a;
+		d->ctreq.answers_cap = cap;
 	}
-	a = &d->answers[d->nanswers];
+	a = &d->ctreq.answers[d->ctreq.nanswers];
 	/* TCP answers must carry the state (that is why it was asked for). */
 	if (nfo_ct_parse(nlh, &a->ct) ||
 	    (!a->ct.has_tcp_state && a->ct.orig.l4proto == IPPROTO_TCP))
 		return 0;
 	a->ct.event = NFO_CT_UPDATE;
 	/* Latency counts from the mark notification that asked, if one did. */
-	a->rx_ns = d->get_since ? d->get_since : mono_now_ns();
-	d->nanswers++;
+	a->rx_ns = d->ctreq.get_since ? d->ctreq.get_since : mono_now_ns();
+	d->ctreq.nanswers++;
 	return 0;
 }
 
@@ -49,6 +50,24 @@ static int get_cb(unsigned int idx, const struct nlmsghdr *nlh, int err, void *a
  */
 void ct_flush(struct daemon *d)
 {
-	nfo_nl_batch_flush(&d->ct_batch, get_cb, d);
-	d->get_since = 0;
+	nfo_nl_batch_flush(&d->ctreq.ct_batch, get_cb, d);
+	d->ctreq.get_since = 0;
+}
+
+/* The answers queued so far, for the intake: the caller frees them. */
+struct ct_answer *ctreq_take_answers(struct daemon *d, size_t *n)
+{
+	struct ct_answer *a = d->ctreq.answers;
+
+	*n = d->ctreq.nanswers;
+	d->ctreq.answers = NULL;
+	d->ctreq.nanswers = d->ctreq.answers_cap = 0;
+	return a;
+}
+
+/* A GET asked for by a mark notification read at ns: latency counts from there. */
+void ctreq_asked_at(struct daemon *d, uint64_t ns)
+{
+	if (!d->ctreq.get_since)
+		d->ctreq.get_since = ns;
 }

@@ -28,16 +28,6 @@ const char *tuple_str(const struct nfo_tuple *t, char *buf, size_t len)
 	return buf;
 }
 
-static unsigned int latency_bucket(uint64_t ns)
-{
-	unsigned int msb;
-
-	if (ns < 8)
-		return ns;
-	msb = 63 - __builtin_clzll(ns);
-	return (msb - 2) * 8 + ((ns >> (msb - 3)) & 7);
-}
-
 static uint64_t latency_upper(unsigned int b)
 {
 	unsigned int msb = b / 8 + 2, sub = b % 8;
@@ -53,25 +43,16 @@ static uint64_t latency_percentile(struct daemon *d, double p)
 	unsigned int i;
 
 	for (i = 0; i < LAT_BUCKETS; i++)
-		total += d->lat[i];
+		total += d->adm.lat[i];
 	if (!total)
 		return 0;
 	for (i = 0; i < LAT_BUCKETS; i++) {
-		acc += d->lat[i];
+		acc += d->adm.lat[i];
 		if (acc >= total * p)
-			return latency_upper(i) < d->lat_max ? latency_upper(i) : d->lat_max;
+			return latency_upper(i) < d->adm.lat_max ? latency_upper(i)
+								 : d->adm.lat_max;
 	}
-	return d->lat_max;
-}
-
-void latency_record(struct daemon *d, uint64_t ns)
-{
-	unsigned int b = latency_bucket(ns);
-
-	d->lat[b < LAT_BUCKETS ? b : LAT_BUCKETS - 1]++;
-	nfo_exporter_latency(&d->mx, ns);
-	if (ns > d->lat_max)
-		d->lat_max = ns;
+	return d->adm.lat_max;
 }
 
 void publish_state(struct daemon *d)
@@ -81,6 +62,6 @@ void publish_state(struct daemon *d)
 	d->st.flows_waiting = d->waitq.count;
 	d->st.latency_p50_ns = latency_percentile(d, 0.50);
 	d->st.latency_p99_ns = latency_percentile(d, 0.99);
-	d->st.latency_max_ns = d->lat_max;
+	d->st.latency_max_ns = d->adm.lat_max;
 	nfo_dp_state_set(d->dp, &d->st);
 }

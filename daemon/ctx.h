@@ -84,37 +84,27 @@ struct pending {
 	struct nfo_nflog_route route[2]; /* policy routing: as the kernel routed each direction */
 };
 
-struct daemon {
-	struct nfo_config *cfg;
-	struct nfo_dp *dp;
-	struct nfo_flowtable tab;
-	struct nfo_waitq waitq; /* marked connections waiting for room in the table */
-	struct dev devs[NFO_MAX_DEVICES];
-	int ndevs;
+/*
+ * Each part owns the state below that is named after it: only its own file
+ * writes it (others may read). The context links them.
+ */
 
-	struct nfo_nl ct_ev; /* conntrack events */
+/* ctreq.c: conntrack requests and the answers queued for the intake. */
+struct ctreq_state {
 	struct nfo_nl ct_req; /* conntrack requests */
-	struct nfo_nl ct_dump; /* conntrack dumps: never shared with requests */
-	struct nfo_nl nft_ev; /* ruleset generations */
-	struct nfo_nl rt_ev; /* links and routes */
-	struct nfo_nl rt_req; /* route lookups */
-	struct nfo_nl nflog; /* packets that set a mark bit (nflog group) */
-	struct nfo_nl_batch ct_batch, rt_batch, adm_batch;
-	int epfd, sigfd, timerfd, lockfd;
-	struct ring_buffer *rb; /* teardown events from the fast path */
-
-	struct pending pend[PENDING_MAX];
-	int npend;
-	int prep[PENDING_MAX]; /* admission batch request -> pend index */
-	int nprep;
-	int rt_first; /* first pend index of the route batch in flight */
-	/* Answers to GET requests, collected by each flush, for the intake. */
-	struct ct_answer *answers;
+	struct nfo_nl_batch ct_batch;
+	struct ct_answer *answers; /* answers to GET requests, for intake_settle */
 	size_t nanswers, answers_cap;
+	uint64_t get_since; /* when the oldest GET in the batch was asked for by nflog */
+};
 
+/* intake.c: conntrack events, mark notifications, dumps. */
+struct intake_state {
+	struct nfo_nl ct_ev; /* conntrack events */
+	struct nfo_nl ct_dump; /* conntrack dumps: never shared with requests */
+	struct nfo_nl nflog; /* packets that set a mark bit (nflog group) */
 	uint32_t gen; /* resync generation */
 	bool resync_due;
-	uint64_t revalidate_again_ns; /* second pass of a re-validation, or 0 */
 	uint32_t settle_at; /* a follow-up resync after a loss (wheel seconds) */
 	/*
 	 * Catch-up dumps: conntrack entries created while no event listener
@@ -126,6 +116,33 @@ struct daemon {
 	uint32_t catchup_at;
 	unsigned int catchups;
 	uint64_t dumped; /* entries of the dump in progress */
+	int nflog_buf; /* receive buffer of the nflog socket, bytes */
+	int ct_ev_buf; /* receive buffer of the conntrack event socket, bytes */
+	uint64_t netlink_marks_cleared; /* marks not set by our ruleset */
+	/* What the other parts asked for, as far as the intake followed. */
+	uint64_t update_failures_seen, catchups_asked_seen;
+};
+
+/* admit.c: the admission queue and its batches. */
+struct admit_state {
+	struct pending pend[PENDING_MAX];
+	int npend;
+	int prep[PENDING_MAX]; /* admission batch request -> pend index */
+	int nprep;
+	int rt_first; /* first pend index of the route batch in flight */
+	struct nfo_nl_batch rt_batch, adm_batch;
+	uint64_t lat[LAT_BUCKETS]; /* latency from notification to map write */
+	uint64_t lat_max;
+	uint64_t skip_devices, skip_conntrack, skip_logged; /* admissions dropped */
+	uint64_t skip_keptoff; /* admissions refused: netdev chain or xfrm policy */
+	uint64_t last_full_warn;
+	uint64_t update_failures; /* batches of conntrack updates that failed */
+};
+
+/* ruleset.c: the ruleset watch and what keeps flows on the kernel path. */
+struct ruleset_state {
+	struct nfo_nl nft_ev; /* ruleset generations */
+	uint64_t revalidate_again_ns; /* second pass of a re-validation, or 0 */
 	bool revalidate_due;
 	/*
 	 * Set element changes: those of the transactions read so far
@@ -135,31 +152,55 @@ struct daemon {
 	struct nfo_setchg setchg, again_chg;
 	size_t setchg_committed;
 	bool setchg_due, again_targeted;
-	uint64_t lat[LAT_BUCKETS];
-	uint64_t lat_max;
-	struct nfo_state st;
-	struct nfo_exporter mx; /* metrics */
-	bool stop;
 	bool table_created;
-	bool runrec_written;
-	struct nfo_pins_before pins_before; /* what a failed start must not remove */
-	uint64_t skip_devices, skip_conntrack, skip_logged; /* admissions dropped */
-	uint64_t last_full_warn;
-	int nflog_buf; /* receive buffer of the nflog socket, bytes */
-	int ct_ev_buf; /* receive buffer of the conntrack event socket, bytes */
-	uint64_t get_since; /* when the oldest GET in the batch was asked for by nflog */
-	uint64_t netlink_marks_cleared; /* marks not set by our ruleset */
-	/* What keeps flows off the fast path besides the forward chains. */
+	char table_text[8192]; /* our table as listed right after install */
 	struct nfo_xfrm xfrm; /* xfrm policies that apply to forwarded packets */
 	struct nfo_nl xfrm_ev; /* their events */
 	bool xfrm_ev_open;
-	uint64_t skip_keptoff; /* admissions refused: netdev chain or xfrm policy */
-	char table_text[8192]; /* our table as listed right after install */
+	/* Re-validations that cleared marks: the intake dumps again (catch-up). */
+	uint64_t catchups_asked;
+	bool catchup_targeted; /* only the entries one set change concerned */
+};
+
+/* iprules.c: policy routing. */
+struct iprules_state {
 	struct nfo_policy pol; /* ip rules beyond the defaults */
 	struct nfo_routenotes notes; /* how logged packets were routed (with pol.rules) */
 	bool policy_due; /* rules changed: read them again */
 	bool notes_nomem; /* said once */
 	uint64_t skip_policy, skip_policy_logged;
+};
+
+/* devices.c: the offload devices. */
+struct devices_state {
+	struct dev devs[NFO_MAX_DEVICES];
+	int ndevs;
+};
+
+struct daemon {
+	struct nfo_config *cfg;
+	struct nfo_dp *dp;
+	/* The flow table core: admit.c adds, gc.c takes out, everyone finds. */
+	struct nfo_flowtable tab;
+	struct nfo_waitq waitq; /* marked connections waiting for room (admit.c) */
+	struct nfo_state st; /* published for status (counters: each its own) */
+	struct nfo_exporter mx; /* metrics */
+
+	struct ctreq_state ctreq;
+	struct intake_state in;
+	struct admit_state adm;
+	struct ruleset_state rs;
+	struct iprules_state rules;
+	struct devices_state dv;
+
+	/* loop.c */
+	struct nfo_nl rt_ev; /* links and routes (read by devices.c) */
+	struct nfo_nl rt_req; /* route lookups, link and rule queries */
+	int epfd, sigfd, timerfd, lockfd;
+	struct ring_buffer *rb; /* teardown events from the fast path */
+	bool stop;
+	bool runrec_written;
+	struct nfo_pins_before pins_before; /* what a failed start must not remove */
 };
 
 /*
@@ -180,7 +221,6 @@ enum evict_why {
 uint64_t mono_now_ns(void);
 uint32_t mono_now_s(void);
 const char *tuple_str(const struct nfo_tuple *t, char *buf, size_t len);
-void latency_record(struct daemon *d, uint64_t ns);
 void publish_state(struct daemon *d);
 
 #endif

@@ -14,9 +14,9 @@ struct dev *dev_by_ifindex(struct daemon *d, uint32_t ifindex)
 {
 	int i;
 
-	for (i = 0; i < d->ndevs; i++)
-		if (d->devs[i].ifindex == ifindex && ifindex)
-			return &d->devs[i];
+	for (i = 0; i < d->dv.ndevs; i++)
+		if (d->dv.devs[i].ifindex == ifindex && ifindex)
+			return &d->dv.devs[i];
 	return NULL;
 }
 
@@ -24,9 +24,9 @@ static struct dev *dev_by_name(struct daemon *d, const char *name)
 {
 	int i;
 
-	for (i = 0; i < d->ndevs; i++)
-		if (!strcmp(d->devs[i].name, name))
-			return &d->devs[i];
+	for (i = 0; i < d->dv.ndevs; i++)
+		if (!strcmp(d->dv.devs[i].name, name))
+			return &d->dv.devs[i];
 	return NULL;
 }
 
@@ -44,8 +44,8 @@ static uint32_t pick_slot(struct daemon *d, const char *name)
 			continue;
 		if (s.name[0] && !strcmp(s.name, name))
 			return slot;
-		for (i = 0; i < d->ndevs; i++)
-			if (d->devs[i].slot == slot)
+		for (i = 0; i < d->dv.ndevs; i++)
+			if (d->dv.devs[i].slot == slot)
 				taken = true;
 		if (!s.name[0] && !taken && !free_slot)
 			free_slot = slot;
@@ -71,8 +71,8 @@ static bool all_generic(const struct daemon *d)
 {
 	int i;
 
-	for (i = 0; i < d->ndevs; i++)
-		if (d->devs[i].want != NFO_MODE_XDP_GENERIC)
+	for (i = 0; i < d->dv.ndevs; i++)
+		if (d->dv.devs[i].want != NFO_MODE_XDP_GENERIC)
 			return false;
 	return true;
 }
@@ -98,9 +98,8 @@ static uint32_t xdp_tx_flag(const struct daemon *d, const struct dev *dv)
 int publish_dev(struct daemon *d, struct dev *dv)
 {
 	uint32_t keptoff = dv->netdev_chain ? NFO_DEV_NETDEV_CHAIN : 0;
-	struct nfo_dev nd = { .slot = dv->slot,
-			      .flags = dv->flags | xdp_tx_flag(d, dv) | keptoff };
-	struct nfo_slot s = { .ifindex = dv->ifindex, .flags = dv->flags | keptoff };
+	struct nfo_dev nd = {.slot = dv->slot, .flags = dv->flags | xdp_tx_flag(d, dv) | keptoff};
+	struct nfo_slot s = {.ifindex = dv->ifindex, .flags = dv->flags | keptoff};
 
 	memcpy(nd.mac, dv->mac, 6);
 	snprintf(s.name, sizeof(s.name), "%s", dv->name);
@@ -136,11 +135,11 @@ static const char *bridge_among(struct daemon *d)
 {
 	int i;
 
-	for (i = 0; i < d->ndevs; i++) {
+	for (i = 0; i < d->dv.ndevs; i++) {
 		struct nfo_link l;
 
-		if (!nfo_link_get(&d->rt_req, 0, d->devs[i].name, &l) && nfo_link_is_bridge(&l))
-			return d->devs[i].name;
+		if (!nfo_link_get(&d->rt_req, 0, d->dv.devs[i].name, &l) && nfo_link_is_bridge(&l))
+			return d->dv.devs[i].name;
 	}
 	return NULL;
 }
@@ -162,8 +161,8 @@ static int bridge_modes(struct daemon *d, struct dev *dv)
 		return 0;
 	if (dv->want == NFO_MODE_AUTO)
 		dv->mode = NFO_MODE_TC;
-	for (i = 0; i < d->ndevs; i++) {
-		const struct dev *o = &d->devs[i];
+	for (i = 0; i < d->dv.ndevs; i++) {
+		const struct dev *o = &d->dv.devs[i];
 		enum nfo_mode m = o->want == NFO_MODE_AUTO ? NFO_MODE_TC : o->want;
 
 		if (dv->mode != NFO_MODE_XDP && (o == dv || m == dv->mode))
@@ -222,7 +221,8 @@ int attach_dev(struct daemon *d, struct dev *dv, const struct nfo_link *l)
 				    &created);
 		if (err == -EBUSY)
 			pr_err("%s already has tc ingress filters that are not ours; "
-			       "use --force to add ours beside them", dv->name);
+			       "use --force to add ours beside them",
+			       dv->name);
 		else if (err)
 			pr_err("cannot attach to %s (tc ingress): %s", dv->name, strerror(-err));
 		if (err)
@@ -242,10 +242,12 @@ int attach_dev(struct daemon *d, struct dev *dv, const struct nfo_link *l)
 				     d->cfg->force);
 		if (err == -EBUSY)
 			pr_err("%s already has an XDP program that is not ours; use --force to "
-			       "replace it", dv->name);
+			       "replace it",
+			       dv->name);
 		else if (err == -EOPNOTSUPP && !generic)
 			pr_err("cannot attach to %s: its driver has no native XDP (use mode tc, "
-			       "or xdp-generic)", dv->name);
+			       "or xdp-generic)",
+			       dv->name);
 		else if (err)
 			pr_err("cannot attach XDP to %s: %s", dv->name, strerror(-err));
 		if (err)
@@ -368,7 +370,7 @@ static int rt_event_cb(unsigned int idx, const struct nlmsghdr *nlh, int err, vo
 		return 0;
 	}
 	if (nlh->nlmsg_type == RTM_NEWRULE || nlh->nlmsg_type == RTM_DELRULE) {
-		d->policy_due = true;
+		iprules_changed(d);
 		return 0;
 	}
 	if (nlh->nlmsg_type != RTM_NEWLINK && nlh->nlmsg_type != RTM_DELLINK)
@@ -397,8 +399,8 @@ static void links_resync(struct daemon *d)
 {
 	int i;
 
-	for (i = 0; i < d->ndevs; i++) {
-		struct dev *dv = &d->devs[i];
+	for (i = 0; i < d->dv.ndevs; i++) {
+		struct dev *dv = &d->dv.devs[i];
 		struct nfo_link l;
 		int err = nfo_link_get(&d->rt_req, 0, dv->name, &l);
 
@@ -420,7 +422,7 @@ void read_rt_events(struct daemon *d)
 	} else if (n < 0) {
 		pr_warn("reading link events: %s", strerror(-n));
 	}
-	if (d->policy_due || n == -ENOBUFS)
+	if (d->rules.policy_due || n == -ENOBUFS)
 		policy_refresh(d, false);
 }
 
@@ -428,9 +430,9 @@ void refresh_xdp_tx(struct daemon *d)
 {
 	int i;
 
-	for (i = 0; i < d->ndevs; i++)
-		if (d->devs[i].attached && (d->devs[i].flags & NFO_DEV_XDP))
-			publish_dev(d, &d->devs[i]);
+	for (i = 0; i < d->dv.ndevs; i++)
+		if (d->dv.devs[i].attached && (d->dv.devs[i].flags & NFO_DEV_XDP))
+			publish_dev(d, &d->dv.devs[i]);
 }
 
 /* One owner per device: refuse a device another instance's program is on. */
@@ -459,8 +461,8 @@ void watch_owners(struct daemon *d)
 	char who[256];
 	int i;
 
-	for (i = 0; i < d->ndevs; i++) {
-		struct dev *dv = &d->devs[i];
+	for (i = 0; i < d->dv.ndevs; i++) {
+		struct dev *dv = &d->dv.devs[i];
 		struct nfo_owner o;
 		bool lost;
 
@@ -470,9 +472,10 @@ void watch_owners(struct daemon *d)
 		lost = !o.present || !o.ours;
 		if (lost && !dv->owner_lost) {
 			nfo_owner_str(&o, who, sizeof(who));
-			pr_warn("%s: nft-offload's program is no longer on the device (%s): "
-				"nothing is offloaded through it; restart the daemon to attach again",
-				dv->name, o.present ? who : "removed by someone else");
+			pr_warn(
+			    "%s: nft-offload's program is no longer on the device (%s): "
+			    "nothing is offloaded through it; restart the daemon to attach again",
+			    dv->name, o.present ? who : "removed by someone else");
 		} else if (!lost && dv->owner_lost) {
 			pr_info("%s: nft-offload's program is on the device again", dv->name);
 		}

@@ -10,7 +10,7 @@
 
 static const char *const evict_names[] = {
 #define X(e, label) label,
-	NFO_EVICTS(X)
+    NFO_EVICTS(X)
 #undef X
 };
 
@@ -47,7 +47,7 @@ void evict(struct daemon *d, struct nfo_conn *c, enum evict_why why, uint32_t id
 	nfo_exporter_leaving(&d->mx, c, why, evict_names[why]);
 	if (how != NFO_FIXUP_NONE) {
 		ct_flush_if_full(d);
-		nfo_flow_offload_fixup_ct(&d->ct_batch, how, &c->orig, c->zone, c->tcp_state,
+		nfo_flow_offload_fixup_ct(&d->ctreq.ct_batch, how, &c->orig, c->zone, c->tcp_state,
 					  c->assured, idle_s, d->cfg->mark);
 	}
 	if (nfo_log_get_level() >= NFO_LOG_DEBUG)
@@ -67,7 +67,8 @@ static void evict_all_cb(struct nfo_conn *c, void *arg)
 {
 	struct evict_all_arg *a = arg;
 
-	if (a->ifindex && nfo_conn_ifindex(c, 0) != a->ifindex && nfo_conn_ifindex(c, 1) != a->ifindex)
+	if (a->ifindex && nfo_conn_ifindex(c, 0) != a->ifindex &&
+	    nfo_conn_ifindex(c, 1) != a->ifindex)
 		return;
 	evict(a->d, c, a->why, 0);
 	a->n++;
@@ -75,7 +76,7 @@ static void evict_all_cb(struct nfo_conn *c, void *arg)
 
 long evict_all(struct daemon *d, enum evict_why why, uint32_t ifindex)
 {
-	struct evict_all_arg a = { .d = d, .why = why, .ifindex = ifindex };
+	struct evict_all_arg a = {.d = d, .why = why, .ifindex = ifindex};
 
 	nfo_flowtable_foreach(&d->tab, evict_all_cb, &a);
 	ct_flush(d);
@@ -86,7 +87,7 @@ long evict_all(struct daemon *d, enum evict_why why, uint32_t ifindex)
 void hold_ct(struct daemon *d, const struct nfo_conn *c)
 {
 	ct_flush_if_full(d);
-	nfo_flow_offload_refresh(&d->ct_batch, c, d->cfg->ct_timeout);
+	nfo_flow_offload_refresh(&d->ctreq.ct_batch, c, d->cfg->ct_timeout);
 }
 
 /*
@@ -138,8 +139,8 @@ void idle_gc(struct daemon *d)
 
 		next = c->wnext;
 		c->wnext = NULL;
-		switch (nfo_flow_offload_gc(d->dp, c, now, now_s, d->cfg->idle_timeout, &idle,
-					    &when)) {
+		switch (
+		    nfo_flow_offload_gc(d->dp, c, now, now_s, d->cfg->idle_timeout, &idle, &when)) {
 		case NFO_GC_GONE:
 			/* Deleted behind our back (nft-offload evict/flush). */
 			evict(d, c, EVICT_UNMARKED, idle);

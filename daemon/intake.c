@@ -30,7 +30,7 @@ static void handle_ct(struct daemon *d, struct nfo_ct *ct, uint64_t rx_ns, bool 
 	/* Both bits: the ruleset accepted an established packet of each direction. */
 	marked = ct->has_mark && (ct->mark & d->cfg->mark) == d->cfg->mark;
 	if (c) {
-		c->gen = d->gen;
+		c->gen = d->in.gen;
 		if (ct->has_tcp_state)
 			c->tcp_state = ct->tcp_state;
 		if (!marked && !from_dump) {
@@ -48,7 +48,7 @@ static void handle_ct(struct daemon *d, struct nfo_ct *ct, uint64_t rx_ns, bool 
 	why = nfo_ct_ineligible(ct, &need_get);
 	if (need_get) {
 		ct_flush_if_full(d);
-		nfo_ct_req_get(&d->ct_batch, &ct->orig, ct->zone);
+		nfo_ct_req_get(&d->ctreq.ct_batch, &ct->orig, ct->zone);
 		return;
 	}
 	if (why) {
@@ -75,16 +75,24 @@ void intake_settle(struct daemon *d)
 	for (;;) {
 		process_pending(d);
 		ct_flush(d);
-		if (!d->nanswers)
-			return;
+		if (!d->ctreq.nanswers)
+			break;
 		/* Handling them may queue more answers: take these out first. */
-		a = d->answers;
-		n = d->nanswers;
-		d->answers = NULL;
-		d->nanswers = d->answers_cap = 0;
+		a = ctreq_take_answers(d, &n);
 		for (i = 0; i < n; i++)
 			handle_ct(d, &a[i].ct, a[i].rx_ns, false);
 		free(a);
+	}
+	/* Admission could not update conntrack: unknown what applied, resync. */
+	if (d->adm.update_failures != d->in.update_failures_seen) {
+		d->in.update_failures_seen = d->adm.update_failures;
+		d->in.resync_due = true;
+	}
+	/* A re-validation cleared marks that entries older than us never report. */
+	if (d->rs.catchups_asked != d->in.catchups_asked_seen) {
+		d->in.catchups_asked_seen = d->rs.catchups_asked;
+		d->in.catchups = d->rs.catchup_targeted ? 2 : 0;
+		d->in.catchup_at = mono_now_s() + 2;
 	}
 }
 
@@ -100,15 +108,15 @@ void intake_settle(struct daemon *d)
 static bool distrust_netlink_mark(struct daemon *d, const struct nlmsghdr *nlh,
 				  const struct nfo_ct *ct)
 {
-	struct nfo_ct_update u = { .set_mark = true, .mark = 0, .mark_mask = d->cfg->mark };
+	struct nfo_ct_update u = {.set_mark = true, .mark = 0, .mark_mask = d->cfg->mark};
 	char buf[128];
 
 	if (d->cfg->trust_netlink_marks || !nlh->nlmsg_pid || ct->event == NFO_CT_DESTROY ||
-	    !ct->has_mark || !(ct->mark & d->cfg->mark) || nlh->nlmsg_pid == d->ct_req.portid ||
-	    nlh->nlmsg_pid == d->ct_dump.portid ||
+	    !ct->has_mark || !(ct->mark & d->cfg->mark) ||
+	    nlh->nlmsg_pid == d->ctreq.ct_req.portid || nlh->nlmsg_pid == d->in.ct_dump.portid ||
 	    nfo_flowtable_find(&d->tab, &ct->orig, ct->zone))
 		return false;
-	if (!d->netlink_marks_cleared++)
+	if (!d->in.netlink_marks_cleared++)
 		pr_info("cleared ct mark 0x%08x set through netlink by port id %u (conntrackd "
 			"sync?): this router's ruleset marks such connections again",
 			d->cfg->mark, nlh->nlmsg_pid);
@@ -116,7 +124,7 @@ static bool distrust_netlink_mark(struct daemon *d, const struct nlmsghdr *nlh,
 		pr_debug("mark set through netlink cleared: %s",
 			 tuple_str(&ct->orig, buf, sizeof(buf)));
 	ct_flush_if_full(d);
-	nfo_ct_req_update(&d->ct_batch, &ct->orig, ct->zone, &u);
+	nfo_ct_req_update(&d->ctreq.ct_batch, &ct->orig, ct->zone, &u);
 	return true;
 }
 
@@ -140,7 +148,7 @@ static int dump_cb(unsigned int idx, const struct nlmsghdr *nlh, int err, void *
 	struct nfo_ct ct;
 
 	if (!nfo_ct_parse(nlh, &ct)) {
-		d->dumped++;
+		d->in.dumped++;
 		handle_ct(d, &ct, mono_now_ns(), true);
 	}
 	return 0;
@@ -155,7 +163,7 @@ static void gone_cb(struct nfo_conn *c, void *arg)
 {
 	struct gone_arg *a = arg;
 
-	if (c->gen != a->d->gen) {
+	if (c->gen != a->d->in.gen) {
 		evict(a->d, c, EVICT_GONE, 0);
 		a->n++;
 	}
@@ -167,32 +175,32 @@ static void gone_cb(struct nfo_conn *c, void *arg)
  */
 int resync(struct daemon *d, const char *why)
 {
-	struct gone_arg ga = { .d = d };
+	struct gone_arg ga = {.d = d};
 	uint64_t admitted = d->st.offloaded_total, t0 = mono_now_ns();
 	bool catchup = !strcmp(why, "catch-up");
 	int err, tries;
 
-	d->gen++;
-	d->dumped = 0;
+	d->in.gen++;
+	d->in.dumped = 0;
 	for (tries = 0; tries < 3; tries++) {
-		err = nfo_ct_dump(&d->ct_dump, d->cfg->mark, d->cfg->mark, dump_cb, d);
+		err = nfo_ct_dump(&d->in.ct_dump, d->cfg->mark, d->cfg->mark, dump_cb, d);
 		if (err != -ENOBUFS && err != -EINTR)
 			break;
 	}
 	intake_settle(d);
 	if (err) {
 		pr_warn("conntrack dump failed (%s); will retry", strerror(-err));
-		d->resync_due = true;
+		d->in.resync_due = true;
 		return err;
 	}
 	nfo_flowtable_foreach(&d->tab, gone_cb, &ga);
 	ct_flush(d);
 	expire_waiters(d, true);
-	d->resync_due = false;
+	d->in.resync_due = false;
 	if (catchup) {
 		pr_info("catch-up: %llu marked connections in %.0f ms; %llu offloaded and %ld gone "
 			"that conntrack had not reported",
-			(unsigned long long)d->dumped, (mono_now_ns() - t0) / 1e6,
+			(unsigned long long)d->in.dumped, (mono_now_ns() - t0) / 1e6,
 			(unsigned long long)(d->st.offloaded_total - admitted), ga.n);
 		return 0;
 	}
@@ -214,33 +222,33 @@ int resync(struct daemon *d, const char *why)
 static void grow_ct_ev_buf(struct daemon *d)
 {
 	int max = d->cfg->event_buffer > CT_EV_BUF_MAX ? d->cfg->event_buffer : CT_EV_BUF_MAX;
-	int want = d->ct_ev_buf > max / 2 ? max : d->ct_ev_buf * 2;
+	int want = d->in.ct_ev_buf > max / 2 ? max : d->in.ct_ev_buf * 2;
 	int err;
 
-	if (want <= d->ct_ev_buf)
+	if (want <= d->in.ct_ev_buf)
 		return;
-	err = nfo_nl_set_rcvbuf(&d->ct_ev, want);
+	err = nfo_nl_set_rcvbuf(&d->in.ct_ev, want);
 	if (err) {
 		pr_warn("cannot grow the conntrack event buffer to %d KiB: %s", want >> 10,
 			strerror(-err));
-		d->ct_ev_buf = max; /* do not try again at every loss */
+		d->in.ct_ev_buf = max; /* do not try again at every loss */
 		return;
 	}
 	pr_info("conntrack event buffer grown from %d to %d KiB after a loss%s",
-		d->ct_ev_buf >> 10, want >> 10, want == max ? " (the largest it gets)" : "");
-	d->ct_ev_buf = want;
+		d->in.ct_ev_buf >> 10, want >> 10, want == max ? " (the largest it gets)" : "");
+	d->in.ct_ev_buf = want;
 }
 
 void read_ct_events(struct daemon *d)
 {
-	int n = nfo_nl_read_events(&d->ct_ev, ct_event_cb, d, 256);
+	int n = nfo_nl_read_events(&d->in.ct_ev, ct_event_cb, d, 256);
 
 	if (n == -ENOBUFS) {
 		d->st.events_lost++;
 		grow_ct_ev_buf(d);
-		if (!d->resync_due)
+		if (!d->in.resync_due)
 			pr_warn("conntrack events lost (receive buffer full); resyncing");
-		d->resync_due = true;
+		d->in.resync_due = true;
 	} else if (n < 0) {
 		pr_warn("reading conntrack events: %s", strerror(-n));
 	}
@@ -263,35 +271,64 @@ static int nflog_cb(unsigned int idx, const struct nlmsghdr *nlh, int err, void 
 
 	if (nfo_nflog_tuple(nlh, &t))
 		return 0;
-	if (d->pol.rules)
+	if (d->rules.pol.rules)
 		note_route(d, nlh, &t);
 	nfo_tuple_invert(&inv, &t);
 	if (nfo_flowtable_find(&d->tab, &t, 0) || nfo_flowtable_find(&d->tab, &inv, 0))
 		return 0;
 	ct_flush_if_full(d);
-	if (!d->get_since)
-		d->get_since = mono_now_ns();
-	nfo_ct_req_get(&d->ct_batch, &t, 0);
+	ctreq_asked_at(d, mono_now_ns());
+	nfo_ct_req_get(&d->ctreq.ct_batch, &t, 0);
 	ct_flush_if_full(d);
-	nfo_ct_req_get(&d->ct_batch, &inv, 0);
+	nfo_ct_req_get(&d->ctreq.ct_batch, &inv, 0);
 	return 0;
 }
 
 void read_nflog(struct daemon *d)
 {
-	int n = nfo_nl_read_events(&d->nflog, nflog_cb, d, 256);
+	int n = nfo_nl_read_events(&d->in.nflog, nflog_cb, d, 256);
 
 	if (n == -ENOBUFS) {
 		d->st.events_lost++;
-		d->nflog_buf = d->nflog_buf < (64 << 20) ? d->nflog_buf * 2 : d->nflog_buf;
-		nfo_nl_set_rcvbuf(&d->nflog, d->nflog_buf);
-		if (!d->resync_due)
+		d->in.nflog_buf =
+		    d->in.nflog_buf < (64 << 20) ? d->in.nflog_buf * 2 : d->in.nflog_buf;
+		nfo_nl_set_rcvbuf(&d->in.nflog, d->in.nflog_buf);
+		if (!d->in.resync_due)
 			pr_warn("mark notifications lost (nflog receive buffer full, now %d KiB); "
 				"resyncing",
-				d->nflog_buf >> 10);
-		d->resync_due = true;
+				d->in.nflog_buf >> 10);
+		d->in.resync_due = true;
 	} else if (n < 0) {
 		pr_warn("reading mark notifications: %s", strerror(-n));
 	}
 	intake_settle(d);
+}
+
+/*
+ * The periodic dumps: a resync after lost events (and a follow-up once
+ * things settled: a dump taken while conntrack changes fast can miss entries
+ * created during it, and their events may have been lost too), and the
+ * catch-up dumps.
+ */
+void intake_tick(struct daemon *d)
+{
+	if (d->in.resync_due) {
+		if (!resync(d, "resync"))
+			d->in.settle_at = mono_now_s() + 3;
+	} else if (d->in.settle_at && (int32_t)(mono_now_s() - d->in.settle_at) >= 0) {
+		d->in.settle_at = 0;
+		resync(d, "follow-up resync");
+	} else if ((int32_t)(mono_now_s() - d->in.catchup_at) >= 0) {
+		static const uint32_t next[] = {8, 20};
+
+		d->in.catchup_at = mono_now_s() + (d->in.catchups < 2 ? next[d->in.catchups] : 600);
+		d->in.catchups++;
+		resync(d, "catch-up");
+	}
+}
+
+/* A full resync at the next tick, like one after lost events. */
+void intake_resync_soon(struct daemon *d)
+{
+	d->in.resync_due = true;
 }

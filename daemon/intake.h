@@ -12,5 +12,7 @@ void intake_settle(struct daemon *d);
 int resync(struct daemon *d, const char *why);
 void read_ct_events(struct daemon *d);
 void read_nflog(struct daemon *d);
+void intake_tick(struct daemon *d);
+void intake_resync_soon(struct daemon *d);
 
 #endif

@@ -23,11 +23,11 @@ bool policy_ok(struct daemon *d, struct pending *p)
 	char buf[128];
 
 	memset(p->route, 0, sizeof(p->route));
-	if (!d->pol.rules)
+	if (!d->rules.pol.rules)
 		return true;
-	why = nfo_policy_unsupported(&d->pol, p->ct.orig.family);
+	why = nfo_policy_unsupported(&d->rules.pol, p->ct.orig.family);
 	unsupported = why != NULL;
-	if (!why && !nfo_routenote_conn(&d->notes, &p->ct, p->route))
+	if (!why && !nfo_routenote_conn(&d->rules.notes, &p->ct, p->route))
 		why = "policy routing: no notification of how the kernel routed both directions";
 	if (!why && (!p->route[0].indev || !p->route[1].indev))
 		why = "policy routing: the notification has no input device";
@@ -35,7 +35,7 @@ bool policy_ok(struct daemon *d, struct pending *p)
 		memset(p->route, 0, sizeof(p->route));
 		/* A missing note is usually a race: the note's own GET admits it. */
 		if (unsupported)
-			d->skip_policy++;
+			d->rules.skip_policy++;
 		if (nfo_log_get_level() >= NFO_LOG_DEBUG)
 			pr_debug("not offloaded (%s): %s", why,
 				 tuple_str(&p->ct.orig, buf, sizeof(buf)));
@@ -52,8 +52,8 @@ void note_route(struct daemon *d, const struct nlmsghdr *nlh, const struct nfo_t
 	struct nfo_nflog_route r;
 
 	nfo_nflog_route(nlh, &r);
-	if (nfo_routenote_add(&d->notes, t, &r, mono_now_ns()) && !d->notes_nomem) {
-		d->notes_nomem = true;
+	if (nfo_routenote_add(&d->rules.notes, t, &r, mono_now_ns()) && !d->rules.notes_nomem) {
+		d->rules.notes_nomem = true;
 		pr_warn("policy routing: no memory for route notes; connections stay on the kernel "
 			"path");
 	}
@@ -72,7 +72,7 @@ void policy_refresh(struct daemon *d, bool at_start)
 	bool any;
 	int i;
 
-	d->policy_due = false;
+	d->rules.policy_due = false;
 	if (err) {
 		p.rules = 1;
 		for (i = 0; i < 2; i++)
@@ -80,15 +80,15 @@ void policy_refresh(struct daemon *d, bool at_start)
 				 "the ip rules cannot be read (%s)", strerror(-err));
 	}
 	for (i = 0; i < 2; i++)
-		if (p.unsupported[i][0] && strcmp(p.unsupported[i], d->pol.unsupported[i]))
+		if (p.unsupported[i][0] && strcmp(p.unsupported[i], d->rules.pol.unsupported[i]))
 			pr_warn("policy routing: %s; marked %s connections stay on the kernel path",
 				p.unsupported[i], i ? "IPv6" : "IPv4");
-	if (p.rules && !d->pol.rules)
+	if (p.rules && !d->rules.pol.rules)
 		pr_info("policy routing: %u ip rule%s beyond the defaults%s; each connection is "
 			"offloaded with the mark and devices the kernel routed it with",
 			p.rules, p.rules == 1 ? "" : "s", p.fwmark ? " (by fwmark)" : "");
-	any = p.rules || d->pol.rules;
-	d->pol = p;
+	any = p.rules || d->rules.pol.rules;
+	d->rules.pol = p;
 	if (!at_start && any) {
 		long n = evict_all(d, EVICT_ROUTE, 0);
 
@@ -100,9 +100,15 @@ void policy_refresh(struct daemon *d, bool at_start)
 
 void policy_report(struct daemon *d)
 {
-	if (d->skip_policy == d->skip_policy_logged)
+	if (d->rules.skip_policy == d->rules.skip_policy_logged)
 		return;
-	d->skip_policy_logged = d->skip_policy;
+	d->rules.skip_policy_logged = d->rules.skip_policy;
 	pr_info("marked connections not offloaded so far: %llu by policy routing",
-		(unsigned long long)d->skip_policy);
+		(unsigned long long)d->rules.skip_policy);
+}
+
+/* An ip rule was added or deleted: read them again after this batch of events. */
+void iprules_changed(struct daemon *d)
+{
+	d->rules.policy_due = true;
 }

@@ -12,5 +12,6 @@ bool policy_ok(struct daemon *d, struct pending *p);
 void note_route(struct daemon *d, const struct nlmsghdr *nlh, const struct nfo_tuple *t);
 void policy_refresh(struct daemon *d, bool at_start);
 void policy_report(struct daemon *d);
+void iprules_changed(struct daemon *d);
 
 #endif

@@ -20,24 +20,7 @@ static void tick(struct daemon *d)
 
 	if (read(d->timerfd, &exp, sizeof(exp)) < 0 && errno != EAGAIN)
 		return;
-	if (d->resync_due) {
-		/*
-		 * A dump taken while conntrack changes fast can miss entries
-		 * created during it, and their events may have been lost too:
-		 * look once more when things have settled.
-		 */
-		if (!resync(d, "resync"))
-			d->settle_at = mono_now_s() + 3;
-	} else if (d->settle_at && (int32_t)(mono_now_s() - d->settle_at) >= 0) {
-		d->settle_at = 0;
-		resync(d, "follow-up resync");
-	} else if ((int32_t)(mono_now_s() - d->catchup_at) >= 0) {
-		static const uint32_t next[] = { 8, 20 };
-
-		d->catchup_at = mono_now_s() + (d->catchups < 2 ? next[d->catchups] : 600);
-		d->catchups++;
-		resync(d, "catch-up");
-	}
+	intake_tick(d);
 	/* With nf_conntrack_events = 0 conntrack reports nothing, not even ends. */
 	if (nfo_ct_events_revive()) {
 		pr_warn("net.netfilter.nf_conntrack_events was set to 0, which silences every "
@@ -53,12 +36,7 @@ static void tick(struct daemon *d)
 		refresh_xdp_tx(d);
 	if (ticks % 5 == 0)
 		watch_owners(d);
-	if (d->skip_devices + d->skip_conntrack != d->skip_logged) {
-		d->skip_logged = d->skip_devices + d->skip_conntrack;
-		pr_info("marked connections not offloaded so far: %llu entering through a device "
-			"that is not an offload device, %llu gone from conntrack meanwhile",
-			(unsigned long long)d->skip_devices, (unsigned long long)d->skip_conntrack);
-	}
+	admit_report(d);
 	policy_report(d);
 	publish_state(d);
 }
@@ -67,7 +45,7 @@ static void tick(struct daemon *d)
 static void sd_notify_ready(void)
 {
 	const char *path = getenv("NOTIFY_SOCKET");
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	socklen_t len;
 	int fd;
 
@@ -87,7 +65,7 @@ static void sd_notify_ready(void)
 /* One daemon per pin directory: an abstract socket named after it. */
 static int take_lock(struct daemon *d)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	int fd, n;
 
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -135,7 +113,7 @@ static int adopt_cb(const struct nfo_fp_conn *fc, void *arg)
 	c->ct_id = fc->ct_id;
 	c->tcp_state = NFO_TCP_ESTABLISHED;
 	c->assured = 1;
-	c->gen = a->d->gen;
+	c->gen = a->d->in.gen;
 	nfo_flowtable_insert(&a->d->tab, c);
 	nfo_flowtable_schedule(&a->d->tab, c, a->when);
 	return 0;
@@ -143,7 +121,7 @@ static int adopt_cb(const struct nfo_fp_conn *fc, void *arg)
 
 static void adopt(struct daemon *d)
 {
-	struct adopt_arg a = { .d = d, .when = mono_now_s() + d->cfg->idle_timeout };
+	struct adopt_arg a = {.d = d, .when = mono_now_s() + d->cfg->idle_timeout};
 	int err = nfo_fp_foreach_conn(d->dp, adopt_cb, &a);
 
 	if (err)
@@ -157,31 +135,31 @@ static int open_sockets(struct daemon *d)
 {
 	int err;
 
-	err = nfo_nl_open(&d->ct_ev, NETLINK_NETFILTER, NFO_CT_EVENT_GROUPS);
+	err = nfo_nl_open(&d->in.ct_ev, NETLINK_NETFILTER, NFO_CT_EVENT_GROUPS);
 	if (!err) {
-		d->ct_ev_buf = d->cfg->event_buffer;
-		err = nfo_nl_set_rcvbuf(&d->ct_ev, d->ct_ev_buf);
+		d->in.ct_ev_buf = d->cfg->event_buffer;
+		err = nfo_nl_set_rcvbuf(&d->in.ct_ev, d->in.ct_ev_buf);
 		if (err)
 			pr_warn("cannot size the conntrack event buffer: %s", strerror(-err));
 		err = 0;
 	}
-	err = err ?: nfo_nl_open(&d->ct_req, NETLINK_NETFILTER, 0);
-	err = err ?: nfo_nl_open(&d->ct_dump, NETLINK_NETFILTER, 0);
-	err = err ?: nfo_nl_open(&d->nft_ev, NETLINK_NETFILTER, 0);
-	err = err ?: nfo_nl_join(&d->nft_ev, NFO_NFT_GROUP);
+	err = err ?: nfo_nl_open(&d->ctreq.ct_req, NETLINK_NETFILTER, 0);
+	err = err ?: nfo_nl_open(&d->in.ct_dump, NETLINK_NETFILTER, 0);
+	err = err ?: nfo_nl_open(&d->rs.nft_ev, NETLINK_NETFILTER, 0);
+	err = err ?: nfo_nl_join(&d->rs.nft_ev, NFO_NFT_GROUP);
 	err = err ?: nfo_nl_open(&d->rt_ev, NETLINK_ROUTE, nfo_rtnl_event_groups());
 	err = err ?: nfo_nl_join(&d->rt_ev, RTNLGRP_IPV4_RULE);
 	err = err ?: nfo_nl_join(&d->rt_ev, RTNLGRP_IPV6_RULE);
 	err = err ?: nfo_nl_open(&d->rt_req, NETLINK_ROUTE, 0);
 	if (!err) {
-		nfo_nl_set_rcvbuf(&d->ct_req, 4 << 20);
-		nfo_nl_set_rcvbuf(&d->ct_dump, 4 << 20);
+		nfo_nl_set_rcvbuf(&d->ctreq.ct_req, 4 << 20);
+		nfo_nl_set_rcvbuf(&d->in.ct_dump, 4 << 20);
 		nfo_nl_set_rcvbuf(&d->rt_req, 4 << 20);
 		nfo_nl_set_rcvbuf(&d->rt_ev, 1 << 20); /* bursts of link changes */
 	}
-	err = err ?: nfo_nl_batch_init(&d->ct_batch, &d->ct_req, 256 * 1024, false);
-	err = err ?: nfo_nl_batch_init(&d->rt_batch, &d->rt_req, 256 * 1024, true);
-	err = err ?: nfo_nl_batch_init(&d->adm_batch, &d->ct_req, 256 * 1024, false);
+	err = err ?: nfo_nl_batch_init(&d->ctreq.ct_batch, &d->ctreq.ct_req, 256 * 1024, false);
+	err = err ?: nfo_nl_batch_init(&d->adm.rt_batch, &d->rt_req, 256 * 1024, true);
+	err = err ?: nfo_nl_batch_init(&d->adm.adm_batch, &d->ctreq.ct_req, 256 * 1024, false);
 	if (err)
 		pr_err("cannot open netlink sockets (conntrack events need "
 		       "CONFIG_NF_CONNTRACK_EVENTS): %s",
@@ -191,28 +169,29 @@ static int open_sockets(struct daemon *d)
 
 static void close_sockets(struct daemon *d)
 {
-	nfo_nl_batch_free(&d->ct_batch);
-	nfo_nl_batch_free(&d->rt_batch);
-	nfo_nl_batch_free(&d->adm_batch);
-	nfo_nl_close(&d->ct_ev);
-	nfo_nl_close(&d->ct_req);
-	nfo_nl_close(&d->ct_dump);
-	nfo_nl_close(&d->nft_ev);
+	nfo_nl_batch_free(&d->ctreq.ct_batch);
+	nfo_nl_batch_free(&d->adm.rt_batch);
+	nfo_nl_batch_free(&d->adm.adm_batch);
+	nfo_nl_close(&d->in.ct_ev);
+	nfo_nl_close(&d->ctreq.ct_req);
+	nfo_nl_close(&d->in.ct_dump);
+	nfo_nl_close(&d->rs.nft_ev);
 	nfo_nl_close(&d->rt_ev);
 	nfo_nl_close(&d->rt_req);
-	nfo_nl_close(&d->nflog);
-	if (d->xfrm_ev_open)
-		nfo_nl_close(&d->xfrm_ev);
-	d->xfrm_ev_open = false;
-	nfo_xfrm_free(&d->xfrm);
-	nfo_routenotes_free(&d->notes);
+	nfo_nl_close(&d->in.nflog);
+	if (d->rs.xfrm_ev_open)
+		nfo_nl_close(&d->rs.xfrm_ev);
+	d->rs.xfrm_ev_open = false;
+	nfo_xfrm_free(&d->rs.xfrm);
+	nfo_routenotes_free(&d->rules.notes);
 }
 
 static int setup_loop(struct daemon *d)
 {
-	struct itimerspec its = { .it_interval = { 1, 0 }, .it_value = { 1, 0 } };
-	struct epoll_event ev = { .events = EPOLLIN };
-	int fds[] = { nfo_nl_fd(&d->ct_ev), nfo_nl_fd(&d->nft_ev), nfo_nl_fd(&d->rt_ev), 0, 0, 0 };
+	struct itimerspec its = {.it_interval = {1, 0}, .it_value = {1, 0}};
+	struct epoll_event ev = {.events = EPOLLIN};
+	int fds[] = {
+	    nfo_nl_fd(&d->in.ct_ev), nfo_nl_fd(&d->rs.nft_ev), nfo_nl_fd(&d->rt_ev), 0, 0, 0};
 	sigset_t set;
 	unsigned int i;
 
@@ -240,11 +219,11 @@ static int setup_loop(struct daemon *d)
 		if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, fds[i], &ev))
 			return -errno;
 	}
-	ev.data.fd = nfo_nl_fd(&d->nflog);
+	ev.data.fd = nfo_nl_fd(&d->in.nflog);
 	if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, ev.data.fd, &ev))
 		return -errno;
-	if (d->xfrm_ev_open) {
-		ev.data.fd = nfo_nl_fd(&d->xfrm_ev);
+	if (d->rs.xfrm_ev_open) {
+		ev.data.fd = nfo_nl_fd(&d->rs.xfrm_ev);
 		if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, ev.data.fd, &ev))
 			return -errno;
 	}
@@ -263,12 +242,12 @@ static void handle_signal(struct daemon *d)
 		if (si.ssi_signo == SIGUSR1) {
 			/* At the next tick, like a resync after lost events. */
 			pr_info("SIGUSR1: full conntrack resync requested");
-			d->resync_due = true;
+			intake_resync_soon(d);
 			continue;
 		}
 		pr_info("%s received, %s", strsignal(si.ssi_signo),
-			d->cfg->keep_on_exit ? "leaving offload in place (on-exit = keep)" :
-					       "removing nft-offload");
+			d->cfg->keep_on_exit ? "leaving offload in place (on-exit = keep)"
+					     : "removing nft-offload");
 		d->stop = true;
 	}
 }
@@ -278,14 +257,14 @@ static void shutdown_all(struct daemon *d)
 	int i;
 
 	/* Programs off first, so no packet is fast-forwarded meanwhile. */
-	for (i = 0; i < d->ndevs; i++)
-		detach_dev(d, &d->devs[i], true);
+	for (i = 0; i < d->dv.ndevs; i++)
+		detach_dev(d, &d->dv.devs[i], true);
 	/*
 	 * Nobody reads the conntrack events any more: with our socket gone the
 	 * kernel need not build one for each connection handed back below
 	 * (the updates for a million took 9.2 s instead of 11.5 s).
 	 */
-	nfo_nl_close(&d->ct_ev);
+	nfo_nl_close(&d->in.ct_ev);
 	/*
 	 * Then what stop does without a daemon too: every entry of the maps
 	 * handed back to conntrack, the table and the marks and the pins gone,
@@ -308,9 +287,9 @@ static void rollback(struct daemon *d, bool had_pins)
 		}
 		return;
 	}
-	for (i = 0; i < d->ndevs; i++)
-		detach_dev(d, &d->devs[i], true);
-	if (d->table_created)
+	for (i = 0; i < d->dv.ndevs; i++)
+		detach_dev(d, &d->dv.devs[i], true);
+	if (d->rs.table_created)
 		nfo_nft_remove();
 	if (d->st.flags & NFO_STATE_EVENTS_SET)
 		nfo_ct_events_restore();
@@ -349,15 +328,15 @@ static void event_loop(struct daemon *d)
 		struct epoll_event evs[8];
 		int timeout = -1, i, n;
 
-		if (d->revalidate_again_ns) {
+		if (d->rs.revalidate_again_ns) {
 			uint64_t now = mono_now_ns();
 
-			timeout = d->revalidate_again_ns > now ?
-					  (int)((d->revalidate_again_ns - now) / 1000000) + 1 :
-					  0;
+			timeout = d->rs.revalidate_again_ns > now
+				      ? (int)((d->rs.revalidate_again_ns - now) / 1000000) + 1
+				      : 0;
 		}
 		n = epoll_wait(d->epfd, evs, 8, timeout);
-		if (d->revalidate_again_ns && mono_now_ns() >= d->revalidate_again_ns)
+		if (d->rs.revalidate_again_ns && mono_now_ns() >= d->rs.revalidate_again_ns)
 			revalidate_again(d);
 
 		if (n < 0 && errno != EINTR) {
@@ -367,15 +346,15 @@ static void event_loop(struct daemon *d)
 		for (i = 0; i < n; i++) {
 			int fd = evs[i].data.fd;
 
-			if (fd == nfo_nl_fd(&d->ct_ev))
+			if (fd == nfo_nl_fd(&d->in.ct_ev))
 				read_ct_events(d);
-			else if (fd == nfo_nl_fd(&d->nft_ev))
+			else if (fd == nfo_nl_fd(&d->rs.nft_ev))
 				read_nft_events(d);
 			else if (fd == nfo_nl_fd(&d->rt_ev))
 				read_rt_events(d);
-			else if (fd == nfo_nl_fd(&d->nflog))
+			else if (fd == nfo_nl_fd(&d->in.nflog))
 				read_nflog(d);
-			else if (d->xfrm_ev_open && fd == nfo_nl_fd(&d->xfrm_ev))
+			else if (d->rs.xfrm_ev_open && fd == nfo_nl_fd(&d->rs.xfrm_ev))
 				read_xfrm_events(d);
 			else if (fd == d->timerfd)
 				tick(d);
@@ -393,7 +372,7 @@ static void event_loop(struct daemon *d)
 
 static int start(struct daemon *d, bool had_pins)
 {
-	struct nfo_dp_opts dopts = { .pin_dir = d->cfg->pin_dir, .flow_capacity = d->cfg->flows };
+	struct nfo_dp_opts dopts = {.pin_dir = d->cfg->pin_dir, .flow_capacity = d->cfg->flows};
 	int i, err;
 
 	if (nfo_dp_load(&dopts, &d->dp))
@@ -419,24 +398,23 @@ static int start(struct daemon *d, bool had_pins)
 	policy_refresh(d, true);
 	if (d->dp->adopted)
 		adopt(d);
-	for (i = 0; i < d->ndevs; i++) {
+	for (i = 0; i < d->dv.ndevs; i++) {
 		struct nfo_link l;
 
-		err = nfo_link_get(&d->rt_req, 0, d->devs[i].name, &l);
+		err = nfo_link_get(&d->rt_req, 0, d->dv.devs[i].name, &l);
 		if (err) {
-			pr_err("device %s: %s", d->devs[i].name, strerror(-err));
+			pr_err("device %s: %s", d->dv.devs[i].name, strerror(-err));
 			return -1;
 		}
-		if (attach_dev(d, &d->devs[i], &l))
+		if (attach_dev(d, &d->dv.devs[i], &l))
 			return -1;
 	}
 	if (nfo_ct_events_on()) {
 		d->st.flags |= NFO_STATE_EVENTS_SET;
 		if (d->runrec_written)
-			nfo_runrec_write(d->cfg->pin_dir,
-					 &(struct nfo_runrec){ .pid = getpid(),
-							       .mark = d->cfg->mark,
-							       .events_set = true });
+			nfo_runrec_write(d->cfg->pin_dir, &(struct nfo_runrec){.pid = getpid(),
+									       .mark = d->cfg->mark,
+									       .events_set = true});
 		pr_info("net.netfilter.nf_conntrack_events 2 -> 1: connections report to "
 			"nft-offload even when created while it restarts (restored at stop)");
 	}
@@ -455,7 +433,7 @@ static int start(struct daemon *d, bool had_pins)
 	}
 	if (install_table(d))
 		return -EINVAL; /* a selector nft refuses: configuration */
-	d->table_created = true;
+	d->rs.table_created = true;
 	check_ruleset(d, true);
 	check_netdev_chains(d, true);
 	xfrm_start(d);
@@ -510,10 +488,11 @@ int nfo_daemon_run(struct nfo_config *cfg)
 			rc = 2;
 			goto out;
 		}
-		snprintf(d->devs[i].name, IFNAMSIZ, "%s", cfg->devices[i]);
-		d->devs[i].want = cfg->dev_mode[i] != NFO_MODE_AUTO ? cfg->dev_mode[i] : cfg->mode;
+		snprintf(d->dv.devs[i].name, IFNAMSIZ, "%s", cfg->devices[i]);
+		d->dv.devs[i].want =
+		    cfg->dev_mode[i] != NFO_MODE_AUTO ? cfg->dev_mode[i] : cfg->mode;
 	}
-	d->ndevs = cfg->ndevices;
+	d->dv.ndevs = cfg->ndevices;
 	if (nfo_exporter_open(&d->mx, cfg))
 		goto out;
 	had_pins = nfo_dp_pinned(cfg->pin_dir);
@@ -528,7 +507,7 @@ int nfo_daemon_run(struct nfo_config *cfg)
 			goto out;
 		}
 	}
-	err = nfo_nflog_open(&d->nflog, cfg->log_group, NFO_NFT_SNAPLEN);
+	err = nfo_nflog_open(&d->in.nflog, cfg->log_group, NFO_NFT_SNAPLEN);
 	if (err) {
 		/* A group bound by another socket: EPERM to us, EBUSY to a second bind. */
 		if (err == -EBUSY || err == -EPERM)
@@ -542,12 +521,12 @@ int nfo_daemon_run(struct nfo_config *cfg)
 		rc = err == -EBUSY || err == -EPERM ? 2 : 1;
 		goto out;
 	}
-	d->nflog_buf = 4 << 20; /* a burst of new flows: two messages each */
-	nfo_nl_set_rcvbuf(&d->nflog, d->nflog_buf);
+	d->in.nflog_buf = 4 << 20; /* a burst of new flows: two messages each */
+	nfo_nl_set_rcvbuf(&d->in.nflog, d->in.nflog_buf);
 	nfo_pins_before(cfg->pin_dir, &d->pins_before);
 	/* Outside the pin directory: 'stop' finds us even if the pins go. */
 	err = nfo_runrec_write(cfg->pin_dir,
-			       &(struct nfo_runrec){ .pid = getpid(), .mark = cfg->mark });
+			       &(struct nfo_runrec){.pid = getpid(), .mark = cfg->mark});
 	if (err)
 		pr_warn("cannot write the run record in %s: %s; 'nft-offload stop' will need the "
 			"pins to find this daemon",
@@ -567,13 +546,13 @@ int nfo_daemon_run(struct nfo_config *cfg)
 	revalidate_adopted(d, gen_before);
 	if (resync(d, "initial dump"))
 		pr_warn("initial conntrack dump incomplete; retrying in the background");
-	d->catchup_at = mono_now_s() + 2;
+	d->in.catchup_at = mono_now_s() + 2; /* set up: the first catch-up dump */
 	publish_state(d);
 	pr_info("running: %d devices, ct mark 0x%08x, idle timeout %us, capacity %llu "
 		"connections per family (%s of kernel memory reserved)",
-		d->ndevs, cfg->mark, cfg->idle_timeout, (unsigned long long)d->dp->flow_capacity,
+		d->dv.ndevs, cfg->mark, cfg->idle_timeout, (unsigned long long)d->dp->flow_capacity,
 		nfo_bytes_str(nfo_map_memlock(d->dp->map_fd[NFO_MAP_FLOW4]) +
-				      nfo_map_memlock(d->dp->map_fd[NFO_MAP_FLOW6]),
+				  nfo_map_memlock(d->dp->map_fd[NFO_MAP_FLOW6]),
 			      mem, sizeof(mem)));
 	sd_notify_ready();
 
@@ -590,16 +569,16 @@ out_close:
 	ring_buffer__free(d->rb);
 	if (d->tab.hash)
 		nfo_flowtable_free(&d->tab);
-	free(d->answers);
+	free(d->ctreq.answers);
 	if (d->waitq.hash)
 		nfo_waitq_free(&d->waitq);
-	nfo_setchg_reset(&d->setchg);
-	nfo_setchg_reset(&d->again_chg);
+	nfo_setchg_reset(&d->rs.setchg);
+	nfo_setchg_reset(&d->rs.again_chg);
 	close_sockets(d);
 	nfo_dp_close(d->dp);
 out:
 	nfo_exporter_close(&d->mx);
-	nfo_nl_close(&d->nflog);
+	nfo_nl_close(&d->in.nflog);
 	if (d->runrec_written)
 		nfo_runrec_remove(cfg->pin_dir);
 	if (d->lockfd >= 0)

@@ -39,24 +39,24 @@ void check_ruleset(struct daemon *d, bool at_start)
 int install_table(struct daemon *d)
 {
 	struct nfo_nft_spec spec = {
-		.mark = d->cfg->mark,
-		.log_group = d->cfg->log_group,
-		.selectors = (const char *const *)d->cfg->selectors,
-		.nselectors = d->cfg->nselectors,
-		.ndevices = d->ndevs,
+	    .mark = d->cfg->mark,
+	    .log_group = d->cfg->log_group,
+	    .selectors = (const char *const *)d->cfg->selectors,
+	    .nselectors = d->cfg->nselectors,
+	    .ndevices = d->dv.ndevs,
 	};
 	const char *names[NFO_MAX_DEVICES];
 	char err[512];
 	int i, rc;
 
-	for (i = 0; i < d->ndevs; i++)
-		names[i] = d->devs[i].name;
+	for (i = 0; i < d->dv.ndevs; i++)
+		names[i] = d->dv.devs[i].name;
 	spec.devices = names;
 	rc = nfo_nft_install(&spec, err, sizeof(err));
 	if (rc)
 		pr_err("cannot install table %s %s: %s", NFO_NFT_FAMILY, NFO_NFT_TABLE, err);
-	else if (nfo_nft_table_text(d->table_text, sizeof(d->table_text)))
-		d->table_text[0] = '\0';
+	else if (nfo_nft_table_text(d->rs.table_text, sizeof(d->rs.table_text)))
+		d->rs.table_text[0] = '\0';
 	return rc;
 }
 
@@ -65,21 +65,21 @@ static int nft_event_cb(unsigned int idx, const struct nlmsghdr *nlh, int err, v
 	struct daemon *d = arg;
 	uint32_t gen, pid;
 
-	nfo_setchg_event(&d->setchg, nlh);
+	nfo_setchg_event(&d->rs.setchg, nlh);
 	if (nfo_nft_parse_gen(nlh, &gen, &pid))
 		return 0;
 	d->st.nft_gen = gen;
 	if (pid == (uint32_t)getpid()) {
 		/* Our own table: forget its events, keep the user's before it. */
-		d->setchg.nelems = d->setchg_committed;
-		d->setchg.other = false;
+		d->rs.setchg.nelems = d->rs.setchg_committed;
+		d->rs.setchg.other = false;
 		return 0;
 	}
-	if (d->setchg.other || !d->setchg.nelems)
-		d->revalidate_due = true;
+	if (d->rs.setchg.other || !d->rs.setchg.nelems)
+		d->rs.revalidate_due = true;
 	else
-		d->setchg_due = true;
-	d->setchg_committed = d->setchg.nelems;
+		d->rs.setchg_due = true;
+	d->rs.setchg_committed = d->rs.setchg.nelems;
 	return 0;
 }
 
@@ -100,18 +100,18 @@ static void revalidate(struct daemon *d)
 {
 	long n;
 
-	d->revalidate_due = false;
+	d->rs.revalidate_due = false;
 	/* Everything goes back: what set changes were pending is covered. */
-	nfo_setchg_reset(&d->setchg);
-	nfo_setchg_reset(&d->again_chg);
-	d->setchg_committed = 0;
-	d->setchg_due = d->again_targeted = false;
+	nfo_setchg_reset(&d->rs.setchg);
+	nfo_setchg_reset(&d->rs.again_chg);
+	d->rs.setchg_committed = 0;
+	d->rs.setchg_due = d->rs.again_targeted = false;
 	check_own_table(d);
 	check_ruleset(d, false);
 	check_netdev_chains(d, false);
 	n = evict_all(d, EVICT_RULESET, 0);
 	d->st.revalidations++;
-	d->revalidate_again_ns = mono_now_ns() + REVALIDATE_GRACE_NS;
+	d->rs.revalidate_again_ns = mono_now_ns() + REVALIDATE_GRACE_NS;
 	pr_info("ruleset changed (generation %u): %ld connections back to the ruleset for "
 		"re-validation",
 		d->st.nft_gen, n);
@@ -119,16 +119,16 @@ static void revalidate(struct daemon *d)
 
 void revalidate_again(struct daemon *d)
 {
-	bool targeted = d->again_targeted;
+	bool targeted = d->rs.again_targeted;
 	long n, m;
 
-	d->revalidate_again_ns = 0;
+	d->rs.revalidate_again_ns = 0;
 	if (targeted) {
 		/* After a set change: only the flows it concerns. */
-		n = evict_concerned(d, &d->again_chg);
-		m = nfo_ct_clear_marks_if(d->cfg->mark, ct_concerned, &d->again_chg);
-		nfo_setchg_reset(&d->again_chg);
-		d->again_targeted = false;
+		n = evict_concerned(d, &d->rs.again_chg);
+		m = nfo_ct_clear_marks_if(d->cfg->mark, ct_concerned, &d->rs.again_chg);
+		nfo_setchg_reset(&d->rs.again_chg);
+		d->rs.again_targeted = false;
 	} else {
 		n = evict_all(d, EVICT_RULESET, 0);
 		m = nfo_ct_clear_marks(d->cfg->mark);
@@ -139,8 +139,8 @@ void revalidate_again(struct daemon *d)
 	 * the concerned entries lost theirs: one dump, and only if there were.
 	 */
 	if (!targeted || m > 0) {
-		d->catchups = targeted ? 2 : 0;
-		d->catchup_at = mono_now_s() + 2;
+		d->rs.catchup_targeted = targeted;
+		d->rs.catchups_asked++;
 	}
 	if (n || m > 0)
 		pr_info("%s, second pass: %ld offloaded and %ld marked connections "
@@ -176,7 +176,7 @@ static void evict_concerned_cb(struct nfo_conn *c, void *arg)
 
 static long evict_concerned(struct daemon *d, const struct nfo_setchg *chg)
 {
-	struct concerned_arg a = { .d = d, .chg = chg };
+	struct concerned_arg a = {.d = d, .chg = chg};
 
 	nfo_flowtable_foreach(&d->tab, evict_concerned_cb, &a);
 	ct_flush(d);
@@ -213,46 +213,46 @@ static bool setchg_merge(struct nfo_setchg *to, const struct nfo_setchg *from)
 static void revalidate_sets(struct daemon *d)
 {
 	uint64_t total = d->tab.count, t0 = mono_now_ns();
-	size_t nelems = d->setchg.nelems;
+	size_t nelems = d->rs.setchg.nelems;
 	long n;
 
-	d->setchg_due = false;
-	nfo_setchg_resolve(&d->setchg);
-	if (d->setchg.all) {
+	d->rs.setchg_due = false;
+	nfo_setchg_resolve(&d->rs.setchg);
+	if (d->rs.setchg.all) {
 		pr_info("set elements changed in a way that may concern any flow (key type, or "
 			"a rule that transforms the value it looks up)");
 		revalidate(d);
 		return;
 	}
-	n = evict_concerned(d, &d->setchg);
+	n = evict_concerned(d, &d->rs.setchg);
 	d->st.revalidations++;
-	if (d->revalidate_again_ns && !d->again_targeted) {
+	if (d->rs.revalidate_again_ns && !d->rs.again_targeted) {
 		/* A full second pass is due anyway. */
-	} else if (setchg_merge(&d->again_chg, &d->setchg)) {
-		d->again_targeted = true;
-		d->revalidate_again_ns = mono_now_ns() + REVALIDATE_GRACE_NS;
+	} else if (setchg_merge(&d->rs.again_chg, &d->rs.setchg)) {
+		d->rs.again_targeted = true;
+		d->rs.revalidate_again_ns = mono_now_ns() + REVALIDATE_GRACE_NS;
 	} else {
-		d->again_targeted = false;
-		d->revalidate_again_ns = mono_now_ns() + REVALIDATE_GRACE_NS;
+		d->rs.again_targeted = false;
+		d->rs.revalidate_again_ns = mono_now_ns() + REVALIDATE_GRACE_NS;
 	}
 	pr_info("set elements changed (generation %u, %zu elements): %ld of %llu connections "
 		"concerned went back to the ruleset, in %.1f ms",
 		d->st.nft_gen, nelems, n, (unsigned long long)total, (mono_now_ns() - t0) / 1e6);
-	nfo_setchg_reset(&d->setchg);
-	d->setchg_committed = 0;
+	nfo_setchg_reset(&d->rs.setchg);
+	d->rs.setchg_committed = 0;
 }
 
 void read_nft_events(struct daemon *d)
 {
-	int n = nfo_nl_read_events(&d->nft_ev, nft_event_cb, d, 4096);
+	int n = nfo_nl_read_events(&d->rs.nft_ev, nft_event_cb, d, 4096);
 
 	if (n == -ENOBUFS) {
 		/* Lost ruleset events: assume it changed. */
-		d->revalidate_due = true;
+		d->rs.revalidate_due = true;
 	}
-	if (d->revalidate_due)
+	if (d->rs.revalidate_due)
 		revalidate(d);
-	else if (d->setchg_due)
+	else if (d->rs.setchg_due)
 		revalidate_sets(d);
 }
 
@@ -275,8 +275,8 @@ void check_netdev_chains(struct daemon *d, bool at_start)
 		pr_warn("cannot list the netdev chains: %s", strerror(-err));
 		return;
 	}
-	for (i = 0; i < d->ndevs; i++) {
-		struct dev *dv = &d->devs[i];
+	for (i = 0; i < d->dv.ndevs; i++) {
+		struct dev *dv = &d->dv.devs[i];
 		bool on = nfo_netdev_chains_on(&nc, dv->name, chains, sizeof(chains)) > 0;
 		bool allowed = on && nfo_config_netdev_allowed(d->cfg, dv->name);
 		bool block = on && !allowed;
@@ -300,8 +300,9 @@ void check_netdev_chains(struct daemon *d, bool at_start)
 				"allow-netdev-chains = %s offloads it anyway",
 				dv->name, chains, n, dv->name);
 		else
-			pr_info("%s: no netdev chain hooks it any more; offloading through it again",
-				dv->name);
+			pr_info(
+			    "%s: no netdev chain hooks it any more; offloading through it again",
+			    dv->name);
 	}
 	d->st.netdev_blocked = blocked;
 }
@@ -318,7 +319,7 @@ static void xfrm_evict_cb(struct nfo_conn *c, void *arg)
 	uint32_t ifindex;
 
 	nfo_key_tuple(&c->key[1], c->orig.family, &reply, &ifindex);
-	if (nfo_xfrm_match(&a->d->xfrm, &c->orig, &reply)) {
+	if (nfo_xfrm_match(&a->d->rs.xfrm, &c->orig, &reply)) {
 		evict(a->d, c, EVICT_KEPTOFF, 0);
 		a->n++;
 	}
@@ -327,30 +328,31 @@ static void xfrm_evict_cb(struct nfo_conn *c, void *arg)
 /* Read the xfrm policies again; offloaded flows one of them selects go back. */
 static void xfrm_reload(struct daemon *d, bool at_start)
 {
-	struct keptoff_arg a = { .d = d };
-	int err = nfo_xfrm_dump(&d->xfrm);
+	struct keptoff_arg a = {.d = d};
+	int err = nfo_xfrm_dump(&d->rs.xfrm);
 
 	if (err) {
 		if (at_start)
 			pr_warn("cannot read the xfrm (IPsec) policies: %s", strerror(-err));
 		return;
 	}
-	if (d->xfrm.n) {
+	if (d->rs.xfrm.n) {
 		nfo_flowtable_foreach(&d->tab, xfrm_evict_cb, &a);
 		ct_flush(d);
 	}
-	if (at_start ? d->xfrm.total > 0 : d->st.xfrm_policies != (uint32_t)d->xfrm.total || a.n)
+	if (at_start ? d->rs.xfrm.total > 0
+		     : d->st.xfrm_policies != (uint32_t)d->rs.xfrm.total || a.n)
 		pr_info("%d xfrm (IPsec) policies, %d of them for forwarded packets: the "
 			"connections they select stay on the kernel path (%ld back to it)",
-			d->xfrm.total, d->xfrm.n, a.n);
-	d->st.xfrm_policies = d->xfrm.total;
+			d->rs.xfrm.total, d->rs.xfrm.n, a.n);
+	d->st.xfrm_policies = d->rs.xfrm.total;
 }
 
 void xfrm_start(struct daemon *d)
 {
 	/* The event socket first, so that no change falls between it and the dump. */
-	d->xfrm_ev_open = !nfo_xfrm_events_open(&d->xfrm_ev);
-	if (!d->xfrm_ev_open)
+	d->rs.xfrm_ev_open = !nfo_xfrm_events_open(&d->rs.xfrm_ev);
+	if (!d->rs.xfrm_ev_open)
 		pr_warn("cannot watch xfrm (IPsec) policies (NETLINK_XFRM); policies added "
 			"later are not followed");
 	xfrm_reload(d, true);
@@ -364,7 +366,7 @@ static int ignore_cb(unsigned int idx, const struct nlmsghdr *nlh, int err, void
 void read_xfrm_events(struct daemon *d)
 {
 	/* Any policy event (or a loss of them): read them all again. */
-	nfo_nl_read_events(&d->xfrm_ev, ignore_cb, d, 4096);
+	nfo_nl_read_events(&d->rs.xfrm_ev, ignore_cb, d, 4096);
 	xfrm_reload(d, false);
 }
 
@@ -374,7 +376,7 @@ bool kept_off(struct daemon *d, const struct pending *p)
 	const struct nfo_xfrm_pol *pol;
 	char buf[128], ps[192];
 
-	pol = nfo_xfrm_match(&d->xfrm, &p->ct.orig, &p->ct.reply);
+	pol = nfo_xfrm_match(&d->rs.xfrm, &p->ct.orig, &p->ct.reply);
 	if (pol && nfo_log_get_level() >= NFO_LOG_DEBUG) {
 		nfo_xfrm_pol_str(pol, ps, sizeof(ps));
 		pr_debug("not offloaded (an xfrm (IPsec) policy matches: %s): %s", ps,
@@ -390,14 +392,14 @@ bool kept_off(struct daemon *d, const struct pending *p)
  */
 static void check_own_table(struct daemon *d)
 {
-	static char now[sizeof(d->table_text)];
+	static char now[sizeof(d->rs.table_text)];
 	const char *what;
 	int err;
 
 	err = nfo_nft_table_text(now, sizeof(now));
 	if (err == -ENOENT)
 		what = "was removed (nft flush ruleset?)";
-	else if (!err && d->table_text[0] && strcmp(now, d->table_text))
+	else if (!err && d->rs.table_text[0] && strcmp(now, d->rs.table_text))
 		what = "was changed (its rules are not the ones nft-offload installed)";
 	else
 		return;

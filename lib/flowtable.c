@@ -191,11 +191,10 @@ int nfo_flow_offload_add(struct nfo_flowtable *ft, struct nfo_dp *dp, struct nfo
 	return 0;
 }
 
-void nfo_flow_offload_refresh(struct nfo_nl_batch *b, const struct nfo_conn *c,
-			      uint32_t timeout)
+void nfo_flow_offload_refresh(struct nfo_nl_batch *b, const struct nfo_conn *c, uint32_t timeout)
 {
 	nfo_ct_req_update(b, &c->orig, c->zone,
-			  &(struct nfo_ct_update){ .set_timeout = true, .timeout = timeout });
+			  &(struct nfo_ct_update){.set_timeout = true, .timeout = timeout});
 }
 
 void nfo_flow_offload_teardown(struct nfo_flowtable *ft, struct nfo_conn *c, uint32_t now_s)
@@ -217,7 +216,7 @@ void nfo_flow_offload_fixup_ct(struct nfo_nl_batch *b, enum nfo_fixup how,
 			       const struct nfo_tuple *orig, uint16_t zone, uint8_t tcp_state,
 			       bool assured, uint32_t idle_s, uint32_t mark_bit)
 {
-	struct nfo_ct_update u = { .mark_mask = mark_bit };
+	struct nfo_ct_update u = {.mark_mask = mark_bit};
 	uint32_t t;
 
 	switch (how) {
@@ -310,8 +309,7 @@ static bool same_conn(const struct nfo_fp_conn *c, const struct nfo_tuple *orig,
 }
 
 /* The slot of (orig, ct_id), or the empty one where it would go. */
-static size_t slot_of(const struct nfo_fp_conns *cs, const struct nfo_tuple *orig,
-		      uint32_t ct_id)
+static size_t slot_of(const struct nfo_fp_conns *cs, const struct nfo_tuple *orig, uint32_t ct_id)
 {
 	size_t i = nfo_tuple_hash(orig) & (cs->isize - 1);
 
@@ -377,7 +375,7 @@ static int add_entry(struct nfo_fp_conns *cs, uint8_t family, const union nfo_ke
 			return err;
 		c = &cs->v[cs->n - 1];
 		cs->idx[i] = cs->n;
-fill:
+	fill:
 		c->family = family;
 		c->ct_id = flow->ct_id;
 		c->orig = orig;
@@ -438,8 +436,7 @@ int nfo_fp_conns_finish(struct nfo_fp_conns *cs)
 	return 0;
 }
 
-static int read_cb(uint8_t family, const union nfo_key *key, const struct nfo_flow *flow,
-		   void *arg)
+static int read_cb(uint8_t family, const union nfo_key *key, const struct nfo_flow *flow, void *arg)
 {
 	return nfo_fp_conns_add(arg, family, key, flow);
 }
@@ -451,8 +448,7 @@ int nfo_fp_conns_read(struct nfo_dp *dp, struct nfo_fp_conns *cs)
 	       nfo_dp_flow_foreach(dp, AF_INET6, read_cb, cs) ?: nfo_fp_conns_finish(cs);
 }
 
-struct nfo_fp_conn *nfo_fp_conns_find(const struct nfo_fp_conns *cs,
-				      const struct nfo_tuple *orig)
+struct nfo_fp_conn *nfo_fp_conns_find(const struct nfo_fp_conns *cs, const struct nfo_tuple *orig)
 {
 	size_t i;
 
@@ -614,7 +610,8 @@ long nfo_flowtable_evict(struct nfo_dp *dp, const struct nfo_filter *f, uint32_t
 	}
 	if (lost)
 		pr_warn("final counts of %zu flow entries not recorded for the per-host totals: "
-			"the queue to the daemon is full (is it running?)", lost);
+			"the queue to the daemon is full (is it running?)",
+			lost);
 	err = ct_batch_open(&nl, &b);
 	if (err)
 		goto out;
@@ -632,9 +629,9 @@ long nfo_flowtable_evict(struct nfo_dp *dp, const struct nfo_filter *f, uint32_t
 		 * set its state's timeout, but it may have held an RST back;
 		 * without a dump to tell, do not leave it on the offload one.
 		 */
-		nfo_flow_offload_fixup_ct(&b, fin ? NFO_FIXUP_CLOSING : NFO_FIXUP_REJUDGE,
-					  &c->orig, 0, NFO_TCP_ESTABLISHED, true,
-					  idle_since(last, now), mark_bit);
+		nfo_flow_offload_fixup_ct(&b, fin ? NFO_FIXUP_CLOSING : NFO_FIXUP_REJUDGE, &c->orig,
+					  0, NFO_TCP_ESTABLISHED, true, idle_since(last, now),
+					  mark_bit);
 		n++;
 	}
 	ct_batch_close(&nl, &b);
@@ -766,10 +763,12 @@ long nfo_flowtable_handback_all(struct nfo_dp *dp, uint32_t mark_bit)
 		if (c)
 			nfo_fp_conn_usage(c, &last, &fin);
 		if (c && !fin)
-			how = NFO_FIXUP_REJUDGE; /* offloaded: its timeout back, as its state has it */
+			how = NFO_FIXUP_REJUDGE; /* offloaded: its timeout back, as its state has it
+						  */
 		else if (c && ct->orig.l4proto == IPPROTO_TCP && ct->has_tcp_state &&
 			 ct->tcp_state == NFO_TCP_ESTABLISHED)
-			how = NFO_FIXUP_CLOSING; /* FIN/RST seen by the fast path, not by conntrack */
+			how =
+			    NFO_FIXUP_CLOSING; /* FIN/RST seen by the fast path, not by conntrack */
 		/* Otherwise marked only, or closed (conntrack set its timeout): the mark. */
 		flush_if_full(&b);
 		nfo_flow_offload_fixup_ct(&b, how, &ct->orig, ct->zone,

@@ -96,8 +96,7 @@ int nfo_flow_offload_add(struct nfo_flowtable *ft, struct nfo_dp *dp, struct nfo
 			 struct nfo_flow flow[2], uint64_t now_ns);
 
 /* Conntrack's timeout held at `timeout` seconds while the fast path carries it. */
-void nfo_flow_offload_refresh(struct nfo_nl_batch *b, const struct nfo_conn *c,
-			      uint32_t timeout);
+void nfo_flow_offload_refresh(struct nfo_nl_batch *b, const struct nfo_conn *c, uint32_t timeout);
 
 /* The fast path saw FIN/RST: conntrack normally reports the close within
  * milliseconds; check the connection again in 2 s in case it does not. */
@@ -189,8 +188,7 @@ int nfo_fp_conns_finish(struct nfo_fp_conns *cs);
 /* Read every entry of both families into cs (zeroed first) and pair them. */
 int nfo_fp_conns_read(struct nfo_dp *dp, struct nfo_fp_conns *cs);
 /* The connection with this original tuple (any ct id), or NULL. */
-struct nfo_fp_conn *nfo_fp_conns_find(const struct nfo_fp_conns *cs,
-				      const struct nfo_tuple *orig);
+struct nfo_fp_conn *nfo_fp_conns_find(const struct nfo_fp_conns *cs, const struct nfo_tuple *orig);
 void nfo_fp_conns_free(struct nfo_fp_conns *cs);
 
 /*

@@ -102,7 +102,7 @@ static void test_gc_ring(uint32_t start)
 static void test_gc_remove(void)
 {
 	struct nfo_flowtable ft;
-	struct nfo_conn a = { 0 }, b = { 0 };
+	struct nfo_conn a = {0}, b = {0};
 	struct nfo_conn *due;
 
 	if (nfo_flowtable_init(&ft)) {
@@ -162,22 +162,22 @@ static void build(struct built *b, uint16_t p, uint32_t ct_id)
 
 static void test_pair_both(void)
 {
-	struct nfo_fp_conns cs = { 0 };
+	struct nfo_fp_conns cs = {0};
 	struct built b;
 	struct nfo_fp_conn *c;
 
 	build(&b, 1000, 7);
 	/* Reply first, as the maps may list them. */
 	expect(!nfo_fp_conns_add(&cs, AF_INET, &b.key[1], &b.flow[1]) &&
-		       !nfo_fp_conns_add(&cs, AF_INET, &b.key[0], &b.flow[0]) &&
-		       !nfo_fp_conns_finish(&cs),
+		   !nfo_fp_conns_add(&cs, AF_INET, &b.key[0], &b.flow[0]) &&
+		   !nfo_fp_conns_finish(&cs),
 	       "pair both: add");
 	expect(cs.n == 1, "pair both: one connection (%zu)", cs.n);
 	c = nfo_fp_conns_find(&cs, &b.orig);
 	expect(c && c->have[0] && c->have[1] && c->ct_id == 7 &&
-		       nfo_tuple_equal(&c->orig, &b.orig) &&
-		       !memcmp(&c->key[0], &b.key[0], sizeof(c->key[0])) &&
-		       !memcmp(&c->key[1], &b.key[1], sizeof(c->key[1])),
+		   nfo_tuple_equal(&c->orig, &b.orig) &&
+		   !memcmp(&c->key[0], &b.key[0], sizeof(c->key[0])) &&
+		   !memcmp(&c->key[1], &b.key[1], sizeof(c->key[1])),
 	       "pair both: found by its original tuple, both directions");
 	expect(!nfo_fp_conns_find(&cs, &b.reply), "pair both: not found by its reply tuple");
 	nfo_fp_conns_free(&cs);
@@ -185,7 +185,7 @@ static void test_pair_both(void)
 
 static void test_pair_one_missing(void)
 {
-	struct nfo_fp_conns cs = { 0 };
+	struct nfo_fp_conns cs = {0};
 	struct built a, b;
 	struct nfo_fp_conn *ca, *cb;
 
@@ -206,7 +206,7 @@ static void test_pair_one_missing(void)
 
 static void test_pair_ct_id_collision(void)
 {
-	struct nfo_fp_conns cs = { 0 };
+	struct nfo_fp_conns cs = {0};
 	struct built a, b, stale;
 	struct nfo_fp_conn *c;
 	size_t i;
@@ -223,8 +223,8 @@ static void test_pair_ct_id_collision(void)
 	expect(cs.n == 2, "ct id collision: two connections (%zu)", cs.n);
 	for (i = 0; i < cs.n; i++)
 		expect(cs.v[i].have[0] && cs.v[i].have[1] &&
-			       (nfo_tuple_equal(&cs.v[i].orig, &a.orig) ||
-				nfo_tuple_equal(&cs.v[i].orig, &b.orig)),
+			   (nfo_tuple_equal(&cs.v[i].orig, &a.orig) ||
+			    nfo_tuple_equal(&cs.v[i].orig, &b.orig)),
 		       "ct id collision: connection %zu whole", i);
 	nfo_fp_conns_free(&cs);
 
@@ -253,7 +253,7 @@ static void test_pair_ct_id_collision(void)
 /* A bridge's original direction keyed after DNAT joins its reply by ct id. */
 static void test_pair_after_dnat(void)
 {
-	struct nfo_fp_conns cs = { 0 };
+	struct nfo_fp_conns cs = {0};
 	struct built a, lone;
 	union nfo_key k;
 	struct nfo_flow f;
@@ -276,7 +276,7 @@ static void test_pair_after_dnat(void)
 	expect(cs.n == 2, "after dnat: two connections (%zu)", cs.n);
 	c = nfo_fp_conns_find(&cs, &a.orig);
 	expect(c && c->have[0] && c->have[1] && !memcmp(&c->key[0], &k, sizeof(k)) &&
-		       (c->flow[0].flags & NFO_FLOW_AFTER_DNAT),
+		   (c->flow[0].flags & NFO_FLOW_AFTER_DNAT),
 	       "after dnat: paired with its reply, named by conntrack's original tuple");
 	c = nfo_fp_conns_find(&cs, &lone.orig);
 	expect(c && c->have[0] && !c->have[1] && (c->flow[0].flags & NFO_FLOW_AFTER_DNAT),
@@ -288,7 +288,7 @@ static void test_pair_after_dnat(void)
 static void test_pair_many(void)
 {
 	enum { N = 20000 };
-	struct nfo_fp_conns cs = { 0 };
+	struct nfo_fp_conns cs = {0};
 	struct built *b = calloc(N, sizeof(*b));
 	int *order = calloc(2 * N, sizeof(*order)), i, bad = 0, whole = 0;
 	unsigned int seed = 1;
@@ -336,8 +336,8 @@ static void test_pair_many(void)
 
 static void test_filter(void)
 {
-	struct nfo_fp_conns cs = { 0 };
-	struct nfo_filter f = { 0 };
+	struct nfo_fp_conns cs = {0};
+	struct nfo_filter f = {0};
 	struct built b;
 	struct nfo_fp_conn *c;
 
@@ -390,11 +390,11 @@ static uint64_t mono_ns(void)
 
 static void test_lifecycle(void)
 {
-	struct nfo_dp_opts opts = { .flow_capacity = 1024, .max_ifindex = 64 };
+	struct nfo_dp_opts opts = {.flow_capacity = 1024, .max_ifindex = 64};
 	struct nfo_flowtable ft;
 	struct nfo_conn *c = calloc(1, sizeof(*c)), *c2 = calloc(1, sizeof(*c2));
 	struct nfo_dp *dp;
-	struct seen s = { 0 };
+	struct seen s = {0};
 	struct built b, b2;
 	struct nfo_flow f;
 	uint32_t idle, next;
@@ -414,10 +414,10 @@ static void test_lifecycle(void)
 	expect(!err && ft.count == 1 && nfo_flowtable_find(&ft, &b.orig, 0) == c,
 	       "add: in the table (%d)", err);
 	expect(!nfo_dp_flow_get(dp, AF_INET, &b.key[0], &f) && f.created_ns == now &&
-		       !nfo_dp_flow_get(dp, AF_INET, &b.key[1], &f) && f.dir == NFO_DIR_REPLY,
+		   !nfo_dp_flow_get(dp, AF_INET, &b.key[1], &f) && f.dir == NFO_DIR_REPLY,
 	       "add: both directions in the fast path, stamped");
 	expect(nfo_flowtable_find_entry(&ft, AF_INET, &b.key[1], &b.flow[1]) == c &&
-		       nfo_flowtable_find_entry(&ft, AF_INET, &b.key[0], &b.flow[0]) == c,
+		   nfo_flowtable_find_entry(&ft, AF_INET, &b.key[0], &b.flow[0]) == c,
 	       "find_entry: either direction's entry names the connection");
 	f = b.flow[1];
 	f.ct_id = 8;
@@ -437,12 +437,12 @@ static void test_lifecycle(void)
 
 	/* gc: alive, then teardown, then gone. */
 	expect(nfo_flow_offload_gc(dp, c, now, 100, 30, &idle, &next) == NFO_GC_ALIVE &&
-		       idle == 0 && next == 130,
-	       "gc: a fresh connection is alive, next check after the idle timeout (%u, %u)",
-	       idle, next);
+		   idle == 0 && next == 130,
+	       "gc: a fresh connection is alive, next check after the idle timeout (%u, %u)", idle,
+	       next);
 	expect(nfo_flow_offload_gc(dp, c, now + 31000000000ULL, 100, 30, &idle, &next) ==
-			       NFO_GC_IDLE &&
-		       idle == 31,
+		       NFO_GC_IDLE &&
+		   idle == 31,
 	       "gc: idle after the idle timeout (%u)", idle);
 	nfo_dp_flow_get(dp, AF_INET, &b.key[1], &f);
 	f.teardown = NFO_TEARDOWN_FIN;
@@ -452,7 +452,7 @@ static void test_lifecycle(void)
 	nfo_dp_flow_del(dp, AF_INET, &b.key[1]);
 	expect(nfo_flow_offload_gc(dp, c, now, 100, 30, &idle, &next) == NFO_GC_GONE,
 	       "gc: an entry deleted behind the table's back");
-	s = (struct seen){ 0 };
+	s = (struct seen){0};
 	nfo_fp_foreach_conn(dp, count_cb, &s);
 	expect(s.n == 2 && s.whole == 1, "iterator: one whole, one half (%d, %d)", s.n, s.whole);
 
@@ -462,9 +462,9 @@ static void test_lifecycle(void)
 	expect(c->deadline == 102, "teardown: checked again in 2 s (%u)", c->deadline);
 	nfo_flow_offload_del(&ft, dp, c);
 	expect(ft.count == 1 && !nfo_flowtable_find(&ft, &b.orig, 0) &&
-		       nfo_dp_flow_get(dp, AF_INET, &b.key[0], &f),
+		   nfo_dp_flow_get(dp, AF_INET, &b.key[0], &f),
 	       "del: out of the table and the fast path");
-	s = (struct seen){ 0 };
+	s = (struct seen){0};
 	nfo_fp_foreach_conn(dp, count_cb, &s);
 	expect(s.n == 1 && s.whole == 1 && nfo_tuple_equal(&s.orig, &b2.orig),
 	       "iterator: the other connection only");
