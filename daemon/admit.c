@@ -4,6 +4,12 @@
  * flow table (waiters), route lookups, the device/policy/xfrm checks,
  * conntrack updates, the map writes.
  */
+#include <errno.h>
+#include <stdlib.h>
+#include "admission.h"
+#include "bridge.h"
+#include "log.h"
+
 #include "ctx.h"
 #include "ctreq.h"
 #include "gc.h"

@@ -4,6 +4,9 @@
  * sends it and queues the answers to GET requests for the intake (never acts
  * on them).
  */
+#include <stdlib.h>
+#include <netinet/in.h>
+
 #include "ctx.h"
 #include "ctreq.h"
 

@@ -3,6 +3,9 @@
  * nft-offload run, helpers every part uses: clocks, tuple text, the admission
  * latency histogram, the state published for status.
  */
+#include <time.h>
+#include <netinet/in.h>
+
 #include "ctx.h"
 
 uint64_t mono_now_ns(void)

@@ -6,45 +6,13 @@
 #ifndef NFO_DAEMON_CTX_H
 #define NFO_DAEMON_CTX_H
 
-#include <errno.h>
-#include <fcntl.h>
-#include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/epoll.h>
-#include <sys/signalfd.h>
-#include <sys/socket.h>
-#include <sys/timerfd.h>
-#include <sys/un.h>
-#include <time.h>
-#include <unistd.h>
-#include <linux/netlink.h>
-#include <linux/rtnetlink.h>
-#include <netinet/in.h>
 #include <bpf/libbpf.h>
-#include "admission.h"
-#include "attach.h"
-#include "bridge.h"
-#include "ct.h"
-#include "dataplane.h"
 #include "exporter.h"
-#include "flowmem.h"
-#include "flowtable.h"
-#include "log.h"
-#include "neigh.h"
-#include "nflog.h"
-#include "nft.h"
 #include "nftset.h"
-#include "instance.h"
 #include "pindir.h"
 #include "policy.h"
 #include "routenote.h"
-#include "rtnl.h"
-#include "runrec.h"
 #include "waitq.h"
-#include "nft_watch.h"
-#include "owner.h"
 #include "xfrm.h"
 
 #define PENDING_MAX 512

@@ -3,6 +3,14 @@
  * nft-offload run, offload devices: attach and detach, link events (up/down,
  * MAC, bridge ports), neighbours, who owns each device.
  */
+#include <errno.h>
+#include <linux/rtnetlink.h>
+#include <bpf/libbpf.h>
+#include "bridge.h"
+#include "log.h"
+#include "neigh.h"
+#include "owner.h"
+
 #include "ctx.h"
 #include "gc.h"
 #include "iprules.h"

@@ -4,6 +4,9 @@
  * the hand-back to conntrack), the idle gc step, the fast path's teardown
  * events.
  */
+#include <bpf/libbpf.h>
+#include "log.h"
+
 #include "ctx.h"
 #include "ctreq.h"
 #include "gc.h"

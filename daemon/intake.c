@@ -3,6 +3,11 @@
  * nft-offload run, conntrack intake: events, mark notifications (nflog), GET
  * answers, full resyncs; it decides what is admitted or evicted.
  */
+#include <errno.h>
+#include <stdlib.h>
+#include <netinet/in.h>
+#include "log.h"
+
 #include "ctx.h"
 #include "ctreq.h"
 #include "gc.h"

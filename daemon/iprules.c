@@ -3,6 +3,9 @@
  * nft-offload run, policy routing: the ip rules, how logged packets were
  * routed, and whether a connection may be offloaded under them.
  */
+#include <bpf/libbpf.h>
+#include "log.h"
+
 #include "ctx.h"
 #include "gc.h"
 #include "iprules.h"

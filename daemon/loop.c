@@ -3,6 +3,23 @@
  * nft-offload run, the loop: start (load, adopt, attach, install), the event
  * loop, signals and timers (tick), stop and rollback.
  */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <sys/un.h>
+#include <linux/rtnetlink.h>
+#include "flowmem.h"
+#include "log.h"
+#include "nft.h"
+#include "instance.h"
+#include "rtnl.h"
+#include "runrec.h"
+#include "nft_watch.h"
+#include "owner.h"
+
 #include "ctx.h"
 #include "daemon.h"
 #include "ctreq.h"

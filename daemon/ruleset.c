@@ -4,6 +4,14 @@
  * validation, set element changes, netdev chains and xfrm policies that keep
  * flows on the kernel path.
  */
+#include <errno.h>
+#include <stdlib.h>
+#include <time.h>
+#include "log.h"
+#include "nft.h"
+#include "rtnl.h"
+#include "nft_watch.h"
+
 #include "ctx.h"
 #include "ctreq.h"
 #include "gc.h"
