@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * nft-offload run, helpers every part uses: clocks, tuple text, the admission
- * latency histogram, the state published for status.
+ * nft-offload run, helpers every part uses: clocks, tuple text, the state
+ * published for status (with admission's latency percentiles).
  */
 #include <time.h>
 #include <netinet/in.h>

@@ -475,6 +475,43 @@ static void test_lifecycle(void)
 	nfo_dp_close(dp);
 }
 
+/*
+ * The CLI's evict: the connections a filter selects leave the fast path,
+ * both directions, and count once each; the others stay. (Conntrack has no
+ * entries here: its hand-back requests are answered ENOENT and ignored.)
+ */
+static void test_evict(void)
+{
+	struct nfo_dp_opts opts = { .flow_capacity = 1024, .max_ifindex = 64 };
+	struct nfo_filter f = { 0 };
+	struct seen s = { 0 };
+	struct nfo_dp *dp;
+	struct built b[3];
+	long n;
+	int i, dir, err;
+
+	err = nfo_dp_load(&opts, &dp);
+	if (err) {
+		expect(0, "evict: flow maps (%s)", strerror(-err));
+		return;
+	}
+	for (i = 0; i < 3; i++) {
+		build(&b[i], 1000 + i, 20 + i);
+		for (dir = 0; dir < 2; dir++)
+			nfo_dp_flow_add(dp, AF_INET, &b[i].key[dir], &b[i].flow[dir], true);
+	}
+	f.port = htons(2000 + 1001); /* only the reply of connection 1 has it */
+	n = nfo_flowtable_evict(dp, &f, 0xc0000000);
+	expect(n == 1, "evict: one connection selected by its reply's port (%ld)", n);
+	nfo_fp_foreach_conn(dp, count_cb, &s);
+	expect(s.n == 2 && s.whole == 2 && nfo_dp_flow_count(dp) == 4,
+	       "evict: the two others stay whole (%d, %d)", s.n, s.whole);
+	memset(&f, 0, sizeof(f));
+	n = nfo_flowtable_evict(dp, &f, 0xc0000000);
+	expect(n == 2 && nfo_dp_flow_count(dp) == 0, "flush: the rest (%ld)", n);
+	nfo_dp_close(dp);
+}
+
 int main(void)
 {
 	nfo_log_libbpf();
@@ -489,6 +526,7 @@ int main(void)
 	test_pair_many();
 	test_filter();
 	test_lifecycle();
+	test_evict();
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
 }
