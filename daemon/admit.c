@@ -329,7 +329,7 @@ static int prep_cb(unsigned int idx, const struct nlmsghdr *nlh, int err, void *
  */
 static void process_chunk(struct daemon *d, int first, int n, uint64_t now)
 {
-	uint64_t planned[2] = {0, 0};
+	uint64_t planned[2] = { 0, 0 };
 	int i, err;
 
 	for (i = first; i < first + n; i++) {
@@ -367,9 +367,9 @@ static void process_chunk(struct daemon *d, int first, int n, uint64_t now)
 		planned[p->ct.orig.family == AF_INET6]++;
 		d->adm.prep[d->adm.nprep++] = i;
 		nfo_ct_req_update(&d->adm.adm_batch, &p->ct.orig, p->ct.zone,
-				  &(struct nfo_ct_update){.set_timeout = true,
-							  .timeout = d->cfg->ct_timeout,
-							  .tcp_liberal = true});
+				  &(struct nfo_ct_update){ .set_timeout = true,
+							   .timeout = d->cfg->ct_timeout,
+							   .tcp_liberal = true });
 	}
 	err = nfo_nl_batch_flush(&d->adm.adm_batch, prep_cb, d);
 	if (err) {

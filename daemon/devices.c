@@ -106,8 +106,8 @@ static uint32_t xdp_tx_flag(const struct daemon *d, const struct dev *dv)
 int publish_dev(struct daemon *d, struct dev *dv)
 {
 	uint32_t keptoff = dv->netdev_chain ? NFO_DEV_NETDEV_CHAIN : 0;
-	struct nfo_dev nd = {.slot = dv->slot, .flags = dv->flags | xdp_tx_flag(d, dv) | keptoff};
-	struct nfo_slot s = {.ifindex = dv->ifindex, .flags = dv->flags | keptoff};
+	struct nfo_dev nd = { .slot = dv->slot, .flags = dv->flags | xdp_tx_flag(d, dv) | keptoff };
+	struct nfo_slot s = { .ifindex = dv->ifindex, .flags = dv->flags | keptoff };
 
 	memcpy(nd.mac, dv->mac, 6);
 	snprintf(s.name, sizeof(s.name), "%s", dv->name);

@@ -79,7 +79,7 @@ static void evict_all_cb(struct nfo_conn *c, void *arg)
 
 long evict_all(struct daemon *d, enum evict_why why, uint32_t ifindex)
 {
-	struct evict_all_arg a = {.d = d, .why = why, .ifindex = ifindex};
+	struct evict_all_arg a = { .d = d, .why = why, .ifindex = ifindex };
 
 	nfo_flowtable_foreach(&d->tab, evict_all_cb, &a);
 	ct_flush(d);

@@ -113,7 +113,7 @@ void intake_settle(struct daemon *d)
 static bool distrust_netlink_mark(struct daemon *d, const struct nlmsghdr *nlh,
 				  const struct nfo_ct *ct)
 {
-	struct nfo_ct_update u = {.set_mark = true, .mark = 0, .mark_mask = d->cfg->mark};
+	struct nfo_ct_update u = { .set_mark = true, .mark = 0, .mark_mask = d->cfg->mark };
 	char buf[128];
 
 	if (d->cfg->trust_netlink_marks || !nlh->nlmsg_pid || ct->event == NFO_CT_DESTROY ||
@@ -180,7 +180,7 @@ static void gone_cb(struct nfo_conn *c, void *arg)
  */
 int resync(struct daemon *d, const char *why)
 {
-	struct gone_arg ga = {.d = d};
+	struct gone_arg ga = { .d = d };
 	uint64_t admitted = d->st.offloaded_total, t0 = mono_now_ns();
 	bool catchup = !strcmp(why, "catch-up");
 	int err, tries;
@@ -324,7 +324,7 @@ void intake_tick(struct daemon *d)
 		d->in.settle_at = 0;
 		resync(d, "follow-up resync");
 	} else if ((int32_t)(mono_now_s() - d->in.catchup_at) >= 0) {
-		static const uint32_t next[] = {8, 20};
+		static const uint32_t next[] = { 8, 20 };
 
 		d->in.catchup_at = mono_now_s() + (d->in.catchups < 2 ? next[d->in.catchups] : 600);
 		d->in.catchups++;

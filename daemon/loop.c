@@ -62,7 +62,7 @@ static void tick(struct daemon *d)
 static void sd_notify_ready(void)
 {
 	const char *path = getenv("NOTIFY_SOCKET");
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	socklen_t len;
 	int fd;
 
@@ -82,7 +82,7 @@ static void sd_notify_ready(void)
 /* One daemon per pin directory: an abstract socket named after it. */
 static int take_lock(struct daemon *d)
 {
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	int fd, n;
 
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -138,7 +138,7 @@ static int adopt_cb(const struct nfo_fp_conn *fc, void *arg)
 
 static void adopt(struct daemon *d)
 {
-	struct adopt_arg a = {.d = d, .when = mono_now_s() + d->cfg->idle_timeout};
+	struct adopt_arg a = { .d = d, .when = mono_now_s() + d->cfg->idle_timeout };
 	int err = nfo_fp_foreach_conn(d->dp, adopt_cb, &a);
 
 	if (err)
@@ -205,10 +205,10 @@ static void close_sockets(struct daemon *d)
 
 static int setup_loop(struct daemon *d)
 {
-	struct itimerspec its = {.it_interval = {1, 0}, .it_value = {1, 0}};
-	struct epoll_event ev = {.events = EPOLLIN};
-	int fds[] = {
-	    nfo_nl_fd(&d->in.ct_ev), nfo_nl_fd(&d->rs.nft_ev), nfo_nl_fd(&d->rt_ev), 0, 0, 0};
+	struct itimerspec its = { .it_interval = { 1, 0 }, .it_value = { 1, 0 } };
+	struct epoll_event ev = { .events = EPOLLIN };
+	int fds[] = { nfo_nl_fd(&d->in.ct_ev), nfo_nl_fd(&d->rs.nft_ev), nfo_nl_fd(&d->rt_ev),
+		      0, 0, 0 };
 	sigset_t set;
 	unsigned int i;
 
@@ -389,7 +389,7 @@ static void event_loop(struct daemon *d)
 
 static int start(struct daemon *d, bool had_pins)
 {
-	struct nfo_dp_opts dopts = {.pin_dir = d->cfg->pin_dir, .flow_capacity = d->cfg->flows};
+	struct nfo_dp_opts dopts = { .pin_dir = d->cfg->pin_dir, .flow_capacity = d->cfg->flows };
 	int i, err;
 
 	if (nfo_dp_load(&dopts, &d->dp))
@@ -429,9 +429,10 @@ static int start(struct daemon *d, bool had_pins)
 	if (nfo_ct_events_on()) {
 		d->st.flags |= NFO_STATE_EVENTS_SET;
 		if (d->runrec_written)
-			nfo_runrec_write(d->cfg->pin_dir, &(struct nfo_runrec){.pid = getpid(),
-									       .mark = d->cfg->mark,
-									       .events_set = true});
+			nfo_runrec_write(d->cfg->pin_dir,
+					 &(struct nfo_runrec){ .pid = getpid(),
+							       .mark = d->cfg->mark,
+							       .events_set = true });
 		pr_info("net.netfilter.nf_conntrack_events 2 -> 1: connections report to "
 			"nft-offload even when created while it restarts (restored at stop)");
 	}
@@ -543,7 +544,7 @@ int nfo_daemon_run(struct nfo_config *cfg)
 	nfo_pins_before(cfg->pin_dir, &d->pins_before);
 	/* Outside the pin directory: 'stop' finds us even if the pins go. */
 	err = nfo_runrec_write(cfg->pin_dir,
-			       &(struct nfo_runrec){.pid = getpid(), .mark = cfg->mark});
+			       &(struct nfo_runrec){ .pid = getpid(), .mark = cfg->mark });
 	if (err)
 		pr_warn("cannot write the run record in %s: %s; 'nft-offload stop' will need the "
 			"pins to find this daemon",

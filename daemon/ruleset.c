@@ -184,7 +184,7 @@ static void evict_concerned_cb(struct nfo_conn *c, void *arg)
 
 static long evict_concerned(struct daemon *d, const struct nfo_setchg *chg)
 {
-	struct concerned_arg a = {.d = d, .chg = chg};
+	struct concerned_arg a = { .d = d, .chg = chg };
 
 	nfo_flowtable_foreach(&d->tab, evict_concerned_cb, &a);
 	ct_flush(d);
@@ -336,7 +336,7 @@ static void xfrm_evict_cb(struct nfo_conn *c, void *arg)
 /* Read the xfrm policies again; offloaded flows one of them selects go back. */
 static void xfrm_reload(struct daemon *d, bool at_start)
 {
-	struct keptoff_arg a = {.d = d};
+	struct keptoff_arg a = { .d = d };
 	int err = nfo_xfrm_dump(&d->rs.xfrm);
 
 	if (err) {
