@@ -328,8 +328,13 @@ static int grow_index(struct nfo_fp_conns *cs)
 	free(cs->idx);
 	cs->idx = idx;
 	cs->isize = n;
-	for (i = 0; i < cs->n; i++)
-		cs->idx[slot_of(cs, &cs->v[i].orig, cs->v[i].ct_id)] = i + 1;
+	for (i = 0; i < cs->n; i++) {
+		size_t j = slot_of(cs, &cs->v[i].orig, cs->v[i].ct_id);
+
+		/* A second connection of one tuple and id stays behind the first. */
+		if (!cs->idx[j])
+			cs->idx[j] = i + 1;
+	}
 	return 0;
 }
 

@@ -248,6 +248,19 @@ static void test_pair_ct_id_collision(void)
 	nfo_fp_conns_finish(&cs);
 	expect(cs.n == 2, "one direction twice: two connections (%zu)", cs.n);
 	nfo_fp_conns_free(&cs);
+
+	/* ... and its reply still joins the first, after the index has grown. */
+	nfo_fp_conns_add(&cs, AF_INET, &a.key[0], &a.flow[0]);
+	nfo_fp_conns_add(&cs, AF_INET, &a.key[0], &a.flow[0]);
+	for (i = 0; i < 2000; i++) {
+		build(&b, 3000 + i, 1000 + i);
+		nfo_fp_conns_add(&cs, AF_INET, &b.key[0], &b.flow[0]);
+	}
+	nfo_fp_conns_add(&cs, AF_INET, &a.key[1], &a.flow[1]);
+	nfo_fp_conns_finish(&cs);
+	expect(cs.v[0].have[0] && cs.v[0].have[1] && !cs.v[1].have[1],
+	       "one direction twice: the reply joins the first after growth");
+	nfo_fp_conns_free(&cs);
 }
 
 /* A bridge's original direction keyed after DNAT joins its reply by ct id. */
