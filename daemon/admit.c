@@ -406,3 +406,16 @@ void admit_report(struct daemon *d)
 		"that is not an offload device, %llu gone from conntrack meanwhile",
 		(unsigned long long)d->adm.skip_devices, (unsigned long long)d->adm.skip_conntrack);
 }
+
+/* Its batches: route lookups on the loop's route socket, conntrack updates on ctreq's. */
+int admit_open(struct daemon *d)
+{
+	return nfo_nl_batch_init(&d->adm.rt_batch, &d->rt_req, 256 * 1024, true) ?:
+	       nfo_nl_batch_init(&d->adm.adm_batch, &d->ctreq.ct_req, 256 * 1024, false);
+}
+
+void admit_close(struct daemon *d)
+{
+	nfo_nl_batch_free(&d->adm.rt_batch);
+	nfo_nl_batch_free(&d->adm.adm_batch);
+}

@@ -16,5 +16,7 @@ void expire_waiters(struct daemon *d, bool after_dump);
 void queue_admission(struct daemon *d, const struct nfo_ct *ct, uint64_t rx_ns);
 void process_pending(struct daemon *d);
 void admit_report(struct daemon *d);
+int admit_open(struct daemon *d);
+void admit_close(struct daemon *d);
 
 #endif

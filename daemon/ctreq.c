@@ -74,3 +74,23 @@ void ctreq_asked_at(struct daemon *d, uint64_t ns)
 	if (!d->ctreq.get_since)
 		d->ctreq.get_since = ns;
 }
+
+/* The request socket (large answers: dumps of GETs) and its batch. */
+int ctreq_open(struct daemon *d)
+{
+	int err = nfo_nl_open(&d->ctreq.ct_req, NETLINK_NETFILTER, 0);
+
+	if (err)
+		return err;
+	nfo_nl_set_rcvbuf(&d->ctreq.ct_req, 4 << 20);
+	return nfo_nl_batch_init(&d->ctreq.ct_batch, &d->ctreq.ct_req, 256 * 1024, false);
+}
+
+void ctreq_close(struct daemon *d)
+{
+	nfo_nl_batch_free(&d->ctreq.ct_batch);
+	nfo_nl_close(&d->ctreq.ct_req);
+	free(d->ctreq.answers);
+	d->ctreq.answers = NULL;
+	d->ctreq.nanswers = d->ctreq.answers_cap = 0;
+}

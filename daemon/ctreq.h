@@ -12,5 +12,7 @@ void ct_flush_if_full(struct daemon *d);
 void ct_flush(struct daemon *d);
 struct ct_answer *ctreq_take_answers(struct daemon *d, size_t *n);
 void ctreq_asked_at(struct daemon *d, uint64_t ns);
+int ctreq_open(struct daemon *d);
+void ctreq_close(struct daemon *d);
 
 #endif

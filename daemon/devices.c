@@ -490,3 +490,12 @@ void watch_owners(struct daemon *d)
 		dv->owner_lost = lost;
 	}
 }
+
+/* A configured device (it may not exist yet). */
+void devices_add(struct daemon *d, const char *name, enum nfo_mode want)
+{
+	struct dev *dv = &d->dv.devs[d->dv.ndevs++];
+
+	snprintf(dv->name, IFNAMSIZ, "%s", name);
+	dv->want = want;
+}

@@ -15,5 +15,6 @@ void detach_dev(struct daemon *d, struct dev *dv, bool unpublish);
 void read_rt_events(struct daemon *d);
 void refresh_xdp_tx(struct daemon *d);
 void watch_owners(struct daemon *d);
+void devices_add(struct daemon *d, const char *name, enum nfo_mode want);
 
 #endif

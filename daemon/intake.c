@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <netinet/in.h>
 #include "log.h"
+#include "nft.h"
 
 #include "ctx.h"
 #include "ctreq.h"
@@ -336,4 +337,55 @@ void intake_tick(struct daemon *d)
 void intake_resync_soon(struct daemon *d)
 {
 	d->in.resync_due = true;
+}
+
+/* The event socket (its buffer as configured) and the dump socket. */
+int intake_open(struct daemon *d)
+{
+	int err = nfo_nl_open(&d->in.ct_ev, NETLINK_NETFILTER, NFO_CT_EVENT_GROUPS);
+
+	if (err)
+		return err;
+	d->in.ct_ev_buf = d->cfg->event_buffer;
+	err = nfo_nl_set_rcvbuf(&d->in.ct_ev, d->in.ct_ev_buf);
+	if (err)
+		pr_warn("cannot size the conntrack event buffer: %s", strerror(-err));
+	err = nfo_nl_open(&d->in.ct_dump, NETLINK_NETFILTER, 0);
+	if (!err)
+		nfo_nl_set_rcvbuf(&d->in.ct_dump, 4 << 20);
+	return err;
+}
+
+/* The mark rules' notifications (their group as configured). */
+int intake_open_nflog(struct daemon *d)
+{
+	int err = nfo_nflog_open(&d->in.nflog, d->cfg->log_group, NFO_NFT_SNAPLEN);
+
+	if (err)
+		return err;
+	d->in.nflog_buf = 4 << 20; /* a burst of new flows: two messages each */
+	nfo_nl_set_rcvbuf(&d->in.nflog, d->in.nflog_buf);
+	return 0;
+}
+
+/* Running: the first catch-up dump in 2 s. */
+void intake_started(struct daemon *d)
+{
+	d->in.catchup_at = mono_now_s() + 2;
+}
+
+/*
+ * Stopping: nobody reads the events any more, and with the socket gone the
+ * kernel need not build one for each connection handed back.
+ */
+void intake_stop_events(struct daemon *d)
+{
+	nfo_nl_close(&d->in.ct_ev);
+}
+
+void intake_close(struct daemon *d)
+{
+	nfo_nl_close(&d->in.ct_ev);
+	nfo_nl_close(&d->in.ct_dump);
+	nfo_nl_close(&d->in.nflog);
 }

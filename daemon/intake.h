@@ -14,5 +14,10 @@ void read_ct_events(struct daemon *d);
 void read_nflog(struct daemon *d);
 void intake_tick(struct daemon *d);
 void intake_resync_soon(struct daemon *d);
+int intake_open(struct daemon *d);
+int intake_open_nflog(struct daemon *d);
+void intake_started(struct daemon *d);
+void intake_stop_events(struct daemon *d);
+void intake_close(struct daemon *d);
 
 #endif

@@ -115,3 +115,8 @@ void iprules_changed(struct daemon *d)
 {
 	d->rules.policy_due = true;
 }
+
+void iprules_close(struct daemon *d)
+{
+	nfo_routenotes_free(&d->rules.notes);
+}

@@ -13,5 +13,6 @@ void note_route(struct daemon *d, const struct nlmsghdr *nlh, const struct nfo_t
 void policy_refresh(struct daemon *d, bool at_start);
 void policy_report(struct daemon *d);
 void iprules_changed(struct daemon *d);
+void iprules_close(struct daemon *d);
 
 #endif

@@ -152,31 +152,19 @@ static int open_sockets(struct daemon *d)
 {
 	int err;
 
-	err = nfo_nl_open(&d->in.ct_ev, NETLINK_NETFILTER, NFO_CT_EVENT_GROUPS);
-	if (!err) {
-		d->in.ct_ev_buf = d->cfg->event_buffer;
-		err = nfo_nl_set_rcvbuf(&d->in.ct_ev, d->in.ct_ev_buf);
-		if (err)
-			pr_warn("cannot size the conntrack event buffer: %s", strerror(-err));
-		err = 0;
-	}
-	err = err ?: nfo_nl_open(&d->ctreq.ct_req, NETLINK_NETFILTER, 0);
-	err = err ?: nfo_nl_open(&d->in.ct_dump, NETLINK_NETFILTER, 0);
-	err = err ?: nfo_nl_open(&d->rs.nft_ev, NETLINK_NETFILTER, 0);
-	err = err ?: nfo_nl_join(&d->rs.nft_ev, NFO_NFT_GROUP);
+	/* Each part opens its own; the route sockets are shared (ours). */
+	err = intake_open(d);
+	err = err ?: ctreq_open(d);
+	err = err ?: ruleset_open(d);
 	err = err ?: nfo_nl_open(&d->rt_ev, NETLINK_ROUTE, nfo_rtnl_event_groups());
 	err = err ?: nfo_nl_join(&d->rt_ev, RTNLGRP_IPV4_RULE);
 	err = err ?: nfo_nl_join(&d->rt_ev, RTNLGRP_IPV6_RULE);
 	err = err ?: nfo_nl_open(&d->rt_req, NETLINK_ROUTE, 0);
 	if (!err) {
-		nfo_nl_set_rcvbuf(&d->ctreq.ct_req, 4 << 20);
-		nfo_nl_set_rcvbuf(&d->in.ct_dump, 4 << 20);
 		nfo_nl_set_rcvbuf(&d->rt_req, 4 << 20);
 		nfo_nl_set_rcvbuf(&d->rt_ev, 1 << 20); /* bursts of link changes */
 	}
-	err = err ?: nfo_nl_batch_init(&d->ctreq.ct_batch, &d->ctreq.ct_req, 256 * 1024, false);
-	err = err ?: nfo_nl_batch_init(&d->adm.rt_batch, &d->rt_req, 256 * 1024, true);
-	err = err ?: nfo_nl_batch_init(&d->adm.adm_batch, &d->ctreq.ct_req, 256 * 1024, false);
+	err = err ?: admit_open(d);
 	if (err)
 		pr_err("cannot open netlink sockets (conntrack events need "
 		       "CONFIG_NF_CONNTRACK_EVENTS): %s",
@@ -186,21 +174,13 @@ static int open_sockets(struct daemon *d)
 
 static void close_sockets(struct daemon *d)
 {
-	nfo_nl_batch_free(&d->ctreq.ct_batch);
-	nfo_nl_batch_free(&d->adm.rt_batch);
-	nfo_nl_batch_free(&d->adm.adm_batch);
-	nfo_nl_close(&d->in.ct_ev);
-	nfo_nl_close(&d->ctreq.ct_req);
-	nfo_nl_close(&d->in.ct_dump);
-	nfo_nl_close(&d->rs.nft_ev);
+	admit_close(d);
+	ctreq_close(d);
+	intake_close(d);
+	ruleset_close(d);
+	iprules_close(d);
 	nfo_nl_close(&d->rt_ev);
 	nfo_nl_close(&d->rt_req);
-	nfo_nl_close(&d->in.nflog);
-	if (d->rs.xfrm_ev_open)
-		nfo_nl_close(&d->rs.xfrm_ev);
-	d->rs.xfrm_ev_open = false;
-	nfo_xfrm_free(&d->rs.xfrm);
-	nfo_routenotes_free(&d->rules.notes);
 }
 
 static int setup_loop(struct daemon *d)
@@ -281,7 +261,7 @@ static void shutdown_all(struct daemon *d)
 	 * kernel need not build one for each connection handed back below
 	 * (the updates for a million took 9.2 s instead of 11.5 s).
 	 */
-	nfo_nl_close(&d->in.ct_ev);
+	intake_stop_events(d);
 	/*
 	 * Then what stop does without a daemon too: every entry of the maps
 	 * handed back to conntrack, the table and the marks and the pins gone,
@@ -451,7 +431,6 @@ static int start(struct daemon *d, bool had_pins)
 	}
 	if (install_table(d))
 		return -EINVAL; /* a selector nft refuses: configuration */
-	d->rs.table_created = true;
 	check_ruleset(d, true);
 	check_netdev_chains(d, true);
 	xfrm_start(d);
@@ -506,11 +485,9 @@ int nfo_daemon_run(struct nfo_config *cfg)
 			rc = 2;
 			goto out;
 		}
-		snprintf(d->dv.devs[i].name, IFNAMSIZ, "%s", cfg->devices[i]);
-		d->dv.devs[i].want =
-		    cfg->dev_mode[i] != NFO_MODE_AUTO ? cfg->dev_mode[i] : cfg->mode;
+		devices_add(d, cfg->devices[i],
+			    cfg->dev_mode[i] != NFO_MODE_AUTO ? cfg->dev_mode[i] : cfg->mode);
 	}
-	d->dv.ndevs = cfg->ndevices;
 	if (nfo_exporter_open(&d->mx, cfg))
 		goto out;
 	had_pins = nfo_dp_pinned(cfg->pin_dir);
@@ -525,7 +502,7 @@ int nfo_daemon_run(struct nfo_config *cfg)
 			goto out;
 		}
 	}
-	err = nfo_nflog_open(&d->in.nflog, cfg->log_group, NFO_NFT_SNAPLEN);
+	err = intake_open_nflog(d);
 	if (err) {
 		/* A group bound by another socket: EPERM to us, EBUSY to a second bind. */
 		if (err == -EBUSY || err == -EPERM)
@@ -539,8 +516,6 @@ int nfo_daemon_run(struct nfo_config *cfg)
 		rc = err == -EBUSY || err == -EPERM ? 2 : 1;
 		goto out;
 	}
-	d->in.nflog_buf = 4 << 20; /* a burst of new flows: two messages each */
-	nfo_nl_set_rcvbuf(&d->in.nflog, d->in.nflog_buf);
 	nfo_pins_before(cfg->pin_dir, &d->pins_before);
 	/* Outside the pin directory: 'stop' finds us even if the pins go. */
 	err = nfo_runrec_write(cfg->pin_dir,
@@ -564,7 +539,7 @@ int nfo_daemon_run(struct nfo_config *cfg)
 	revalidate_adopted(d, gen_before);
 	if (resync(d, "initial dump"))
 		pr_warn("initial conntrack dump incomplete; retrying in the background");
-	d->in.catchup_at = mono_now_s() + 2; /* set up: the first catch-up dump */
+	intake_started(d);
 	publish_state(d);
 	pr_info("running: %d devices, ct mark 0x%08x, idle timeout %us, capacity %llu "
 		"connections per family (%s of kernel memory reserved)",
@@ -587,16 +562,13 @@ out_close:
 	ring_buffer__free(d->rb);
 	if (d->tab.hash)
 		nfo_flowtable_free(&d->tab);
-	free(d->ctreq.answers);
 	if (d->waitq.hash)
 		nfo_waitq_free(&d->waitq);
-	nfo_setchg_reset(&d->rs.setchg);
-	nfo_setchg_reset(&d->rs.again_chg);
 	close_sockets(d);
 	nfo_dp_close(d->dp);
 out:
 	nfo_exporter_close(&d->mx);
-	nfo_nl_close(&d->in.nflog);
+	intake_close(d);
 	if (d->runrec_written)
 		nfo_runrec_remove(cfg->pin_dir);
 	if (d->lockfd >= 0)

@@ -63,7 +63,9 @@ int install_table(struct daemon *d)
 	rc = nfo_nft_install(&spec, err, sizeof(err));
 	if (rc)
 		pr_err("cannot install table %s %s: %s", NFO_NFT_FAMILY, NFO_NFT_TABLE, err);
-	else if (nfo_nft_table_text(d->rs.table_text, sizeof(d->rs.table_text)))
+	else
+		d->rs.table_created = true; /* ours to remove if the start fails */
+	if (!rc && nfo_nft_table_text(d->rs.table_text, sizeof(d->rs.table_text)))
 		d->rs.table_text[0] = '\0';
 	return rc;
 }
@@ -438,4 +440,22 @@ void revalidate_adopted(struct daemon *d, uint32_t gen_before)
 		"re-validating the adopted connections",
 		gen_before, d->st.nft_gen);
 	revalidate(d);
+}
+
+/* The ruleset's generation events. */
+int ruleset_open(struct daemon *d)
+{
+	return nfo_nl_open(&d->rs.nft_ev, NETLINK_NETFILTER, 0) ?:
+	       nfo_nl_join(&d->rs.nft_ev, NFO_NFT_GROUP);
+}
+
+void ruleset_close(struct daemon *d)
+{
+	nfo_nl_close(&d->rs.nft_ev);
+	if (d->rs.xfrm_ev_open)
+		nfo_nl_close(&d->rs.xfrm_ev);
+	d->rs.xfrm_ev_open = false;
+	nfo_xfrm_free(&d->rs.xfrm);
+	nfo_setchg_reset(&d->rs.setchg);
+	nfo_setchg_reset(&d->rs.again_chg);
 }

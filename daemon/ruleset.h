@@ -17,5 +17,7 @@ void xfrm_start(struct daemon *d);
 void read_xfrm_events(struct daemon *d);
 bool kept_off(struct daemon *d, const struct pending *p);
 void revalidate_adopted(struct daemon *d, uint32_t gen_before);
+int ruleset_open(struct daemon *d);
+void ruleset_close(struct daemon *d);
 
 #endif
