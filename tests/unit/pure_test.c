@@ -60,7 +60,7 @@ static void test_wheel_wrap(uint32_t start, uint32_t step)
 	uint32_t now = start, last = start + offs[N - 1] + step;
 
 	if (nfo_flowtable_init(&t)) {
-		expect(0, "flowtab init");
+		expect(0, "flowtable init");
 		return;
 	}
 	t.now = start;
@@ -106,7 +106,7 @@ static void test_wheel_reschedule(void)
 	int n, others;
 
 	if (nfo_flowtable_init(&t)) {
-		expect(0, "flowtab init");
+		expect(0, "flowtable init");
 		return;
 	}
 	t.now = 0xfffffffe;
