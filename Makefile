@@ -97,9 +97,6 @@ $(BUILD)/tests/%: tests/bpf/%.c $(LIB_OBJS)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
-# The idle wheel is daemon code.
-$(BUILD)/tests/pure_test: $(BUILD)/daemon/flowtab.o
-
 $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(dir $@)

@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ops.h"
+#include "flowtable.h"
 
 int main(int argc, char **argv)
 {

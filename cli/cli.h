@@ -8,7 +8,8 @@
 
 #include "config.h"
 #include "dataplane.h"
-#include "ops.h"
+#include "flowtable.h"
+#include "instance.h"
 
 enum cli_sort { SORT_NONE, SORT_BYTES, SORT_PACKETS, SORT_IDLE, SORT_AGE };
 

@@ -13,6 +13,7 @@
 
 #include <linux/netlink.h>
 
+#include "admission.h"
 #include "cli.h"
 #include "config.h"
 #include "ct.h"
@@ -266,6 +267,14 @@ static uint32_t route_dev(struct nfo_nl *nl, uint8_t family, const union nfo_add
 	return oif;
 }
 
+/* Why a device does not count for admission, or "". */
+static const char *dev_note(const struct nfo_admit_dev *ad)
+{
+	if (!ad->offload)
+		return " (not an offload device)";
+	return ad->up ? "" : " (an offload device, but down)";
+}
+
 int cmd_explain(struct cli *c, int argc, char **argv)
 {
 	struct query q = {};
@@ -399,32 +408,41 @@ int cmd_explain(struct cli *c, int argc, char **argv)
 								   "sequence adjustment"))
 		goto done;
 
-	/* 5. Both directions enter through offload devices? */
+	/* 5. Both directions enter through offload devices, no netdev chain on them? */
 	if (!nfo_nl_open(&nl, NETLINK_ROUTE, 0)) {
-		uint32_t in0 = route_dev(&nl, q.family, &fc.ct.orig.src);
-		uint32_t in1 = route_dev(&nl, q.family, &fc.ct.reply.src);
-		struct nfo_dev d0 = {}, d1 = {};
+		uint32_t in[2] = { route_dev(&nl, q.family, &fc.ct.orig.src),
+				   route_dev(&nl, q.family, &fc.ct.reply.src) };
+		struct nfo_admit_dev ad[2] = {};
+		enum nfo_admit_dev_why dwhy;
+		int dir;
 
-		nfo_nl_close(&nl);
-		if (dp) {
-			nfo_dp_dev_get(dp, in0, &d0);
-			nfo_dp_dev_get(dp, in1, &d1);
+		/* As the daemon sees them: its devices map, and the link state. */
+		for (dir = 0; dir < 2; dir++) {
+			struct nfo_dev dv = {};
+			struct nfo_link l;
+
+			if (dp)
+				nfo_dp_dev_get(dp, in[dir], &dv);
+			ad[dir].offload = dv.slot != 0;
+			ad[dir].up = in[dir] && !nfo_link_get(&nl, in[dir], NULL, &l) && l.up;
+			ad[dir].netdev_chain = dv.flags & NFO_DEV_NETDEV_CHAIN;
 		}
-		step("devices", d0.slot && d1.slot,
+		nfo_nl_close(&nl);
+		dwhy = nfo_admit_devices(ad, &dir);
+		step("devices", dwhy != NFO_ADMIT_DEV_NOT_OFFLOAD,
 		     "original direction enters through %s%s, reply through %s%s",
-		     cli_ifname(in0, n0), d0.slot ? "" : " (not an offload device)",
-		     cli_ifname(in1, n1), d1.slot ? "" : " (not an offload device)");
-		if (!d0.slot || !d1.slot)
+		     cli_ifname(in[0], n0), dev_note(&ad[0]), cli_ifname(in[1], n1),
+		     dev_note(&ad[1]));
+		if (dwhy == NFO_ADMIT_DEV_NOT_OFFLOAD)
 			goto done;
-		/* 6. Nothing the fast path would skip: netdev chains, xfrm policies. */
-		if (!step("netdev_chains",
-			  !((d0.flags | d1.flags) & NFO_DEV_NETDEV_CHAIN),
-			  (d0.flags | d1.flags) & NFO_DEV_NETDEV_CHAIN ?
+		/* 6. Nothing the fast path would skip: netdev chains. */
+		if (!step("netdev_chains", dwhy != NFO_ADMIT_DEV_NETDEV_CHAIN,
+			  dwhy == NFO_ADMIT_DEV_NETDEV_CHAIN ?
 				  "netdev chains hook %s, and offloaded packets would skip them: "
 				  "its connections stay on the kernel path (nft-offload status "
 				  "names them; allow-netdev-chains offloads it anyway)" :
 				  "no netdev chain hooks %s or the other device",
-			  cli_ifname(d0.flags & NFO_DEV_NETDEV_CHAIN ? in0 : in1, n0)))
+			  cli_ifname(in[dwhy == NFO_ADMIT_DEV_NETDEV_CHAIN ? dir : 1], n0)))
 			goto done;
 	}
 	/* 6. ip rules the fast path follows? */

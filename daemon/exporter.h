@@ -12,7 +12,7 @@
 
 #include "config.h"
 #include "dataplane.h"
-#include "flowtab.h"
+#include "flowtable.h"
 
 struct nfo_exporter {
 	struct nfo_dp *dp;

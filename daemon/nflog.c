@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-only
-#include <arpa/inet.h>
 #include <errno.h>
 #include <string.h>
+#include <arpa/inet.h>
 
 #include <linux/ip.h>
 #include <linux/ipv6.h>
+#include <netinet/in.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netfilter/nfnetlink_log.h>
-#include <netinet/in.h>
 
 #include "nflog.h"
 

@@ -4,14 +4,14 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "flowtab.h"
+#include "flowtable.h"
 #include "waitq.h"
 
 #define WAITQ_BUCKETS 16384
 
 static uint32_t waitq_hash(const struct nfo_tuple *t, uint16_t zone)
 {
-	return nfo_flowtab_hash(t, zone);
+	return nfo_flowtable_hash(t, zone);
 }
 
 static int fam_idx(const struct nfo_waiter *w)

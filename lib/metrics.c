@@ -6,10 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 
 #include "metrics.h"
-#include "ops.h"
+#include "instance.h"
 
 static const char *const reason_labels[] = {
 #define X(e, key, desc) key,

@@ -8,7 +8,7 @@
 
 #include "attach.h"
 #include "nfo_abi.h"
-#include "ops.h"
+#include "instance.h"
 #include "owner.h"
 
 uint32_t nfo_map_id(int map_fd)

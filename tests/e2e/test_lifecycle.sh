@@ -290,6 +290,8 @@ resynced() { set -- $(lost_resyncs); test "$1" -gt 0 -a "$2" -gt 0; }
 wait_for 3 resynced
 lost=$(lost_resyncs)
 check "events were lost and a resync ran (lost, resyncs: $lost)" sh -c "set -- $lost; test \$1 -gt 0 -a \$2 -gt 0"
+check "the loss grew the event buffer (4 -> 8 KiB, logged)" \
+	grep -q "conntrack event buffer grown from 4 to 8 KiB after a loss" "$NFO_LOG"
 # SIGUSR1: a resync on demand, which finds every flow in place.
 resyncs() { nfo status -j | $PY -c 'import json,sys; print(json.load(sys.stdin)["events"]["resyncs"])'; }
 r0=$(resyncs)

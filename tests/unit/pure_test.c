@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "flow.h"
-#include "flowtab.h"
+#include "flowtable.h"
 #include "output.h"
 
 static int passed, failed;
@@ -54,13 +54,13 @@ static void test_wheel_wrap(uint32_t start, uint32_t step)
 					 NFO_WHEEL_SLOTS, NFO_WHEEL_SLOTS + 3,
 					 3 * NFO_WHEEL_SLOTS + 7 };
 	enum { N = sizeof(offs) / sizeof(offs[0]) };
-	struct nfo_flowtab t;
+	struct nfo_flowtable t;
 	struct nfo_conn c[N];
 	int seen[N] = { 0 }, late = 0, early = 0, i;
 	uint32_t now = start, last = start + offs[N - 1] + step;
 
-	if (nfo_flowtab_init(&t)) {
-		expect(0, "flowtab init");
+	if (nfo_flowtable_init(&t)) {
+		expect(0, "flowtable init");
 		return;
 	}
 	t.now = start;
@@ -69,14 +69,14 @@ static void test_wheel_wrap(uint32_t start, uint32_t step)
 		c[i].orig.family = AF_INET;
 		c[i].orig.l4proto = 17;
 		c[i].orig.sport = htons(1000 + i);
-		nfo_flowtab_insert(&t, &c[i]);
-		nfo_flowtab_schedule(&t, &c[i], start + offs[i]);
+		nfo_flowtable_insert(&t, &c[i]);
+		nfo_flowtable_schedule(&t, &c[i], start + offs[i]);
 	}
 	while ((int32_t)(last - now) > 0) {
 		struct nfo_conn *due, *d;
 
 		now += step;
-		due = nfo_flowtab_expire(&t, now);
+		due = nfo_flowtable_gc_step(&t, now);
 		for (d = due; d; d = d->wnext) {
 			i = d - c;
 			seen[i]++;
@@ -92,38 +92,38 @@ static void test_wheel_wrap(uint32_t start, uint32_t step)
 	expect(!early && !late, "wheel from %#x by %u: %d early, %d late", start, step, early,
 	       late);
 	for (i = 0; i < N; i++)
-		nfo_flowtab_remove(&t, &c[i]);
+		nfo_flowtable_remove(&t, &c[i]);
 	expect(t.count == 0, "wheel: every connection removed (%lu left)",
 	       (unsigned long)t.count);
-	nfo_flowtab_free(&t);
+	nfo_flowtable_free(&t);
 }
 
 /* A rescheduled connection comes out at its new deadline only. */
 static void test_wheel_reschedule(void)
 {
-	struct nfo_flowtab t;
+	struct nfo_flowtable t;
 	struct nfo_conn c = { 0 };
 	int n, others;
 
-	if (nfo_flowtab_init(&t)) {
-		expect(0, "flowtab init");
+	if (nfo_flowtable_init(&t)) {
+		expect(0, "flowtable init");
 		return;
 	}
 	t.now = 0xfffffffe;
 	c.orig.family = AF_INET;
-	nfo_flowtab_insert(&t, &c);
-	nfo_flowtab_schedule(&t, &c, 0xffffffff + 10u);
-	nfo_flowtab_schedule(&t, &c, 0xffffffff + 30u);
-	n = due_count(nfo_flowtab_expire(&t, 0xffffffff + 20u), &c, &others);
+	nfo_flowtable_insert(&t, &c);
+	nfo_flowtable_schedule(&t, &c, 0xffffffff + 10u);
+	nfo_flowtable_schedule(&t, &c, 0xffffffff + 30u);
+	n = due_count(nfo_flowtable_gc_step(&t, 0xffffffff + 20u), &c, &others);
 	expect(n == 0 && others == 0, "rescheduled connection not due at the old deadline");
-	n = due_count(nfo_flowtab_expire(&t, 0xffffffff + 30u), &c, &others);
+	n = due_count(nfo_flowtable_gc_step(&t, 0xffffffff + 30u), &c, &others);
 	expect(n == 1 && others == 0, "rescheduled connection due at the new deadline");
 	/* A deadline in the past is taken as the next second. */
-	nfo_flowtab_schedule(&t, &c, t.now - 5);
-	n = due_count(nfo_flowtab_expire(&t, t.now + 1), &c, &others);
+	nfo_flowtable_schedule(&t, &c, t.now - 5);
+	n = due_count(nfo_flowtable_gc_step(&t, t.now + 1), &c, &others);
 	expect(n == 1, "a deadline in the past is due at the next step");
-	nfo_flowtab_remove(&t, &c);
-	nfo_flowtab_free(&t);
+	nfo_flowtable_remove(&t, &c);
+	nfo_flowtable_free(&t);
 }
 
 /* --- checksum differences ------------------------------------------------- */

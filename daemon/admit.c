@@ -1,0 +1,422 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * nft-offload run, admission: the queue of eligible connections, room in the
+ * flow table (waiters), route lookups, the device/policy/xfrm checks,
+ * conntrack updates, the map writes.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "admission.h"
+#include "bridge.h"
+#include "log.h"
+
+#include "ctx.h"
+#include "ctreq.h"
+#include "gc.h"
+#include "iprules.h"
+#include "devices.h"
+#include "ruleset.h"
+#include "admit.h"
+
+/*
+ * The flow maps are preallocated, one per family, each with room for
+ * flow_capacity connections. A marked connection that finds no room is not
+ * touched in conntrack (no held timeout, no liberal window tracking: it stays
+ * on the kernel path as it is) and waits in a FIFO; when offloaded
+ * connections leave, the oldest waiters are asked for again and admitted.
+ */
+/* The admission latency histogram (published by publish_state). */
+static unsigned int latency_bucket(uint64_t ns)
+{
+	unsigned int msb;
+
+	if (ns < 8)
+		return ns;
+	msb = 63 - __builtin_clzll(ns);
+	return (msb - 2) * 8 + ((ns >> (msb - 3)) & 7);
+}
+
+static void latency_record(struct daemon *d, uint64_t ns)
+{
+	unsigned int b = latency_bucket(ns);
+
+	d->adm.lat[b < LAT_BUCKETS ? b : LAT_BUCKETS - 1]++;
+	nfo_exporter_latency(&d->mx, ns);
+	if (ns > d->adm.lat_max)
+		d->adm.lat_max = ns;
+}
+
+static bool table_room(struct daemon *d, uint8_t family, uint64_t planned)
+{
+	int f = family == AF_INET6;
+
+	return d->tab.count_fam[f] + d->waitq.released[f] + planned < nfo_dp_flow_capacity(d->dp);
+}
+
+static void wait_for_room(struct daemon *d, const struct nfo_tuple *orig, uint16_t zone)
+{
+	uint64_t now = mono_now_ns();
+
+	if (nfo_waitq_find(&d->waitq, orig, zone) ||
+	    nfo_waitq_add(&d->waitq, orig, zone, d->in.gen))
+		return;
+	if (now - d->adm.last_full_warn > 10000000000ULL) {
+		d->adm.last_full_warn = now;
+		pr_warn("flow table full (%llu connections per family): %llu marked connections "
+			"wait on the kernel path for room; raise 'flows'",
+			(unsigned long long)nfo_dp_flow_capacity(d->dp),
+			(unsigned long long)d->waitq.count);
+	}
+}
+
+/* The conntrack entry is gone or no longer marked: stop waiting for it. */
+void forget_waiter(struct daemon *d, const struct nfo_ct *ct)
+{
+	struct nfo_waiter *w = nfo_waitq_find(&d->waitq, &ct->orig, ct->zone);
+
+	if (w)
+		nfo_waitq_remove(&d->waitq, w);
+}
+
+/* May this eligible connection be admitted now, or must it wait (FIFO)? */
+bool may_admit(struct daemon *d, const struct nfo_ct *ct)
+{
+	struct nfo_waiter *w = nfo_waitq_find(&d->waitq, &ct->orig, ct->zone);
+
+	if (w && w->released_s) {
+		/* Its turn came: the answer to the GET below. */
+		nfo_waitq_remove(&d->waitq, w);
+		return true;
+	}
+	if (w) {
+		w->gen = d->in.gen;
+		return false;
+	}
+	if (!d->waitq.waiting[ct->orig.family == AF_INET6] && table_room(d, ct->orig.family, 0))
+		return true;
+	wait_for_room(d, &ct->orig, ct->zone);
+	return false;
+}
+
+/* Room freed: ask conntrack again for the oldest waiters that now fit. */
+void release_waiters(struct daemon *d)
+{
+	uint32_t now = mono_now_s();
+	struct nfo_waiter *w;
+	uint64_t room[2];
+	int f, n = 0;
+
+	for (f = 0; f < 2; f++) {
+		uint64_t used = d->tab.count_fam[f] + d->waitq.released[f];
+
+		room[f] = d->waitq.waiting[f] && used < nfo_dp_flow_capacity(d->dp)
+			      ? nfo_dp_flow_capacity(d->dp) - used
+			      : 0;
+	}
+	/* No flush inside the walk: the answers may remove waiters. */
+	for (w = d->waitq.head; w && (room[0] || room[1]) && n < BATCH_MAX / 2; w = w->qnext) {
+		f = w->orig.family == AF_INET6;
+		if (w->released_s || !room[f])
+			continue;
+		if (!nfo_nl_batch_room(&d->ctreq.ct_batch, NFO_CT_REQ_MAX) ||
+		    d->ctreq.ct_batch.count >= BATCH_MAX)
+			break;
+		room[f]--;
+		nfo_waitq_release(&d->waitq, w, now);
+		nfo_ct_req_get(&d->ctreq.ct_batch, &w->orig, w->zone);
+		n++;
+	}
+	if (n)
+		ct_flush(d);
+}
+
+/*
+ * Waiters asked for again that got no answer (gone from conntrack) and, after
+ * a complete dump, waiters conntrack no longer has.
+ */
+void expire_waiters(struct daemon *d, bool after_dump)
+{
+	uint32_t now = mono_now_s();
+	struct nfo_waiter *w, *next;
+
+	if (!after_dump && !d->waitq.released[0] && !d->waitq.released[1])
+		return;
+	for (w = d->waitq.head; w; w = next) {
+		next = w->qnext;
+		if (w->released_s ? now - w->released_s >= 3 : after_dump && w->gen != d->in.gen)
+			nfo_waitq_remove(&d->waitq, w);
+	}
+}
+
+void queue_admission(struct daemon *d, const struct nfo_ct *ct, uint64_t rx_ns)
+{
+	struct pending *p;
+	int i;
+
+	/* The same connection twice in one batch (several events): once. */
+	for (i = 0; i < d->adm.npend; i++)
+		if (d->adm.pend[i].ct.zone == ct->zone &&
+		    nfo_tuple_equal(&d->adm.pend[i].ct.orig, &ct->orig))
+			return;
+	if (d->adm.npend == PENDING_MAX)
+		process_pending(d);
+	p = &d->adm.pend[d->adm.npend++];
+	p->ct = *ct;
+	p->rx_ns = rx_ns;
+	p->oif[0] = p->oif[1] = 0;
+}
+
+static int route_cb(unsigned int idx, const struct nlmsghdr *nlh, int err, void *arg)
+{
+	struct daemon *d = arg;
+
+	if (!err && nlh)
+		d->adm.pend[d->adm.rt_first + idx / 2].oif[idx % 2] = nfo_route_oif(nlh);
+	return 0;
+}
+
+/*
+ * Both directions must enter through devices we are attached to that are up,
+ * and no netdev chain may hook them: the check explain makes too.
+ */
+static bool devices_ok(struct daemon *d, struct pending *p)
+{
+	struct nfo_admit_dev ad[2] = {};
+	struct dev *dv[2];
+	char buf[128];
+	int dir;
+
+	for (dir = 0; dir < 2; dir++) {
+		dv[dir] = dev_by_ifindex(d, p->oif[dir]);
+		ad[dir].offload = dv[dir] && dv[dir]->attached;
+		ad[dir].up = dv[dir] && dv[dir]->up;
+		ad[dir].netdev_chain = dv[dir] && dv[dir]->netdev_chain;
+	}
+	switch (nfo_admit_devices(ad, &dir)) {
+	case NFO_ADMIT_DEV_OK:
+		return true;
+	case NFO_ADMIT_DEV_NOT_OFFLOAD:
+		d->adm.skip_devices++;
+		if (nfo_log_get_level() >= NFO_LOG_DEBUG)
+			pr_debug("not offloaded (%s direction arrives on a device that is "
+				 "not an offload device): %s",
+				 dir ? "reply" : "original",
+				 tuple_str(&p->ct.orig, buf, sizeof(buf)));
+		break;
+	case NFO_ADMIT_DEV_NETDEV_CHAIN:
+		d->adm.skip_keptoff++;
+		if (nfo_log_get_level() >= NFO_LOG_DEBUG)
+			pr_debug("not offloaded (netdev chains hook %s): %s", dv[dir]->name,
+				 tuple_str(&p->ct.orig, buf, sizeof(buf)));
+		break;
+	}
+	return false;
+}
+
+/*
+ * A direction entering through a bridge with br_netfilter on arrives with its
+ * destination NAT already applied (by the bridge's prerouting hooks): key it
+ * as it arrives, and rewrite only what is left (the source).
+ */
+static void bridge_rekey(struct daemon *d, const struct pending *p, int dir,
+			 const struct nfo_tuple *out, union nfo_key *key, struct nfo_flow *flow)
+{
+	const struct nfo_tuple *in = dir ? &p->ct.reply : &p->ct.orig;
+	struct dev *dv = dev_by_ifindex(d, p->oif[dir]);
+	uint32_t info = flow->flags & (NFO_FLOW_SNAT | NFO_FLOW_DNAT);
+	struct nfo_tuple arrive;
+
+	if (!dv || !dv->bridge || !nfo_tuple_after_dnat(in, out, &arrive) ||
+	    !nfo_bridge_nf_on(in->family))
+		return;
+	nfo_flow_build(&arrive, out, p->oif[dir], p->ct.id, dir, key, flow);
+	flow->flags |= info | NFO_FLOW_AFTER_DNAT;
+}
+
+static void admit(struct daemon *d, struct pending *p, uint64_t now)
+{
+	const struct nfo_ct *ct = &p->ct;
+	struct nfo_tuple out[2];
+	struct nfo_flow flow[2];
+	struct nfo_conn *c;
+	char buf[128];
+	int dir, err;
+
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return;
+	c->orig = ct->orig;
+	c->zone = ct->zone;
+	c->ct_id = ct->id;
+	c->tcp_state = ct->has_tcp_state ? ct->tcp_state : TCP_CONNTRACK_ESTABLISHED;
+	c->assured = !!(ct->status & (IPS_ASSURED | IPS_SEEN_REPLY));
+	c->gen = d->in.gen;
+	/* A packet of one direction leaves looking like the other's inverse. */
+	nfo_tuple_invert(&out[0], &ct->reply);
+	nfo_tuple_invert(&out[1], &ct->orig);
+	nfo_flow_build(&ct->orig, &out[0], p->oif[0], ct->id, NFO_DIR_ORIGINAL, &c->key[0],
+		       &flow[0]);
+	nfo_flow_build(&ct->reply, &out[1], p->oif[1], ct->id, NFO_DIR_REPLY, &c->key[1], &flow[1]);
+	bridge_rekey(d, p, NFO_DIR_ORIGINAL, &out[0], &c->key[0], &flow[0]);
+	bridge_rekey(d, p, NFO_DIR_REPLY, &out[1], &c->key[1], &flow[1]);
+	for (dir = 0; dir < 2; dir++) {
+		flow[dir].mark = p->route[dir].mark;
+		flow[dir].route_oif = p->route[dir].outdev;
+	}
+	/* The original direction leaves where the reply comes in (symmetric). */
+	if (flow[0].flags & NFO_FLOW_SNAT)
+		flow[0].snat_oif = p->oif[1];
+	err = nfo_flow_offload_add(&d->tab, d->dp, c, flow, now);
+	if (err) {
+		d->st.admit_errors++;
+		if (err == -E2BIG || err == -ENOSPC || err == -ENOMEM) {
+			/* Full although counted: wait, do not retry at once. */
+			wait_for_room(d, &ct->orig, ct->zone);
+		} else if (now - d->adm.last_full_warn > 10000000000ULL) {
+			d->adm.last_full_warn = now;
+			pr_warn("cannot write a flow entry: %s", strerror(-err));
+		}
+		/* It stays in the slow path; give conntrack its timeout back. */
+		ct_flush_if_full(d);
+		nfo_flow_offload_fixup_ct(&d->ctreq.ct_batch, NFO_FIXUP_TIMEOUT, &ct->orig,
+					  ct->zone, c->tcp_state, c->assured, 0, d->cfg->mark);
+		free(c);
+		return;
+	}
+	/*
+	 * A packet conntrack saw between the update above and these map writes
+	 * refreshed the entry to its own timeout (30 s for UDP not yet
+	 * assured), and no later packet reaches conntrack to refresh it again:
+	 * hold it once more now. The first idle check, at most 10 s away, holds
+	 * it again against anything still in flight.
+	 */
+	hold_ct(d, c);
+	nfo_flowtable_schedule(
+	    &d->tab, c, mono_now_s() + (d->cfg->idle_timeout < 10 ? d->cfg->idle_timeout : 10));
+	latency_record(d, mono_now_ns() - p->rx_ns);
+	d->st.offloaded_total++;
+	if (nfo_log_get_level() >= NFO_LOG_DEBUG)
+		pr_debug("offload: %s (in %s / %s)", tuple_str(&ct->orig, buf, sizeof(buf)),
+			 dev_by_ifindex(d, p->oif[0])->name, dev_by_ifindex(d, p->oif[1])->name);
+}
+
+static int prep_cb(unsigned int idx, const struct nlmsghdr *nlh, int err, void *arg)
+{
+	struct daemon *d = arg;
+
+	/* The conntrack entry is gone (ENOENT) or refused: do not offload. */
+	if (err && idx < (unsigned int)d->adm.nprep) {
+		struct pending *p = &d->adm.pend[d->adm.prep[idx]];
+		char buf[128];
+
+		p->ok = false;
+		d->adm.skip_conntrack++;
+		if (nfo_log_get_level() >= NFO_LOG_DEBUG)
+			pr_debug("not offloaded (conntrack update: %s): %s", strerror(-err),
+				 tuple_str(&p->ct.orig, buf, sizeof(buf)));
+	}
+	return 0;
+}
+
+/*
+ * Admit everything queued, in three batches:
+ *  1. route lookups for both directions' ingress device (the device the
+ *     sender is reached through: routing is assumed symmetric);
+ *  2. conntrack updates, acknowledged before anything else happens: timeout
+ *     held while offloaded, and TCP window tracking liberal - otherwise the
+ *     first reply acknowledging data conntrack never saw would be INVALID;
+ *  3. the flow map writes.
+ */
+static void process_chunk(struct daemon *d, int first, int n, uint64_t now)
+{
+	uint64_t planned[2] = { 0, 0 };
+	int i, err;
+
+	for (i = first; i < first + n; i++) {
+		nfo_route_req(&d->adm.rt_batch, d->adm.pend[i].ct.orig.family,
+			      &d->adm.pend[i].ct.orig.src);
+		nfo_route_req(&d->adm.rt_batch, d->adm.pend[i].ct.reply.family,
+			      &d->adm.pend[i].ct.reply.src);
+	}
+	d->adm.rt_first = first;
+	err = nfo_nl_batch_flush(&d->adm.rt_batch, route_cb, d);
+	if (err)
+		pr_warn("route lookups failed: %s", strerror(-err));
+	d->adm.nprep = 0;
+	for (i = first; i < first + n; i++) {
+		struct pending *p = &d->adm.pend[i];
+
+		if (!policy_ok(d, p)) {
+			p->ok = false;
+			continue;
+		}
+		p->ok = devices_ok(d, p);
+		if (!p->ok)
+			continue;
+		p->ok = !kept_off(d, p);
+		if (!p->ok) {
+			d->adm.skip_keptoff++;
+			continue;
+		}
+		/* No room: leave conntrack untouched, wait (no hold, no liberal). */
+		if (!table_room(d, p->ct.orig.family, planned[p->ct.orig.family == AF_INET6])) {
+			p->ok = false;
+			wait_for_room(d, &p->ct.orig, p->ct.zone);
+			continue;
+		}
+		planned[p->ct.orig.family == AF_INET6]++;
+		d->adm.prep[d->adm.nprep++] = i;
+		nfo_ct_req_update(&d->adm.adm_batch, &p->ct.orig, p->ct.zone,
+				  &(struct nfo_ct_update){ .set_timeout = true,
+							   .timeout = d->cfg->ct_timeout,
+							   .tcp_liberal = true });
+	}
+	err = nfo_nl_batch_flush(&d->adm.adm_batch, prep_cb, d);
+	if (err) {
+		/* Unknown which were applied: offload none of them now. */
+		pr_warn("conntrack updates failed: %s; will retry at the next resync",
+			strerror(-err));
+		d->adm.update_failures++;
+		return;
+	}
+	for (i = first; i < first + n; i++)
+		if (d->adm.pend[i].ok)
+			admit(d, &d->adm.pend[i], now);
+}
+
+void process_pending(struct daemon *d)
+{
+	uint64_t now = mono_now_ns();
+	int i;
+
+	for (i = 0; i < d->adm.npend; i += BATCH_MAX / 2)
+		process_chunk(
+		    d, i, d->adm.npend - i < BATCH_MAX / 2 ? d->adm.npend - i : BATCH_MAX / 2, now);
+	d->adm.npend = 0;
+	ct_flush(d);
+}
+
+/* Say, once per change, how many marked connections were not offloaded and why. */
+void admit_report(struct daemon *d)
+{
+	if (d->adm.skip_devices + d->adm.skip_conntrack == d->adm.skip_logged)
+		return;
+	d->adm.skip_logged = d->adm.skip_devices + d->adm.skip_conntrack;
+	pr_info("marked connections not offloaded so far: %llu entering through a device "
+		"that is not an offload device, %llu gone from conntrack meanwhile",
+		(unsigned long long)d->adm.skip_devices, (unsigned long long)d->adm.skip_conntrack);
+}
+
+/* Its batches: route lookups on the loop's route socket, conntrack updates on ctreq's. */
+int admit_open(struct daemon *d)
+{
+	return nfo_nl_batch_init(&d->adm.rt_batch, &d->rt_req, 256 * 1024, true) ?:
+	       nfo_nl_batch_init(&d->adm.adm_batch, &d->ctreq.ct_req, 256 * 1024, false);
+}
+
+void admit_close(struct daemon *d)
+{
+	nfo_nl_batch_free(&d->adm.rt_batch);
+	nfo_nl_batch_free(&d->adm.adm_batch);
+}

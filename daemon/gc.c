@@ -1,0 +1,168 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * nft-offload run, connections leaving the fast path: eviction by reason (with
+ * the hand-back to conntrack), the idle gc step, the fast path's teardown
+ * events.
+ */
+#include <string.h>
+
+#include "log.h"
+
+#include "ctx.h"
+#include "ctreq.h"
+#include "gc.h"
+
+static const char *const evict_names[] = {
+#define X(e, label) label,
+    NFO_EVICTS(X)
+#undef X
+};
+
+/* How each reason to leave the fast path hands the connection back. */
+static enum nfo_fixup evict_fixup(enum evict_why why)
+{
+	switch (why) {
+	case EVICT_IDLE:
+	case EVICT_RULESET:
+	case EVICT_DEVICE:
+	case EVICT_ROUTE:
+	case EVICT_KEPTOFF:
+		/* Give conntrack its timeout back; clear the mark to re-judge. */
+		return NFO_FIXUP_REJUDGE;
+	case EVICT_UNMARKED:
+	case EVICT_GONE:
+		return NFO_FIXUP_TIMEOUT;
+	case EVICT_TEARDOWN:
+		/* The fast path saw a FIN/RST, conntrack did not report it. */
+		return NFO_FIXUP_CLOSING;
+	case EVICT_CLOSING:
+	case EVICT_DESTROY:
+		break; /* conntrack has set its own timeout, or forgot the entry */
+	}
+	return NFO_FIXUP_NONE;
+}
+
+void evict(struct daemon *d, struct nfo_conn *c, enum evict_why why, uint32_t idle_s)
+{
+	enum nfo_fixup how = evict_fixup(why);
+	char buf[128];
+
+	/* Final counts first: taking the entries out also reads them. */
+	nfo_exporter_leaving(&d->mx, c, why, evict_names[why]);
+	if (how != NFO_FIXUP_NONE) {
+		ct_flush_if_full(d);
+		nfo_flow_offload_fixup_ct(&d->ctreq.ct_batch, how, &c->orig, c->zone, c->tcp_state,
+					  c->assured, idle_s, d->cfg->mark);
+	}
+	if (nfo_log_get_level() >= NFO_LOG_DEBUG)
+		pr_debug("evict (%s): %s", evict_names[why], tuple_str(&c->orig, buf, sizeof(buf)));
+	nfo_flow_offload_del(&d->tab, d->dp, c);
+	d->st.evicted_total++;
+}
+
+struct evict_all_arg {
+	struct daemon *d;
+	enum evict_why why;
+	uint32_t ifindex; /* 0: all */
+	long n;
+};
+
+static void evict_all_cb(struct nfo_conn *c, void *arg)
+{
+	struct evict_all_arg *a = arg;
+
+	if (a->ifindex && nfo_conn_ifindex(c, 0) != a->ifindex &&
+	    nfo_conn_ifindex(c, 1) != a->ifindex)
+		return;
+	evict(a->d, c, a->why, 0);
+	a->n++;
+}
+
+long evict_all(struct daemon *d, enum evict_why why, uint32_t ifindex)
+{
+	struct evict_all_arg a = { .d = d, .why = why, .ifindex = ifindex };
+
+	nfo_flowtable_foreach(&d->tab, evict_all_cb, &a);
+	ct_flush(d);
+	return a.n;
+}
+
+/* Conntrack's timeout of an offloaded connection: the long one, again. */
+void hold_ct(struct daemon *d, const struct nfo_conn *c)
+{
+	ct_flush_if_full(d);
+	nfo_flow_offload_refresh(&d->ctreq.ct_batch, c, d->cfg->ct_timeout);
+}
+
+/*
+ * The fast path tore a flow down. A moved route of a source-NATed flow goes
+ * back to the stack at once (it decides: the kernel drops masquerade whose
+ * device changed); after a FIN/RST conntrack normally reports the close
+ * within milliseconds, so only check again shortly in case it does not.
+ */
+int teardown_event(const struct nfo_event *e, void *ctx)
+{
+	struct daemon *d = ctx;
+	union nfo_key key = {};
+	struct nfo_flow f = {};
+	struct nfo_conn *c;
+
+	if (e->family != AF_INET && e->family != AF_INET6)
+		return 0;
+	memcpy(&key, e->key, e->family == AF_INET ? sizeof(key.k4) : sizeof(key.k6));
+	/* A reply entry names its connection through its NAT: read it. */
+	if (e->dir != NFO_DIR_ORIGINAL && nfo_dp_flow_get(d->dp, e->family, &key, &f))
+		return 0;
+	f.dir = e->dir;
+	f.ct_id = e->ct_id;
+	c = nfo_flowtable_find_entry(&d->tab, e->family, &key, &f);
+	if (!c)
+		return 0;
+	if (e->type == NFO_TEARDOWN_ROUTE)
+		evict(d, c, EVICT_ROUTE, 0);
+	else
+		nfo_flow_offload_teardown(&d->tab, c, mono_now_s());
+	return 0;
+}
+
+void read_teardowns(struct daemon *d)
+{
+	nfo_dp_events_poll(d->dp);
+	ct_flush(d);
+}
+
+void idle_gc(struct daemon *d)
+{
+	uint32_t now_s = mono_now_s();
+	uint64_t now = mono_now_ns();
+	struct nfo_conn *c, *next;
+
+	for (c = nfo_flowtable_gc_step(&d->tab, now_s); c; c = next) {
+		uint32_t idle, when;
+
+		next = c->wnext;
+		c->wnext = NULL;
+		switch (
+		    nfo_flow_offload_gc(d->dp, c, now, now_s, d->cfg->idle_timeout, &idle, &when)) {
+		case NFO_GC_GONE:
+			/* Deleted behind our back (nft-offload evict/flush). */
+			evict(d, c, EVICT_UNMARKED, idle);
+			break;
+		case NFO_GC_TEARDOWN:
+			evict(d, c, EVICT_TEARDOWN, idle);
+			break;
+		case NFO_GC_IDLE:
+			evict(d, c, EVICT_IDLE, idle);
+			break;
+		case NFO_GC_ALIVE:
+			/*
+			 * In use: a packet the fast path passed to the stack may
+			 * have given the entry conntrack's own short timeout.
+			 */
+			hold_ct(d, c);
+			nfo_flowtable_schedule(&d->tab, c, when);
+			break;
+		}
+	}
+	ct_flush(d);
+}

@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Conntrack intake: events, mark notifications (nflog), GET answers, full
+ * resyncs; it decides what is admitted or evicted.
+ */
+#ifndef NFO_DAEMON_INTAKE_H
+#define NFO_DAEMON_INTAKE_H
+
+#include "ctx.h"
+
+void intake_settle(struct daemon *d);
+int resync(struct daemon *d, const char *why);
+void read_ct_events(struct daemon *d);
+void read_nflog(struct daemon *d);
+void intake_tick(struct daemon *d);
+void intake_resync_soon(struct daemon *d);
+int intake_open(struct daemon *d);
+int intake_open_nflog(struct daemon *d);
+void intake_started(struct daemon *d);
+void intake_stop_events(struct daemon *d);
+void intake_close(struct daemon *d);
+
+#endif

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * One nft-offload instance on this host, seen from outside its daemon: is a
+ * daemon alive, the conntrack event setting it needs, and removing every
+ * trace of it (the daemon at exit, the CLI's stop).
+ */
+#ifndef NFO_INSTANCE_H
+#define NFO_INSTANCE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "dataplane.h"
+
+/*
+ * Conntrack reports events only for entries created while an event listener
+ * existed, if net.netfilter.nf_conntrack_events is 2 (the default). Make it
+ * 1 while nft-offload is in place, so that connections created while the
+ * daemon restarts still report. Returns true if it was changed (the caller
+ * records that, and restores it at stop).
+ */
+bool nfo_ct_events_on(void);
+void nfo_ct_events_restore(void);
+/* nf_conntrack_events was set to 0 (no events at all): set it to 1. True if so. */
+bool nfo_ct_events_revive(void);
+
+/* Is pid an nft-offload daemon (not us)? */
+bool nfo_pid_is_daemon(uint32_t pid);
+
+/*
+ * Remove every trace: programs from the devices in the slots map, flows
+ * (handed back), the nft table, the pins. Safe to run twice.
+ */
+int nfo_teardown(struct nfo_dp *dp, const char *pin_dir);
+
+#endif
