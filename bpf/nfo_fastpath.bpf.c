@@ -821,8 +821,15 @@ int nfo_xdp(struct xdp_md *ctx)
 	}
 }
 
-/* Headers the tc path needs in the linear area: Ethernet, IPv6, TCP. */
-#define NFO_PULL_LEN (sizeof(struct ethhdr) + sizeof(struct ipv6hdr) + sizeof(struct tcphdr))
+/*
+ * Headers the tc path needs in the linear area: Ethernet, IP, TCP (UDP's is
+ * shorter), per family. A GSO or GRO skb of IPv4 TCP carries just its headers
+ * in the linear area (66 bytes with timestamps): asking for IPv6's length
+ * would pull payload out of the page fragments and reallocate the head of
+ * every super-packet.
+ */
+#define NFO_PULL_LEN4 (sizeof(struct ethhdr) + sizeof(struct iphdr) + sizeof(struct tcphdr))
+#define NFO_PULL_LEN6 (sizeof(struct ethhdr) + sizeof(struct ipv6hdr) + sizeof(struct tcphdr))
 
 /*
  * Passing returns TC_ACT_UNSPEC, not TC_ACT_OK: other filters on the hook
@@ -838,6 +845,7 @@ int nfo_tc(struct __sk_buff *skb)
 	};
 	struct ethhdr *eth;
 	struct nfo_dev *dev;
+	__u32 need;
 
 	c.st = dev_stats(c.ifindex, &dev);
 	if (!c.st)
@@ -853,8 +861,9 @@ int nfo_tc(struct __sk_buff *skb)
 		return TC_ACT_UNSPEC;
 	}
 	/* Headers may sit outside the linear area (packet sockets, drivers). */
-	if ((void *)(long)skb->data + NFO_PULL_LEN > (void *)(long)skb->data_end) {
-		__u32 len = skb->len < NFO_PULL_LEN ? skb->len : NFO_PULL_LEN;
+	need = skb->protocol == bpf_htons(ETH_P_IP) ? NFO_PULL_LEN4 : NFO_PULL_LEN6;
+	if ((void *)(long)skb->data + need > (void *)(long)skb->data_end) {
+		__u32 len = skb->len < need ? skb->len : need;
 
 		if (bpf_skb_pull_data(skb, len)) {
 			pass(&c, NFO_R_ERROR);

@@ -68,17 +68,32 @@ wait $rp
 check "neighbour change: transfer intact ($(cat "$TMP/r2"))" grep -q " 0 corrupt" "$TMP/r2"
 
 # --- path MTU: a smaller MTU on the egress link -----------------------------
-rexec ip link set wan0 mtu 1280
+# Lowered under an offloaded transfer: the fast path's next hop (cached with
+# the old MTU) must send the first oversized packets to the stack, which
+# answers with the ICMP errors the client learns the path MTU from. (A new
+# connection's first oversized packets meet the kernel path before admission,
+# so only this order proves what the fast path does.)
+sexec $TRAFFIC tcp-recv 5005 12 >"$TMP/r5" &
+rp=$!
+wait_for 5 listening $S 5005
+cexec $TRAFFIC tcp-send $SERVER4 5005 12 --rate 4 >/dev/null &
+sp=$!
+check "path MTU: the transfer is offloaded before the MTU drops" wait_for 5 port_flows 5005 1
+sleep 0.5
 m0=$(nfo_total mtu)
-check "path MTU (IPv4): transfer over a 1280-byte link completes intact" \
-	tcp_transfer $C $S $SERVER4 5003 20
-check "path MTU (IPv6): transfer over a 1280-byte link completes intact" \
-	tcp_transfer $C $S $SERVER6 5004 20
+rexec ip link set wan0 mtu 1280
+wait $sp
+wait $rp
 m1=$(nfo_total mtu)
+check "path MTU: transfer intact across the MTU drop ($(cat "$TMP/r5"))" grep -q " 0 corrupt" "$TMP/r5"
 check "oversized packets went to the stack ($((m1 - m0)) x mtu), which sent the ICMP errors" \
 	test $((m1 - m0)) -gt 0
 pm=$(cexec ip route get $SERVER4 | grep -o 'mtu [0-9]*')
 check "the client learned the path MTU (${pm:-none})" test "$pm" = "mtu 1280"
+check "path MTU (IPv4): a new transfer over the 1280-byte link completes intact" \
+	tcp_transfer $C $S $SERVER4 5003 20
+check "path MTU (IPv6): a new transfer over the 1280-byte link completes intact" \
+	tcp_transfer $C $S $SERVER6 5004 20
 rexec ip link set wan0 mtu 1500
 
 # --- spoofing: a known 5-tuple arriving on another device --------------------
