@@ -10,6 +10,7 @@
 #include "dataplane.h"
 #include "flowtable.h"
 #include "instance.h"
+#include "owner.h"
 
 enum cli_sort { SORT_NONE, SORT_BYTES, SORT_PACKETS, SORT_IDLE, SORT_AGE };
 

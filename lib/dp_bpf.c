@@ -80,6 +80,17 @@ static struct bpf_map *skel_map(struct nfo_fastpath *skel, enum nfo_map m)
 	}
 }
 
+static void bpf_close(struct nfo_dp *dp);
+
+/* A data plane that failed to open: the front never saw it. */
+static void bpf_free(struct nfo_dp *dp)
+{
+	if (!dp)
+		return;
+	bpf_close(dp);
+	free(dp);
+}
+
 static struct nfo_dp *dp_alloc(void)
 {
 	struct nfo_dp *dp = calloc(1, sizeof(*dp));
@@ -330,7 +341,7 @@ int nfo_dp_bpf_load(const struct nfo_dp_opts *opts, struct nfo_dp **dpp)
 	*dpp = dp;
 	return 0;
 fail:
-	nfo_dp_close(dp);
+	bpf_free(dp);
 	return err;
 }
 
@@ -378,7 +389,7 @@ int nfo_dp_bpf_open_pinned(const char *pin_dir, struct nfo_dp **dpp)
 	*dpp = dp;
 	return 0;
 fail:
-	nfo_dp_close(dp);
+	bpf_free(dp);
 	return err;
 }
 

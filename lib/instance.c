@@ -72,23 +72,6 @@ int nfo_teardown(struct nfo_dp *dp, const char *pin_dir)
 	return rc;
 }
 
-bool nfo_pid_is_daemon(uint32_t pid)
-{
-	char path[64], comm[64] = "";
-	FILE *f;
-
-	if (!pid || (pid_t)pid == getpid())
-		return false;
-	snprintf(path, sizeof(path), "/proc/%u/comm", pid);
-	f = fopen(path, "r");
-	if (!f)
-		return false;
-	if (!fgets(comm, sizeof(comm), f))
-		comm[0] = '\0';
-	fclose(f);
-	return !strncmp(comm, "nft-offload", 11);
-}
-
 #define CT_EVENTS "/proc/sys/net/netfilter/nf_conntrack_events"
 
 static int events_sysctl(int set)

@@ -24,9 +24,6 @@ void nfo_ct_events_restore(void);
 /* nf_conntrack_events was set to 0 (no events at all): set it to 1. True if so. */
 bool nfo_ct_events_revive(void);
 
-/* Is pid an nft-offload daemon (not us)? */
-bool nfo_pid_is_daemon(uint32_t pid);
-
 /*
  * Remove every trace: programs from the devices in the slots map, flows
  * (handed back), the nft table, the pins. Safe to run twice.

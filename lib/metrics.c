@@ -10,7 +10,7 @@
 
 
 #include "metrics.h"
-#include "instance.h"
+#include "owner.h"
 
 static const char *const reason_labels[] = {
 #define X(e, key, desc) key,

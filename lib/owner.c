@@ -8,7 +8,6 @@
 
 #include "attach.h"
 #include "nfo_abi.h"
-#include "instance.h"
 #include "owner.h"
 
 uint32_t nfo_map_id(int map_fd)
@@ -130,4 +129,21 @@ void nfo_owner_str(const struct nfo_owner *o, char *buf, size_t len)
 		snprintf(pid, sizeof(pid), "pid %u", o->pid);
 	snprintf(buf, len, "another nft-offload instance (%s, pin dir %s)", pid,
 		 o->pin_dir[0] ? o->pin_dir : "unknown");
+}
+
+bool nfo_pid_is_daemon(uint32_t pid)
+{
+	char path[64], comm[64] = "";
+	FILE *f;
+
+	if (!pid || (pid_t)pid == getpid())
+		return false;
+	snprintf(path, sizeof(path), "/proc/%u/comm", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return false;
+	if (!fgets(comm, sizeof(comm), f))
+		comm[0] = '\0';
+	fclose(f);
+	return !strncmp(comm, "nft-offload", 11);
 }

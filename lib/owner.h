@@ -30,4 +30,7 @@ int nfo_owner_query(uint32_t ifindex, uint32_t our_devs_map_id, struct nfo_owner
 /* "another nft-offload instance (pid 123, pin dir /x)" */
 void nfo_owner_str(const struct nfo_owner *o, char *buf, size_t len);
 
+/* Is pid an nft-offload daemon (not us)? */
+bool nfo_pid_is_daemon(uint32_t pid);
+
 #endif
