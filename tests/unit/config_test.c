@@ -19,19 +19,8 @@
 #include "config.h"
 #include "dataplane.h"
 #include "flowmem.h"
+#include "unit.h"
 
-static int passed, failed;
-
-#define expect(cond, ...)                                         \
-	do {                                                      \
-		if (cond) {                                       \
-			passed++;                                 \
-		} else {                                          \
-			failed++;                                 \
-			printf("not ok - " __VA_ARGS__);          \
-			printf(" (%s:%d)\n", __FILE__, __LINE__); \
-		}                                                 \
-	} while (0)
 
 static char err[1024];
 
@@ -703,6 +692,5 @@ int main(void)
 	snprintf(cmd, sizeof(cmd), "%s/stderr", tmpdir);
 	unlink(cmd);
 	rmdir(tmpdir);
-	printf("%d passed, %d failed\n", passed, failed);
-	return failed ? 1 : 0;
+	return unit_summary();
 }

@@ -15,19 +15,8 @@
 
 #include "flowtable.h"
 #include "log.h"
+#include "unit.h"
 
-static int passed, failed;
-
-#define expect(cond, ...)                                         \
-	do {                                                      \
-		if (cond) {                                       \
-			passed++;                                 \
-		} else {                                          \
-			failed++;                                 \
-			printf("not ok - " __VA_ARGS__);          \
-			printf(" (%s:%d)\n", __FILE__, __LINE__); \
-		}                                                 \
-	} while (0)
 
 /* ---- the gc wheel ---------------------------------------------------------- */
 
@@ -540,6 +529,5 @@ int main(void)
 	test_filter();
 	test_lifecycle();
 	test_evict();
-	printf("%d passed, %d failed\n", passed, failed);
-	return failed ? 1 : 0;
+	return unit_summary();
 }

@@ -13,19 +13,8 @@
 #include "flow.h"
 #include "flowtable.h"
 #include "output.h"
+#include "unit.h"
 
-static int passed, failed;
-
-#define expect(cond, ...)                                   \
-	do {                                                \
-		if (cond) {                                 \
-			passed++;                           \
-		} else {                                    \
-			failed++;                           \
-			printf("not ok - " __VA_ARGS__);    \
-			printf(" (%s:%d)\n", __FILE__, __LINE__); \
-		}                                           \
-	} while (0)
 
 /* --- the idle wheel ------------------------------------------------------- */
 
@@ -265,6 +254,5 @@ int main(void)
 		test_csum(s, AF_INET6);
 	}
 	test_json_escape();
-	printf("%d passed, %d failed\n", passed, failed);
-	return failed ? 1 : 0;
+	return unit_summary();
 }

@@ -21,19 +21,8 @@
 #include "ct.h"
 #include "dataplane_impl.h"
 #include "log.h"
+#include "unit.h"
 
-static int passed, failed;
-
-#define expect(cond, ...)                                         \
-	do {                                                      \
-		if (cond) {                                       \
-			passed++;                                 \
-		} else {                                          \
-			failed++;                                 \
-			printf("not ok - " __VA_ARGS__);          \
-			printf(" (%s:%d)\n", __FILE__, __LINE__); \
-		}                                                 \
-	} while (0)
 
 /* --- a second backend: flows and records in memory ---------------------------- */
 
@@ -466,6 +455,6 @@ int main(void)
 	test_bpf_backend();
 	test_uapi();
 	test_pr_debug();
-	printf("%s - seam_test: %d passed, %d failed\n", failed ? "not ok" : "ok", passed, failed);
-	return failed ? 1 : 0;
+	printf("%s - seam_test: ", unit_failed ? "not ok" : "ok");
+	return unit_summary();
 }
