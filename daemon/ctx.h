@@ -6,6 +6,9 @@
 #ifndef NFO_DAEMON_CTX_H
 #define NFO_DAEMON_CTX_H
 
+#include "addrset.h"
+#include "ctdump.h"
+#include "ctqueue.h"
 #include "exporter.h"
 #include "nftset.h"
 #include "pindir.h"
@@ -47,6 +50,7 @@ struct pending {
 	struct nfo_ct ct;
 	uint64_t rx_ns; /* when the event was read */
 	uint32_t oif[2]; /* route lookups: ingress of each direction */
+	int rt[2]; /* which lookup of the batch answers each direction */
 	bool ok; /* still to be admitted */
 	struct nfo_nflog_route route[2]; /* policy routing: as the kernel routed each direction */
 };
@@ -96,7 +100,7 @@ struct admit_state {
 	int npend;
 	int prep[PENDING_MAX]; /* admission batch request -> pend index */
 	int nprep;
-	int rt_first; /* first pend index of the route batch in flight */
+	uint32_t rt_oif[NFO_ADDRSET_MAX]; /* answers of the route batch, by lookup */
 	struct nfo_nl_batch rt_batch, adm_batch;
 	uint64_t lat[LAT_BUCKETS]; /* latency from notification to map write */
 	uint64_t lat_max;
