@@ -96,21 +96,6 @@ int nfo_nl_ignore_port(struct nfo_nl *nl, uint32_t portid)
 	return 0;
 }
 
-int nfo_nl_grow_rcvbuf(struct nfo_nl *nl, int max)
-{
-	socklen_t len = sizeof(int);
-	int cur;
-
-	/* The kernel reports twice what was asked for (its bookkeeping). */
-	if (getsockopt(nfo_nl_fd(nl), SOL_SOCKET, SO_RCVBUF, &cur, &len))
-		return -errno;
-	cur /= 2;
-	if (cur >= max)
-		return 0;
-	cur = cur > max / 2 ? max : cur * 2;
-	return nfo_nl_set_rcvbuf(nl, cur) ?: cur;
-}
-
 int nfo_nl_join(struct nfo_nl *nl, unsigned int group)
 {
 	if (mnl_socket_setsockopt(nl->sk, NETLINK_ADD_MEMBERSHIP, &group, sizeof(group)))

@@ -31,11 +31,6 @@ int nfo_nl_set_rcvbuf(struct nfo_nl *nl, int bytes);
  * event socket: the events our own requests cause, already known).
  */
 int nfo_nl_ignore_port(struct nfo_nl *nl, uint32_t portid);
-/*
- * After a loss (ENOBUFS): double the receive buffer, up to max bytes. Returns
- * the new size, 0 when it is already max, or -errno.
- */
-int nfo_nl_grow_rcvbuf(struct nfo_nl *nl, int max);
 int nfo_nl_join(struct nfo_nl *nl, unsigned int group);
 
 /*
