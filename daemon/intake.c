@@ -119,8 +119,7 @@ static bool distrust_netlink_mark(struct daemon *d, uint32_t portid, const struc
 
 	if (d->cfg->trust_netlink_marks || !portid || ct->event == NFO_CT_DESTROY ||
 	    !ct->has_mark || !(ct->mark & d->cfg->mark) || portid == d->ctreq.ct_req.portid ||
-	    portid == d->in.ct_dump.portid ||
-	    nfo_flowtable_find(&d->tab, &ct->orig, ct->zone))
+	    portid == d->in.ct_dump.portid || nfo_flowtable_find(&d->tab, &ct->orig, ct->zone))
 		return false;
 	if (!d->in.netlink_marks_cleared++)
 		pr_info("cleared ct mark 0x%08x set through netlink by port id %u (conntrackd "
