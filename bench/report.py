@@ -522,8 +522,8 @@ def cp_section(meta, out):
     if len(cu) == 2:
         rows.append(("full dump of the marked conntrack entries, all already offloaded "
                      "(asked for with SIGUSR1; the daemon dumps at 2, 10, 30 s after start, "
-                     "after lost events and ruleset changes, then every 10 min; new offloads "
-                     "wait meanwhile)",
+                     "after lost events and ruleset changes, then every 10 min; it is read in "
+                     "slices between conntrack events, so new offloads go on meanwhile)",
                      "%s connections in %s ms (%.2f%% of the time at one per 10 min)" %
                      (cu[0], cu[1], int(cu[1]) / 600000 * 100)))
     pw = (m("cp_dump_wait") or "").split()

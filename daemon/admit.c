@@ -171,8 +171,8 @@ static int route_cb(unsigned int idx, const struct nlmsghdr *nlh, int err, void 
 {
 	struct daemon *d = arg;
 
-	if (!err && nlh)
-		d->adm.pend[d->adm.rt_first + idx / 2].oif[idx % 2] = nfo_route_oif(nlh);
+	if (!err && nlh && idx < NFO_ADDRSET_MAX)
+		d->adm.rt_oif[idx] = nfo_route_oif(nlh);
 	return 0;
 }
 
@@ -331,18 +331,33 @@ static int prep_cb(unsigned int idx, const struct nlmsghdr *nlh, int err, void *
 static void process_chunk(struct daemon *d, int first, int n, uint64_t now)
 {
 	uint64_t planned[2] = { 0, 0 };
-	int i, err;
+	struct nfo_addrset as;
+	int i, dir, err;
 
+	/* Each distinct address once: its connections share the answer. */
+	nfo_addrset_init(&as);
 	for (i = first; i < first + n; i++) {
-		nfo_route_req(&d->adm.rt_batch, d->adm.pend[i].ct.orig.family,
-			      &d->adm.pend[i].ct.orig.src);
-		nfo_route_req(&d->adm.rt_batch, d->adm.pend[i].ct.reply.family,
-			      &d->adm.pend[i].ct.reply.src);
+		struct pending *p = &d->adm.pend[i];
+
+		for (dir = 0; dir < 2; dir++) {
+			const struct nfo_tuple *t = dir ? &p->ct.reply : &p->ct.orig;
+			bool added;
+
+			p->rt[dir] = nfo_addrset_add(&as, t->family, &t->src, &added);
+			if (added)
+				nfo_route_req(&d->adm.rt_batch, t->family, &t->src);
+		}
 	}
-	d->adm.rt_first = first;
+	memset(d->adm.rt_oif, 0, sizeof(d->adm.rt_oif));
 	err = nfo_nl_batch_flush(&d->adm.rt_batch, route_cb, d);
 	if (err)
 		pr_warn("route lookups failed: %s", strerror(-err));
+	for (i = first; i < first + n; i++) {
+		struct pending *p = &d->adm.pend[i];
+
+		for (dir = 0; dir < 2; dir++)
+			p->oif[dir] = p->rt[dir] >= 0 ? d->adm.rt_oif[p->rt[dir]] : 0;
+	}
 	d->adm.nprep = 0;
 	for (i = first; i < first + n; i++) {
 		struct pending *p = &d->adm.pend[i];

@@ -6,6 +6,9 @@
 #ifndef NFO_DAEMON_CTX_H
 #define NFO_DAEMON_CTX_H
 
+#include "addrset.h"
+#include "ctdump.h"
+#include "ctqueue.h"
 #include "exporter.h"
 #include "nftset.h"
 #include "pindir.h"
@@ -47,6 +50,7 @@ struct pending {
 	struct nfo_ct ct;
 	uint64_t rx_ns; /* when the event was read */
 	uint32_t oif[2]; /* route lookups: ingress of each direction */
+	int rt[2]; /* which lookup of the batch answers each direction */
 	bool ok; /* still to be admitted */
 	struct nfo_nflog_route route[2]; /* policy routing: as the kernel routed each direction */
 };
@@ -83,11 +87,24 @@ struct intake_state {
 	uint32_t catchup_at;
 	unsigned int catchups;
 	uint64_t dumped; /* entries of the dump in progress */
+	/* The dump in progress, read in slices between events (resync). */
+	struct nfo_ctdump dump;
+	const char *dump_why;
+	uint64_t dump_admitted; /* offloaded_total when it started */
+	uint64_t dump_handbacks; /* the others' full hand-backs when it started */
+	struct nfo_ctq ctq; /* conntrack events read, not yet acted on */
+	bool ctq_lost; /* one did not fit */
 	int nflog_buf; /* receive buffer of the nflog socket, bytes */
 	int ct_ev_buf; /* receive buffer of the conntrack event socket, bytes */
 	uint64_t netlink_marks_cleared; /* marks not set by our ruleset */
 	/* What the other parts asked for, as far as the intake followed. */
 	uint64_t update_failures_seen, catchups_asked_seen;
+};
+
+/* gc.c: connections leaving the fast path. */
+struct gc_state {
+	/* Full hand-backs (evict_all): marks cleared, a running dump is older. */
+	uint64_t evict_alls;
 };
 
 /* admit.c: the admission queue and its batches. */
@@ -96,7 +113,7 @@ struct admit_state {
 	int npend;
 	int prep[PENDING_MAX]; /* admission batch request -> pend index */
 	int nprep;
-	int rt_first; /* first pend index of the route batch in flight */
+	uint32_t rt_oif[NFO_ADDRSET_MAX]; /* answers of the route batch, by lookup */
 	struct nfo_nl_batch rt_batch, adm_batch;
 	uint64_t lat[LAT_BUCKETS]; /* latency from notification to map write */
 	uint64_t lat_max;
@@ -126,6 +143,8 @@ struct ruleset_state {
 	bool xfrm_ev_open;
 	/* Re-validations that cleared marks: the intake dumps again (catch-up). */
 	uint64_t catchups_asked;
+	/* Second passes of a re-validation (marks cleared): a running dump is older. */
+	uint64_t second_passes;
 	bool catchup_targeted; /* only the entries one set change concerned */
 };
 
@@ -155,6 +174,7 @@ struct daemon {
 
 	struct ctreq_state ctreq;
 	struct intake_state in;
+	struct gc_state gc;
 	struct admit_state adm;
 	struct ruleset_state rs;
 	struct iprules_state rules;

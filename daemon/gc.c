@@ -82,6 +82,7 @@ long evict_all(struct daemon *d, enum evict_why why, uint32_t ifindex)
 {
 	struct evict_all_arg a = { .d = d, .why = why, .ifindex = ifindex };
 
+	d->gc.evict_alls++; /* the intake discards a dump running meanwhile */
 	nfo_flowtable_foreach(&d->tab, evict_all_cb, &a);
 	ct_flush(d);
 	return a.n;

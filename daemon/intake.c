@@ -112,21 +112,19 @@ void intake_settle(struct daemon *d)
  * already offloaded here): its next packet that this router's ruleset accepts
  * marks it again, so this router's ruleset decides.
  */
-static bool distrust_netlink_mark(struct daemon *d, const struct nlmsghdr *nlh,
-				  const struct nfo_ct *ct)
+static bool distrust_netlink_mark(struct daemon *d, uint32_t portid, const struct nfo_ct *ct)
 {
 	struct nfo_ct_update u = { .set_mark = true, .mark = 0, .mark_mask = d->cfg->mark };
 	char buf[128];
 
-	if (d->cfg->trust_netlink_marks || !nlh->nlmsg_pid || ct->event == NFO_CT_DESTROY ||
-	    !ct->has_mark || !(ct->mark & d->cfg->mark) ||
-	    nlh->nlmsg_pid == d->ctreq.ct_req.portid || nlh->nlmsg_pid == d->in.ct_dump.portid ||
-	    nfo_flowtable_find(&d->tab, &ct->orig, ct->zone))
+	if (d->cfg->trust_netlink_marks || !portid || ct->event == NFO_CT_DESTROY ||
+	    !ct->has_mark || !(ct->mark & d->cfg->mark) || portid == d->ctreq.ct_req.portid ||
+	    portid == d->in.ct_dump.portid || nfo_flowtable_find(&d->tab, &ct->orig, ct->zone))
 		return false;
 	if (!d->in.netlink_marks_cleared++)
 		pr_info("cleared ct mark 0x%08x set through netlink by port id %u (conntrackd "
 			"sync?): this router's ruleset marks such connections again",
-			d->cfg->mark, nlh->nlmsg_pid);
+			d->cfg->mark, portid);
 	if (nfo_log_get_level() >= NFO_LOG_DEBUG)
 		pr_debug("mark set through netlink cleared: %s",
 			 tuple_str(&ct->orig, buf, sizeof(buf)));
@@ -143,21 +141,58 @@ static int ct_event_cb(unsigned int idx, const struct nlmsghdr *nlh, int err, vo
 	if (nfo_ct_parse(nlh, &ct))
 		return 0;
 	d->st.events++;
-	if (distrust_netlink_mark(d, nlh, &ct))
-		return 0;
-	handle_ct(d, &ct, mono_now_ns(), false);
+	nfo_ctdump_touch(&d->in.dump, &ct.orig, ct.zone);
+	if (nfo_ctq_push(&d->in.ctq, &ct, nlh->nlmsg_pid, mono_now_ns()))
+		d->in.ctq_lost = true;
 	return 0;
+}
+
+/* Act on up to max of the events read ahead, oldest first. */
+static void handle_queued(struct daemon *d, int max)
+{
+	struct nfo_ctq_item *it;
+
+	while (max-- > 0 && (it = nfo_ctq_peek(&d->in.ctq))) {
+		struct nfo_ctq_item e = *it;
+
+		nfo_ctq_pop(&d->in.ctq);
+		if (!distrust_netlink_mark(d, e.portid, &e.ct))
+			handle_ct(d, &e.ct, e.rx_ns, false);
+	}
+}
+
+/* Full hand-backs by the other parts: each clears marks a running dump still reports. */
+static uint64_t handbacks(const struct daemon *d)
+{
+	return d->gc.evict_alls + d->rs.second_passes;
+}
+
+/* Overtaken by a full hand-back: what it still delivers was marked before. */
+static bool dump_void(const struct daemon *d)
+{
+	return handbacks(d) != d->in.dump_handbacks;
 }
 
 static int dump_cb(unsigned int idx, const struct nlmsghdr *nlh, int err, void *arg)
 {
 	struct daemon *d = arg;
+	struct nfo_conn *c;
 	struct nfo_ct ct;
 
-	if (!nfo_ct_parse(nlh, &ct)) {
-		d->in.dumped++;
+	if (dump_void(d) || nfo_ct_parse(nlh, &ct))
+		return 0;
+	d->in.dumped++;
+	if (!nfo_ctdump_stale(&d->in.dump, &ct.orig, ct.zone)) {
 		handle_ct(d, &ct, mono_now_ns(), true);
+		return 0;
 	}
+	/*
+	 * An event about it was read during the dump: the event is newer and
+	 * was acted on. Still offloaded, it exists: not gone.
+	 */
+	c = nfo_flowtable_find(&d->tab, &ct.orig, ct.zone);
+	if (c)
+		c->gen = d->in.gen;
 	return 0;
 }
 
@@ -176,47 +211,108 @@ static void gone_cb(struct nfo_conn *c, void *arg)
 	}
 }
 
-/*
- * Full resync: dump every marked conntrack entry, admit what should be in the
- * fast path, and evict what conntrack no longer has (its DESTROY was lost).
- */
-int resync(struct daemon *d, const char *why)
+/* The dump is over: evict what conntrack no longer has, and say so. */
+static int resync_finish(struct daemon *d, int err)
 {
 	struct gone_arg ga = { .d = d };
-	uint64_t admitted = d->st.offloaded_total, t0 = mono_now_ns();
-	bool catchup = !strcmp(why, "catch-up");
-	int err, tries;
+	const char *why = d->in.dump_why;
+	uint64_t t0 = d->in.dump.start_ns;
+	char pause[96];
 
-	d->in.gen++;
-	d->in.dumped = 0;
-	for (tries = 0; tries < 3; tries++) {
-		err = nfo_ct_dump(&d->in.ct_dump, d->cfg->mark, d->cfg->mark, dump_cb, d);
-		if (err != -ENOBUFS && err != -EINTR)
-			break;
-	}
-	intake_settle(d);
 	if (err) {
 		pr_warn("conntrack dump failed (%s); will retry", strerror(-err));
 		d->in.resync_due = true;
 		return err;
 	}
+	if (dump_void(d)) {
+		pr_info("conntrack %s overtaken by a ruleset or device change after %llu entries; "
+			"dumping again",
+			why, (unsigned long long)d->in.dumped);
+		d->in.resync_due = true;
+		return 0;
+	}
 	nfo_flowtable_foreach(&d->tab, gone_cb, &ga);
 	ct_flush(d);
 	expire_waiters(d, true);
-	d->in.resync_due = false;
-	if (catchup) {
-		pr_info("catch-up: %llu marked connections in %.0f ms; %llu offloaded and %ld gone "
-			"that conntrack had not reported",
-			(unsigned long long)d->in.dumped, (mono_now_ns() - t0) / 1e6,
-			(unsigned long long)(d->st.offloaded_total - admitted), ga.n);
+	snprintf(pause, sizeof(pause), "read in slices of at most %.1f ms, %.1f ms of CPU",
+		 d->in.dump.slice_max_ns / 1e6, d->in.dump.slice_cpu_max_ns / 1e6);
+	if (!strcmp(why, "resync"))
+		d->in.settle_at = mono_now_s() + 3; /* the follow-up: see intake_tick() */
+	if (!strcmp(why, "catch-up")) {
+		pr_info("catch-up: %llu marked connections in %.0f ms (%s); %llu offloaded and %ld "
+			"gone that conntrack had not reported",
+			(unsigned long long)d->in.dumped, (mono_now_ns() - t0) / 1e6, pause,
+			(unsigned long long)(d->st.offloaded_total - d->in.dump_admitted), ga.n);
 		return 0;
 	}
 	if (strcmp(why, "initial dump"))
 		d->st.resyncs++;
-	pr_info("conntrack %s: %llu connections offloaded in %.0f ms%s", why,
-		(unsigned long long)d->tab.count, (mono_now_ns() - t0) / 1e6,
+	pr_info("conntrack %s: %llu connections offloaded in %.0f ms (%s)%s", why,
+		(unsigned long long)d->tab.count, (mono_now_ns() - t0) / 1e6, pause,
 		ga.n ? ", some were gone" : "");
 	return 0;
+}
+
+/*
+ * Read a slice of the dump in progress: a few milliseconds' worth, or until
+ * 32 admissions are queued, then the event loop reads events again. New
+ * offloads never wait for a whole dump.
+ */
+#define DUMP_SLICE_NS 2000000ULL
+#define DUMP_SLICE_ADMISSIONS 32
+
+void intake_dump_slice(struct daemon *d)
+{
+	uint64_t t0 = mono_now_ns(), cpu0 = nfo_ctdump_cpu_ns();
+	int n;
+
+	if (!d->in.dump.running) {
+		nfo_ctdump_read(&d->in.dump, dump_cb, d); /* drains: nothing is expected */
+		return;
+	}
+	do
+		n = nfo_ctdump_read(&d->in.dump, dump_cb, d);
+	while (n >= 0 && d->in.dump.running && d->adm.npend < DUMP_SLICE_ADMISSIONS &&
+	       mono_now_ns() - t0 < DUMP_SLICE_NS);
+	intake_settle(d);
+	nfo_ctdump_slice(&d->in.dump, mono_now_ns() - t0, nfo_ctdump_cpu_ns() - cpu0);
+	if (!d->in.dump.running)
+		resync_finish(d, n < 0 && n != -EAGAIN ? n : 0);
+}
+
+/*
+ * Full resync: dump every marked conntrack entry, admit what should be in the
+ * fast path, and evict what conntrack no longer has (its DESTROY was lost).
+ * The event loop reads the dump in slices (intake_dump_slice); one at a time.
+ */
+static int resync(struct daemon *d, const char *why)
+{
+	int err;
+
+	if (d->in.dump.running)
+		return 0;
+	d->in.gen++;
+	d->in.dumped = 0;
+	d->in.dump_why = why;
+	d->in.dump_handbacks = handbacks(d);
+	d->in.dump_admitted = d->st.offloaded_total;
+	/* Events lost from here on need another dump: this one may miss them. */
+	d->in.resync_due = false;
+	err = nfo_ctdump_start(&d->in.dump, &d->in.ct_dump, d->cfg->mark, d->cfg->mark);
+	return err ? resync_finish(d, err) : 0;
+}
+
+/* The initial dump, read to its end before returning. */
+int intake_initial_dump(struct daemon *d)
+{
+	int err = resync(d, "initial dump");
+
+	while (!err && d->in.dump.running) {
+		err = nfo_ctdump_wait(&d->in.dump, 5000);
+		if (!err)
+			intake_dump_slice(d);
+	}
+	return err;
 }
 
 /*
@@ -246,10 +342,28 @@ static void grow_ct_ev_buf(struct daemon *d)
 	d->in.ct_ev_buf = want;
 }
 
+/*
+ * Events read ahead, at most this many acted on per call: the event loop
+ * comes back at once while any are queued (intake_queued).
+ */
+#define EVENTS_PER_TURN 256
+#define EVENTS_PER_READ 4096
+
 void read_ct_events(struct daemon *d)
 {
-	int n = nfo_nl_read_events(&d->in.ct_ev, ct_event_cb, d, 256);
+	int n = 0;
 
+	/*
+	 * Read everything queued (reading is cheap, admitting is not), then
+	 * act on a bounded number: the kernel's buffer stays empty while the
+	 * queue absorbs a flood. A full queue leaves the rest to the socket.
+	 */
+	if (nfo_ctq_room(&d->in.ctq, EVENTS_PER_READ + 64))
+		n = nfo_nl_read_events(&d->in.ct_ev, ct_event_cb, d, EVENTS_PER_READ);
+	if (d->in.ctq_lost) {
+		d->in.ctq_lost = false;
+		n = -ENOBUFS;
+	}
 	if (n == -ENOBUFS) {
 		d->st.events_lost++;
 		grow_ct_ev_buf(d);
@@ -259,6 +373,7 @@ void read_ct_events(struct daemon *d)
 	} else if (n < 0) {
 		pr_warn("reading conntrack events: %s", strerror(-n));
 	}
+	handle_queued(d, EVENTS_PER_TURN);
 	intake_settle(d);
 	release_waiters(d);
 	intake_settle(d);
@@ -319,9 +434,10 @@ void read_nflog(struct daemon *d)
  */
 void intake_tick(struct daemon *d)
 {
-	if (d->in.resync_due) {
-		if (!resync(d, "resync"))
-			d->in.settle_at = mono_now_s() + 3;
+	if (d->in.dump.running) {
+		/* One dump at a time: what is due waits for it to end. */
+	} else if (d->in.resync_due) {
+		resync(d, "resync"); /* the follow-up is planned when it ends */
 	} else if (d->in.settle_at && (int32_t)(mono_now_s() - d->in.settle_at) >= 0) {
 		d->in.settle_at = 0;
 		resync(d, "follow-up resync");
@@ -351,6 +467,10 @@ int intake_open(struct daemon *d)
 	err = nfo_nl_set_rcvbuf(&d->in.ct_ev, d->in.ct_ev_buf);
 	if (err)
 		pr_warn("cannot size the conntrack event buffer: %s", strerror(-err));
+	/* Events our own requests cause (holds, hand-backs): known, never read. */
+	err = nfo_nl_ignore_port(&d->in.ct_ev, d->ctreq.ct_req.portid);
+	if (err)
+		pr_warn("cannot filter our own conntrack events: %s", strerror(-err));
 	err = nfo_nl_open(&d->in.ct_dump, NETLINK_NETFILTER, 0);
 	if (!err)
 		nfo_nl_set_rcvbuf(&d->in.ct_dump, 4 << 20);
@@ -384,8 +504,16 @@ void intake_stop_events(struct daemon *d)
 	nfo_nl_close(&d->in.ct_ev);
 }
 
+/* Events read but not yet acted on: the event loop must not sleep. */
+bool intake_queued(const struct daemon *d)
+{
+	return d->in.ctq.count > 0;
+}
+
 void intake_close(struct daemon *d)
 {
+	nfo_ctdump_free(&d->in.dump);
+	nfo_ctq_free(&d->in.ctq);
 	nfo_nl_close(&d->in.ct_ev);
 	nfo_nl_close(&d->in.ct_dump);
 	nfo_nl_close(&d->in.nflog);

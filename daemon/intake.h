@@ -9,8 +9,10 @@
 #include "ctx.h"
 
 void intake_settle(struct daemon *d);
-int resync(struct daemon *d, const char *why);
+int intake_initial_dump(struct daemon *d);
+void intake_dump_slice(struct daemon *d);
 void read_ct_events(struct daemon *d);
+bool intake_queued(const struct daemon *d);
 void read_nflog(struct daemon *d);
 void intake_tick(struct daemon *d);
 void intake_resync_soon(struct daemon *d);

@@ -154,8 +154,8 @@ static int open_sockets(struct daemon *d)
 	int err;
 
 	/* Each part opens its own; the route sockets are shared (ours). */
-	err = intake_open(d);
-	err = err ?: ctreq_open(d);
+	err = ctreq_open(d);
+	err = err ?: intake_open(d); /* after ctreq: it ignores the events of its requests */
 	err = err ?: ruleset_open(d);
 	err = err ?: nfo_nl_open(&d->rt_ev, NETLINK_ROUTE, nfo_rtnl_event_groups());
 	err = err ?: nfo_nl_join(&d->rt_ev, RTNLGRP_IPV4_RULE);
@@ -221,6 +221,9 @@ static int setup_loop(struct daemon *d)
 			return -errno;
 	}
 	ev.data.fd = nfo_nl_fd(&d->in.nflog);
+	if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, ev.data.fd, &ev))
+		return -errno;
+	ev.data.fd = nfo_nl_fd(&d->in.ct_dump); /* dumps are read in slices */
 	if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, ev.data.fd, &ev))
 		return -errno;
 	if (d->rs.xfrm_ev_open) {
@@ -336,6 +339,8 @@ static void event_loop(struct daemon *d)
 				      ? (int)((d->rs.revalidate_again_ns - now) / 1000000) + 1
 				      : 0;
 		}
+		if (intake_queued(d))
+			timeout = 0; /* events read ahead: act on them first */
 		n = epoll_wait(d->epfd, evs, 8, timeout);
 		if (d->rs.revalidate_again_ns && mono_now_ns() >= d->rs.revalidate_again_ns)
 			revalidate_again(d);
@@ -349,6 +354,8 @@ static void event_loop(struct daemon *d)
 
 			if (fd == nfo_nl_fd(&d->in.ct_ev))
 				read_ct_events(d);
+			else if (fd == nfo_nl_fd(&d->in.ct_dump))
+				intake_dump_slice(d);
 			else if (fd == nfo_nl_fd(&d->rs.nft_ev))
 				read_nft_events(d);
 			else if (fd == nfo_nl_fd(&d->rt_ev))
@@ -368,6 +375,8 @@ static void event_loop(struct daemon *d)
 		}
 		/* Answers any job's requests brought back: to the intake. */
 		intake_settle(d);
+		if (intake_queued(d))
+			read_ct_events(d);
 	}
 }
 
@@ -545,7 +554,7 @@ int nfo_daemon_run(struct nfo_config *cfg)
 	nfo_log_set_timestamps(1); /* from here on, a long-running log */
 	nfo_dp_summary(d->dp, &dps);
 	revalidate_adopted(d, gen_before);
-	if (resync(d, "initial dump"))
+	if (intake_initial_dump(d))
 		pr_warn("initial conntrack dump incomplete; retrying in the background");
 	intake_started(d);
 	publish_state(d);

@@ -134,6 +134,7 @@ void revalidate_again(struct daemon *d)
 	long n, m;
 
 	d->rs.revalidate_again_ns = 0;
+	d->rs.second_passes++; /* marks cleared below: a running dump is older */
 	if (targeted) {
 		/* After a set change: only the flows it concerns. */
 		n = evict_concerned(d, &d->rs.again_chg);

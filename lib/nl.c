@@ -1,16 +1,27 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+#include <linux/filter.h>
 #include <linux/netlink.h>
 
 #include "nl.h"
 
 #define NL_BUFLEN (1 << 20)
+/*
+ * Event and answer reads take many messages per system call (recvmmsg):
+ * the receive buffer is cut into slots, one message (skb) each. Events and
+ * answers to single requests are far smaller than a slot; dumps, whose
+ * messages are large, read the whole buffer at once instead.
+ */
+#define NL_SLOT (16 << 10)
+#define NL_SLOTS (NL_BUFLEN / NL_SLOT)
 
 int nfo_nl_open(struct nfo_nl *nl, int bus, unsigned int groups)
 {
@@ -61,6 +72,26 @@ int nfo_nl_set_rcvbuf(struct nfo_nl *nl, int bytes)
 
 	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &bytes, sizeof(bytes)) &&
 	    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof(bytes)))
+		return -errno;
+	return 0;
+}
+
+int nfo_nl_ignore_port(struct nfo_nl *nl, uint32_t portid)
+{
+	/*
+	 * Classic BPF on the socket: a message whose nlmsg_pid is portid is
+	 * dropped before it is queued. Loads are big-endian, the header is in
+	 * host order: compare with the port id as a big-endian load sees it.
+	 */
+	struct sock_filter code[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct nlmsghdr, nlmsg_pid)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, htonl(portid), 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, 0),
+		BPF_STMT(BPF_RET | BPF_K, 0xffffffff),
+	};
+	struct sock_fprog prog = { .len = sizeof(code) / sizeof(code[0]), .filter = code };
+
+	if (setsockopt(nfo_nl_fd(nl), SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)))
 		return -errno;
 	return 0;
 }
@@ -131,6 +162,36 @@ static int wait_readable(int fd)
 	return n ? 0 : -ETIMEDOUT;
 }
 
+/*
+ * Receive up to NL_SLOTS messages without waiting; v[i] says where each is.
+ * Returns how many, or -errno (-EAGAIN: nothing queued).
+ */
+static int recv_many(struct nfo_nl *nl, struct mmsghdr *v, struct iovec *iov)
+{
+	struct sockaddr_nl from[NL_SLOTS];
+	int i, n;
+
+	for (i = 0; i < NL_SLOTS; i++) {
+		iov[i].iov_base = nl->buf + (size_t)i * NL_SLOT;
+		iov[i].iov_len = NL_SLOT;
+		memset(&v[i].msg_hdr, 0, sizeof(v[i].msg_hdr));
+		v[i].msg_hdr.msg_iov = &iov[i];
+		v[i].msg_hdr.msg_iovlen = 1;
+		v[i].msg_hdr.msg_name = &from[i];
+		v[i].msg_hdr.msg_namelen = sizeof(from[i]);
+	}
+	do
+		n = recvmmsg(nfo_nl_fd(nl), v, NL_SLOTS, MSG_DONTWAIT, NULL);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	/* Only the kernel speaks to these sockets: drop anything else (as libmnl does). */
+	for (i = 0; i < n; i++)
+		if (from[i].nl_pid)
+			v[i].msg_len = 0;
+	return n;
+}
+
 static ssize_t recv_wait(struct nfo_nl *nl)
 {
 	for (;;) {
@@ -151,7 +212,7 @@ static ssize_t recv_wait(struct nfo_nl *nl)
 
 int nfo_nl_batch_flush(struct nfo_nl_batch *b, nfo_nl_cb cb, void *arg)
 {
-	unsigned int done = 0;
+	bool done = false;
 	struct nlmsghdr *req;
 	int err = 0, left;
 
@@ -163,43 +224,61 @@ int nfo_nl_batch_flush(struct nfo_nl_batch *b, nfo_nl_cb cb, void *arg)
 	 * counter) fill in turns, and the answers are matched to requests by
 	 * their distance from the first number.
 	 */
+	/*
+	 * Only the last request asks for an acknowledgement: the kernel
+	 * answers requests in order, and a failing one reports its error
+	 * with or without the flag. One ack per batch instead of one per
+	 * request (each a message to receive).
+	 */
 	b->first_seq = b->nl->seq + 1;
 	left = (int)b->len;
-	for (req = (struct nlmsghdr *)b->buf; mnl_nlmsg_ok(req, left); req = mnl_nlmsg_next(req, &left))
+	for (req = (struct nlmsghdr *)b->buf; mnl_nlmsg_ok(req, left);
+	     req = mnl_nlmsg_next(req, &left)) {
 		req->nlmsg_seq = ++b->nl->seq;
+		if (!b->reply_completes) {
+			req->nlmsg_flags &= ~NLM_F_ACK;
+			if (req->nlmsg_seq == b->first_seq + b->count - 1)
+				req->nlmsg_flags |= NLM_F_ACK;
+		}
+	}
 	if (mnl_socket_sendto(b->nl->sk, b->buf, b->len) < 0) {
 		err = -errno;
 		goto out;
 	}
-	while (done < b->count) {
-		ssize_t n = recv_wait(b->nl);
-		struct nlmsghdr *nlh;
-		int rem;
+	while (!done) {
+		struct mmsghdr v[NL_SLOTS];
+		struct iovec iov[NL_SLOTS];
+		int m = recv_many(b->nl, v, iov), i;
 
-		if (n < 0) {
-			err = n;
+		if (m == -EAGAIN)
+			m = wait_readable(nfo_nl_fd(b->nl));
+		if (m < 0) {
+			err = m;
 			goto out;
 		}
-		rem = n;
-		for (nlh = (struct nlmsghdr *)b->nl->buf; mnl_nlmsg_ok(nlh, rem);
-		     nlh = mnl_nlmsg_next(nlh, &rem)) {
-			unsigned int idx = nlh->nlmsg_seq - b->first_seq;
+		for (i = 0; i < m; i++) {
+			struct nlmsghdr *nlh = v[i].msg_hdr.msg_iov->iov_base;
+			int rem = (int)v[i].msg_len;
 
-			if (nlh->nlmsg_pid != b->nl->portid || idx >= b->count)
-				continue; /* stale answer from an earlier batch */
-			if (nlh->nlmsg_type == NLMSG_ERROR) {
-				struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
+			for (; mnl_nlmsg_ok(nlh, rem); nlh = mnl_nlmsg_next(nlh, &rem)) {
+				unsigned int idx = nlh->nlmsg_seq - b->first_seq;
+				bool last = idx == b->count - 1;
 
-				if (e->error && cb)
-					cb(idx, NULL, e->error, arg);
-				done++;
-			} else if (nlh->nlmsg_type == NLMSG_DONE) {
-				done++;
-			} else {
-				if (cb)
-					cb(idx, nlh, 0, arg);
-				if (b->reply_completes)
-					done++;
+				if (nlh->nlmsg_pid != b->nl->portid || idx >= b->count)
+					continue; /* stale answer from an earlier batch */
+				if (nlh->nlmsg_type == NLMSG_ERROR) {
+					struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
+
+					if (e->error && cb)
+						cb(idx, NULL, e->error, arg);
+					done |= last;
+				} else if (nlh->nlmsg_type == NLMSG_DONE) {
+					done |= last;
+				} else {
+					if (cb)
+						cb(idx, nlh, 0, arg);
+					done |= last && b->reply_completes;
+				}
 			}
 		}
 	}
@@ -243,29 +322,35 @@ int nfo_nl_dump(struct nfo_nl *nl, struct nlmsghdr *req, nfo_nl_cb cb, void *arg
 
 int nfo_nl_read_events(struct nfo_nl *nl, nfo_nl_cb cb, void *arg, int max)
 {
+	struct mmsghdr v[NL_SLOTS];
+	struct iovec iov[NL_SLOTS];
+	bool trunc = false;
 	int count = 0;
 
 	for (;;) {
-		ssize_t n = mnl_socket_recvfrom(nl->sk, nl->buf, nl->buflen);
-		struct nlmsghdr *nlh;
-		int rem;
+		int m = recv_many(nl, v, iov), i;
 
-		if (n < 0) {
-			if (errno == EINTR)
+		if (m == -EAGAIN)
+			return trunc ? -ENOBUFS : count;
+		if (m < 0)
+			return m;
+		for (i = 0; i < m; i++) {
+			struct nlmsghdr *nlh = v[i].msg_hdr.msg_iov->iov_base;
+			int rem = (int)v[i].msg_len;
+
+			if (v[i].msg_hdr.msg_flags & MSG_TRUNC) {
+				/* Larger than a slot (no kernel notification is): lost. */
+				trunc = true;
 				continue;
-			if (errno == EAGAIN)
-				return count;
-			return -errno;
-		}
-		rem = n;
-		for (nlh = (struct nlmsghdr *)nl->buf; mnl_nlmsg_ok(nlh, rem);
-		     nlh = mnl_nlmsg_next(nlh, &rem)) {
-			if (nlh->nlmsg_type == NLMSG_ERROR || nlh->nlmsg_type == NLMSG_DONE)
-				continue;
-			count++;
-			cb(0, nlh, 0, arg);
+			}
+			for (; mnl_nlmsg_ok(nlh, rem); nlh = mnl_nlmsg_next(nlh, &rem)) {
+				if (nlh->nlmsg_type == NLMSG_ERROR || nlh->nlmsg_type == NLMSG_DONE)
+					continue;
+				count++;
+				cb(0, nlh, 0, arg);
+			}
 		}
 		if (count >= max)
-			return count; /* more is queued: epoll wakes us again */
+			return trunc ? -ENOBUFS : count; /* more is queued: epoll wakes us again */
 	}
 }

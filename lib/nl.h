@@ -26,6 +26,11 @@ void nfo_nl_close(struct nfo_nl *nl);
 int nfo_nl_fd(const struct nfo_nl *nl);
 /* Receive buffer for event sockets (SO_RCVBUFFORCE, falls back to SO_RCVBUF). */
 int nfo_nl_set_rcvbuf(struct nfo_nl *nl, int bytes);
+/*
+ * Drop, in the kernel, every message sent on behalf of port id portid (an
+ * event socket: the events our own requests cause, already known).
+ */
+int nfo_nl_ignore_port(struct nfo_nl *nl, uint32_t portid);
 int nfo_nl_join(struct nfo_nl *nl, unsigned int group);
 
 /*
@@ -51,7 +56,11 @@ void nfo_nl_batch_free(struct nfo_nl_batch *b);
 bool nfo_nl_batch_room(const struct nfo_nl_batch *b, size_t room);
 /* Append a request header (type, flags); numbered when the batch is flushed. */
 struct nlmsghdr *nfo_nl_batch_add(struct nfo_nl_batch *b, uint16_t type, uint16_t flags);
-/* Send everything, collect every answer in order. Returns 0 or -errno (I/O). */
+/*
+ * Send everything, collect every answer in order. Without reply_completes,
+ * only the last request is acknowledged (the others answer only with data
+ * or an error). Returns 0 or -errno (I/O).
+ */
 int nfo_nl_batch_flush(struct nfo_nl_batch *b, nfo_nl_cb cb, void *arg);
 
 /* Send one dump request and feed every answer to cb. */
@@ -60,8 +69,9 @@ int nfo_nl_dump(struct nfo_nl *nl, struct nlmsghdr *req, nfo_nl_cb cb, void *arg
 /*
  * Read what is queued on an event socket, without blocking and at most about
  * max messages (so that the caller acts on the first ones soon), and feed
- * each to cb. Returns the number of messages, -ENOBUFS when the kernel
- * dropped events (the caller must resync), or another -errno.
+ * each to cb (many messages per system call). Returns the number of
+ * messages, -ENOBUFS when the kernel dropped events or one was too large to
+ * read whole (the caller must resync), or another -errno.
  */
 int nfo_nl_read_events(struct nfo_nl *nl, nfo_nl_cb cb, void *arg, int max);
 
