@@ -1005,8 +1005,8 @@ phase_cp() {
 	rss0=$(daemon_rss_kb)
 	mem0=$(flow_map_bytes)
 	# The daemon dumps conntrack 2, 10 and 30 s after it starts (and after
-	# ruleset changes, lost events, then every 10 min); new offloads wait
-	# while it dumps. Measure the steady state: after CP_CATCHUPS of them.
+	# ruleset changes, lost events, then every 10 min), in slices between
+	# events. Measure the steady state: after CP_CATCHUPS of them.
 	for _ in $(seq 90); do
 		[ "$(grep -c 'catch-up: ' "$TMP/daemon.log")" -ge "$CP_CATCHUPS" ] && break
 		sleep 0.5
