@@ -423,11 +423,14 @@ void admit_report(struct daemon *d)
 		(unsigned long long)d->adm.skip_devices, (unsigned long long)d->adm.skip_conntrack);
 }
 
-/* Its batches: route lookups on the loop's route socket, conntrack updates on ctreq's. */
+/*
+ * Its batches: route lookups on the loop's route socket, conntrack updates on
+ * ctreq's quiet socket (they never touch a mark: their events say nothing new).
+ */
 int admit_open(struct daemon *d)
 {
 	return nfo_nl_batch_init(&d->adm.rt_batch, &d->rt_req, 256 * 1024, true) ?:
-	       nfo_nl_batch_init(&d->adm.adm_batch, &d->ctreq.ct_req, 256 * 1024, false);
+	       nfo_nl_batch_init(&d->adm.adm_batch, &d->ctreq.ct_quiet, 256 * 1024, false);
 }
 
 void admit_close(struct daemon *d)

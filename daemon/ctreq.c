@@ -54,6 +54,7 @@ static int get_cb(unsigned int idx, const struct nlmsghdr *nlh, int err, void *a
  */
 void ct_flush(struct daemon *d)
 {
+	nfo_nl_batch_flush(&d->ctreq.hold_batch, NULL, NULL);
 	nfo_nl_batch_flush(&d->ctreq.ct_batch, get_cb, d);
 	d->ctreq.get_since = 0;
 }
@@ -79,18 +80,22 @@ void ctreq_asked_at(struct daemon *d, uint64_t ns)
 /* The request socket (large answers: dumps of GETs) and its batch. */
 int ctreq_open(struct daemon *d)
 {
-	int err = nfo_nl_open(&d->ctreq.ct_req, NETLINK_NETFILTER, 0);
+	int err = nfo_nl_open(&d->ctreq.ct_req, NETLINK_NETFILTER, 0) ?:
+		  nfo_nl_open(&d->ctreq.ct_quiet, NETLINK_NETFILTER, 0);
 
 	if (err)
 		return err;
 	nfo_nl_set_rcvbuf(&d->ctreq.ct_req, 4 << 20);
-	return nfo_nl_batch_init(&d->ctreq.ct_batch, &d->ctreq.ct_req, 256 * 1024, false);
+	return nfo_nl_batch_init(&d->ctreq.ct_batch, &d->ctreq.ct_req, 256 * 1024, false) ?:
+	       nfo_nl_batch_init(&d->ctreq.hold_batch, &d->ctreq.ct_quiet, 256 * 1024, false);
 }
 
 void ctreq_close(struct daemon *d)
 {
 	nfo_nl_batch_free(&d->ctreq.ct_batch);
+	nfo_nl_batch_free(&d->ctreq.hold_batch);
 	nfo_nl_close(&d->ctreq.ct_req);
+	nfo_nl_close(&d->ctreq.ct_quiet);
 	free(d->ctreq.answers);
 	d->ctreq.answers = NULL;
 	d->ctreq.nanswers = d->ctreq.answers_cap = 0;

@@ -64,6 +64,17 @@ struct pending {
 struct ctreq_state {
 	struct nfo_nl ct_req; /* conntrack requests */
 	struct nfo_nl_batch ct_batch;
+	/*
+	 * Updates that never touch a mark (the admission's hold and liberal
+	 * tracking, the holds of offloaded connections) go out on a socket of
+	 * their own, whose events the intake filters out: they would only say
+	 * what the daemon already knows. Everything that clears a mark goes on
+	 * ct_req, whose events the intake reads, in order with the events it
+	 * read ahead: a "marked" event queued before a mark was cleared is
+	 * followed by the "unmarked" one.
+	 */
+	struct nfo_nl ct_quiet;
+	struct nfo_nl_batch hold_batch;
 	struct ct_answer *answers; /* answers to GET requests, for intake_settle */
 	size_t nanswers, answers_cap;
 	uint64_t get_since; /* when the oldest GET in the batch was asked for by nflog */

@@ -91,8 +91,10 @@ long evict_all(struct daemon *d, enum evict_why why, uint32_t ifindex)
 /* Conntrack's timeout of an offloaded connection: the long one, again. */
 void hold_ct(struct daemon *d, const struct nfo_conn *c)
 {
-	ct_flush_if_full(d);
-	nfo_flow_offload_refresh(&d->ctreq.ct_batch, c, d->cfg->ct_timeout);
+	if (!nfo_nl_batch_room(&d->ctreq.hold_batch, NFO_CT_REQ_MAX) ||
+	    d->ctreq.hold_batch.count >= BATCH_MAX)
+		ct_flush(d);
+	nfo_flow_offload_refresh(&d->ctreq.hold_batch, c, d->cfg->ct_timeout);
 }
 
 /*

@@ -467,8 +467,11 @@ int intake_open(struct daemon *d)
 	err = nfo_nl_set_rcvbuf(&d->in.ct_ev, d->in.ct_ev_buf);
 	if (err)
 		pr_warn("cannot size the conntrack event buffer: %s", strerror(-err));
-	/* Events our own requests cause (holds, hand-backs): known, never read. */
-	err = nfo_nl_ignore_port(&d->in.ct_ev, d->ctreq.ct_req.portid);
+	/*
+	 * Events of our own holds (the quiet socket): known, never read. Those of
+	 * requests that clear marks are read: see struct ctreq_state.
+	 */
+	err = nfo_nl_ignore_port(&d->in.ct_ev, d->ctreq.ct_quiet.portid);
 	if (err)
 		pr_warn("cannot filter our own conntrack events: %s", strerror(-err));
 	err = nfo_nl_open(&d->in.ct_dump, NETLINK_NETFILTER, 0);
