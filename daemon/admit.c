@@ -47,11 +47,11 @@ static void latency_record(struct daemon *d, uint64_t ns)
 		d->adm.lat_max = ns;
 }
 
-static bool table_room(struct daemon *d, uint8_t family, uint64_t planned)
+static bool table_room(struct daemon *d, uint8_t family)
 {
 	int f = family == AF_INET6;
 
-	return d->tab.count_fam[f] + d->waitq.released[f] + planned < nfo_dp_flow_capacity(d->dp);
+	return d->tab.count_fam[f] + d->waitq.released[f] < nfo_dp_flow_capacity(d->dp);
 }
 
 static void wait_for_room(struct daemon *d, const struct nfo_tuple *orig, uint16_t zone)
@@ -93,7 +93,7 @@ bool may_admit(struct daemon *d, const struct nfo_ct *ct)
 		w->gen = d->in.gen;
 		return false;
 	}
-	if (!d->waitq.waiting[ct->orig.family == AF_INET6] && table_room(d, ct->orig.family, 0))
+	if (!d->waitq.waiting[ct->orig.family == AF_INET6] && table_room(d, ct->orig.family))
 		return true;
 	wait_for_room(d, &ct->orig, ct->zone);
 	return false;
@@ -165,6 +165,7 @@ void queue_admission(struct daemon *d, const struct nfo_ct *ct, uint64_t rx_ns)
 	p->ct = *ct;
 	p->rx_ns = rx_ns;
 	p->oif[0] = p->oif[1] = 0;
+	p->conn = NULL;
 }
 
 static int route_cb(unsigned int idx, const struct nlmsghdr *nlh, int err, void *arg)
@@ -234,18 +235,25 @@ static void bridge_rekey(struct daemon *d, const struct pending *p, int dir,
 	flow->flags |= info | NFO_FLOW_AFTER_DNAT;
 }
 
-static void admit(struct daemon *d, struct pending *p, uint64_t now)
+/*
+ * Write both directions' flow entries: the fast path carries the connection
+ * from here on. Conntrack is told afterwards, for the whole chunk at once
+ * (process_chunk); p->conn is the connection while that answer is awaited.
+ */
+static void admit_maps(struct daemon *d, struct pending *p, uint64_t now)
 {
 	const struct nfo_ct *ct = &p->ct;
 	struct nfo_tuple out[2];
 	struct nfo_flow flow[2];
 	struct nfo_conn *c;
-	char buf[128];
 	int dir, err;
 
+	p->conn = NULL;
 	c = calloc(1, sizeof(*c));
-	if (!c)
+	if (!c) {
+		p->ok = false;
 		return;
+	}
 	c->orig = ct->orig;
 	c->zone = ct->zone;
 	c->ct_id = ct->id;
@@ -269,6 +277,7 @@ static void admit(struct daemon *d, struct pending *p, uint64_t now)
 		flow[0].snat_oif = p->oif[1];
 	err = nfo_flow_offload_add(&d->tab, d->dp, c, flow, now);
 	if (err) {
+		/* Conntrack was not touched: the connection stays on the kernel path as it is. */
 		d->st.admit_errors++;
 		if (err == -E2BIG || err == -ENOSPC || err == -ENOMEM) {
 			/* Full although counted: wait, do not retry at once. */
@@ -277,28 +286,32 @@ static void admit(struct daemon *d, struct pending *p, uint64_t now)
 			d->adm.last_full_warn = now;
 			pr_warn("cannot write a flow entry: %s", strerror(-err));
 		}
-		/* It stays in the slow path; give conntrack its timeout back. */
-		ct_flush_if_full(d);
-		nfo_flow_offload_fixup_ct(&d->ctreq.ct_batch, NFO_FIXUP_TIMEOUT, &ct->orig,
-					  ct->zone, c->tcp_state, c->assured, 0, d->cfg->mark);
 		free(c);
+		p->ok = false;
 		return;
 	}
+	p->conn = c;
+}
+
+/* Conntrack holds the connection: it is offloaded. */
+static void admit_done(struct daemon *d, struct pending *p)
+{
+	char buf[128];
+
 	/*
-	 * A packet conntrack saw between the update above and these map writes
-	 * refreshed the entry to its own timeout (30 s for UDP not yet
-	 * assured), and no later packet reaches conntrack to refresh it again:
-	 * hold it once more now. The first idle check, at most 10 s away, holds
-	 * it again against anything still in flight.
+	 * The first idle check, at most 10 s away, holds the conntrack entry
+	 * again against a packet still in flight on the kernel path when the
+	 * entries were written (it refreshed the entry to its own timeout).
 	 */
-	hold_ct(d, c);
-	nfo_flowtable_schedule(
-	    &d->tab, c, mono_now_s() + (d->cfg->idle_timeout < 10 ? d->cfg->idle_timeout : 10));
+	nfo_flowtable_schedule(&d->tab, p->conn, mono_now_s() + (d->cfg->idle_timeout < 10
+									? d->cfg->idle_timeout
+									: 10));
 	latency_record(d, mono_now_ns() - p->rx_ns);
 	d->st.offloaded_total++;
 	if (nfo_log_get_level() >= NFO_LOG_DEBUG)
-		pr_debug("offload: %s (in %s / %s)", tuple_str(&ct->orig, buf, sizeof(buf)),
+		pr_debug("offload: %s (in %s / %s)", tuple_str(&p->ct.orig, buf, sizeof(buf)),
 			 dev_by_ifindex(d, p->oif[0])->name, dev_by_ifindex(d, p->oif[1])->name);
+	p->conn = NULL;
 }
 
 static int prep_cb(unsigned int idx, const struct nlmsghdr *nlh, int err, void *arg)
@@ -320,17 +333,22 @@ static int prep_cb(unsigned int idx, const struct nlmsghdr *nlh, int err, void *
 }
 
 /*
- * Admit everything queued, in three batches:
+ * Admit everything queued, in three steps:
  *  1. route lookups for both directions' ingress device (the device the
  *     sender is reached through: routing is assumed symmetric);
- *  2. conntrack updates, acknowledged before anything else happens: timeout
- *     held while offloaded, and TCP window tracking liberal - otherwise the
- *     first reply acknowledging data conntrack never saw would be INVALID;
- *  3. the flow map writes.
+ *  2. the flow map writes;
+ *  3. one conntrack update per connection, acknowledged before the
+ *     connection counts as offloaded: timeout held while offloaded, and TCP
+ *     window tracking liberal - otherwise the first reply acknowledging data
+ *     conntrack never saw would be INVALID. It comes after the map writes so
+ *     that no packet reaches conntrack after it and shortens the timeout
+ *     again (before, a packet between the update and the map writes did, and
+ *     a second update per connection had to hold it once more). A
+ *     connection conntrack refuses (gone meanwhile) leaves the fast path at
+ *     once.
  */
 static void process_chunk(struct daemon *d, int first, int n, uint64_t now)
 {
-	uint64_t planned[2] = { 0, 0 };
 	struct nfo_addrset as;
 	int i, dir, err;
 
@@ -374,13 +392,18 @@ static void process_chunk(struct daemon *d, int first, int n, uint64_t now)
 			d->adm.skip_keptoff++;
 			continue;
 		}
-		/* No room: leave conntrack untouched, wait (no hold, no liberal). */
-		if (!table_room(d, p->ct.orig.family, planned[p->ct.orig.family == AF_INET6])) {
+		/*
+		 * No room: leave conntrack untouched, wait (no hold, no liberal).
+		 * The table counts the connections of this chunk already written.
+		 */
+		if (!table_room(d, p->ct.orig.family)) {
 			p->ok = false;
 			wait_for_room(d, &p->ct.orig, p->ct.zone);
 			continue;
 		}
-		planned[p->ct.orig.family == AF_INET6]++;
+		admit_maps(d, p, now);
+		if (!p->ok)
+			continue;
 		d->adm.prep[d->adm.nprep++] = i;
 		nfo_ct_req_update(&d->adm.adm_batch, &p->ct.orig, p->ct.zone,
 				  &(struct nfo_ct_update){ .set_timeout = true,
@@ -393,11 +416,19 @@ static void process_chunk(struct daemon *d, int first, int n, uint64_t now)
 		pr_warn("conntrack updates failed: %s; will retry at the next resync",
 			strerror(-err));
 		d->adm.update_failures++;
-		return;
 	}
-	for (i = first; i < first + n; i++)
-		if (d->adm.pend[i].ok)
-			admit(d, &d->adm.pend[i], now);
+	for (i = 0; i < d->adm.nprep; i++) {
+		struct pending *p = &d->adm.pend[d->adm.prep[i]];
+
+		if (p->ok && !err) {
+			admit_done(d, p);
+		} else {
+			/* Conntrack refused it (gone) or the batch failed: kernel path. */
+			nfo_flow_offload_del(&d->tab, d->dp, p->conn);
+			p->conn = NULL;
+			p->ok = false;
+		}
+	}
 }
 
 void process_pending(struct daemon *d)
