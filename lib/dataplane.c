@@ -179,6 +179,25 @@ int nfo_dp_flow_add(struct nfo_dp *dp, uint8_t family, const union nfo_key *key,
 	return dp->ops->flow_update(dp, family, key, flow, replace);
 }
 
+int nfo_dp_flow_add_conn(struct nfo_dp *dp, uint8_t family, const union nfo_key key[2],
+			 const struct nfo_flow flow[2])
+{
+	int err;
+
+	if (!family_ok(family))
+		return -EAFNOSUPPORT;
+	if (dp->ops->flow_update_conn)
+		return dp->ops->flow_update_conn(dp, family, key, flow);
+	err = dp->ops->flow_update(dp, family, &key[NFO_DIR_REPLY], &flow[NFO_DIR_REPLY], true);
+	if (err)
+		return err;
+	err = dp->ops->flow_update(dp, family, &key[NFO_DIR_ORIGINAL], &flow[NFO_DIR_ORIGINAL],
+				   true);
+	if (err)
+		dp->ops->flow_delete(dp, family, &key[NFO_DIR_REPLY]);
+	return err;
+}
+
 int nfo_dp_flow_del(struct nfo_dp *dp, uint8_t family, const union nfo_key *key)
 {
 	if (!family_ok(family))

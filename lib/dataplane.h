@@ -96,6 +96,13 @@ int nfo_dp_events_poll(struct nfo_dp *dp);
 /* Flow entries. Errors are -errno. */
 int nfo_dp_flow_add(struct nfo_dp *dp, uint8_t family, const union nfo_key *key,
 		    const struct nfo_flow *flow, bool replace);
+/*
+ * Both directions of one connection (key[dir], flow[dir]), replacing what is
+ * there: the reply's entry first, so that the fast path never carries the
+ * original direction alone. All or nothing: on an error neither is left.
+ */
+int nfo_dp_flow_add_conn(struct nfo_dp *dp, uint8_t family, const union nfo_key key[2],
+			 const struct nfo_flow flow[2]);
 int nfo_dp_flow_del(struct nfo_dp *dp, uint8_t family, const union nfo_key *key);
 int nfo_dp_flow_get(struct nfo_dp *dp, uint8_t family, const union nfo_key *key,
 		    struct nfo_flow *flow);

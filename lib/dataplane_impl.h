@@ -25,6 +25,9 @@ struct nfo_dp_ops {
 
 	int (*flow_update)(struct nfo_dp *dp, uint8_t family, const union nfo_key *key,
 			   const struct nfo_flow *flow, bool replace);
+	/* Optional: both directions in one step (see nfo_dp_flow_add_conn). */
+	int (*flow_update_conn)(struct nfo_dp *dp, uint8_t family, const union nfo_key key[2],
+				const struct nfo_flow flow[2]);
 	int (*flow_delete)(struct nfo_dp *dp, uint8_t family, const union nfo_key *key);
 	int (*flow_lookup)(struct nfo_dp *dp, uint8_t family, const union nfo_key *key,
 			   struct nfo_flow *flow);

@@ -456,6 +456,33 @@ static int bpf_flow_update(struct nfo_dp *dp, uint8_t family, const union nfo_ke
 					     replace ? BPF_ANY : BPF_NOEXIST));
 }
 
+/*
+ * Both directions in one system call (a batch of two, reply first): the
+ * admission writes two entries per connection, and the call itself costs
+ * about as much as the hash map's work. Hash maps take no BPF_NOEXIST here:
+ * entries are replaced, as bpf_flow_update(replace) does.
+ */
+static int bpf_flow_update_conn(struct nfo_dp *dp, uint8_t family, const union nfo_key key[2],
+				const struct nfo_flow flow[2])
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts, .elem_flags = BPF_ANY);
+	size_t ksz = family == AF_INET ? sizeof(struct nfo_key4) : sizeof(struct nfo_key6);
+	int fd = flow_fd(dp, family), err;
+	uint8_t keys[2 * sizeof(union nfo_key)];
+	struct nfo_flow vals[2];
+	__u32 n = 2;
+
+	memcpy(keys, &key[NFO_DIR_REPLY], ksz);
+	memcpy(keys + ksz, &key[NFO_DIR_ORIGINAL], ksz);
+	vals[0] = flow[NFO_DIR_REPLY];
+	vals[1] = flow[NFO_DIR_ORIGINAL];
+	err = ret_errno(bpf_map_update_batch(fd, keys, vals, &n, &opts));
+	/* The reply's entry written, the original's refused: take it back. */
+	if (err && n == 1)
+		bpf_map_delete_elem(fd, keys);
+	return err;
+}
+
 static int bpf_flow_delete(struct nfo_dp *dp, uint8_t family, const union nfo_key *key)
 {
 	return ret_errno(bpf_map_delete_elem(flow_fd(dp, family), key));
@@ -702,6 +729,7 @@ const struct nfo_dp_ops nfo_dp_bpf_ops = {
 	.name = "bpf",
 	.close = bpf_close,
 	.flow_update = bpf_flow_update,
+	.flow_update_conn = bpf_flow_update_conn,
 	.flow_delete = bpf_flow_delete,
 	.flow_lookup = bpf_flow_lookup,
 	.flow_take = bpf_flow_take,

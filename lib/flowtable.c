@@ -176,17 +176,12 @@ uint32_t nfo_conn_ifindex(const struct nfo_conn *c, int dir)
 int nfo_flow_offload_add(struct nfo_flowtable *ft, struct nfo_dp *dp, struct nfo_conn *c,
 			 struct nfo_flow flow[2], uint64_t now_ns)
 {
-	int dir, err;
+	int err;
 
-	for (dir = NFO_DIR_REPLY; dir >= NFO_DIR_ORIGINAL; dir--) {
-		flow[dir].created_ns = now_ns;
-		err = nfo_dp_flow_add(dp, c->orig.family, &c->key[dir], &flow[dir], true);
-		if (err) {
-			if (dir == NFO_DIR_ORIGINAL)
-				nfo_dp_flow_del(dp, c->orig.family, &c->key[NFO_DIR_REPLY]);
-			return err;
-		}
-	}
+	flow[NFO_DIR_ORIGINAL].created_ns = flow[NFO_DIR_REPLY].created_ns = now_ns;
+	err = nfo_dp_flow_add_conn(dp, c->orig.family, c->key, flow);
+	if (err)
+		return err;
 	nfo_flowtable_insert(ft, c);
 	return 0;
 }

@@ -262,6 +262,59 @@ static union nfo_key key4(uint16_t sport)
 	return k;
 }
 
+/*
+ * Both directions of a connection in one call: written, replaced, and all or
+ * nothing when the table has room for one entry only (the reply's, written
+ * first, is taken back).
+ */
+static void test_add_conn(struct nfo_dp *dp, const char *name)
+{
+	union nfo_key k[2] = { key4(41001), key4(41002) }, fill;
+	struct nfo_flow f[2] = { { .dir = NFO_DIR_ORIGINAL, .family = AF_INET, .ct_id = 9 },
+				 { .dir = NFO_DIR_REPLY, .family = AF_INET, .ct_id = 9 } };
+	struct nfo_flow g, h;
+	uint16_t port, last;
+	long n;
+
+	expect(!nfo_dp_flow_add_conn(dp, AF_INET, k, f) &&
+		       !nfo_dp_flow_get(dp, AF_INET, &k[0], &g) &&
+		       !nfo_dp_flow_get(dp, AF_INET, &k[1], &h) && g.dir == NFO_DIR_ORIGINAL &&
+		       h.dir == NFO_DIR_REPLY && nfo_dp_flow_count(dp) == 2,
+	       "%s: a connection's two entries in one call", name);
+	f[0].ct_id = f[1].ct_id = 10;
+	expect(!nfo_dp_flow_add_conn(dp, AF_INET, k, f) &&
+		       !nfo_dp_flow_get(dp, AF_INET, &k[0], &g) &&
+		       !nfo_dp_flow_get(dp, AF_INET, &k[1], &h) && g.ct_id == 10 &&
+		       h.ct_id == 10 && nfo_dp_flow_count(dp) == 2,
+	       "%s: written again, replaced", name);
+	expect(nfo_dp_flow_add_conn(dp, 99, k, f) == -EAFNOSUPPORT,
+	       "%s: another family refused", name);
+	nfo_dp_flow_del(dp, AF_INET, &k[0]);
+	nfo_dp_flow_del(dp, AF_INET, &k[1]);
+
+	/* Fill the table, then free one place: the reply fits, the original not. */
+	for (port = 1; port < 5000; port++) {
+		fill = key4(port);
+		if (nfo_dp_flow_add(dp, AF_INET, &fill, &f[0], false))
+			break;
+	}
+	expect(port > 1 && port < 5000, "%s: the table fills (%u entries)", name, port - 1);
+	last = port - 1;
+	fill = key4(last);
+	nfo_dp_flow_del(dp, AF_INET, &fill);
+	n = nfo_dp_flow_count(dp);
+	expect(nfo_dp_flow_add_conn(dp, AF_INET, k, f) < 0 && nfo_dp_flow_count(dp) == n &&
+		       nfo_dp_flow_get(dp, AF_INET, &k[0], &g) == -ENOENT &&
+		       nfo_dp_flow_get(dp, AF_INET, &k[1], &g) == -ENOENT,
+	       "%s: no room for both: neither written (%ld entries before and after)", name,
+	       n);
+	for (port = 1; port < last; port++) {
+		fill = key4(port);
+		nfo_dp_flow_del(dp, AF_INET, &fill);
+	}
+	expect(nfo_dp_flow_count(dp) == 0, "%s: emptied again", name);
+}
+
 /* The front over any backend: the same calls, the same answers. */
 static void test_front(struct nfo_dp *dp, const char *name)
 {
@@ -322,6 +375,7 @@ static void test_mem_backend(void)
 	dp->max_ifindex = 64;
 	dp->flow_capacity = MEM_FLOWS / 2;
 	test_front(dp, "memory backend");
+	test_add_conn(dp, "memory backend");
 	nfo_dp_summary(dp, &sum);
 	expect(!strcmp(sum.backend, "memory"), "memory backend: named %s", sum.backend);
 	expect(nfo_dp_devstats(dp, ds, 4) == 1 && ds[0].slot == 3 && ds[0].st.fwd_packets == 30,
@@ -367,6 +421,7 @@ static void test_bpf_backend(void)
 	if (err)
 		return;
 	test_front(dp, "bpf backend");
+	test_add_conn(dp, "bpf backend");
 	nfo_dp_summary(dp, &sum);
 	expect(!strcmp(sum.backend, "bpf") && sum.owner_id && sum.flow_capacity == 16 &&
 		       sum.max_ifindex == 64,
