@@ -18,6 +18,7 @@
 #include "xfrm.h"
 
 #define PENDING_MAX 512
+#define PENDING_INDEX (2 * PENDING_MAX) /* slots of the queue's index: a power of 2 */
 /*
  * Requests per netlink batch: the answers must fit in the socket's receive
  * buffer (each costs about a kilobyte of it), or they are lost (ENOBUFS).
@@ -123,6 +124,7 @@ struct gc_state {
 struct admit_state {
 	struct pending pend[PENDING_MAX];
 	int npend;
+	uint16_t pend_index[PENDING_INDEX]; /* by tuple hash: 1 + pend index, 0 empty */
 	int prep[PENDING_MAX]; /* admission batch request -> pend index */
 	int nprep;
 	uint32_t rt_oif[NFO_ADDRSET_MAX]; /* answers of the route batch, by lookup */
