@@ -13,7 +13,6 @@
 
 #include "ctx.h"
 #include "ctreq.h"
-#include "gc.h"
 #include "iprules.h"
 #include "devices.h"
 #include "ruleset.h"
