@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
 #include "admission.h"
 #include "bridge.h"
 #include "log.h"
@@ -46,11 +47,11 @@ static void latency_record(struct daemon *d, uint64_t ns)
 		d->adm.lat_max = ns;
 }
 
-static bool table_room(struct daemon *d, uint8_t family)
+static bool table_room(struct daemon *d, uint8_t family, uint64_t planned)
 {
 	int f = family == AF_INET6;
 
-	return d->tab.count_fam[f] + d->waitq.released[f] < nfo_dp_flow_capacity(d->dp);
+	return d->tab.count_fam[f] + d->waitq.released[f] + planned < nfo_dp_flow_capacity(d->dp);
 }
 
 static void wait_for_room(struct daemon *d, const struct nfo_tuple *orig, uint16_t zone)
@@ -92,7 +93,7 @@ bool may_admit(struct daemon *d, const struct nfo_ct *ct)
 		w->gen = d->in.gen;
 		return false;
 	}
-	if (!d->waitq.waiting[ct->orig.family == AF_INET6] && table_room(d, ct->orig.family))
+	if (!d->waitq.waiting[ct->orig.family == AF_INET6] && table_room(d, ct->orig.family, 0))
 		return true;
 	wait_for_room(d, &ct->orig, ct->zone);
 	return false;
@@ -244,10 +245,10 @@ static void bridge_rekey(struct daemon *d, const struct pending *p, int dir,
 
 /*
  * Write both directions' flow entries: the fast path carries the connection
- * from here on. Conntrack is told afterwards, for the whole chunk at once
- * (process_chunk); p->conn is the connection while that answer is awaited.
+ * from here on. held: conntrack already holds it (TCP), or is told afterwards
+ * (process_chunk); p->conn is the connection until it counts as offloaded.
  */
-static void admit_maps(struct daemon *d, struct pending *p, uint64_t now)
+static void admit_maps(struct daemon *d, struct pending *p, bool held, uint64_t now)
 {
 	const struct nfo_ct *ct = &p->ct;
 	struct nfo_tuple out[2];
@@ -284,7 +285,6 @@ static void admit_maps(struct daemon *d, struct pending *p, uint64_t now)
 		flow[0].snat_oif = p->oif[1];
 	err = nfo_flow_offload_add(&d->tab, d->dp, c, flow, now);
 	if (err) {
-		/* Conntrack was not touched: the connection stays on the kernel path as it is. */
 		d->st.admit_errors++;
 		if (err == -E2BIG || err == -ENOSPC || err == -ENOMEM) {
 			/* Full although counted: wait, do not retry at once. */
@@ -292,6 +292,13 @@ static void admit_maps(struct daemon *d, struct pending *p, uint64_t now)
 		} else if (now - d->adm.last_full_warn > 10000000000ULL) {
 			d->adm.last_full_warn = now;
 			pr_warn("cannot write a flow entry: %s", strerror(-err));
+		}
+		/* It stays in the slow path: give conntrack its timeout back. */
+		if (held) {
+			ct_flush_if_full(d);
+			nfo_flow_offload_fixup_ct(&d->ctreq.ct_batch, NFO_FIXUP_TIMEOUT, &ct->orig,
+						  ct->zone, c->tcp_state, c->assured, 0,
+						  d->cfg->mark);
 		}
 		free(c);
 		p->ok = false;
@@ -307,8 +314,11 @@ static void admit_done(struct daemon *d, struct pending *p)
 
 	/*
 	 * The first idle check, at most 10 s away, holds the conntrack entry
-	 * again against a packet still in flight on the kernel path when the
-	 * entries were written (it refreshed the entry to its own timeout).
+	 * again: against a packet the fast path passed to the stack, one still
+	 * in flight on the kernel path when the entries were written, and (TCP)
+	 * one conntrack saw between its update and the map writes. Each set
+	 * the entry back to its own timeout: for TCP that is long (established:
+	 * days; with data unacknowledged: minutes), for UDP it is not.
 	 */
 	nfo_flowtable_schedule(&d->tab, p->conn, mono_now_s() + (d->cfg->idle_timeout < 10
 									? d->cfg->idle_timeout
@@ -339,23 +349,53 @@ static int prep_cb(unsigned int idx, const struct nlmsghdr *nlh, int err, void *
 	return 0;
 }
 
+/* The one conntrack update of an admission, for pend[i]. */
+static void queue_hold(struct daemon *d, int i)
+{
+	struct pending *p = &d->adm.pend[i];
+
+	d->adm.prep[d->adm.nprep++] = i;
+	nfo_ct_req_update(&d->adm.adm_batch, &p->ct.orig, p->ct.zone,
+			  &(struct nfo_ct_update){ .set_timeout = true,
+						   .timeout = d->cfg->ct_timeout,
+						   .tcp_liberal = true });
+}
+
+/* Send the updates queued; those conntrack refused, or all on a failure, are not ok. */
+static void send_holds(struct daemon *d)
+{
+	int err = nfo_nl_batch_flush(&d->adm.adm_batch, prep_cb, d), i;
+
+	if (err) {
+		/* Unknown which were applied: offload none of them now. */
+		pr_warn("conntrack updates failed: %s; will retry at the next resync",
+			strerror(-err));
+		d->adm.update_failures++;
+		for (i = 0; i < d->adm.nprep; i++)
+			d->adm.pend[d->adm.prep[i]].ok = false;
+	}
+}
+
 /*
- * Admit everything queued, in three steps:
+ * Admit everything queued:
  *  1. route lookups for both directions' ingress device (the device the
  *     sender is reached through: routing is assumed symmetric);
- *  2. the flow map writes;
- *  3. one conntrack update per connection, acknowledged before the
- *     connection counts as offloaded: timeout held while offloaded, and TCP
- *     window tracking liberal - otherwise the first reply acknowledging data
- *     conntrack never saw would be INVALID. It comes after the map writes so
- *     that no packet reaches conntrack after it and shortens the timeout
- *     again (before, a packet between the update and the map writes did, and
- *     a second update per connection had to hold it once more). A
- *     connection conntrack refuses (gone meanwhile) leaves the fast path at
- *     once.
+ *  2. the checks;
+ *  3. one conntrack update per connection, acknowledged before it counts as
+ *     offloaded: timeout held while offloaded, and TCP window tracking
+ *     liberal - otherwise the first reply acknowledging data conntrack
+ *     never saw would be INVALID. For TCP it comes before the map writes
+ *     (4), so that no packet bypasses conntrack before it is liberal. For
+ *     UDP (nothing to make liberal) it comes after them, so that no packet
+ *     reaches conntrack after it and gives the entry its own timeout again
+ *     (30 s unreplied, 120 s stream): before, a second update per
+ *     connection after the map writes held it once more. A UDP connection
+ *     conntrack refuses (gone meanwhile) leaves the fast path at once.
+ *  4. the flow map writes.
  */
 static void process_chunk(struct daemon *d, int first, int n, uint64_t now)
 {
+	uint64_t planned[2] = { 0, 0 };
 	struct nfo_addrset as;
 	int i, dir, err;
 
@@ -399,41 +439,42 @@ static void process_chunk(struct daemon *d, int first, int n, uint64_t now)
 			d->adm.skip_keptoff++;
 			continue;
 		}
-		/*
-		 * No room: leave conntrack untouched, wait (no hold, no liberal).
-		 * The table counts the connections of this chunk already written.
-		 */
-		if (!table_room(d, p->ct.orig.family)) {
+		/* No room: leave conntrack untouched, wait (no hold, no liberal). */
+		if (!table_room(d, p->ct.orig.family, planned[p->ct.orig.family == AF_INET6])) {
 			p->ok = false;
 			wait_for_room(d, &p->ct.orig, p->ct.zone);
 			continue;
 		}
-		admit_maps(d, p, now);
+		planned[p->ct.orig.family == AF_INET6]++;
+		if (p->ct.orig.l4proto == IPPROTO_TCP)
+			queue_hold(d, i);
+	}
+	send_holds(d);
+	d->adm.nprep = 0;
+	for (i = first; i < first + n; i++) {
+		struct pending *p = &d->adm.pend[i];
+		bool tcp = p->ct.orig.l4proto == IPPROTO_TCP;
+
 		if (!p->ok)
 			continue;
-		d->adm.prep[d->adm.nprep++] = i;
-		nfo_ct_req_update(&d->adm.adm_batch, &p->ct.orig, p->ct.zone,
-				  &(struct nfo_ct_update){ .set_timeout = true,
-							   .timeout = d->cfg->ct_timeout,
-							   .tcp_liberal = true });
+		admit_maps(d, p, tcp, now);
+		if (!p->ok)
+			continue;
+		if (tcp)
+			admit_done(d, p);
+		else
+			queue_hold(d, i);
 	}
-	err = nfo_nl_batch_flush(&d->adm.adm_batch, prep_cb, d);
-	if (err) {
-		/* Unknown which were applied: offload none of them now. */
-		pr_warn("conntrack updates failed: %s; will retry at the next resync",
-			strerror(-err));
-		d->adm.update_failures++;
-	}
+	send_holds(d);
 	for (i = 0; i < d->adm.nprep; i++) {
 		struct pending *p = &d->adm.pend[d->adm.prep[i]];
 
-		if (p->ok && !err) {
+		if (p->ok) {
 			admit_done(d, p);
 		} else {
 			/* Conntrack refused it (gone) or the batch failed: kernel path. */
 			nfo_flow_offload_del(&d->tab, d->dp, p->conn);
 			p->conn = NULL;
-			p->ok = false;
 		}
 	}
 }
