@@ -243,25 +243,19 @@ static void bridge_rekey(struct daemon *d, const struct pending *p, int dir,
 	flow->flags |= info | NFO_FLOW_AFTER_DNAT;
 }
 
-/*
- * Write both directions' flow entries: the fast path carries the connection
- * from here on. held: conntrack already holds it (TCP), or is told afterwards
- * (process_chunk); p->conn is the connection until it counts as offloaded.
- */
-static void admit_maps(struct daemon *d, struct pending *p, bool held, uint64_t now)
+/* The connection and its two flow entries (e->flow), to write. NULL: no memory. */
+static struct nfo_conn *admit_build(struct daemon *d, const struct pending *p,
+				    struct nfo_dp_conn *e)
 {
 	const struct nfo_ct *ct = &p->ct;
+	struct nfo_flow *flow = e->flow;
 	struct nfo_tuple out[2];
-	struct nfo_flow flow[2];
 	struct nfo_conn *c;
-	int dir, err;
+	int dir;
 
-	p->conn = NULL;
 	c = calloc(1, sizeof(*c));
-	if (!c) {
-		p->ok = false;
-		return;
-	}
+	if (!c)
+		return NULL;
 	c->orig = ct->orig;
 	c->zone = ct->zone;
 	c->ct_id = ct->id;
@@ -283,28 +277,33 @@ static void admit_maps(struct daemon *d, struct pending *p, bool held, uint64_t 
 	/* The original direction leaves where the reply comes in (symmetric). */
 	if (flow[0].flags & NFO_FLOW_SNAT)
 		flow[0].snat_oif = p->oif[1];
-	err = nfo_flow_offload_add(&d->tab, d->dp, c, flow, now);
-	if (err) {
-		d->st.admit_errors++;
-		if (err == -E2BIG || err == -ENOSPC || err == -ENOMEM) {
-			/* Full although counted: wait, do not retry at once. */
-			wait_for_room(d, &ct->orig, ct->zone);
-		} else if (now - d->adm.last_full_warn > 10000000000ULL) {
-			d->adm.last_full_warn = now;
-			pr_warn("cannot write a flow entry: %s", strerror(-err));
-		}
-		/* It stays in the slow path: give conntrack its timeout back. */
-		if (held) {
-			ct_flush_if_full(d);
-			nfo_flow_offload_fixup_ct(&d->ctreq.ct_batch, NFO_FIXUP_TIMEOUT, &ct->orig,
-						  ct->zone, c->tcp_state, c->assured, 0,
-						  d->cfg->mark);
-		}
-		free(c);
-		p->ok = false;
-		return;
+	return c;
+}
+
+/*
+ * Its entries could not be written (err): it stays on the kernel path. held:
+ * conntrack already holds it (TCP), give conntrack its timeout back.
+ */
+static void admit_failed(struct daemon *d, struct pending *p, struct nfo_conn *c, int err,
+			 bool held, uint64_t now)
+{
+	const struct nfo_ct *ct = &p->ct;
+
+	d->st.admit_errors++;
+	if (err == -E2BIG || err == -ENOSPC || err == -ENOMEM) {
+		/* Full although counted: wait, do not retry at once. */
+		wait_for_room(d, &ct->orig, ct->zone);
+	} else if (now - d->adm.last_full_warn > 10000000000ULL) {
+		d->adm.last_full_warn = now;
+		pr_warn("cannot write a flow entry: %s", strerror(-err));
 	}
-	p->conn = c;
+	if (held) {
+		ct_flush_if_full(d);
+		nfo_flow_offload_fixup_ct(&d->ctreq.ct_batch, NFO_FIXUP_TIMEOUT, &ct->orig, ct->zone,
+					  c->tcp_state, c->assured, 0, d->cfg->mark);
+	}
+	free(c);
+	p->ok = false;
 }
 
 /* Conntrack holds the connection: it is offloaded. */
@@ -395,9 +394,12 @@ static void send_holds(struct daemon *d)
  */
 static void process_chunk(struct daemon *d, int first, int n, uint64_t now)
 {
+	struct nfo_conn *conn[BATCH_MAX / 2];
+	struct nfo_dp_conn e[BATCH_MAX / 2];
+	int idx[BATCH_MAX / 2], errs[BATCH_MAX / 2];
 	uint64_t planned[2] = { 0, 0 };
 	struct nfo_addrset as;
-	int i, dir, err;
+	int i, j, m, dir, err;
 
 	/* Each distinct address once: its connections share the answer. */
 	nfo_addrset_init(&as);
@@ -450,20 +452,34 @@ static void process_chunk(struct daemon *d, int first, int n, uint64_t now)
 			queue_hold(d, i);
 	}
 	send_holds(d);
-	d->adm.nprep = 0;
-	for (i = first; i < first + n; i++) {
+	/* The map writes, all at once. */
+	for (i = first, m = 0; i < first + n; i++) {
 		struct pending *p = &d->adm.pend[i];
-		bool tcp = p->ct.orig.l4proto == IPPROTO_TCP;
 
 		if (!p->ok)
 			continue;
-		admit_maps(d, p, tcp, now);
-		if (!p->ok)
+		conn[m] = admit_build(d, p, &e[m]);
+		if (!conn[m]) {
+			p->ok = false;
 			continue;
+		}
+		idx[m++] = i;
+	}
+	nfo_flow_offload_add_many(&d->tab, d->dp, conn, e, m, now, errs);
+	d->adm.nprep = 0;
+	for (j = 0; j < m; j++) {
+		struct pending *p = &d->adm.pend[idx[j]];
+		bool tcp = p->ct.orig.l4proto == IPPROTO_TCP;
+
+		if (errs[j]) {
+			admit_failed(d, p, conn[j], errs[j], tcp, now);
+			continue;
+		}
+		p->conn = conn[j];
 		if (tcp)
 			admit_done(d, p);
 		else
-			queue_hold(d, i);
+			queue_hold(d, idx[j]);
 	}
 	send_holds(d);
 	for (i = 0; i < d->adm.nprep; i++) {
