@@ -7,13 +7,13 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
 #include "admission.h"
 #include "bridge.h"
 #include "log.h"
 
 #include "ctx.h"
 #include "ctreq.h"
-#include "gc.h"
 #include "iprules.h"
 #include "devices.h"
 #include "ruleset.h"
@@ -151,20 +151,29 @@ void expire_waiters(struct daemon *d, bool after_dump)
 
 void queue_admission(struct daemon *d, const struct nfo_ct *ct, uint64_t rx_ns)
 {
+	uint32_t h = nfo_flowtable_hash(&ct->orig, ct->zone), i;
 	struct pending *p;
-	int i;
 
-	/* The same connection twice in one batch (several events): once. */
-	for (i = 0; i < d->adm.npend; i++)
-		if (d->adm.pend[i].ct.zone == ct->zone &&
-		    nfo_tuple_equal(&d->adm.pend[i].ct.orig, &ct->orig))
+	/*
+	 * The same connection twice in one batch (several events): once. An
+	 * index, not a walk of the queue: with hundreds queued, the walk cost
+	 * microseconds per connection.
+	 */
+	for (i = h & (PENDING_INDEX - 1); d->adm.pend_index[i]; i = (i + 1) & (PENDING_INDEX - 1)) {
+		p = &d->adm.pend[d->adm.pend_index[i] - 1];
+		if (p->ct.zone == ct->zone && nfo_tuple_equal(&p->ct.orig, &ct->orig))
 			return;
-	if (d->adm.npend == PENDING_MAX)
+	}
+	if (d->adm.npend == PENDING_MAX) {
 		process_pending(d);
+		i = h & (PENDING_INDEX - 1); /* the index is empty again */
+	}
+	d->adm.pend_index[i] = d->adm.npend + 1;
 	p = &d->adm.pend[d->adm.npend++];
 	p->ct = *ct;
 	p->rx_ns = rx_ns;
 	p->oif[0] = p->oif[1] = 0;
+	p->conn = NULL;
 }
 
 static int route_cb(unsigned int idx, const struct nlmsghdr *nlh, int err, void *arg)
@@ -234,18 +243,19 @@ static void bridge_rekey(struct daemon *d, const struct pending *p, int dir,
 	flow->flags |= info | NFO_FLOW_AFTER_DNAT;
 }
 
-static void admit(struct daemon *d, struct pending *p, uint64_t now)
+/* The connection and its two flow entries (e->flow), to write. NULL: no memory. */
+static struct nfo_conn *admit_build(struct daemon *d, const struct pending *p,
+				    struct nfo_dp_conn *e)
 {
 	const struct nfo_ct *ct = &p->ct;
+	struct nfo_flow *flow = e->flow;
 	struct nfo_tuple out[2];
-	struct nfo_flow flow[2];
 	struct nfo_conn *c;
-	char buf[128];
-	int dir, err;
+	int dir;
 
 	c = calloc(1, sizeof(*c));
 	if (!c)
-		return;
+		return NULL;
 	c->orig = ct->orig;
 	c->zone = ct->zone;
 	c->ct_id = ct->id;
@@ -267,38 +277,57 @@ static void admit(struct daemon *d, struct pending *p, uint64_t now)
 	/* The original direction leaves where the reply comes in (symmetric). */
 	if (flow[0].flags & NFO_FLOW_SNAT)
 		flow[0].snat_oif = p->oif[1];
-	err = nfo_flow_offload_add(&d->tab, d->dp, c, flow, now);
-	if (err) {
-		d->st.admit_errors++;
-		if (err == -E2BIG || err == -ENOSPC || err == -ENOMEM) {
-			/* Full although counted: wait, do not retry at once. */
-			wait_for_room(d, &ct->orig, ct->zone);
-		} else if (now - d->adm.last_full_warn > 10000000000ULL) {
-			d->adm.last_full_warn = now;
-			pr_warn("cannot write a flow entry: %s", strerror(-err));
-		}
-		/* It stays in the slow path; give conntrack its timeout back. */
-		ct_flush_if_full(d);
-		nfo_flow_offload_fixup_ct(&d->ctreq.ct_batch, NFO_FIXUP_TIMEOUT, &ct->orig,
-					  ct->zone, c->tcp_state, c->assured, 0, d->cfg->mark);
-		free(c);
-		return;
+	return c;
+}
+
+/*
+ * Its entries could not be written (err): it stays on the kernel path. held:
+ * conntrack already holds it (TCP), give conntrack its timeout back.
+ */
+static void admit_failed(struct daemon *d, struct pending *p, struct nfo_conn *c, int err,
+			 bool held, uint64_t now)
+{
+	const struct nfo_ct *ct = &p->ct;
+
+	d->st.admit_errors++;
+	if (err == -E2BIG || err == -ENOSPC || err == -ENOMEM) {
+		/* Full although counted: wait, do not retry at once. */
+		wait_for_room(d, &ct->orig, ct->zone);
+	} else if (now - d->adm.last_full_warn > 10000000000ULL) {
+		d->adm.last_full_warn = now;
+		pr_warn("cannot write a flow entry: %s", strerror(-err));
 	}
+	if (held) {
+		ct_flush_if_full(d);
+		nfo_flow_offload_fixup_ct(&d->ctreq.ct_batch, NFO_FIXUP_TIMEOUT, &ct->orig, ct->zone,
+					  c->tcp_state, c->assured, 0, d->cfg->mark);
+	}
+	free(c);
+	p->ok = false;
+}
+
+/* Conntrack holds the connection: it is offloaded. */
+static void admit_done(struct daemon *d, struct pending *p)
+{
+	char buf[128];
+
 	/*
-	 * A packet conntrack saw between the update above and these map writes
-	 * refreshed the entry to its own timeout (30 s for UDP not yet
-	 * assured), and no later packet reaches conntrack to refresh it again:
-	 * hold it once more now. The first idle check, at most 10 s away, holds
-	 * it again against anything still in flight.
+	 * The first idle check, at most 10 s away, holds the conntrack entry
+	 * again: against a packet the fast path passed to the stack, one still
+	 * in flight on the kernel path when the entries were written, and (TCP)
+	 * one conntrack saw between its update and the map writes. Each set
+	 * the entry back to its own timeout: for TCP that is long (established:
+	 * days; with data unacknowledged: minutes), for UDP it is not.
 	 */
-	hold_ct(d, c);
-	nfo_flowtable_schedule(
-	    &d->tab, c, mono_now_s() + (d->cfg->idle_timeout < 10 ? d->cfg->idle_timeout : 10));
+	nfo_flowtable_schedule(&d->tab, p->conn, mono_now_s() + (d->cfg->idle_timeout < 10
+									? d->cfg->idle_timeout
+									: 10));
 	latency_record(d, mono_now_ns() - p->rx_ns);
 	d->st.offloaded_total++;
 	if (nfo_log_get_level() >= NFO_LOG_DEBUG)
-		pr_debug("offload: %s (in %s / %s)", tuple_str(&ct->orig, buf, sizeof(buf)),
+		pr_debug("offload: %s (in %s / %s)", tuple_str(&p->ct.orig, buf, sizeof(buf)),
 			 dev_by_ifindex(d, p->oif[0])->name, dev_by_ifindex(d, p->oif[1])->name);
+	p->conn = NULL;
 }
 
 static int prep_cb(unsigned int idx, const struct nlmsghdr *nlh, int err, void *arg)
@@ -319,20 +348,58 @@ static int prep_cb(unsigned int idx, const struct nlmsghdr *nlh, int err, void *
 	return 0;
 }
 
+/* The one conntrack update of an admission, for pend[i]. */
+static void queue_hold(struct daemon *d, int i)
+{
+	struct pending *p = &d->adm.pend[i];
+
+	d->adm.prep[d->adm.nprep++] = i;
+	nfo_ct_req_update(&d->adm.adm_batch, &p->ct.orig, p->ct.zone,
+			  &(struct nfo_ct_update){ .set_timeout = true,
+						   .timeout = d->cfg->ct_timeout,
+						   .tcp_liberal = true });
+}
+
+/* Send the updates queued; those conntrack refused, or all on a failure, are not ok. */
+static void send_holds(struct daemon *d)
+{
+	int err = nfo_nl_batch_flush(&d->adm.adm_batch, prep_cb, d), i;
+
+	if (err) {
+		/* Unknown which were applied: offload none of them now. */
+		pr_warn("conntrack updates failed: %s; will retry at the next resync",
+			strerror(-err));
+		d->adm.update_failures++;
+		for (i = 0; i < d->adm.nprep; i++)
+			d->adm.pend[d->adm.prep[i]].ok = false;
+	}
+}
+
 /*
- * Admit everything queued, in three batches:
+ * Admit everything queued:
  *  1. route lookups for both directions' ingress device (the device the
  *     sender is reached through: routing is assumed symmetric);
- *  2. conntrack updates, acknowledged before anything else happens: timeout
- *     held while offloaded, and TCP window tracking liberal - otherwise the
- *     first reply acknowledging data conntrack never saw would be INVALID;
- *  3. the flow map writes.
+ *  2. the checks;
+ *  3. one conntrack update per connection, acknowledged before it counts as
+ *     offloaded: timeout held while offloaded, and TCP window tracking
+ *     liberal - otherwise the first reply acknowledging data conntrack
+ *     never saw would be INVALID. For TCP it comes before the map writes
+ *     (4), so that no packet bypasses conntrack before it is liberal. For
+ *     UDP (nothing to make liberal) it comes after them, so that no packet
+ *     reaches conntrack after it and gives the entry its own timeout again
+ *     (30 s unreplied, 120 s stream): before, a second update per
+ *     connection after the map writes held it once more. A UDP connection
+ *     conntrack refuses (gone meanwhile) leaves the fast path at once.
+ *  4. the flow map writes.
  */
 static void process_chunk(struct daemon *d, int first, int n, uint64_t now)
 {
+	struct nfo_conn *conn[BATCH_MAX / 2];
+	struct nfo_dp_conn e[BATCH_MAX / 2];
+	int idx[BATCH_MAX / 2], errs[BATCH_MAX / 2];
 	uint64_t planned[2] = { 0, 0 };
 	struct nfo_addrset as;
-	int i, dir, err;
+	int i, j, m, dir, err;
 
 	/* Each distinct address once: its connections share the answer. */
 	nfo_addrset_init(&as);
@@ -381,23 +448,51 @@ static void process_chunk(struct daemon *d, int first, int n, uint64_t now)
 			continue;
 		}
 		planned[p->ct.orig.family == AF_INET6]++;
-		d->adm.prep[d->adm.nprep++] = i;
-		nfo_ct_req_update(&d->adm.adm_batch, &p->ct.orig, p->ct.zone,
-				  &(struct nfo_ct_update){ .set_timeout = true,
-							   .timeout = d->cfg->ct_timeout,
-							   .tcp_liberal = true });
+		if (p->ct.orig.l4proto == IPPROTO_TCP)
+			queue_hold(d, i);
 	}
-	err = nfo_nl_batch_flush(&d->adm.adm_batch, prep_cb, d);
-	if (err) {
-		/* Unknown which were applied: offload none of them now. */
-		pr_warn("conntrack updates failed: %s; will retry at the next resync",
-			strerror(-err));
-		d->adm.update_failures++;
-		return;
+	send_holds(d);
+	/* The map writes, all at once. */
+	for (i = first, m = 0; i < first + n; i++) {
+		struct pending *p = &d->adm.pend[i];
+
+		if (!p->ok)
+			continue;
+		conn[m] = admit_build(d, p, &e[m]);
+		if (!conn[m]) {
+			p->ok = false;
+			continue;
+		}
+		idx[m++] = i;
 	}
-	for (i = first; i < first + n; i++)
-		if (d->adm.pend[i].ok)
-			admit(d, &d->adm.pend[i], now);
+	nfo_flow_offload_add_many(&d->tab, d->dp, conn, e, m, now, errs);
+	d->adm.nprep = 0;
+	for (j = 0; j < m; j++) {
+		struct pending *p = &d->adm.pend[idx[j]];
+		bool tcp = p->ct.orig.l4proto == IPPROTO_TCP;
+
+		if (errs[j]) {
+			admit_failed(d, p, conn[j], errs[j], tcp, now);
+			continue;
+		}
+		p->conn = conn[j];
+		if (tcp)
+			admit_done(d, p);
+		else
+			queue_hold(d, idx[j]);
+	}
+	send_holds(d);
+	for (i = 0; i < d->adm.nprep; i++) {
+		struct pending *p = &d->adm.pend[d->adm.prep[i]];
+
+		if (p->ok) {
+			admit_done(d, p);
+		} else {
+			/* Conntrack refused it (gone) or the batch failed: kernel path. */
+			nfo_flow_offload_del(&d->tab, d->dp, p->conn);
+			p->conn = NULL;
+		}
+	}
 }
 
 void process_pending(struct daemon *d)
@@ -408,6 +503,8 @@ void process_pending(struct daemon *d)
 	for (i = 0; i < d->adm.npend; i += BATCH_MAX / 2)
 		process_chunk(
 		    d, i, d->adm.npend - i < BATCH_MAX / 2 ? d->adm.npend - i : BATCH_MAX / 2, now);
+	if (d->adm.npend)
+		memset(d->adm.pend_index, 0, sizeof(d->adm.pend_index));
 	d->adm.npend = 0;
 	ct_flush(d);
 }

@@ -18,6 +18,7 @@
 #include "xfrm.h"
 
 #define PENDING_MAX 512
+#define PENDING_INDEX (2 * PENDING_MAX) /* slots of the queue's index: a power of 2 */
 /*
  * Requests per netlink batch: the answers must fit in the socket's receive
  * buffer (each costs about a kilobyte of it), or they are lost (ENOBUFS).
@@ -52,6 +53,7 @@ struct pending {
 	uint32_t oif[2]; /* route lookups: ingress of each direction */
 	int rt[2]; /* which lookup of the batch answers each direction */
 	bool ok; /* still to be admitted */
+	struct nfo_conn *conn; /* its flow entries, written: conntrack's answer awaited */
 	struct nfo_nflog_route route[2]; /* policy routing: as the kernel routed each direction */
 };
 
@@ -122,6 +124,7 @@ struct gc_state {
 struct admit_state {
 	struct pending pend[PENDING_MAX];
 	int npend;
+	uint16_t pend_index[PENDING_INDEX]; /* by tuple hash: 1 + pend index, 0 empty */
 	int prep[PENDING_MAX]; /* admission batch request -> pend index */
 	int nprep;
 	uint32_t rt_oif[NFO_ADDRSET_MAX]; /* answers of the route batch, by lookup */

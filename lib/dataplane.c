@@ -179,6 +179,48 @@ int nfo_dp_flow_add(struct nfo_dp *dp, uint8_t family, const union nfo_key *key,
 	return dp->ops->flow_update(dp, family, key, flow, replace);
 }
 
+unsigned int nfo_dp_flow_add_conns(struct nfo_dp *dp, uint8_t family,
+				   const struct nfo_dp_conn *c, unsigned int n, int *err)
+{
+	unsigned int i;
+
+	*err = 0;
+	if (!n)
+		return 0;
+	if (!family_ok(family)) {
+		*err = -EAFNOSUPPORT;
+		return 0;
+	}
+	if (dp->ops->flow_update_conns)
+		return dp->ops->flow_update_conns(dp, family, c, n, err);
+	/* One entry at a time, the reply's first. */
+	for (i = 0; i < n; i++) {
+		*err = dp->ops->flow_update(dp, family, &c[i].key[NFO_DIR_REPLY],
+					    &c[i].flow[NFO_DIR_REPLY], true);
+		if (*err)
+			break;
+		*err = dp->ops->flow_update(dp, family, &c[i].key[NFO_DIR_ORIGINAL],
+					    &c[i].flow[NFO_DIR_ORIGINAL], true);
+		if (*err) {
+			dp->ops->flow_delete(dp, family, &c[i].key[NFO_DIR_REPLY]);
+			break;
+		}
+	}
+	return i;
+}
+
+int nfo_dp_flow_add_conn(struct nfo_dp *dp, uint8_t family, const union nfo_key key[2],
+			 const struct nfo_flow flow[2])
+{
+	struct nfo_dp_conn c;
+	int err;
+
+	memcpy(c.key, key, sizeof(c.key));
+	memcpy(c.flow, flow, sizeof(c.flow));
+	nfo_dp_flow_add_conns(dp, family, &c, 1, &err);
+	return err;
+}
+
 int nfo_dp_flow_del(struct nfo_dp *dp, uint8_t family, const union nfo_key *key)
 {
 	if (!family_ok(family))

@@ -96,6 +96,27 @@ int nfo_dp_events_poll(struct nfo_dp *dp);
 /* Flow entries. Errors are -errno. */
 int nfo_dp_flow_add(struct nfo_dp *dp, uint8_t family, const union nfo_key *key,
 		    const struct nfo_flow *flow, bool replace);
+/*
+ * Both directions of one connection (key[dir], flow[dir]), replacing what is
+ * there: the reply's entry first, so that the fast path never carries the
+ * original direction alone. All or nothing: on an error neither is left.
+ */
+int nfo_dp_flow_add_conn(struct nfo_dp *dp, uint8_t family, const union nfo_key key[2],
+			 const struct nfo_flow flow[2]);
+/* One connection's entries, by direction (NFO_DIR_*). */
+struct nfo_dp_conn {
+	union nfo_key key[2];
+	struct nfo_flow flow[2];
+};
+/*
+ * Many connections of one family, in order, each as nfo_dp_flow_add_conn
+ * writes it, with as few calls as the backend can: returns how many were
+ * written whole before one failed (n if none did). The failing one's error is
+ * in *err (else 0), none of its entries is left, the ones after it are not
+ * tried.
+ */
+unsigned int nfo_dp_flow_add_conns(struct nfo_dp *dp, uint8_t family,
+				   const struct nfo_dp_conn *c, unsigned int n, int *err);
 int nfo_dp_flow_del(struct nfo_dp *dp, uint8_t family, const union nfo_key *key);
 int nfo_dp_flow_get(struct nfo_dp *dp, uint8_t family, const union nfo_key *key,
 		    struct nfo_flow *flow);

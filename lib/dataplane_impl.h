@@ -25,6 +25,9 @@ struct nfo_dp_ops {
 
 	int (*flow_update)(struct nfo_dp *dp, uint8_t family, const union nfo_key *key,
 			   const struct nfo_flow *flow, bool replace);
+	/* Optional: many connections in few steps (see nfo_dp_flow_add_conns). */
+	unsigned int (*flow_update_conns)(struct nfo_dp *dp, uint8_t family,
+					  const struct nfo_dp_conn *c, unsigned int n, int *err);
 	int (*flow_delete)(struct nfo_dp *dp, uint8_t family, const union nfo_key *key);
 	int (*flow_lookup)(struct nfo_dp *dp, uint8_t family, const union nfo_key *key,
 			   struct nfo_flow *flow);

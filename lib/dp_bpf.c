@@ -456,6 +456,51 @@ static int bpf_flow_update(struct nfo_dp *dp, uint8_t family, const union nfo_ke
 					     replace ? BPF_ANY : BPF_NOEXIST));
 }
 
+/*
+ * Many connections per system call (BPF_MAP_UPDATE_BATCH), the reply's entry
+ * of each before the original's: the admission writes two entries per
+ * connection, and a call of its own for each cost about as much as the hash
+ * map's work. The kernel stops at the first entry it refuses and says how many
+ * it wrote: whole connections, and maybe the reply's entry of the failing one,
+ * taken back here. Hash maps take no BPF_NOEXIST in a batch: entries are
+ * replaced, as bpf_flow_update(replace) does.
+ */
+#define CONNS_PER_CALL 32
+
+static unsigned int bpf_flow_update_conns(struct nfo_dp *dp, uint8_t family,
+					  const struct nfo_dp_conn *c, unsigned int n, int *err)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts, .elem_flags = BPF_ANY);
+	size_t ksz = family == AF_INET ? sizeof(struct nfo_key4) : sizeof(struct nfo_key6);
+	uint8_t keys[2 * CONNS_PER_CALL * sizeof(union nfo_key)];
+	struct nfo_flow vals[2 * CONNS_PER_CALL];
+	int fd = flow_fd(dp, family);
+	unsigned int done = 0, m, i;
+	__u32 cnt;
+
+	while (done < n) {
+		m = n - done < CONNS_PER_CALL ? n - done : CONNS_PER_CALL;
+		for (i = 0; i < m; i++) {
+			memcpy(keys + 2 * i * ksz, &c[done + i].key[NFO_DIR_REPLY], ksz);
+			memcpy(keys + (2 * i + 1) * ksz, &c[done + i].key[NFO_DIR_ORIGINAL], ksz);
+			vals[2 * i] = c[done + i].flow[NFO_DIR_REPLY];
+			vals[2 * i + 1] = c[done + i].flow[NFO_DIR_ORIGINAL];
+		}
+		cnt = 2 * m;
+		if (bpf_map_update_batch(fd, keys, vals, &cnt, &opts)) {
+			*err = -errno;
+			if (cnt > 2 * m)
+				cnt = 0;
+			if (cnt & 1)
+				bpf_map_delete_elem(fd, keys + (cnt - 1) * ksz);
+			return done + cnt / 2;
+		}
+		done += m;
+	}
+	*err = 0;
+	return n;
+}
+
 static int bpf_flow_delete(struct nfo_dp *dp, uint8_t family, const union nfo_key *key)
 {
 	return ret_errno(bpf_map_delete_elem(flow_fd(dp, family), key));
@@ -702,6 +747,7 @@ const struct nfo_dp_ops nfo_dp_bpf_ops = {
 	.name = "bpf",
 	.close = bpf_close,
 	.flow_update = bpf_flow_update,
+	.flow_update_conns = bpf_flow_update_conns,
 	.flow_delete = bpf_flow_delete,
 	.flow_lookup = bpf_flow_lookup,
 	.flow_take = bpf_flow_take,

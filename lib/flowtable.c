@@ -176,19 +176,41 @@ uint32_t nfo_conn_ifindex(const struct nfo_conn *c, int dir)
 int nfo_flow_offload_add(struct nfo_flowtable *ft, struct nfo_dp *dp, struct nfo_conn *c,
 			 struct nfo_flow flow[2], uint64_t now_ns)
 {
-	int dir, err;
+	int err;
 
-	for (dir = NFO_DIR_REPLY; dir >= NFO_DIR_ORIGINAL; dir--) {
-		flow[dir].created_ns = now_ns;
-		err = nfo_dp_flow_add(dp, c->orig.family, &c->key[dir], &flow[dir], true);
-		if (err) {
-			if (dir == NFO_DIR_ORIGINAL)
-				nfo_dp_flow_del(dp, c->orig.family, &c->key[NFO_DIR_REPLY]);
-			return err;
-		}
-	}
+	flow[NFO_DIR_ORIGINAL].created_ns = flow[NFO_DIR_REPLY].created_ns = now_ns;
+	err = nfo_dp_flow_add_conn(dp, c->orig.family, c->key, flow);
+	if (err)
+		return err;
 	nfo_flowtable_insert(ft, c);
 	return 0;
+}
+
+void nfo_flow_offload_add_many(struct nfo_flowtable *ft, struct nfo_dp *dp, struct nfo_conn **c,
+			       struct nfo_dp_conn *e, unsigned int n, uint64_t now_ns, int *err)
+{
+	unsigned int s = 0, t, i, w;
+	uint8_t family;
+	int e2;
+
+	while (s < n) {
+		/* A run of one family: one data plane call (or more, on errors). */
+		family = c[s]->orig.family;
+		for (t = s; t < n && c[t]->orig.family == family; t++) {
+			memcpy(e[t].key, c[t]->key, sizeof(e[t].key));
+			e[t].flow[NFO_DIR_ORIGINAL].created_ns = now_ns;
+			e[t].flow[NFO_DIR_REPLY].created_ns = now_ns;
+		}
+		while (s < t) {
+			w = nfo_dp_flow_add_conns(dp, family, &e[s], t - s, &e2);
+			for (i = 0; i < w; i++, s++) {
+				nfo_flowtable_insert(ft, c[s]);
+				err[s] = 0;
+			}
+			if (s < t)
+				err[s++] = e2 ? e2 : -EIO;
+		}
+	}
 }
 
 void nfo_flow_offload_refresh(struct nfo_nl_batch *b, const struct nfo_conn *c, uint32_t timeout)

@@ -94,6 +94,14 @@ uint32_t nfo_conn_ifindex(const struct nfo_conn *c, int dir);
  */
 int nfo_flow_offload_add(struct nfo_flowtable *ft, struct nfo_dp *dp, struct nfo_conn *c,
 			 struct nfo_flow flow[2], uint64_t now_ns);
+/*
+ * Many at once (an admission batch): c[i] with the flows e[i].flow, each as
+ * nfo_flow_offload_add, in as few calls to the data plane as the order of
+ * their families allows. e[i].key is filled in from c[i]. err[i] is 0 (c[i]
+ * inserted) or -errno (nothing of it left, not inserted).
+ */
+void nfo_flow_offload_add_many(struct nfo_flowtable *ft, struct nfo_dp *dp, struct nfo_conn **c,
+			       struct nfo_dp_conn *e, unsigned int n, uint64_t now_ns, int *err);
 
 /* Conntrack's timeout held at `timeout` seconds while the fast path carries it. */
 void nfo_flow_offload_refresh(struct nfo_nl_batch *b, const struct nfo_conn *c, uint32_t timeout);

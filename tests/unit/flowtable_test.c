@@ -514,6 +514,69 @@ static void test_evict(void)
 	nfo_dp_close(dp);
 }
 
+/*
+ * An admission batch: connections written together, inserted together; one
+ * that no longer fits is neither in the fast path nor in the table.
+ */
+static void test_add_many(void)
+{
+	struct nfo_dp_opts opts = { .flow_capacity = 2, .max_ifindex = 64 };
+	struct nfo_conn *c[5];
+	struct nfo_dp_conn e[5];
+	struct nfo_flowtable ft;
+	struct built b[5];
+	struct nfo_flow f;
+	uint64_t now = mono_ns();
+	int err[5], i, x, in = 0, missing = 0;
+	struct nfo_dp *dp;
+
+	x = nfo_dp_load(&opts, &dp);
+	if (x || nfo_flowtable_init(&ft)) {
+		expect(0, "add_many: setup (flow maps: %s)", strerror(-x));
+		return;
+	}
+	for (i = 0; i < 5; i++) {
+		build(&b[i], 3000 + i, 40 + i);
+		c[i] = calloc(1, sizeof(*c[i]));
+		c[i]->orig = b[i].orig;
+		c[i]->ct_id = 40 + i;
+		c[i]->key[0] = b[i].key[0];
+		c[i]->key[1] = b[i].key[1];
+		e[i].flow[0] = b[i].flow[0];
+		e[i].flow[1] = b[i].flow[1];
+		err[i] = 1;
+	}
+	/* Room for 2 connections per family (4 entries): 5 asked for. */
+	nfo_flow_offload_add_many(&ft, dp, c, e, 5, now, err);
+	for (i = 0; i < 5; i++) {
+		bool found = nfo_flowtable_find(&ft, &b[i].orig, 0) == c[i];
+		bool entries = !nfo_dp_flow_get(dp, AF_INET, &b[i].key[0], &f) &&
+			       f.created_ns == now &&
+			       !nfo_dp_flow_get(dp, AF_INET, &b[i].key[1], &f) &&
+			       f.dir == NFO_DIR_REPLY;
+
+		if (!err[i] && found && entries)
+			in++;
+		else if (err[i] < 0 && !found &&
+			 nfo_dp_flow_get(dp, AF_INET, &b[i].key[0], &f) == -ENOENT &&
+			 nfo_dp_flow_get(dp, AF_INET, &b[i].key[1], &f) == -ENOENT)
+			missing++;
+	}
+	expect(in == 2 && missing == 3 && ft.count == 2 && nfo_dp_flow_count(dp) == 4 && !err[0] &&
+		       !err[1],
+	       "add_many: the first 2 written and inserted, stamped; 3 refused, nothing of them "
+	       "left (%d in, %d refused, %d errors)",
+	       in, missing, err[2]);
+	for (i = 0; i < 5; i++)
+		if (err[i])
+			free(c[i]);
+		else
+			nfo_flow_offload_del(&ft, dp, c[i]);
+	expect(ft.count == 0 && nfo_dp_flow_count(dp) == 0, "add_many: taken out again");
+	nfo_flowtable_free(&ft);
+	nfo_dp_close(dp);
+}
+
 int main(void)
 {
 	nfo_log_libbpf();
@@ -528,6 +591,7 @@ int main(void)
 	test_pair_many();
 	test_filter();
 	test_lifecycle();
+	test_add_many();
 	test_evict();
 	return unit_summary();
 }

@@ -262,6 +262,123 @@ static union nfo_key key4(uint16_t sport)
 	return k;
 }
 
+/*
+ * Both directions of a connection in one call: written, replaced, and all or
+ * nothing when the table has room for one entry only (the reply's, written
+ * first, is taken back).
+ */
+static void test_add_conn(struct nfo_dp *dp, const char *name)
+{
+	union nfo_key k[2] = { key4(41001), key4(41002) }, fill;
+	struct nfo_flow f[2] = { { .dir = NFO_DIR_ORIGINAL, .family = AF_INET, .ct_id = 9 },
+				 { .dir = NFO_DIR_REPLY, .family = AF_INET, .ct_id = 9 } };
+	struct nfo_flow g, h;
+	uint16_t port, last;
+	long n;
+
+	expect(!nfo_dp_flow_add_conn(dp, AF_INET, k, f) &&
+		       !nfo_dp_flow_get(dp, AF_INET, &k[0], &g) &&
+		       !nfo_dp_flow_get(dp, AF_INET, &k[1], &h) && g.dir == NFO_DIR_ORIGINAL &&
+		       h.dir == NFO_DIR_REPLY && nfo_dp_flow_count(dp) == 2,
+	       "%s: a connection's two entries in one call", name);
+	f[0].ct_id = f[1].ct_id = 10;
+	expect(!nfo_dp_flow_add_conn(dp, AF_INET, k, f) &&
+		       !nfo_dp_flow_get(dp, AF_INET, &k[0], &g) &&
+		       !nfo_dp_flow_get(dp, AF_INET, &k[1], &h) && g.ct_id == 10 &&
+		       h.ct_id == 10 && nfo_dp_flow_count(dp) == 2,
+	       "%s: written again, replaced", name);
+	expect(nfo_dp_flow_add_conn(dp, 99, k, f) == -EAFNOSUPPORT,
+	       "%s: another family refused", name);
+	nfo_dp_flow_del(dp, AF_INET, &k[0]);
+	nfo_dp_flow_del(dp, AF_INET, &k[1]);
+
+	/* Fill the table, then free one place: the reply fits, the original not. */
+	for (port = 1; port < 5000; port++) {
+		fill = key4(port);
+		if (nfo_dp_flow_add(dp, AF_INET, &fill, &f[0], false))
+			break;
+	}
+	expect(port > 1 && port < 5000, "%s: the table fills (%u entries)", name, port - 1);
+	last = port - 1;
+	fill = key4(last);
+	nfo_dp_flow_del(dp, AF_INET, &fill);
+	n = nfo_dp_flow_count(dp);
+	expect(nfo_dp_flow_add_conn(dp, AF_INET, k, f) < 0 && nfo_dp_flow_count(dp) == n &&
+		       nfo_dp_flow_get(dp, AF_INET, &k[0], &g) == -ENOENT &&
+		       nfo_dp_flow_get(dp, AF_INET, &k[1], &g) == -ENOENT,
+	       "%s: no room for both: neither written (%ld entries before and after)", name,
+	       n);
+	for (port = 1; port < last; port++) {
+		fill = key4(port);
+		nfo_dp_flow_del(dp, AF_INET, &fill);
+	}
+	expect(nfo_dp_flow_count(dp) == 0, "%s: emptied again", name);
+}
+
+/*
+ * Many connections in one call: in order, whole, stopping at the first that
+ * does not fit (none of its entries left, the ones after it not tried). With
+ * one place taken beforehand the failing connection's reply fits and its
+ * original does not: the reply's entry must be taken back.
+ */
+#define MANY 70
+
+static void test_add_conns(struct nfo_dp *dp, const char *name)
+{
+	struct nfo_dp_conn *c = calloc(MANY, sizeof(*c));
+	union nfo_key fill = key4(39999);
+	unsigned int i, w, pre;
+	struct nfo_flow g;
+	int err, bad;
+	long n;
+
+	for (i = 0; i < MANY; i++) {
+		c[i].key[NFO_DIR_ORIGINAL] = key4(42000 + 2 * i);
+		c[i].key[NFO_DIR_REPLY] = key4(42001 + 2 * i);
+		c[i].flow[0] = (struct nfo_flow){ .dir = NFO_DIR_ORIGINAL, .family = AF_INET,
+						  .ct_id = 100 + i };
+		c[i].flow[1] = (struct nfo_flow){ .dir = NFO_DIR_REPLY, .family = AF_INET,
+						  .ct_id = 100 + i };
+	}
+	for (pre = 0; pre < 2; pre++) {
+		if (pre)
+			nfo_dp_flow_add(dp, AF_INET, &fill, &c[0].flow[0], false);
+		w = nfo_dp_flow_add_conns(dp, AF_INET, c, MANY, &err);
+		n = nfo_dp_flow_count(dp);
+		for (i = 0, bad = 0; i < w; i++)
+			bad += nfo_dp_flow_get(dp, AF_INET, &c[i].key[0], &g) || g.ct_id != 100 + i ||
+			       g.dir != NFO_DIR_ORIGINAL ||
+			       nfo_dp_flow_get(dp, AF_INET, &c[i].key[1], &g) || g.ct_id != 100 + i ||
+			       g.dir != NFO_DIR_REPLY;
+		expect(w > 0 && w < MANY && err < 0 && n == (long)(pre + 2 * w) && !bad,
+		       "%s: %u connections in one call, %s: %u written whole, then %s (%ld entries)",
+		       name, MANY, pre ? "one place taken" : "table empty", w, strerror(-err), n);
+		expect(w < MANY && nfo_dp_flow_get(dp, AF_INET, &c[w].key[0], &g) == -ENOENT &&
+			       nfo_dp_flow_get(dp, AF_INET, &c[w].key[1], &g) == -ENOENT &&
+			       (w + 1 == MANY ||
+				nfo_dp_flow_get(dp, AF_INET, &c[w + 1].key[1], &g) == -ENOENT),
+		       "%s: nothing of the failing connection left, the next not tried", name);
+		for (i = 0; i < w; i++) {
+			nfo_dp_flow_del(dp, AF_INET, &c[i].key[0]);
+			nfo_dp_flow_del(dp, AF_INET, &c[i].key[1]);
+		}
+		nfo_dp_flow_del(dp, AF_INET, &fill);
+		w = w > 1 ? w - 1 : 1;
+		expect(nfo_dp_flow_add_conns(dp, AF_INET, c, w, &err) == w && !err &&
+			       nfo_dp_flow_count(dp) == 2 * (long)w,
+		       "%s: %u that fit: all written, no error", name, w);
+		for (i = 0; i < w; i++) {
+			nfo_dp_flow_del(dp, AF_INET, &c[i].key[0]);
+			nfo_dp_flow_del(dp, AF_INET, &c[i].key[1]);
+		}
+	}
+	expect(nfo_dp_flow_add_conns(dp, 99, c, 1, &err) == 0 && err == -EAFNOSUPPORT &&
+		       nfo_dp_flow_add_conns(dp, AF_INET, c, 0, &err) == 0 && !err,
+	       "%s: another family refused, none is nothing", name);
+	expect(nfo_dp_flow_count(dp) == 0, "%s: emptied again", name);
+	free(c);
+}
+
 /* The front over any backend: the same calls, the same answers. */
 static void test_front(struct nfo_dp *dp, const char *name)
 {
@@ -322,6 +439,8 @@ static void test_mem_backend(void)
 	dp->max_ifindex = 64;
 	dp->flow_capacity = MEM_FLOWS / 2;
 	test_front(dp, "memory backend");
+	test_add_conn(dp, "memory backend");
+	test_add_conns(dp, "memory backend");
 	nfo_dp_summary(dp, &sum);
 	expect(!strcmp(sum.backend, "memory"), "memory backend: named %s", sum.backend);
 	expect(nfo_dp_devstats(dp, ds, 4) == 1 && ds[0].slot == 3 && ds[0].st.fwd_packets == 30,
@@ -367,6 +486,7 @@ static void test_bpf_backend(void)
 	if (err)
 		return;
 	test_front(dp, "bpf backend");
+	test_add_conn(dp, "bpf backend");
 	nfo_dp_summary(dp, &sum);
 	expect(!strcmp(sum.backend, "bpf") && sum.owner_id && sum.flow_capacity == 16 &&
 		       sum.max_ifindex == 64,
@@ -403,6 +523,21 @@ static void test_bpf_backend(void)
 	expect(!nfo_dp_detach(dp, 1, flags) && !nfo_dp_dev_check(dp, 1, flags, &c) && !c.attached,
 	       "bpf backend: detached");
 	expect(!nfo_dp_dev_owner(dp, 1, &o) && !o.present, "bpf backend: no owner once detached");
+	nfo_dp_close(dp);
+}
+
+/* More room: connections in more than one batch of the backend (32 each). */
+static void test_bpf_add_conns(void)
+{
+	struct nfo_dp_opts opts = { .flow_capacity = 64, .max_ifindex = 64 };
+	struct nfo_dp *dp;
+	int err;
+
+	err = nfo_dp_load(&opts, &dp);
+	expect(!err, "bpf backend: load with room for 128 entries (%s)", strerror(-err));
+	if (err)
+		return;
+	test_add_conns(dp, "bpf backend");
 	nfo_dp_close(dp);
 }
 
@@ -453,6 +588,7 @@ int main(void)
 {
 	test_mem_backend();
 	test_bpf_backend();
+	test_bpf_add_conns();
 	test_uapi();
 	test_pr_debug();
 	printf("%s - seam_test: ", unit_failed ? "not ok" : "ok");
