@@ -1053,7 +1053,7 @@ phase_cp() {
 	meta cp_bulk "$((flows - paced - flood))"
 	meta cp_created "$(echo "$out" | awk '{print $1 - $3}')"
 	meta cp_create_s "$(echo "$out" | awk '{print $2}')"
-	cp_wait_offloaded $((base + flows - paced)) "$t0" "$wait"
+	cp_wait_offloaded $((base + flows - paced - flood)) "$t0" "$wait"
 	cpu1=$(daemon_cpu_ticks)
 	meta cp_offloaded "$((CP_N - base))"
 	# Rate over the time it took to reach the final count.
