@@ -216,9 +216,8 @@ void nfo_ct_req_get(struct nfo_nl_batch *b, const struct nfo_tuple *orig, uint16
 	ct_req(b, IPCTNL_MSG_CT_GET, orig, zone);
 }
 
-int nfo_ct_dump(struct nfo_nl *nl, uint32_t mark, uint32_t mask, nfo_nl_cb cb, void *arg)
+struct nlmsghdr *nfo_ct_dump_msg(void *buf, uint32_t mark, uint32_t mask)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 	struct nfgenmsg *nfg;
 
@@ -230,7 +229,14 @@ int nfo_ct_dump(struct nfo_nl *nl, uint32_t mark, uint32_t mask, nfo_nl_cb cb, v
 		mnl_attr_put_u32(nlh, CTA_MARK, htonl(mark));
 		mnl_attr_put_u32(nlh, CTA_MARK_MASK, htonl(mask));
 	}
-	return nfo_nl_dump(nl, nlh, cb, arg);
+	return nlh;
+}
+
+int nfo_ct_dump(struct nfo_nl *nl, uint32_t mark, uint32_t mask, nfo_nl_cb cb, void *arg)
+{
+	char buf[NFO_CT_DUMP_MSG_MAX];
+
+	return nfo_nl_dump(nl, nfo_ct_dump_msg(buf, mark, mask), cb, arg);
 }
 
 static uint32_t read_sysctl(const char *name, uint32_t dflt)

@@ -64,6 +64,13 @@ void nfo_ct_req_get(struct nfo_nl_batch *b, const struct nfo_tuple *orig, uint16
 
 /* Dump every conntrack entry with (mark & mask) == mark; cb gets raw messages. */
 int nfo_ct_dump(struct nfo_nl *nl, uint32_t mark, uint32_t mask, nfo_nl_cb cb, void *arg);
+/*
+ * The request of such a dump (entries whose mark & mask == mark; all if mask
+ * is 0), built in buf (NFO_CT_DUMP_MSG_MAX bytes), for a caller that sends
+ * and reads it itself. Flags and sequence number are the caller's.
+ */
+#define NFO_CT_DUMP_MSG_MAX 256
+struct nlmsghdr *nfo_ct_dump_msg(void *buf, uint32_t mark, uint32_t mask);
 
 /* The kernel's timeout (seconds) for an entry of this protocol and state. */
 uint32_t nfo_ct_timeout(uint8_t l4proto, uint8_t tcp_state, bool assured);

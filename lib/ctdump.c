@@ -1,14 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-only
-#include <arpa/inet.h>
 #include <errno.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include <linux/netfilter/nfnetlink.h>
-#include <linux/netfilter/nfnetlink_conntrack.h>
-
+#include "ct.h"
 #include "ctdump.h"
 
 #define SEEN_MIN 1024 /* slots */
@@ -30,9 +27,8 @@ static uint64_t now_ns(void)
 
 int nfo_ctdump_start(struct nfo_ctdump *cd, struct nfo_nl *nl, uint32_t mark, uint32_t mask)
 {
-	char buf[256];
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	struct nfgenmsg *nfg;
+	char buf[NFO_CT_DUMP_MSG_MAX];
+	struct nlmsghdr *nlh = nfo_ct_dump_msg(buf, mark, mask);
 
 	cd->nl = nl;
 	cd->running = false;
@@ -42,16 +38,8 @@ int nfo_ctdump_start(struct nfo_ctdump *cd, struct nfo_nl *nl, uint32_t mark, ui
 	cd->seen_count = 0;
 	if (cd->seen)
 		memset(cd->seen, 0, ((size_t)cd->seen_mask + 1) * sizeof(*cd->seen));
-	nlh->nlmsg_type = (NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_GET;
 	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
 	nlh->nlmsg_seq = cd->seq = ++nl->seq;
-	nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
-	nfg->nfgen_family = AF_UNSPEC;
-	nfg->version = NFNETLINK_V0;
-	if (mask) {
-		mnl_attr_put_u32(nlh, CTA_MARK, htonl(mark));
-		mnl_attr_put_u32(nlh, CTA_MARK_MASK, htonl(mask));
-	}
 	if (mnl_socket_sendto(nl->sk, nlh, nlh->nlmsg_len) < 0)
 		return -errno;
 	cd->start_ns = now_ns();
