@@ -109,7 +109,7 @@ f1=$(nfo_total tcp_fin_rst)
 b1=$(nfo_total tcp_rst_blind)
 check "it was passed to the stack ($((f1 - f0)) x tcp_fin_rst, $((b1 - b0)) x tcp_rst_blind)" \
 	test $((f1 - f0)) -eq 1 -a $((b1 - b0)) -eq 0
-check "conntrack saw it (no ESTABLISHED entry left)" sh -c "! ip netns exec $R conntrack -L -p tcp --dport 7007 2>/dev/null | grep -q ESTABLISHED"
+check "conntrack saw it (no ESTABLISHED entry left)" wait_for 3 sh -c "! ip netns exec $R conntrack -L -p tcp --dport 7007 2>/dev/null | grep -q ESTABLISHED"
 
 nfo_stop
 check "nothing left behind" nothing_left
