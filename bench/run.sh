@@ -28,6 +28,9 @@
 #          events lost at a 50,000/s flood, daemon CPU and memory, and how
 #          long a new connection waits for admission while a full dump runs
 #   trb    BPF_PROG_TEST_RUN cost of the fast path alone (bench/test_run.sh)
+#   prof   (only when asked for: BENCH_PHASES=prof) CPU 0 per forwarded packet by
+#          kernel function (perf), bare redirect, tc, XDP and plain forwarding side
+#          by side: where the distance to the limit goes
 #   sets   (only when asked for: BENCH_PHASES=sets) a blocklist set updated
 #          once a second while the largest flow set runs offloaded: the
 #          fast-path share of the traffic the updates do not concern, with
@@ -1215,6 +1218,63 @@ phase_trb() {
 	fi
 }
 
+# Where CPU 0's time goes per forwarded packet, by kernel function, for
+# the bare redirect, nft-offload and plain forwarding side by side (one
+# flow, no rules): perf's cpu-clock samples of CPU 0 while trafgen sends,
+# divided by the packets the sink counted in the same window. Only when
+# asked for (BENCH_PHASES=prof): it explains the limit ratio, it is not a goal.
+PROF_S=${BENCH_PROF_S:-3}
+phase_prof() {
+	local cfg r1 r2 cfgs="limit-tc tc limit-xdp xdp plain"
+	command -v perf >/dev/null || die "perf is missing (apt-get install linux-perf)"
+	say "== prof: CPU 0 per packet by function, ${PROF_S}s per configuration"
+	for cfg in $cfgs; do
+		enter "$cfg" 0
+		case $cfg in tc | xdp) flows_open 1 ;; esac
+		trafgen_start 1
+		case $cfg in tc | xdp) wait_fastpath 1 ;; *) sleep "$WARMUP" ;; esac
+		r1=$(sink_rx)
+		perf record -q -C 0 -o "$TMP/prof.$cfg.data" -- sleep "$PROF_S" >/dev/null 2>&1
+		r2=$(sink_rx)
+		tg_stop
+		echo $((r2 - r1)) >"$TMP/prof.$cfg.pkts"
+		perf report -q -i "$TMP/prof.$cfg.data" --no-children --sort sym -F period,sym \
+			--stdio 2>/dev/null | awk 'NF >= 3 {p = $1; $1 = ""; $2 = ""; sub(/^ +/, ""); print p "\t" $0}' \
+			>"$TMP/prof.$cfg.tsv"
+	done
+	"$PY" - "$TMP" $cfgs >"$TMP/prof.md" <<'PYEOF'
+import sys
+tmp, cfgs = sys.argv[1], sys.argv[2:]
+per = {}
+pkts = {}
+for c in cfgs:
+    pkts[c] = int(open(f"{tmp}/prof.{c}.pkts").read()) or 1
+    d = {}
+    for line in open(f"{tmp}/prof.{c}.tsv"):
+        period, sym = line.rstrip("\n").split("\t", 1)
+        if sym.startswith("bpf_prog_"):
+            sym = "bpf_prog_" + sym.rsplit("_", 1)[-1]  # the tag varies per load
+        d[sym] = d.get(sym, 0) + int(period) / pkts[c]
+    per[c] = d
+busy = {c: sum(v for s, v in per[c].items() if "idle" not in s and s != "[k] pv_native_safe_halt") for c in cfgs}
+syms = sorted({s for c in cfgs for s in per[c]}, key=lambda s: -max(per[c].get(s, 0) for c in cfgs))
+print("## CPU 0 per forwarded packet, by function (ns; perf cpu-clock, one flow, no rules)")
+print()
+print("| function | " + " | ".join(cfgs) + " |")
+print("|---|" + "---|" * len(cfgs))
+print("| **busy CPU 0 per packet** | " + " | ".join(f"**{busy[c]:.0f}**" for c in cfgs) + " |")
+print("| packets at the sink | " + " | ".join(str(pkts[c]) for c in cfgs) + " |")
+for s in syms[:40]:
+    if "idle" in s or "safe_halt" in s:
+        continue
+    print(f"| `{s}` | " + " | ".join(f"{per[c].get(s, 0):.0f}" for c in cfgs) + " |")
+PYEOF
+	cat "$TMP/prof.md" >&2
+	# The whole profiles, for a closer look (perf report -i ...).
+	mkdir -p "$RESULTS/archive/$STAMP-prof"
+	cp "$TMP"/prof.* "$RESULTS/archive/$STAMP-prof/"
+}
+
 phase_ha() {
 	local flows=${BENCH_HA_FLOWS:-100000}
 	say "== ha: failover of an HA pair with $flows offloaded connections"
@@ -1300,6 +1360,7 @@ main() {
 		cpu2) phase_cpu2 ;;
 		cp) phase_cp ;;
 		sets) phase_sets ;;
+		prof) phase_prof ;;
 		trb | ha) ;; # after the topology is gone: nothing else running
 		*) die "unknown phase $p" ;;
 		esac
@@ -1328,6 +1389,7 @@ main() {
 	[ "$PHASES" = "$ALL_PHASES" ] || latest=latest-partial
 	[ "$RUN_KIND" = quick ] && latest=latest-quick
 	[ -s "$TMP/ha.md" ] && { echo; cat "$TMP/ha.md"; } >>"$TMP/report.md"
+	[ -s "$TMP/prof.md" ] && { echo; cat "$TMP/prof.md"; } >>"$TMP/report.md"
 	cp "$TMP/report.md" "$RESULTS/$latest.md"
 	cp "$TMP/report.md" "$RESULTS/archive/$STAMP-$RUN_KIND.md"
 	cp "$SAMPLES" "$RESULTS/archive/$STAMP-$RUN_KIND.tsv"
