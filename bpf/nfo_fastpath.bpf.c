@@ -152,12 +152,31 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } nfo_leaving SEC(".maps");
 
+/*
+ * The clock of the fast path, per CPU: the coarse monotonic time read once
+ * per jiffy. Coarse time moves only at the tick that also moves jiffies, so
+ * reading it again within a jiffy gives the same value; jiffies cost one load
+ * (the verifier inlines bpf_jiffies64), the time a helper call. Private to
+ * the program (not pinned).
+ */
+struct nfo_clock {
+	__u64 jiffies;
+	__u64 ns;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct nfo_clock);
+} nfo_clock SEC(".maps");
+
 /* Per-packet state shared by the two entry points. */
 struct nfo_ctx {
 	void *ctx; /* struct __sk_buff * or struct xdp_md * */
 	void *data_end;
 	struct nfo_stats *st;
-	__u64 now; /* bpf_ktime_get_coarse_ns(), once per packet */
+	__u64 now; /* CLOCK_MONOTONIC, coarse (ktime_now()), once per packet */
 	__u32 ifindex; /* ingress device */
 	__u32 l3_len; /* bytes from the network header to the end */
 	__u32 gso_size; /* tc only: segment payload size of a GSO skb */
@@ -192,6 +211,14 @@ struct nfo_nh {
 	__u8 smac[ETH_ALEN];
 };
 
+/* Both copy their MACs into the Ethernet header in one go: dmac, then smac. */
+_Static_assert(__builtin_offsetof(struct nfo_nh, smac) ==
+		   __builtin_offsetof(struct nfo_nh, dmac) + ETH_ALEN,
+	       "nfo_nh: smac must follow dmac");
+_Static_assert(__builtin_offsetof(struct nfo_flow, nh_smac) ==
+		   __builtin_offsetof(struct nfo_flow, nh_dmac) + ETH_ALEN,
+	       "nfo_flow: nh_smac must follow nh_dmac");
+
 /*
  * Tear a flow down: from now on its packets go to the stack. Tell the daemon
  * once; a full ring buffer only delays it to the next idle check.
@@ -214,6 +241,22 @@ static __always_inline void teardown(struct nfo_flow *f, const struct nfo_pkt *p
 	else
 		__builtin_memcpy(e->key, p->key, sizeof(struct nfo_key6));
 	bpf_ringbuf_submit(e, 0);
+}
+
+/* CLOCK_MONOTONIC as bpf_ktime_get_coarse_ns() answers it, cached per jiffy. */
+static __always_inline __u64 ktime_now(void)
+{
+	__u64 j = bpf_jiffies64();
+	__u32 zero = 0;
+	struct nfo_clock *ck = bpf_map_lookup_elem(&nfo_clock, &zero);
+
+	if (!ck)
+		return bpf_ktime_get_coarse_ns();
+	if (ck->jiffies != j) {
+		ck->ns = bpf_ktime_get_coarse_ns();
+		ck->jiffies = j;
+	}
+	return ck->ns;
 }
 
 static __always_inline int pass(struct nfo_ctx *c, enum nfo_reason r)
@@ -404,8 +447,8 @@ static __always_inline void tcp_track(struct nfo_flow *f, const struct tcphdr *t
  * The entry of the other direction of a TCP connection (NULL if unknown): it
  * arrives where this one leaves, with the rewritten tuple reversed.
  */
-static __always_inline struct nfo_flow *tcp_other(const struct nfo_pkt *p,
-						  const struct nfo_flow *f, const bool v6)
+static __always_inline struct nfo_flow *tcp_other(const struct nfo_pkt *p, const struct nfo_flow *f,
+						  const bool v6)
 {
 	__u32 ports = *(__u32 *)p->l4;
 	__be16 sport, dport;
@@ -416,8 +459,8 @@ static __always_inline struct nfo_flow *tcp_other(const struct nfo_pkt *p,
 	dport = ports >> 16;
 	if (v6) {
 		const struct ipv6hdr *ip6h = p->l3;
-		struct nfo_key6 rk = { .sport = dport, .dport = sport, .ifindex = f->oif,
-				       .l4proto = IPPROTO_TCP };
+		struct nfo_key6 rk = {
+		    .sport = dport, .dport = sport, .ifindex = f->oif, .l4proto = IPPROTO_TCP};
 
 		if (f->flags & NFO_FLOW_NAT_ADDR) {
 			__builtin_memcpy(rk.saddr, f->nat_daddr, 16);
@@ -429,9 +472,12 @@ static __always_inline struct nfo_flow *tcp_other(const struct nfo_pkt *p,
 		return bpf_map_lookup_elem(&nfo_flow6, &rk);
 	} else {
 		const struct iphdr *iph = p->l3;
-		struct nfo_key4 rk = { .saddr = iph->daddr, .daddr = iph->saddr, .sport = dport,
-				       .dport = sport, .ifindex = f->oif,
-				       .l4proto = IPPROTO_TCP };
+		struct nfo_key4 rk = {.saddr = iph->daddr,
+				      .daddr = iph->saddr,
+				      .sport = dport,
+				      .dport = sport,
+				      .ifindex = f->oif,
+				      .l4proto = IPPROTO_TCP};
 
 		if (f->flags & NFO_FLOW_NAT_ADDR) {
 			rk.saddr = f->nat_daddr[0];
@@ -463,8 +509,8 @@ static __always_inline struct nfo_flow *tcp_other(const struct nfo_pkt *p,
  * (conntrack ignores it, the receiver answers with a challenge ACK) and the
  * flow stays offloaded.
  */
-static __always_inline int tcp_ctl(struct nfo_ctx *c, const struct nfo_pkt *p,
-				   struct nfo_flow *f, const bool v6)
+static __always_inline int tcp_ctl(struct nfo_ctx *c, const struct nfo_pkt *p, struct nfo_flow *f,
+				   const bool v6)
 {
 	const struct tcphdr *th = p->th;
 
@@ -560,10 +606,12 @@ static __always_inline int route(struct nfo_ctx *c, const struct nfo_pkt *p,
 /*
  * The next hop of a packet: from the flow's cache while it holds (same
  * routing generation, same TOS / flow word, the packet fits, not too old),
- * otherwise from route(), refilling the cache. 0 or a reason.
+ * otherwise from route(), refilling the cache. Sets nh->oif and *macs, the
+ * destination and source MAC side by side (in the flow's cache or in *nh),
+ * as the Ethernet header has them. 0 or a reason.
  */
-static __always_inline int next_hop(struct nfo_ctx *c, const struct nfo_pkt *p,
-				    struct nfo_flow *f, struct nfo_nh *nh, const bool v6,
+static __always_inline int next_hop(struct nfo_ctx *c, const struct nfo_pkt *p, struct nfo_flow *f,
+				    struct nfo_nh *nh, const __u8 **macs, const bool v6,
 				    const bool xdp)
 {
 	__u32 gen = *(volatile __u32 *)&nfo_route_gen;
@@ -572,18 +620,18 @@ static __always_inline int next_hop(struct nfo_ctx *c, const struct nfo_pkt *p,
 	int r;
 
 	if (c->gso_size)
-		seg_len = (v6 ? sizeof(struct ipv6hdr) : sizeof(struct iphdr)) + p->l4_hlen +
-			  c->gso_size;
+		seg_len =
+		    (v6 ? sizeof(struct ipv6hdr) : sizeof(struct iphdr)) + p->l4_hlen + c->gso_size;
 	if (seg_len <= f->nh_mtu && f->nh_gen == gen && f->nh_tos == p->tos &&
 	    (__s32)(f->nh_until - (__u32)(c->now >> NFO_NH_TIME_SHIFT)) > 0) {
 		nh->oif = f->oif;
-		__builtin_memcpy(nh->dmac, f->nh_dmac, ETH_ALEN);
-		__builtin_memcpy(nh->smac, f->nh_smac, ETH_ALEN);
+		*macs = f->nh_dmac;
 		return 0;
 	}
 	r = route(c, p, f, nh, seg_len, &mtu, v6, xdp);
 	if (r)
 		return r;
+	*macs = nh->dmac;
 	if (f->oif != nh->oif)
 		f->oif = nh->oif;
 	if (mtu) {
@@ -676,9 +724,10 @@ static __always_inline void account(struct nfo_ctx *c, struct nfo_flow *f, __u32
  * The forward step, both families: checks that need the entry, the next hop,
  * then the rewrite. Nothing is modified before the last check has passed.
  */
-static __always_inline int forward(struct nfo_ctx *c, const struct nfo_pkt *p,
-				   struct nfo_flow *f, const bool v6, const bool xdp)
+static __always_inline int forward(struct nfo_ctx *c, const struct nfo_pkt *p, struct nfo_flow *f,
+				   const bool v6, const bool xdp)
 {
+	const __u8 *macs;
 	struct nfo_nh nh;
 	int r;
 
@@ -692,8 +741,8 @@ static __always_inline int forward(struct nfo_ctx *c, const struct nfo_pkt *p,
 			return tcp_ctl(c, p, f, v6);
 		tcp_track(f, p->th);
 	}
-	c->now = bpf_ktime_get_coarse_ns();
-	r = next_hop(c, p, f, &nh, v6, xdp);
+	c->now = ktime_now();
+	r = next_hop(c, p, f, &nh, &macs, v6, xdp);
 	if (r) {
 		if (r == NFO_R_POLICY || r == NFO_R_SNAT_ROUTE)
 			teardown(f, p, NFO_TEARDOWN_ROUTE);
@@ -724,8 +773,7 @@ static __always_inline int forward(struct nfo_ctx *c, const struct nfo_pkt *p,
 	}
 	if (f->flags & NFO_FLOW_NAT_PORT)
 		*(__u32 *)p->l4 = *(__u32 *)&f->nat_sport;
-	__builtin_memcpy(p->eth->h_dest, nh.dmac, ETH_ALEN);
-	__builtin_memcpy(p->eth->h_source, nh.smac, ETH_ALEN);
+	__builtin_memcpy(p->eth, macs, 2 * ETH_ALEN);
 	if (f->flags & (NFO_FLOW_NAT_ADDR | NFO_FLOW_NAT_PORT)) {
 		if (xdp ? l4_csum_xdp(c, p, f) : l4_csum_tc(c, p, f))
 			goto error;
@@ -743,7 +791,7 @@ error:
 /* Lookup, then forward: the whole fast path of one frame of either family. */
 static __always_inline int fast_path(struct nfo_ctx *c, struct ethhdr *eth, const bool xdp)
 {
-	struct nfo_pkt p = { .eth = eth, .l3 = eth + 1 };
+	struct nfo_pkt p = {.eth = eth, .l3 = eth + 1};
 	struct nfo_flow *f = NULL;
 	int r;
 
@@ -791,9 +839,9 @@ int nfo_xdp(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data;
 	struct nfo_ctx c = {
-		.ctx = ctx,
-		.data_end = (void *)(long)ctx->data_end,
-		.ifindex = ctx->ingress_ifindex,
+	    .ctx = ctx,
+	    .data_end = (void *)(long)ctx->data_end,
+	    .ifindex = ctx->ingress_ifindex,
 	};
 	struct ethhdr *eth = data;
 	struct nfo_dev *dev;
@@ -840,8 +888,8 @@ SEC("tc")
 int nfo_tc(struct __sk_buff *skb)
 {
 	struct nfo_ctx c = {
-		.ctx = skb,
-		.ifindex = skb->ifindex,
+	    .ctx = skb,
+	    .ifindex = skb->ifindex,
 	};
 	struct ethhdr *eth;
 	struct nfo_dev *dev;
