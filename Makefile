@@ -50,6 +50,8 @@ BIN         := $(BUILD)/nft-offload
 # Every tests/unit/*_test.c is a unit test program (tests/unit/run.sh runs them all).
 UNIT_BINS   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/*_test.c))
 TEST_BINS   := $(BUILD)/tests/fastpath_test $(UNIT_BINS)
+# What the e2e tests run beside the daemon: conntrack entries in bulk (test_dumps).
+E2E_BINS    := $(BUILD)/bench/ct_flood
 
 .PHONY: all deps check test-unit test-bpf test-cli test-e2e bench demo install uninstall clean format man \
         deb check-deb check-systemd
@@ -113,7 +115,7 @@ deps:
 	$(Q)./scripts/install-deps.sh
 
 check: deps
-	$(Q)$(MAKE) --no-print-directory all $(TEST_BINS)
+	$(Q)$(MAKE) --no-print-directory all $(TEST_BINS) $(E2E_BINS)
 	$(Q)./tests/run-all.sh
 
 test-bpf: all $(TEST_BINS)
@@ -125,7 +127,7 @@ test-unit: all $(TEST_BINS)
 test-cli: all
 	$(Q)./tests/cli/run.sh
 
-test-e2e: all
+test-e2e: all $(E2E_BINS)
 	$(Q)./tests/e2e/run.sh
 
 bench: deps

@@ -306,6 +306,24 @@ static void admit_failed(struct daemon *d, struct pending *p, struct nfo_conn *c
 	p->ok = false;
 }
 
+/*
+ * TCP, after the map writes: forget conntrack's highest ACK once more. A
+ * packet conntrack judged between the hold and the map writes set it again,
+ * to a value the fast path's packets soon leave behind; conntrack would then
+ * take the final RST, at exactly the sequence the receiver expects, for one
+ * that is not exact, and keep the entry ESTABLISHED (with the close timeout)
+ * instead of closing it. On the quiet socket, sent with the holds of the
+ * idle checks; the connection counts as offloaded without waiting for it.
+ */
+static void forget_max_ack(struct daemon *d, const struct pending *p)
+{
+	if (!nfo_nl_batch_room(&d->ctreq.hold_batch, NFO_CT_REQ_MAX) ||
+	    d->ctreq.hold_batch.count >= BATCH_MAX)
+		ct_flush(d);
+	nfo_ct_req_update(&d->ctreq.hold_batch, &p->ct.orig, p->ct.zone,
+			  &(struct nfo_ct_update){ .tcp_liberal = true });
+}
+
 /* Conntrack holds the connection: it is offloaded. */
 static void admit_done(struct daemon *d, struct pending *p)
 {
@@ -390,7 +408,9 @@ static void send_holds(struct daemon *d)
  *     (30 s unreplied, 120 s stream): before, a second update per
  *     connection after the map writes held it once more. A UDP connection
  *     conntrack refuses (gone meanwhile) leaves the fast path at once.
- *  4. the flow map writes.
+ *  4. the flow map writes;
+ *  5. TCP: conntrack's highest ACK forgotten once more (forget_max_ack),
+ *     sent after the connection counts as offloaded.
  */
 static void process_chunk(struct daemon *d, int first, int n, uint64_t now)
 {
@@ -476,10 +496,12 @@ static void process_chunk(struct daemon *d, int first, int n, uint64_t now)
 			continue;
 		}
 		p->conn = conn[j];
-		if (tcp)
+		if (tcp) {
+			forget_max_ack(d, p);
 			admit_done(d, p);
-		else
+		} else {
 			queue_hold(d, idx[j]);
+		}
 	}
 	send_holds(d);
 	for (i = 0; i < d->adm.nprep; i++) {

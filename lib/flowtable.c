@@ -215,8 +215,13 @@ void nfo_flow_offload_add_many(struct nfo_flowtable *ft, struct nfo_dp *dp, stru
 
 void nfo_flow_offload_refresh(struct nfo_nl_batch *b, const struct nfo_conn *c, uint32_t timeout)
 {
+	/*
+	 * TCP: a packet the fast path passed to the stack set conntrack's
+	 * highest ACK again, soon stale: forget it (see nfo_ct_update).
+	 */
 	nfo_ct_req_update(b, &c->orig, c->zone,
-			  &(struct nfo_ct_update){.set_timeout = true, .timeout = timeout});
+			  &(struct nfo_ct_update){
+			      .set_timeout = true, .timeout = timeout, .tcp_liberal = true });
 }
 
 void nfo_flow_offload_teardown(struct nfo_flowtable *ft, struct nfo_conn *c, uint32_t now_s)

@@ -103,7 +103,10 @@ int nfo_flow_offload_add(struct nfo_flowtable *ft, struct nfo_dp *dp, struct nfo
 void nfo_flow_offload_add_many(struct nfo_flowtable *ft, struct nfo_dp *dp, struct nfo_conn **c,
 			       struct nfo_dp_conn *e, unsigned int n, uint64_t now_ns, int *err);
 
-/* Conntrack's timeout held at `timeout` seconds while the fast path carries it. */
+/*
+ * Conntrack's timeout held at `timeout` seconds while the fast path carries it;
+ * TCP's highest ACK forgotten again.
+ */
 void nfo_flow_offload_refresh(struct nfo_nl_batch *b, const struct nfo_conn *c, uint32_t timeout);
 
 /* The fast path saw FIN/RST: conntrack normally reports the close within
