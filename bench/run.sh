@@ -1226,7 +1226,7 @@ phase_trb() {
 PROF_S=${BENCH_PROF_S:-3}
 phase_prof() {
 	local cfg r1 r2 cfgs="limit-tc tc limit-xdp xdp plain"
-	command -v perf >/dev/null || die "perf is missing (apt-get install linux-perf)"
+	command -v perf >/dev/null || die "perf is missing (make deps)"
 	say "== prof: CPU 0 per packet by function, ${PROF_S}s per configuration"
 	for cfg in $cfgs; do
 		enter "$cfg" 0

@@ -12,7 +12,7 @@ libbpf-dev bpftool
 libmnl-dev libnftnl-dev libnftables-dev nftables
 conntrack conntrackd keepalived
 iproute2 ethtool iperf3 netsniff-ng socat tcpdump iputils-ping
-python3 python3-scapy jq gnuplot-nox procps psmisc"
+python3 python3-scapy jq gnuplot-nox procps psmisc linux-perf"
 for set in "$@"; do
 	case $set in
 	deb) PKGS="$PKGS debhelper dpkg-dev fakeroot lintian man-db" ;;
