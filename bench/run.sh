@@ -1224,15 +1224,16 @@ phase_trb() {
 # divided by the packets the sink counted in the same window. Only when
 # asked for (BENCH_PHASES=prof): it explains the limit ratio, it is not a goal.
 PROF_S=${BENCH_PROF_S:-3}
+PROF_FLOWS=${BENCH_PROF_FLOWS:-$MAIN_FLOWS} # as many flows as the rule-count sweep
 phase_prof() {
-	local cfg r1 r2 cfgs="limit-tc tc limit-xdp xdp plain"
+	local cfg r1 r2 cfgs="limit-tc tc limit-xdp xdp plain" f=$PROF_FLOWS
 	command -v perf >/dev/null || die "perf is missing (make deps)"
-	say "== prof: CPU 0 per packet by function, ${PROF_S}s per configuration"
+	say "== prof: CPU 0 per packet by function, $f flows, ${PROF_S}s per configuration"
 	for cfg in $cfgs; do
 		enter "$cfg" 0
-		case $cfg in tc | xdp) flows_open 1 ;; esac
-		trafgen_start 1
-		case $cfg in tc | xdp) wait_fastpath 1 ;; *) sleep "$WARMUP" ;; esac
+		case $cfg in tc | xdp) flows_open "$f" ;; esac
+		trafgen_start "$f"
+		case $cfg in tc | xdp) wait_fastpath "$f" ;; *) sleep "$WARMUP" ;; esac
 		r1=$(sink_rx)
 		perf record -q -C 0 -o "$TMP/prof.$cfg.data" -- sleep "$PROF_S" >/dev/null 2>&1
 		r2=$(sink_rx)
@@ -1242,9 +1243,9 @@ phase_prof() {
 			--stdio 2>/dev/null | awk 'NF >= 3 {p = $1; $1 = ""; $2 = ""; sub(/^ +/, ""); print p "\t" $0}' \
 			>"$TMP/prof.$cfg.tsv"
 	done
-	"$PY" - "$TMP" $cfgs >"$TMP/prof.md" <<'PYEOF'
+	"$PY" - "$TMP" $cfgs "$f" >"$TMP/prof.md" <<'PYEOF'
 import sys
-tmp, cfgs = sys.argv[1], sys.argv[2:]
+tmp, cfgs = sys.argv[1], sys.argv[2:-1]
 per = {}
 pkts = {}
 for c in cfgs:
@@ -1258,7 +1259,7 @@ for c in cfgs:
     per[c] = d
 busy = {c: sum(v for s, v in per[c].items() if "idle" not in s and s != "[k] pv_native_safe_halt") for c in cfgs}
 syms = sorted({s for c in cfgs for s in per[c]}, key=lambda s: -max(per[c].get(s, 0) for c in cfgs))
-print("## CPU 0 per forwarded packet, by function (ns; perf cpu-clock, one flow, no rules)")
+print(f"## CPU 0 per forwarded packet, by function (ns; perf cpu-clock, {sys.argv[-1]} flows, no rules)")
 print()
 print("| function | " + " | ".join(cfgs) + " |")
 print("|---|" + "---|" * len(cfgs))
