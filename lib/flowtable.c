@@ -166,6 +166,29 @@ void nfo_flowtable_foreach(struct nfo_flowtable *ft, void (*cb)(struct nfo_conn 
 	}
 }
 
+bool nfo_flowtable_foreach_step(struct nfo_flowtable *ft, struct nfo_flowtable_cursor *cur,
+				uint32_t buckets, void (*cb)(struct nfo_conn *c, void *arg),
+				void *arg)
+{
+	uint32_t end;
+
+	if (cur->hmask != ft->hmask) {
+		/* Not started, or re-hashed since: buckets no longer mean the same. */
+		cur->hmask = ft->hmask;
+		cur->next = 0;
+	}
+	end = ft->hmask + 1 - cur->next < buckets ? ft->hmask + 1 : cur->next + buckets;
+	for (; cur->next < end; cur->next++) {
+		struct nfo_conn *c = ft->hash[cur->next], *next;
+
+		for (; c; c = next) {
+			next = c->hnext;
+			cb(c, arg);
+		}
+	}
+	return cur->next > ft->hmask;
+}
+
 uint32_t nfo_conn_ifindex(const struct nfo_conn *c, int dir)
 {
 	return c->orig.family == AF_INET ? c->key[dir].k4.ifindex : c->key[dir].k6.ifindex;
@@ -289,6 +312,29 @@ struct nfo_conn *nfo_flowtable_gc_step(struct nfo_flowtable *ft, uint32_t now_s)
 	}
 	ft->now = now_s;
 	return due;
+}
+
+void nfo_flowtable_gc_due(struct nfo_flowtable *ft, uint32_t now_s)
+{
+	struct nfo_conn *c = nfo_flowtable_gc_step(ft, now_s), *next;
+
+	for (; c; c = next) {
+		next = c->wnext;
+		c->wnext = ft->due;
+		if (ft->due)
+			ft->due->wpprev = &c->wnext;
+		ft->due = c;
+		c->wpprev = &ft->due;
+	}
+}
+
+struct nfo_conn *nfo_flowtable_gc_next(struct nfo_flowtable *ft)
+{
+	struct nfo_conn *c = ft->due;
+
+	if (c)
+		wheel_unlink(c);
+	return c;
 }
 
 enum nfo_gc_verdict nfo_flow_offload_gc(struct nfo_dp *dp, const struct nfo_conn *c,
