@@ -30,16 +30,20 @@
 /* ---- the connection and the daemon's table of them ---------------------- */
 
 struct nfo_conn {
+	/*
+	 * What a lookup compares comes first: a hash chain's walk touches one
+	 * cache line of each connection (it costs a miss each).
+	 */
 	struct nfo_conn *hnext; /* hash chain */
-	struct nfo_conn *wnext, **wpprev; /* wheel slot list */
-	union nfo_key key[2]; /* NFO_DIR_ORIGINAL, NFO_DIR_REPLY (tuplehash[dir]) */
 	struct nfo_tuple orig;
-	uint32_t ct_id;
-	uint32_t deadline; /* next idle check, wheel seconds */
-	uint32_t gen; /* last resync that saw this connection */
 	uint16_t zone;
 	uint8_t tcp_state;
 	uint8_t assured;
+	uint32_t ct_id;
+	uint32_t deadline; /* next idle check, wheel seconds */
+	uint32_t gen; /* last resync that saw this connection */
+	struct nfo_conn *wnext, **wpprev; /* wheel slot list */
+	union nfo_key key[2]; /* NFO_DIR_ORIGINAL, NFO_DIR_REPLY (tuplehash[dir]) */
 };
 
 #define NFO_WHEEL_SLOTS 1024
