@@ -53,6 +53,7 @@ struct pending {
 	uint32_t oif[2]; /* route lookups: ingress of each direction */
 	int rt[2]; /* which lookup of the batch answers each direction */
 	bool ok; /* still to be admitted */
+	bool gone; /* conntrack reported its end while it was queued */
 	struct nfo_conn *conn; /* its flow entries, written: conntrack's answer awaited */
 	struct nfo_nflog_route route[2]; /* policy routing: as the kernel routed each direction */
 };

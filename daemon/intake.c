@@ -28,10 +28,12 @@ static void handle_ct(struct daemon *d, struct nfo_ct *ct, uint64_t rx_ns, bool 
 		return;
 	c = nfo_flowtable_find(&d->tab, &ct->orig, ct->zone);
 	if (ct->event == NFO_CT_DESTROY) {
-		if (c)
+		if (c) {
 			evict(d, c, EVICT_DESTROY, 0);
-		else
+		} else {
 			forget_waiter(d, ct);
+			forget_pending(d, ct);
+		}
 		return;
 	}
 	/* Both bits: the ruleset accepted an established packet of each direction. */
