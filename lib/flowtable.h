@@ -57,6 +57,13 @@ struct nfo_conn {
 struct nfo_flowtable {
 	struct nfo_conn **hash;
 	uint32_t hmask;
+	/*
+	 * A grow moves the connections to the new buckets a few old buckets
+	 * at a time: the old ones from old_next on still hold theirs. NULL:
+	 * no grow under way.
+	 */
+	struct nfo_conn **old;
+	uint32_t old_mask, old_next;
 	uint64_t count;
 	uint64_t count_fam[2]; /* per family: [0] IPv4, [1] IPv6 (each has its own map) */
 	struct nfo_conn *wheel[NFO_WHEEL_SLOTS];
@@ -93,7 +100,8 @@ void nfo_flowtable_foreach(struct nfo_flowtable *ft, void (*cb)(struct nfo_conn 
  * stopped and returns true once the whole table was walked. Start with a
  * zeroed cursor. Connections inserted or deleted between steps are fine;
  * a table that grew meanwhile (re-hashed) is walked again from the start,
- * so cb may see a connection twice and must not mind.
+ * so cb may see a connection twice and must not mind. While a grow is under
+ * way, a step moves `buckets` old buckets instead (visiting nothing).
  */
 struct nfo_flowtable_cursor {
 	uint32_t next; /* the next bucket */

@@ -163,6 +163,7 @@ static void test_gc_due(void)
 
 /* ---- the walk in steps ------------------------------------------------------ */
 
+
 struct step_arg {
 	int *seen; /* by sport */
 	int visits;
@@ -192,6 +193,77 @@ static struct nfo_conn *step_conn(uint16_t port)
 		c->orig.sport = htons(port);
 	}
 	return c;
+}
+
+/* ---- growing in steps ------------------------------------------------------- */
+
+static void count_visit(struct nfo_conn *c, void *arg)
+{
+	int *seen = arg;
+
+	seen[ntohs(c->orig.sport)]++;
+}
+
+/*
+ * The table grows while connections come and go: during each grow (old
+ * buckets not yet moved) every connection present is found and none removed
+ * is, removal works on both sides, and the grow ends after a bounded number
+ * of inserts. At the end a walk sees each connection once.
+ */
+static void test_grow_steps(void)
+{
+	enum { N = 20000 };
+	struct nfo_flowtable ft;
+	struct nfo_conn **c = calloc(N, sizeof(*c));
+	int *seen = calloc(N, sizeof(*seen)), i, j, lost = 0, ghosts = 0, twice = 0, during = 0;
+	bool *gone = calloc(N, sizeof(*gone));
+	uint64_t left = 0;
+
+	if (!c || !seen || !gone || nfo_flowtable_init(&ft)) {
+		expect(0, "grow steps: setup");
+		return;
+	}
+	for (i = 0; i < N; i++) {
+		c[i] = step_conn(i);
+		nfo_flowtable_insert(&ft, c[i]);
+		if (i % 7 == 3) {
+			nfo_flowtable_remove(&ft, c[i - 3]);
+			free(c[i - 3]);
+			gone[i - 3] = true;
+		}
+		if (!ft.old)
+			continue;
+		during++;
+		/* Mid-grow: a sample of what is present and what is not. */
+		for (j = i; j >= 0 && j > i - 50; j--) {
+			struct nfo_conn *f = nfo_flowtable_find(&ft, &(struct nfo_tuple){
+					.family = AF_INET, .l4proto = IPPROTO_UDP, .sport = htons(j) }, 0);
+
+			lost += !gone[j] && f != c[j];
+			ghosts += gone[j] && f;
+		}
+	}
+	expect(during > 0 && !ft.old, "grow steps: grows were under way during %d inserts, none now",
+	       during);
+	expect(during < N / 10, "grow steps: each grow ended within a bounded number of inserts (%d "
+	       "inserts in all)", during);
+	expect(!lost && !ghosts, "grow steps: mid-grow, %d present not found, %d removed found", lost,
+	       ghosts);
+	nfo_flowtable_foreach(&ft, count_visit, seen);
+	for (i = 0; i < N; i++) {
+		left += !gone[i];
+		twice += seen[i] > 1;
+		lost += !gone[i] && (seen[i] != 1 || nfo_flowtable_find(&ft, &c[i]->orig, 0) != c[i]);
+		ghosts += gone[i] && seen[i];
+	}
+	expect(ft.count == left && !lost && !ghosts && !twice,
+	       "grow steps: %llu left (counted %llu), %d not seen once or not found, %d removed "
+	       "seen, %d twice", (unsigned long long)left, (unsigned long long)ft.count, lost,
+	       ghosts, twice);
+	nfo_flowtable_free(&ft);
+	free(c);
+	free(seen);
+	free(gone);
 }
 
 /*
@@ -722,6 +794,7 @@ int main(void)
 	test_gc_remove();
 	test_gc_due();
 	test_foreach_step();
+	test_grow_steps();
 	test_pair_both();
 	test_pair_one_missing();
 	test_pair_ct_id_collision();
