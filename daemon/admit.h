@@ -14,6 +14,7 @@ bool may_admit(struct daemon *d, const struct nfo_ct *ct);
 void release_waiters(struct daemon *d);
 void expire_waiters(struct daemon *d, bool after_dump);
 void queue_admission(struct daemon *d, const struct nfo_ct *ct, uint64_t rx_ns);
+void forget_pending(struct daemon *d, const struct nfo_ct *ct);
 void process_pending(struct daemon *d);
 void admit_report(struct daemon *d);
 int admit_open(struct daemon *d);

@@ -53,6 +53,7 @@ struct pending {
 	uint32_t oif[2]; /* route lookups: ingress of each direction */
 	int rt[2]; /* which lookup of the batch answers each direction */
 	bool ok; /* still to be admitted */
+	bool gone; /* conntrack reported its end while it was queued */
 	struct nfo_conn *conn; /* its flow entries, written: conntrack's answer awaited */
 	struct nfo_nflog_route route[2]; /* policy routing: as the kernel routed each direction */
 };
@@ -105,6 +106,14 @@ struct intake_state {
 	const char *dump_why;
 	uint64_t dump_admitted; /* offloaded_total when it started */
 	uint64_t dump_handbacks; /* the others' full hand-backs when it started */
+	/*
+	 * After the dump: the walk of the table for what it no longer
+	 * reported (gone), in steps between events like the dump itself.
+	 */
+	bool sweeping;
+	struct nfo_flowtable_cursor sweep;
+	long swept_gone;
+	uint64_t bg_next_ns; /* the dump's next slice or the walk's next step, not before */
 	struct nfo_ctq ctq; /* conntrack events read, not yet acted on */
 	bool ctq_lost; /* one did not fit */
 	int nflog_buf; /* receive buffer of the nflog socket, bytes */
@@ -118,6 +127,7 @@ struct intake_state {
 struct gc_state {
 	/* Full hand-backs (evict_all): marks cleared, a running dump is older. */
 	uint64_t evict_alls;
+	uint64_t next_ns; /* the next step of idle checks (idle_gc_step), not before */
 };
 
 /* admit.c: the admission queue and its batches. */
@@ -198,6 +208,7 @@ struct daemon {
 	struct nfo_nl rt_ev; /* links and routes (read by devices.c) */
 	struct nfo_nl rt_req; /* route lookups, link and rule queries */
 	int epfd, sigfd, timerfd, lockfd;
+	bool dump_armed; /* the dump socket in the epoll set (one shot at a time) */
 	bool stop;
 	bool runrec_written;
 	struct nfo_pins_before pins_before; /* what a failed start must not remove */

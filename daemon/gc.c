@@ -134,17 +134,26 @@ void read_teardowns(struct daemon *d)
 	ct_flush(d);
 }
 
-void idle_gc(struct daemon *d)
+/*
+ * The idle checks due: each reads both entries and holds conntrack again,
+ * some microseconds. Connections admitted in the same second come due in
+ * the same second (a flood: tens of thousands; checked at once, they held
+ * the event loop for 300 ms), so they are checked in steps of at most
+ * GC_STEP_NS between events, the event loop coming back for the next step
+ * after a pause as long (gc_wait_ns): no new connection waits for them.
+ */
+#define GC_STEP_NS 1000000ULL
+
+void idle_gc_step(struct daemon *d)
 {
 	uint32_t now_s = mono_now_s();
 	uint64_t now = mono_now_ns();
-	struct nfo_conn *c, *next;
+	struct nfo_conn *c;
+	unsigned int n = 0;
 
-	for (c = nfo_flowtable_gc_step(&d->tab, now_s); c; c = next) {
+	while ((c = nfo_flowtable_gc_next(&d->tab))) {
 		uint32_t idle, when;
 
-		next = c->wnext;
-		c->wnext = NULL;
 		switch (
 		    nfo_flow_offload_gc(d->dp, c, now, now_s, d->cfg->idle_timeout, &idle, &when)) {
 		case NFO_GC_GONE:
@@ -166,6 +175,33 @@ void idle_gc(struct daemon *d)
 			nfo_flowtable_schedule(&d->tab, c, when);
 			break;
 		}
+		/* Sent as they go (the holds are most of the work); the clock now and then. */
+		if (++n % 16 == 0) {
+			ct_flush(d);
+			if (mono_now_ns() - now >= GC_STEP_NS)
+				break;
+		}
 	}
 	ct_flush(d);
+	/* Then as long a pause, like the dump's slices (see intake.c). */
+	d->gc.next_ns = mono_now_ns();
+	d->gc.next_ns += d->gc.next_ns - now;
+}
+
+/* The tick: what came due this second, a first step of it. */
+void idle_gc(struct daemon *d)
+{
+	nfo_flowtable_gc_due(&d->tab, mono_now_s());
+	idle_gc_step(d);
+}
+
+/* Nanoseconds until the next step of idle checks is due: -1 none, 0 now. */
+int64_t gc_wait_ns(const struct daemon *d)
+{
+	uint64_t now;
+
+	if (!d->tab.due)
+		return -1;
+	now = mono_now_ns();
+	return now >= d->gc.next_ns ? 0 : (int64_t)(d->gc.next_ns - now);
 }

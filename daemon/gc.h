@@ -14,5 +14,7 @@ void hold_ct(struct daemon *d, const struct nfo_conn *c);
 int teardown_event(const struct nfo_event *e, void *ctx);
 void read_teardowns(struct daemon *d);
 void idle_gc(struct daemon *d);
+void idle_gc_step(struct daemon *d);
+int64_t gc_wait_ns(const struct daemon *d);
 
 #endif

@@ -28,10 +28,12 @@ static void handle_ct(struct daemon *d, struct nfo_ct *ct, uint64_t rx_ns, bool 
 		return;
 	c = nfo_flowtable_find(&d->tab, &ct->orig, ct->zone);
 	if (ct->event == NFO_CT_DESTROY) {
-		if (c)
+		if (c) {
 			evict(d, c, EVICT_DESTROY, 0);
-		else
+		} else {
 			forget_waiter(d, ct);
+			forget_pending(d, ct);
+		}
 		return;
 	}
 	/* Both bits: the ruleset accepted an established packet of each direction. */
@@ -196,42 +198,24 @@ static int dump_cb(unsigned int idx, const struct nlmsghdr *nlh, int err, void *
 	return 0;
 }
 
-struct gone_arg {
-	struct daemon *d;
-	long n;
-};
-
 static void gone_cb(struct nfo_conn *c, void *arg)
 {
-	struct gone_arg *a = arg;
+	struct daemon *d = arg;
 
-	if (c->gen != a->d->in.gen) {
-		evict(a->d, c, EVICT_GONE, 0);
-		a->n++;
+	if (c->gen != d->in.gen) {
+		evict(d, c, EVICT_GONE, 0);
+		d->in.swept_gone++;
 	}
 }
 
-/* The dump is over: evict what conntrack no longer has, and say so. */
-static int resync_finish(struct daemon *d, int err)
+/* The dump and the walk after it are over: say so. */
+static void resync_done(struct daemon *d)
 {
-	struct gone_arg ga = { .d = d };
 	const char *why = d->in.dump_why;
 	uint64_t t0 = d->in.dump.start_ns;
 	char pause[96];
 
-	if (err) {
-		pr_warn("conntrack dump failed (%s); will retry", strerror(-err));
-		d->in.resync_due = true;
-		return err;
-	}
-	if (dump_void(d)) {
-		pr_info("conntrack %s overtaken by a ruleset or device change after %llu entries; "
-			"dumping again",
-			why, (unsigned long long)d->in.dumped);
-		d->in.resync_due = true;
-		return 0;
-	}
-	nfo_flowtable_foreach(&d->tab, gone_cb, &ga);
+	d->in.sweeping = false;
 	ct_flush(d);
 	expire_waiters(d, true);
 	snprintf(pause, sizeof(pause), "read in slices of at most %.1f ms, %.1f ms of CPU",
@@ -242,14 +226,100 @@ static int resync_finish(struct daemon *d, int err)
 		pr_info("catch-up: %llu marked connections in %.0f ms (%s); %llu offloaded and %ld "
 			"gone that conntrack had not reported",
 			(unsigned long long)d->in.dumped, (mono_now_ns() - t0) / 1e6, pause,
-			(unsigned long long)(d->st.offloaded_total - d->in.dump_admitted), ga.n);
-		return 0;
+			(unsigned long long)(d->st.offloaded_total - d->in.dump_admitted),
+			d->in.swept_gone);
+		return;
 	}
 	if (strcmp(why, "initial dump"))
 		d->st.resyncs++;
 	pr_info("conntrack %s: %llu connections offloaded in %.0f ms (%s)%s", why,
 		(unsigned long long)d->tab.count, (mono_now_ns() - t0) / 1e6, pause,
-		ga.n ? ", some were gone" : "");
+		d->in.swept_gone ? ", some were gone" : "");
+}
+
+/* A dump overtaken by a full hand-back: its word on what is gone is void. */
+static void resync_void(struct daemon *d)
+{
+	pr_info("conntrack %s overtaken by a ruleset or device change after %llu entries; "
+		"dumping again",
+		d->in.dump_why, (unsigned long long)d->in.dumped);
+	d->in.sweeping = false;
+	d->in.resync_due = true;
+}
+
+/*
+ * Background work (the dump's slices, the walk's steps) gives way to the
+ * rest: after each step the event loop waits as long as the step used the
+ * CPU before the next one, handling events meanwhile at once. Run back to
+ * back, the steps made the daemon a CPU hog for the whole dump, and the
+ * scheduler ran other tasks in the middle of its steps, for milliseconds
+ * at a time, while new connections waited (slices of 2.5 ms of CPU took up
+ * to 10 ms). At most half the CPU, a dump takes up to twice as long.
+ */
+#define BG_PAUSE_MAX_NS 2000000ULL
+
+static void bg_pause(struct daemon *d, uint64_t cpu_ns)
+{
+	d->in.bg_next_ns = mono_now_ns() + (cpu_ns < BG_PAUSE_MAX_NS ? cpu_ns : BG_PAUSE_MAX_NS);
+}
+
+/* Nanoseconds until the next background step is due: -1 none, 0 now. */
+int64_t intake_bg_wait_ns(const struct daemon *d)
+{
+	uint64_t now;
+
+	if (!d->in.dump.running && !d->in.sweeping)
+		return -1;
+	now = mono_now_ns();
+	return now >= d->in.bg_next_ns ? 0 : (int64_t)(d->in.bg_next_ns - now);
+}
+
+/*
+ * A step of the walk after a dump: evict what conntrack no longer has (not
+ * reported by the dump nor by an event since it started). With a million
+ * connections the whole walk takes about a hundred milliseconds: in steps of
+ * SWEEP_STEP_NS between events, so that no new connection waits for it.
+ */
+#define SWEEP_STEP_NS 1000000ULL
+#define SWEEP_BUCKETS 1024
+
+void intake_sweep_step(struct daemon *d)
+{
+	uint64_t t0 = mono_now_ns(), cpu0 = nfo_ctdump_cpu_ns();
+	bool done;
+
+	if (!d->in.sweeping)
+		return;
+	if (dump_void(d)) {
+		resync_void(d);
+		return;
+	}
+	do
+		done = nfo_flowtable_foreach_step(&d->tab, &d->in.sweep, SWEEP_BUCKETS, gone_cb, d);
+	while (!done && mono_now_ns() - t0 < SWEEP_STEP_NS);
+	ct_flush(d);
+	cpu0 = nfo_ctdump_cpu_ns() - cpu0;
+	nfo_ctdump_slice(&d->in.dump, mono_now_ns() - t0, cpu0);
+	bg_pause(d, cpu0);
+	if (done)
+		resync_done(d);
+}
+
+/* The dump is over: walk the table for what it did not report (in steps). */
+static int resync_finish(struct daemon *d, int err)
+{
+	if (err) {
+		pr_warn("conntrack dump failed (%s); will retry", strerror(-err));
+		d->in.resync_due = true;
+		return err;
+	}
+	if (dump_void(d)) {
+		resync_void(d);
+		return 0;
+	}
+	d->in.sweeping = true;
+	d->in.sweep = (struct nfo_flowtable_cursor){ 0 };
+	d->in.swept_gone = 0;
 	return 0;
 }
 
@@ -275,7 +345,9 @@ void intake_dump_slice(struct daemon *d)
 	while (n >= 0 && d->in.dump.running && d->adm.npend < DUMP_SLICE_ADMISSIONS &&
 	       mono_now_ns() - t0 < DUMP_SLICE_NS);
 	intake_settle(d);
-	nfo_ctdump_slice(&d->in.dump, mono_now_ns() - t0, nfo_ctdump_cpu_ns() - cpu0);
+	cpu0 = nfo_ctdump_cpu_ns() - cpu0;
+	nfo_ctdump_slice(&d->in.dump, mono_now_ns() - t0, cpu0);
+	bg_pause(d, cpu0);
 	if (!d->in.dump.running)
 		resync_finish(d, n < 0 && n != -EAGAIN ? n : 0);
 }
@@ -289,13 +361,14 @@ static int resync(struct daemon *d, const char *why)
 {
 	int err;
 
-	if (d->in.dump.running)
+	if (d->in.dump.running || d->in.sweeping)
 		return 0;
 	d->in.gen++;
 	d->in.dumped = 0;
 	d->in.dump_why = why;
 	d->in.dump_handbacks = handbacks(d);
 	d->in.dump_admitted = d->st.offloaded_total;
+	d->in.bg_next_ns = 0;
 	/* Events lost from here on need another dump: this one may miss them. */
 	d->in.resync_due = false;
 	err = nfo_ctdump_start(&d->in.dump, &d->in.ct_dump, d->cfg->mark, d->cfg->mark);
@@ -312,6 +385,8 @@ int intake_initial_dump(struct daemon *d)
 		if (!err)
 			intake_dump_slice(d);
 	}
+	while (d->in.sweeping)
+		intake_sweep_step(d);
 	return err;
 }
 
@@ -434,8 +509,8 @@ void read_nflog(struct daemon *d)
  */
 void intake_tick(struct daemon *d)
 {
-	if (d->in.dump.running) {
-		/* One dump at a time: what is due waits for it to end. */
+	if (d->in.dump.running || d->in.sweeping) {
+		/* One dump at a time: what is due waits for it (and its walk) to end. */
 	} else if (d->in.resync_due) {
 		resync(d, "resync"); /* the follow-up is planned when it ends */
 	} else if (d->in.settle_at && (int32_t)(mono_now_s() - d->in.settle_at) >= 0) {
@@ -511,6 +586,12 @@ void intake_stop_events(struct daemon *d)
 bool intake_queued(const struct daemon *d)
 {
 	return d->in.ctq.count > 0;
+}
+
+/* The walk after a dump is under way: its steps are due at intake_bg_wait_ns(). */
+bool intake_sweeping(const struct daemon *d)
+{
+	return d->in.sweeping;
 }
 
 void intake_close(struct daemon *d)

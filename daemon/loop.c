@@ -223,9 +223,13 @@ static int setup_loop(struct daemon *d)
 	ev.data.fd = nfo_nl_fd(&d->in.nflog);
 	if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, ev.data.fd, &ev))
 		return -errno;
-	ev.data.fd = nfo_nl_fd(&d->in.ct_dump); /* dumps are read in slices */
+	/* Dumps are read in slices, each armed again when due (intake_bg_wait_ns). */
+	ev.events = EPOLLIN | EPOLLONESHOT;
+	ev.data.fd = nfo_nl_fd(&d->in.ct_dump);
 	if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, ev.data.fd, &ev))
 		return -errno;
+	d->dump_armed = true;
+	ev.events = EPOLLIN;
 	if (d->rs.xfrm_ev_open) {
 		ev.data.fd = nfo_nl_fd(&d->rs.xfrm_ev);
 		if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, ev.data.fd, &ev))
@@ -326,22 +330,58 @@ static int check_pins(struct daemon *d)
 	return rc;
 }
 
+/* A slice of the dump: the socket left the epoll set (one shot) until arm_dump(). */
+static void read_dump(struct daemon *d)
+{
+	d->dump_armed = false;
+	intake_dump_slice(d);
+}
+
+/* The dump socket back in the epoll set: its next slice is due, or no dump runs. */
+static void arm_dump(struct daemon *d)
+{
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLONESHOT };
+
+	if (d->dump_armed || intake_bg_wait_ns(d) > 0)
+		return;
+	ev.data.fd = nfo_nl_fd(&d->in.ct_dump);
+	d->dump_armed = !epoll_ctl(d->epfd, EPOLL_CTL_MOD, ev.data.fd, &ev);
+}
+
 static void event_loop(struct daemon *d)
 {
 	while (!d->stop) {
 		struct epoll_event evs[8];
-		int timeout = -1, i, n;
+		struct timespec ts, *tsp = NULL;
+		int64_t timeout = -1, bg;
+		int i, n;
 
 		if (d->rs.revalidate_again_ns) {
 			uint64_t now = mono_now_ns();
 
 			timeout = d->rs.revalidate_again_ns > now
-				      ? (int)((d->rs.revalidate_again_ns - now) / 1000000) + 1
+				      ? (int64_t)(d->rs.revalidate_again_ns - now)
 				      : 0;
 		}
+		/*
+		 * The walk's next step, or when to arm the dump socket again for
+		 * its next slice (armed, it wakes us); the idle checks' next step.
+		 */
+		bg = intake_bg_wait_ns(d);
+		if (bg >= 0 && (intake_sweeping(d) || !d->dump_armed) &&
+		    (timeout < 0 || bg < timeout))
+			timeout = bg;
+		bg = gc_wait_ns(d);
+		if (bg >= 0 && (timeout < 0 || bg < timeout))
+			timeout = bg;
 		if (intake_queued(d))
 			timeout = 0; /* events read ahead: act on them first */
-		n = epoll_wait(d->epfd, evs, 8, timeout);
+		if (timeout >= 0) {
+			ts.tv_sec = timeout / 1000000000;
+			ts.tv_nsec = timeout % 1000000000;
+			tsp = &ts;
+		}
+		n = epoll_pwait2(d->epfd, evs, 8, tsp, NULL);
 		if (d->rs.revalidate_again_ns && mono_now_ns() >= d->rs.revalidate_again_ns)
 			revalidate_again(d);
 
@@ -355,7 +395,7 @@ static void event_loop(struct daemon *d)
 			if (fd == nfo_nl_fd(&d->in.ct_ev))
 				read_ct_events(d);
 			else if (fd == nfo_nl_fd(&d->in.ct_dump))
-				intake_dump_slice(d);
+				read_dump(d);
 			else if (fd == nfo_nl_fd(&d->rs.nft_ev))
 				read_nft_events(d);
 			else if (fd == nfo_nl_fd(&d->rt_ev))
@@ -377,6 +417,11 @@ static void event_loop(struct daemon *d)
 		intake_settle(d);
 		if (intake_queued(d))
 			read_ct_events(d);
+		if (intake_sweeping(d) && !intake_bg_wait_ns(d))
+			intake_sweep_step(d);
+		if (!gc_wait_ns(d))
+			idle_gc_step(d);
+		arm_dump(d);
 	}
 }
 

@@ -46,7 +46,8 @@ struct nfo_waiter *nfo_waitq_find(struct nfo_waitq *q, const struct nfo_tuple *o
 {
 	struct nfo_waiter *w;
 
-	if (!q->hash)
+	/* Nobody waits (the rule, not the exception): no bucket to touch. */
+	if (!q->hash || !q->count)
 		return NULL;
 	for (w = q->hash[waitq_hash(orig, zone) & q->hmask]; w; w = w->hnext)
 		if (w->zone == zone && nfo_tuple_equal(&w->orig, orig))

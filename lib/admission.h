@@ -11,6 +11,7 @@
 #define NFO_ADMISSION_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 /* One direction's ingress device, as the caller knows it. */
 struct nfo_admit_dev {
@@ -31,5 +32,19 @@ enum nfo_admit_dev_why {
  * fails.
  */
 enum nfo_admit_dev_why nfo_admit_devices(const struct nfo_admit_dev dev[2], int *dir);
+
+/*
+ * May the conntrack update that holds an admitted connection's timeout wait
+ * for its first idle check, first_check_s away (which holds it anyway)?
+ * Only for UDP (TCP's update also makes window tracking liberal, before any
+ * packet bypasses conntrack), and only when the entry outlives that check
+ * by NFO_ADMIT_HOLD_MARGIN_S: both what is left of its timeout now (left_s,
+ * 0 when unknown) and conntrack's own UDP timeouts (udp_s unreplied,
+ * udp_stream_s stream), which a packet still on the kernel path may set.
+ */
+#define NFO_ADMIT_HOLD_MARGIN_S 15
+
+bool nfo_admit_hold_later(uint8_t l4proto, uint32_t left_s, uint32_t udp_s, uint32_t udp_stream_s,
+			  uint32_t first_check_s);
 
 #endif

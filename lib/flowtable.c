@@ -47,14 +47,31 @@ void nfo_flowtable_free(struct nfo_flowtable *ft)
 			free(c);
 		}
 	}
+	for (i = 0; ft->old && i <= ft->old_mask; i++) {
+		struct nfo_conn *c = ft->old[i], *n;
+
+		for (; c; c = n) {
+			n = c->hnext;
+			free(c);
+		}
+	}
 	free(ft->hash);
+	free(ft->old);
 	memset(ft, 0, sizeof(*ft));
+}
+
+/* The chain of hash h: an old bucket while a grow has not moved it yet. */
+static struct nfo_conn **chain(struct nfo_flowtable *ft, uint32_t h)
+{
+	if (ft->old && (h & ft->old_mask) >= ft->old_next)
+		return &ft->old[h & ft->old_mask];
+	return &ft->hash[h & ft->hmask];
 }
 
 struct nfo_conn *nfo_flowtable_find(struct nfo_flowtable *ft, const struct nfo_tuple *orig,
 				    uint16_t zone)
 {
-	struct nfo_conn *c = ft->hash[nfo_flowtable_hash(orig, zone) & ft->hmask];
+	struct nfo_conn *c = *chain(ft, nfo_flowtable_hash(orig, zone));
 
 	for (; c; c = c->hnext)
 		if (c->zone == zone && nfo_tuple_equal(&c->orig, orig))
@@ -73,38 +90,61 @@ struct nfo_conn *nfo_flowtable_find_entry(struct nfo_flowtable *ft, uint8_t fami
 	return c && c->ct_id == flow->ct_id ? c : NULL;
 }
 
+/*
+ * Growing moves every connection to a bucket of the new array. At once, that
+ * held the daemon for 0.8 s at a million connections (a cache miss each),
+ * while new connections waited: the old buckets are moved GROW_STEP at a
+ * time instead, at each insert (and by a walk in steps), lookups finding a
+ * connection in its old bucket until it was moved.
+ */
+#define GROW_STEP 64
+
+static void grow_step(struct nfo_flowtable *ft, uint32_t buckets)
+{
+	while (ft->old && buckets--) {
+		struct nfo_conn *c = ft->old[ft->old_next], *next;
+
+		ft->old[ft->old_next] = NULL;
+		for (; c; c = next) {
+			struct nfo_conn **b =
+			    &ft->hash[nfo_flowtable_hash(&c->orig, c->zone) & ft->hmask];
+
+			next = c->hnext;
+			c->hnext = *b;
+			*b = c;
+		}
+		if (ft->old_next++ == ft->old_mask) {
+			free(ft->old);
+			ft->old = NULL;
+		}
+	}
+}
+
 static void grow(struct nfo_flowtable *ft)
 {
-	uint32_t n = (ft->hmask + 1) * 2, i;
+	uint32_t n = (ft->hmask + 1) * 2;
 	struct nfo_conn **h = calloc(n, sizeof(*h));
 
 	if (!h)
 		return; /* keep the longer chains */
-	for (i = 0; i <= ft->hmask; i++) {
-		struct nfo_conn *c = ft->hash[i], *next;
-
-		for (; c; c = next) {
-			uint32_t b = nfo_flowtable_hash(&c->orig, c->zone) & (n - 1);
-
-			next = c->hnext;
-			c->hnext = h[b];
-			h[b] = c;
-		}
-	}
-	free(ft->hash);
+	ft->old = ft->hash;
+	ft->old_mask = ft->hmask;
+	ft->old_next = 0;
 	ft->hash = h;
 	ft->hmask = n - 1;
 }
 
 void nfo_flowtable_insert(struct nfo_flowtable *ft, struct nfo_conn *c)
 {
-	uint32_t b;
+	struct nfo_conn **b;
 
-	if (ft->count > ft->hmask)
+	if (ft->old)
+		grow_step(ft, GROW_STEP);
+	else if (ft->count > ft->hmask)
 		grow(ft);
-	b = nfo_flowtable_hash(&c->orig, c->zone) & ft->hmask;
-	c->hnext = ft->hash[b];
-	ft->hash[b] = c;
+	b = chain(ft, nfo_flowtable_hash(&c->orig, c->zone));
+	c->hnext = *b;
+	*b = c;
 	c->wpprev = NULL;
 	ft->count++;
 	ft->count_fam[c->orig.family == AF_INET6]++;
@@ -123,7 +163,7 @@ static void wheel_unlink(struct nfo_conn *c)
 
 void nfo_flowtable_remove(struct nfo_flowtable *ft, struct nfo_conn *c)
 {
-	struct nfo_conn **pp = &ft->hash[nfo_flowtable_hash(&c->orig, c->zone) & ft->hmask];
+	struct nfo_conn **pp = chain(ft, nfo_flowtable_hash(&c->orig, c->zone));
 
 	wheel_unlink(c);
 	for (; *pp; pp = &(*pp)->hnext)
@@ -156,6 +196,7 @@ void nfo_flowtable_foreach(struct nfo_flowtable *ft, void (*cb)(struct nfo_conn 
 {
 	uint32_t i;
 
+	grow_step(ft, UINT32_MAX); /* a grow under way: finished first */
 	for (i = 0; i <= ft->hmask; i++) {
 		struct nfo_conn *c = ft->hash[i], *next;
 
@@ -164,6 +205,34 @@ void nfo_flowtable_foreach(struct nfo_flowtable *ft, void (*cb)(struct nfo_conn 
 			cb(c, arg);
 		}
 	}
+}
+
+bool nfo_flowtable_foreach_step(struct nfo_flowtable *ft, struct nfo_flowtable_cursor *cur,
+				uint32_t buckets, void (*cb)(struct nfo_conn *c, void *arg),
+				void *arg)
+{
+	uint32_t end;
+
+	if (ft->old) {
+		/* A grow under way would move connections past the cursor: finish it. */
+		grow_step(ft, buckets);
+		return false;
+	}
+	if (cur->hmask != ft->hmask) {
+		/* Not started, or re-hashed since: buckets no longer mean the same. */
+		cur->hmask = ft->hmask;
+		cur->next = 0;
+	}
+	end = ft->hmask + 1 - cur->next < buckets ? ft->hmask + 1 : cur->next + buckets;
+	for (; cur->next < end; cur->next++) {
+		struct nfo_conn *c = ft->hash[cur->next], *next;
+
+		for (; c; c = next) {
+			next = c->hnext;
+			cb(c, arg);
+		}
+	}
+	return cur->next > ft->hmask;
 }
 
 uint32_t nfo_conn_ifindex(const struct nfo_conn *c, int dir)
@@ -294,6 +363,29 @@ struct nfo_conn *nfo_flowtable_gc_step(struct nfo_flowtable *ft, uint32_t now_s)
 	}
 	ft->now = now_s;
 	return due;
+}
+
+void nfo_flowtable_gc_due(struct nfo_flowtable *ft, uint32_t now_s)
+{
+	struct nfo_conn *c = nfo_flowtable_gc_step(ft, now_s), *next;
+
+	for (; c; c = next) {
+		next = c->wnext;
+		c->wnext = ft->due;
+		if (ft->due)
+			ft->due->wpprev = &c->wnext;
+		ft->due = c;
+		c->wpprev = &ft->due;
+	}
+}
+
+struct nfo_conn *nfo_flowtable_gc_next(struct nfo_flowtable *ft)
+{
+	struct nfo_conn *c = ft->due;
+
+	if (c)
+		wheel_unlink(c);
+	return c;
 }
 
 enum nfo_gc_verdict nfo_flow_offload_gc(struct nfo_dp *dp, const struct nfo_conn *c,

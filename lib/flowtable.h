@@ -30,16 +30,20 @@
 /* ---- the connection and the daemon's table of them ---------------------- */
 
 struct nfo_conn {
+	/*
+	 * What a lookup compares comes first: a hash chain's walk touches one
+	 * cache line of each connection (it costs a miss each).
+	 */
 	struct nfo_conn *hnext; /* hash chain */
-	struct nfo_conn *wnext, **wpprev; /* wheel slot list */
-	union nfo_key key[2]; /* NFO_DIR_ORIGINAL, NFO_DIR_REPLY (tuplehash[dir]) */
 	struct nfo_tuple orig;
-	uint32_t ct_id;
-	uint32_t deadline; /* next idle check, wheel seconds */
-	uint32_t gen; /* last resync that saw this connection */
 	uint16_t zone;
 	uint8_t tcp_state;
 	uint8_t assured;
+	uint32_t ct_id;
+	uint32_t deadline; /* next idle check, wheel seconds */
+	uint32_t gen; /* last resync that saw this connection */
+	struct nfo_conn *wnext, **wpprev; /* wheel slot list */
+	union nfo_key key[2]; /* NFO_DIR_ORIGINAL, NFO_DIR_REPLY (tuplehash[dir]) */
 };
 
 #define NFO_WHEEL_SLOTS 1024
@@ -53,9 +57,18 @@ struct nfo_conn {
 struct nfo_flowtable {
 	struct nfo_conn **hash;
 	uint32_t hmask;
+	/*
+	 * A grow moves the connections to the new buckets a few old buckets
+	 * at a time: the old ones from old_next on still hold theirs. NULL:
+	 * no grow under way.
+	 */
+	struct nfo_conn **old;
+	uint32_t old_mask, old_next;
 	uint64_t count;
 	uint64_t count_fam[2]; /* per family: [0] IPv4, [1] IPv6 (each has its own map) */
 	struct nfo_conn *wheel[NFO_WHEEL_SLOTS];
+	/* Due, not yet checked (nfo_flowtable_gc_due): linked like a wheel slot. */
+	struct nfo_conn *due;
 	uint32_t now; /* wheel time, seconds */
 };
 
@@ -81,6 +94,23 @@ void nfo_flowtable_schedule(struct nfo_flowtable *ft, struct nfo_conn *c, uint32
 /* Visit every connection; cb may delete the one it is given. */
 void nfo_flowtable_foreach(struct nfo_flowtable *ft, void (*cb)(struct nfo_conn *c, void *arg),
 			   void *arg);
+/*
+ * The same walk in steps, for a table too large to walk between two events:
+ * each call visits up to `buckets` hash buckets from where the last one
+ * stopped and returns true once the whole table was walked. Start with a
+ * zeroed cursor. Connections inserted or deleted between steps are fine;
+ * a table that grew meanwhile (re-hashed) is walked again from the start,
+ * so cb may see a connection twice and must not mind. While a grow is under
+ * way, a step moves `buckets` old buckets instead (visiting nothing).
+ */
+struct nfo_flowtable_cursor {
+	uint32_t next; /* the next bucket */
+	uint32_t hmask; /* the table's mask when the walk started (0: not started) */
+};
+
+bool nfo_flowtable_foreach_step(struct nfo_flowtable *ft, struct nfo_flowtable_cursor *cur,
+				uint32_t buckets, void (*cb)(struct nfo_conn *c, void *arg),
+				void *arg);
 /* The ingress device of one direction. */
 uint32_t nfo_conn_ifindex(const struct nfo_conn *c, int dir);
 
@@ -147,6 +177,14 @@ void nfo_flow_offload_fixup_ct(struct nfo_nl_batch *b, enum nfo_fixup how,
  * back as a list linked through wnext (unscheduled, still in the table).
  */
 struct nfo_conn *nfo_flowtable_gc_step(struct nfo_flowtable *ft, uint32_t now_s);
+/*
+ * The same, for checks taken a few at a time: advance the wheel to `now_s`
+ * and keep what is due on the table's due list; nfo_flowtable_gc_next takes
+ * them off one by one (NULL: none left). A connection removed or
+ * rescheduled meanwhile leaves the due list.
+ */
+void nfo_flowtable_gc_due(struct nfo_flowtable *ft, uint32_t now_s);
+struct nfo_conn *nfo_flowtable_gc_next(struct nfo_flowtable *ft);
 
 enum nfo_gc_verdict {
 	NFO_GC_ALIVE, /* in use: refresh, check again at `next` */

@@ -62,11 +62,18 @@ f = json.load(sys.stdin)[\"flows\"]
 nat = sorted(x[\"nat\"] for x in f)
 both = all(x[\"original\"][\"packets\"] > 0 and x[\"reply\"][\"packets\"] > 0 for x in f)
 sys.exit(not (\"snat\" in nat and \"dnat\" in nat and both))'"
-# Offloaded, conntrack holds the UDP flows to port 7 (ct-timeout, a day);
-# stop gives them conntrack's own timeout again (UDP stream: 120 s).
+# A UDP flow is offloaded without a conntrack update: its own timeout (30 or
+# 120 s) outlasts its first idle check, at most 10 s away, which holds it.
+ct_timeout_5353=$(rexec conntrack -L -p udp --dport 5353 2>/dev/null | awk '{print $3}' | sort -n | tail -1)
+check "a new UDP flow keeps conntrack's own timeout until its first idle check (${ct_timeout_5353}s left)" \
+	test "${ct_timeout_5353:-0}" -gt 0 -a "${ct_timeout_5353:-0}" -le 120
+# Offloaded, conntrack holds the UDP flows to port 7 (ct-timeout, a day) from
+# that check on; stop gives them conntrack's own timeout again (UDP stream: 120 s).
 ct_timeouts_7() { rexec conntrack -L -p udp --dport 7 2>/dev/null | awk '{print $3}' | sort -n; }
-check "offloaded flows held in conntrack (seconds left: $(ct_timeouts_7 | tr '\n' ' '))" \
-	test "$(ct_timeouts_7 | head -1)" -gt 3600
+held_7() { test "$(ct_timeouts_7 | head -1)" -gt 3600; }
+wait_for 12 held_7
+check "offloaded flows held in conntrack by their first idle check (seconds left: $(ct_timeouts_7 | tr '\n' ' '))" \
+	held_7
 nfo_stop
 check "stop on SIGTERM leaves nothing behind" nothing_left
 check "conntrack marks cleared on stop" test "$(ct_mark_of 7)" -eq 0

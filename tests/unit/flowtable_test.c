@@ -112,6 +112,214 @@ static void test_gc_remove(void)
 	nfo_flowtable_free(&ft);
 }
 
+/*
+ * Checks taken a few at a time: what is due waits on the due list, and a
+ * connection removed (evicted by an event) or rescheduled meanwhile leaves
+ * it, so that the checks never see a connection that is gone.
+ */
+static void test_gc_due(void)
+{
+	enum { N = 6 };
+	struct nfo_flowtable ft;
+	struct nfo_conn c[N] = {{0}}, *n;
+	int i, got[N] = {0}, other = 0;
+
+	if (nfo_flowtable_init(&ft)) {
+		expect(0, "gc due: setup");
+		return;
+	}
+	ft.now = 0xfffffff0;
+	for (i = 0; i < N; i++) {
+		c[i].orig.family = AF_INET;
+		c[i].orig.sport = htons(i);
+		nfo_flowtable_insert(&ft, &c[i]);
+		nfo_flowtable_schedule(&ft, &c[i], 0xfffffff0 + 5 + (i == N - 1) * 100);
+	}
+	nfo_flowtable_gc_due(&ft, 0xfffffff0 + 20); /* all but the last, across the wrap */
+	n = nfo_flowtable_gc_next(&ft);
+	expect(n && n >= c && n < c + N - 1 && !n->wnext && !n->wpprev,
+	       "gc due: the first one taken off, unlinked");
+	got[n - c]++;
+	nfo_flowtable_remove(&ft, &c[2] == n ? &c[3] : &c[2]); /* evicted while due */
+	nfo_flowtable_schedule(&ft, &c[1] == n ? &c[0] : &c[1], ft.now + 50); /* checked elsewhere */
+	while ((n = nfo_flowtable_gc_next(&ft))) {
+		if (n < c || n >= c + N)
+			other++;
+		else
+			got[n - c]++;
+	}
+	for (i = 0; i < N; i++)
+		other += got[i] > 1;
+	expect(!other && got[0] + got[1] == 1 && got[2] + got[3] == 1 && got[4] == 1 && !got[5] &&
+		       !ft.due,
+	       "gc due: each due connection once, none removed or rescheduled meanwhile, the "
+	       "later one not yet (%d %d %d %d %d %d)",
+	       got[0], got[1], got[2], got[3], got[4], got[5]);
+	for (i = 0; i < N; i++)
+		if (nfo_flowtable_find(&ft, &c[i].orig, 0))
+			nfo_flowtable_remove(&ft, &c[i]);
+	nfo_flowtable_free(&ft);
+}
+
+/* ---- the walk in steps ------------------------------------------------------ */
+
+
+struct step_arg {
+	int *seen; /* by sport */
+	int visits;
+	struct nfo_flowtable *ft;
+};
+
+/* Visits every connection; deletes those with an odd port (as an evict would). */
+static void step_cb(struct nfo_conn *c, void *arg)
+{
+	struct step_arg *a = arg;
+
+	a->seen[ntohs(c->orig.sport)]++;
+	a->visits++;
+	if (ntohs(c->orig.sport) & 1) {
+		nfo_flowtable_remove(a->ft, c);
+		free(c);
+	}
+}
+
+static struct nfo_conn *step_conn(uint16_t port)
+{
+	struct nfo_conn *c = calloc(1, sizeof(*c));
+
+	if (c) {
+		c->orig.family = AF_INET;
+		c->orig.l4proto = IPPROTO_UDP;
+		c->orig.sport = htons(port);
+	}
+	return c;
+}
+
+/* ---- growing in steps ------------------------------------------------------- */
+
+static void count_visit(struct nfo_conn *c, void *arg)
+{
+	int *seen = arg;
+
+	seen[ntohs(c->orig.sport)]++;
+}
+
+/*
+ * The table grows while connections come and go: during each grow (old
+ * buckets not yet moved) every connection present is found and none removed
+ * is, removal works on both sides, and the grow ends after a bounded number
+ * of inserts. At the end a walk sees each connection once.
+ */
+static void test_grow_steps(void)
+{
+	enum { N = 20000 };
+	struct nfo_flowtable ft;
+	struct nfo_conn **c = calloc(N, sizeof(*c));
+	int *seen = calloc(N, sizeof(*seen)), i, j, lost = 0, ghosts = 0, twice = 0, during = 0;
+	bool *gone = calloc(N, sizeof(*gone));
+	uint64_t left = 0;
+
+	if (!c || !seen || !gone || nfo_flowtable_init(&ft)) {
+		expect(0, "grow steps: setup");
+		return;
+	}
+	for (i = 0; i < N; i++) {
+		c[i] = step_conn(i);
+		nfo_flowtable_insert(&ft, c[i]);
+		if (i % 7 == 3) {
+			nfo_flowtable_remove(&ft, c[i - 3]);
+			free(c[i - 3]);
+			gone[i - 3] = true;
+		}
+		if (!ft.old)
+			continue;
+		during++;
+		/* Mid-grow: a sample of what is present and what is not. */
+		for (j = i; j >= 0 && j > i - 50; j--) {
+			struct nfo_conn *f = nfo_flowtable_find(&ft, &(struct nfo_tuple){
+					.family = AF_INET, .l4proto = IPPROTO_UDP, .sport = htons(j) }, 0);
+
+			lost += !gone[j] && f != c[j];
+			ghosts += gone[j] && f;
+		}
+	}
+	expect(during > 0 && !ft.old, "grow steps: grows were under way during %d inserts, none now",
+	       during);
+	expect(during < N / 10, "grow steps: each grow ended within a bounded number of inserts (%d "
+	       "inserts in all)", during);
+	expect(!lost && !ghosts, "grow steps: mid-grow, %d present not found, %d removed found", lost,
+	       ghosts);
+	nfo_flowtable_foreach(&ft, count_visit, seen);
+	for (i = 0; i < N; i++) {
+		left += !gone[i];
+		twice += seen[i] > 1;
+		lost += !gone[i] && (seen[i] != 1 || nfo_flowtable_find(&ft, &c[i]->orig, 0) != c[i]);
+		ghosts += gone[i] && seen[i];
+	}
+	expect(ft.count == left && !lost && !ghosts && !twice,
+	       "grow steps: %llu left (counted %llu), %d not seen once or not found, %d removed "
+	       "seen, %d twice", (unsigned long long)left, (unsigned long long)ft.count, lost,
+	       ghosts, twice);
+	nfo_flowtable_free(&ft);
+	free(c);
+	free(seen);
+	free(gone);
+}
+
+/*
+ * The walk after a dump, in steps: each step visits at most the buckets it
+ * is given; connections deleted by the callback or inserted between steps
+ * do not upset it, and when the table grows (re-hashes) in the middle, the
+ * walk starts over, so that none present throughout is missed.
+ */
+static void test_foreach_step(void)
+{
+	enum { N = 3000, MORE = 3000, STEP = 100 };
+	struct nfo_flowtable ft;
+	struct nfo_flowtable_cursor cur = { 0 };
+	int *seen = calloc(N + MORE, sizeof(*seen)), i, steps = 0, missed = 0, left = 0;
+	struct step_arg a = { .seen = seen, .ft = &ft };
+	uint32_t hmask0;
+	bool done = false, grew = false;
+
+	if (!seen || nfo_flowtable_init(&ft)) {
+		expect(0, "foreach step: setup");
+		return;
+	}
+	for (i = 0; i < N; i++)
+		nfo_flowtable_insert(&ft, step_conn(i));
+	hmask0 = ft.hmask;
+	while (!done && steps < 1000) {
+		uint32_t from = cur.hmask == ft.hmask ? cur.next : 0;
+
+		done = nfo_flowtable_foreach_step(&ft, &cur, STEP, step_cb, &a);
+		expect(cur.next - from <= STEP, "foreach step: step %d walked %u buckets (at most %d)",
+		       steps, cur.next - from, STEP);
+		steps++;
+		/* Halfway: enough new connections to make the table grow. */
+		if (steps == 20)
+			for (i = N; i < N + MORE; i++)
+				nfo_flowtable_insert(&ft, step_conn(i));
+		grew |= ft.hmask != hmask0;
+	}
+	expect(done && grew, "foreach step: the walk ended (%d steps) across a grow of the table",
+	       steps);
+	for (i = 0; i < N; i++)
+		missed += !seen[i];
+	for (i = 0; i < N + MORE; i++) {
+		struct nfo_tuple t = { .family = AF_INET, .l4proto = IPPROTO_UDP, .sport = htons(i) };
+
+		left += (i & 1) && seen[i] && nfo_flowtable_find(&ft, &t, 0);
+	}
+	expect(!missed && !left,
+	       "foreach step: %d of the first connections never visited, %d deleted still found",
+	       missed, left);
+	expect(nfo_flowtable_foreach_step(&ft, &cur, STEP, step_cb, &a),
+	       "foreach step: a finished walk stays finished");
+	nfo_flowtable_free(&ft);
+	free(seen);
+}
+
 /* ---- pairing entries into connections -------------------------------------- */
 
 static void tuple4(struct nfo_tuple *t, const char *src, uint16_t sport, const char *dst,
@@ -584,6 +792,9 @@ int main(void)
 	test_gc_ring(0x7ffffc00);
 	test_gc_ring(0);
 	test_gc_remove();
+	test_gc_due();
+	test_foreach_step();
+	test_grow_steps();
 	test_pair_both();
 	test_pair_one_missing();
 	test_pair_ct_id_collision();

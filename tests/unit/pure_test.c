@@ -2,7 +2,8 @@
 /*
  * Unit tests of pure userspace code: the daemon's idle wheel across the
  * wrap-around of its 32-bit clock, RFC 1624 checksum differences against a
- * checksum computed from scratch, and JSON string escaping.
+ * checksum computed from scratch, JSON string escaping, and when an
+ * admission's conntrack hold may wait for the first idle check.
  */
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -10,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "admission.h"
 #include "flow.h"
 #include "flowtable.h"
 #include "output.h"
@@ -239,6 +241,36 @@ static void test_json_escape(void)
 	expect(!strcmp(buf, want), "JSON escaping: got %s", buf);
 }
 
+/* --- when an admission's conntrack hold can wait for the first idle check --- */
+
+static void test_hold_later(void)
+{
+	static const struct {
+		uint8_t proto;
+		uint32_t left, udp, stream, first;
+		bool later;
+		const char *what;
+	} c[] = {
+		{ IPPROTO_UDP, 30, 30, 120, 10, true, "UDP, conntrack's defaults, first check in 10 s" },
+		{ IPPROTO_UDP, 3600, 30, 120, 10, true, "UDP created long-lived over ctnetlink" },
+		{ IPPROTO_UDP, 25, 30, 120, 10, true, "exactly the margin left" },
+		{ IPPROTO_UDP, 24, 30, 120, 10, false, "a second short of the margin" },
+		{ IPPROTO_UDP, 0, 30, 120, 10, false, "timeout unknown (no attribute)" },
+		{ IPPROTO_UDP, 3600, 5, 120, 10, false, "a short unreplied timeout a packet may set" },
+		{ IPPROTO_UDP, 3600, 30, 5, 10, false, "a short stream timeout a packet may set" },
+		{ IPPROTO_UDP, 30, 30, 120, 3, true, "idle timeout 3 s: first check in 3 s" },
+		{ IPPROTO_UDP, 20, 30, 120, 3, true, "... so 18 s are enough" },
+		{ IPPROTO_TCP, 432000, 30, 120, 10, false, "TCP: liberal tracking needs the update" },
+	};
+	unsigned int i;
+
+	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++)
+		expect(nfo_admit_hold_later(c[i].proto, c[i].left, c[i].udp, c[i].stream,
+					    c[i].first) == c[i].later,
+		       "hold later: %s (%u s left, %u/%u s, check in %u s): %s", c[i].what, c[i].left,
+		       c[i].udp, c[i].stream, c[i].first, c[i].later ? "yes" : "no");
+}
+
 int main(void)
 {
 	unsigned int s;
@@ -254,5 +286,6 @@ int main(void)
 		test_csum(s, AF_INET6);
 	}
 	test_json_escape();
+	test_hold_later();
 	return unit_summary();
 }
