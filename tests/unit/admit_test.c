@@ -36,20 +36,7 @@
 #include "ctdump.h"
 #include "ctqueue.h"
 #include "nl.h"
-
-static int failures;
-
-#define CHECK(cond, ...)                             \
-	do {                                         \
-		if (cond) {                          \
-			printf("ok - ");             \
-		} else {                             \
-			printf("not ok - ");         \
-			failures++;                  \
-		}                                    \
-		printf(__VA_ARGS__);                 \
-		printf("\n");                        \
-	} while (0)
+#include "unit.h"
 
 #define MARK 0xc0000000U
 #define MARKED 5000
@@ -86,13 +73,13 @@ static void stale_rule(void)
 
 	memset(&cd, 0, sizeof(cd));
 	nfo_ctdump_touch(&cd, &a, 0);
-	CHECK(!nfo_ctdump_stale(&cd, &a, 0), "no dump running: an event is not remembered");
+	expect(!nfo_ctdump_stale(&cd, &a, 0), "no dump running: an event is not remembered");
 
 	cd.running = true; /* as nfo_ctdump_start leaves it */
 	nfo_ctdump_touch(&cd, &a, 0);
-	CHECK(nfo_ctdump_stale(&cd, &a, 0), "event read during the dump: its dump entry is stale");
-	CHECK(!nfo_ctdump_stale(&cd, &b, 0), "another connection's entry is not stale");
-	CHECK(!nfo_ctdump_stale(&cd, &a, 1), "the same tuple in another zone is not stale");
+	expect(nfo_ctdump_stale(&cd, &a, 0), "event read during the dump: its dump entry is stale");
+	expect(!nfo_ctdump_stale(&cd, &b, 0), "another connection's entry is not stale");
+	expect(!nfo_ctdump_stale(&cd, &a, 1), "the same tuple in another zone is not stale");
 
 	/*
 	 * Many events during one dump (the set grows): all remembered, no
@@ -107,7 +94,7 @@ static void stale_rule(void)
 		nfo_ctdump_touch(&cd, &t, 0);
 	}
 	t0 = now_s() - t0;
-	CHECK(t0 < 0.5, "100,000 events remembered in %.0f ms (under 500)", t0 * 1e3);
+	expect(t0 < 0.5, "100,000 events remembered in %.0f ms (under 500)", t0 * 1e3);
 	for (i = 0; i < 100000; i++) {
 		struct nfo_tuple t = udp4(0xc6120000 + i / 50000, 10000 + i % 50000);
 		struct nfo_tuple u = udp4(0xc6121000 + i / 50000, 10000 + i % 50000);
@@ -115,10 +102,10 @@ static void stale_rule(void)
 		found += nfo_ctdump_stale(&cd, &t, 0);
 		wrong += nfo_ctdump_stale(&cd, &u, 0);
 	}
-	CHECK(found == 100000 && wrong == 0,
-	      "100,000 events in one dump: %d of 100000 remembered, %d others taken for them",
-	      found, wrong);
-	CHECK(cd.seen_count == 100001, "each connection remembered once (%u)", cd.seen_count);
+	expect(found == 100000 && wrong == 0,
+	       "100,000 events in one dump: %d of 100000 remembered, %d others taken for them",
+	       found, wrong);
+	expect(cd.seen_count == 100001, "each connection remembered once (%u)", cd.seen_count);
 	nfo_ctdump_free(&cd);
 }
 
@@ -172,8 +159,8 @@ static int create(struct nfo_nl *nl, int first, int n, uint32_t mark)
 		nfg->version = NFNETLINK_V0;
 		put_tuple(nlh, CTA_TUPLE_ORIG, &o);
 		put_tuple(nlh, CTA_TUPLE_REPLY, &r);
-		mnl_attr_put_u32(nlh, CTA_STATUS, htonl(IPS_SEEN_REPLY | IPS_ASSURED |
-							IPS_CONFIRMED));
+		mnl_attr_put_u32(nlh, CTA_STATUS,
+				 htonl(IPS_SEEN_REPLY | IPS_ASSURED | IPS_CONFIRMED));
 		mnl_attr_put_u32(nlh, CTA_TIMEOUT, htonl(600));
 		mnl_attr_put_u32(nlh, CTA_MARK, htonl(mark));
 	}
@@ -208,10 +195,9 @@ static int dump_cb(unsigned int idx, const struct nlmsghdr *nlh, int err, void *
 	return 0;
 }
 
-
 static void real_dump(void)
 {
-	struct seen s = { .hit = calloc(MARKED, 1) };
+	struct seen s = {.hit = calloc(MARKED, 1)};
 	struct nfo_ctdump cd;
 	struct nfo_nl req, dump;
 	int reads = 0, again = 0, n, errs, missing = 0, i;
@@ -220,17 +206,16 @@ static void real_dump(void)
 	memset(&cd, 0, sizeof(cd));
 	if (!s.hit || nfo_nl_open(&req, NETLINK_NETFILTER, 0) ||
 	    nfo_nl_open(&dump, NETLINK_NETFILTER, 0)) {
-		printf("not ok - setup: %s\n", strerror(errno));
-		failures++;
+		expect(0, "setup: %s", strerror(errno));
 		return;
 	}
 	nfo_nl_set_rcvbuf(&req, 4 << 20);
 	errs = create(&req, 0, MARKED, MARK);
 	errs += create(&req, MARKED, UNMARKED, 0);
-	CHECK(errs == 0, "%d marked and %d unmarked entries created (%d failures)", MARKED,
-	      UNMARKED, errs);
+	expect(errs == 0, "%d marked and %d unmarked entries created (%d failures)", MARKED,
+	       UNMARKED, errs);
 
-	CHECK(nfo_ctdump_start(&cd, &dump, MARK, MARK) == 0 && cd.running, "dump started");
+	expect(nfo_ctdump_start(&cd, &dump, MARK, MARK) == 0 && cd.running, "dump started");
 	while (cd.running) {
 		t = now_s();
 		n = nfo_ctdump_read(&cd, dump_cb, &s);
@@ -249,19 +234,19 @@ static void real_dump(void)
 	}
 	for (i = 0; i < MARKED; i++)
 		missing += !s.hit[i];
-	CHECK(!cd.running && cd.entries == MARKED,
-	      "the dump ended with every marked entry (%llu of %d)",
-	      (unsigned long long)cd.entries, MARKED);
-	CHECK(missing == 0 && s.dups == 0 && s.strays == 0,
-	      "each marked entry exactly once (%d missing, %d twice, %d others)", missing, s.dups,
-	      s.strays);
-	CHECK(reads > 1, "delivered in %d slices (one receive each)", reads);
-	CHECK(longest < 0.05, "no read waited (longest %.1f ms)", longest * 1e3);
+	expect(!cd.running && cd.entries == MARKED,
+	       "the dump ended with every marked entry (%llu of %d)",
+	       (unsigned long long)cd.entries, MARKED);
+	expect(missing == 0 && s.dups == 0 && s.strays == 0,
+	       "each marked entry exactly once (%d missing, %d twice, %d others)", missing, s.dups,
+	       s.strays);
+	expect(reads > 1, "delivered in %d slices (one receive each)", reads);
+	expect(longest < 0.05, "no read waited (longest %.1f ms)", longest * 1e3);
 
 	/* The socket is ready for the next dump: nothing left over. */
 	memset(&s.hit[0], 0, MARKED);
 	s.entries = 0;
-	CHECK(nfo_ctdump_start(&cd, &dump, MARK, MARK) == 0, "a second dump on the same socket");
+	expect(nfo_ctdump_start(&cd, &dump, MARK, MARK) == 0, "a second dump on the same socket");
 	while (cd.running) {
 		n = nfo_ctdump_read(&cd, dump_cb, &s);
 		if (n == -EAGAIN && nfo_ctdump_wait(&cd, 5000))
@@ -269,7 +254,7 @@ static void real_dump(void)
 		if (n < 0 && n != -EAGAIN)
 			break;
 	}
-	CHECK(!cd.running && s.entries == MARKED, "the second dump: %d entries", s.entries);
+	expect(!cd.running && s.entries == MARKED, "the second dump: %d entries", s.entries);
 
 	nfo_ctdump_free(&cd);
 	nfo_nl_close(&req);
@@ -292,31 +277,31 @@ static void addrset(void)
 	c.ip = a.ip; /* the same IPv4 address, other bytes not zero */
 	nfo_addrset_init(&as);
 	i0 = nfo_addrset_add(&as, AF_INET, &a, &added);
-	CHECK(i0 == 0 && added, "first address: index 0, added");
+	expect(i0 == 0 && added, "first address: index 0, added");
 	i1 = nfo_addrset_add(&as, AF_INET, &a, &added);
-	CHECK(i1 == 0 && !added, "the same address again: index 0, not added");
+	expect(i1 == 0 && !added, "the same address again: index 0, not added");
 	i2 = nfo_addrset_add(&as, AF_INET, &c, &added);
-	CHECK(i2 == 0 && !added, "IPv4: bytes beyond the address do not count");
+	expect(i2 == 0 && !added, "IPv4: bytes beyond the address do not count");
 	i3 = nfo_addrset_add(&as, AF_INET, &b, &added);
-	CHECK(i3 == 1 && added, "another address: index 1");
+	expect(i3 == 1 && added, "another address: index 1");
 	i3 = nfo_addrset_add(&as, AF_INET6, &a, &added);
-	CHECK(i3 == 2 && added, "the same bytes in another family: index 2");
+	expect(i3 == 2 && added, "the same bytes in another family: index 2");
 	for (i = as.n; i < NFO_ADDRSET_MAX; i++) {
-		union nfo_addr x = { .ip = htonl(0xc6130000 + i) };
+		union nfo_addr x = {.ip = htonl(0xc6130000 + i)};
 
 		all &= nfo_addrset_add(&as, AF_INET, &x, &added) == i && added;
 	}
-	CHECK(all && as.n == NFO_ADDRSET_MAX, "filled to %d distinct addresses", NFO_ADDRSET_MAX);
+	expect(all && as.n == NFO_ADDRSET_MAX, "filled to %d distinct addresses", NFO_ADDRSET_MAX);
 	b.ip = htonl(0xc6140000);
-	CHECK(nfo_addrset_add(&as, AF_INET, &b, &added) == -1 && !added,
-	      "full: a new address gets -1");
-	CHECK(nfo_addrset_add(&as, AF_INET, &a, &added) == 0,
-	      "full: a known address still gets its index");
+	expect(nfo_addrset_add(&as, AF_INET, &b, &added) == -1 && !added,
+	       "full: a new address gets -1");
+	expect(nfo_addrset_add(&as, AF_INET, &a, &added) == 0,
+	       "full: a known address still gets its index");
 }
 
 static void ctqueue(void)
 {
-	struct nfo_ctq q = { .max = 4096 };
+	struct nfo_ctq q = {.max = 4096};
 	struct nfo_ct ct;
 	int i, next = 0, bad = 0, err = 0;
 
@@ -345,12 +330,12 @@ static void ctqueue(void)
 		nfo_ctq_pop(&q);
 		next++;
 	}
-	CHECK(!err && !bad && next == 3000, "3000 events out in the order they went in (%d wrong)",
-	      bad);
+	expect(!err && !bad && next == 3000, "3000 events out in the order they went in (%d wrong)",
+	       bad);
 	for (i = 0; i < 4096; i++)
 		err |= nfo_ctq_push(&q, &ct, 0, 0);
-	CHECK(!err && !nfo_ctq_room(&q, 1) && nfo_ctq_push(&q, &ct, 0, 0) == -ENOSPC,
-	      "at its bound (4096): no room, a push fails");
+	expect(!err && !nfo_ctq_room(&q, 1) && nfo_ctq_push(&q, &ct, 0, 0) == -ENOSPC,
+	       "at its bound (4096): no room, a push fails");
 	nfo_ctq_free(&q);
 
 	/* Emptied after a flood, a large queue gives its memory back. */
@@ -359,9 +344,9 @@ static void ctqueue(void)
 		err |= nfo_ctq_push(&q, &ct, 0, 0);
 	for (i = 0; i < 100000; i++)
 		nfo_ctq_pop(&q);
-	CHECK(!err && !q.v && !q.cap && !nfo_ctq_peek(&q) && !nfo_ctq_push(&q, &ct, 0, 0) &&
-		      nfo_ctq_peek(&q),
-	      "100,000 events in and out: memory given back, the queue still works");
+	expect(!err && !q.v && !q.cap && !nfo_ctq_peek(&q) && !nfo_ctq_push(&q, &ct, 0, 0) &&
+		   nfo_ctq_peek(&q),
+	       "100,000 events in and out: memory given back, the queue still works");
 	nfo_ctq_free(&q);
 }
 
@@ -371,6 +356,5 @@ int main(void)
 	stale_rule();
 	real_dump();
 	addrset();
-	printf("# unit: %s\n", failures ? "FAILED" : "passed");
-	return failures ? 1 : 0;
+	return unit_summary();
 }

@@ -20,20 +20,7 @@
 #include <linux/rtnetlink.h>
 
 #include "nl.h"
-
-static int failures;
-
-#define CHECK(cond, ...)                                     \
-	do {                                                 \
-		if (cond) {                                  \
-			printf("ok - ");                     \
-		} else {                                     \
-			printf("not ok - ");                 \
-			failures++;                          \
-		}                                            \
-		printf(__VA_ARGS__);                         \
-		printf("\n");                                \
-	} while (0)
+#include "unit.h"
 
 struct answers {
 	int n;
@@ -49,7 +36,8 @@ static int answer_cb(unsigned int idx, const struct nlmsghdr *nlh, int err, void
 	if (a->n < 8) {
 		a->idx[a->n] = (int)idx;
 		a->err[a->n] = err;
-		a->ifindex[a->n] = nlh ? ((const struct ifinfomsg *)mnl_nlmsg_get_payload(nlh))->ifi_index : 0;
+		a->ifindex[a->n] =
+		    nlh ? ((const struct ifinfomsg *)mnl_nlmsg_get_payload(nlh))->ifi_index : 0;
 	}
 	a->n++;
 	return 0;
@@ -91,16 +79,16 @@ int main(void)
 	get_link(&b, lo);
 	t0 = now_s();
 	err = nfo_nl_batch_flush(&b, answer_cb, &ab);
-	CHECK(err == 0 && ab.n == 1 && ab.idx[0] == 0 && ab.ifindex[0] == lo,
-	      "batch B, flushed between A's requests: its one answer (err %d, %d answers)", err,
-	      ab.n);
+	expect(err == 0 && ab.n == 1 && ab.idx[0] == 0 && ab.ifindex[0] == lo,
+	       "batch B, flushed between A's requests: its one answer (err %d, %d answers)", err,
+	       ab.n);
 	get_link(&a, lo);
 	err = nfo_nl_batch_flush(&a, answer_cb, &aa);
-	CHECK(err == 0 && aa.n == 2 && aa.idx[0] == 0 && aa.idx[1] == 1,
-	      "batch A, filled around B: both answers, at index 0 and 1 (err %d, %d answers)", err,
-	      aa.n);
-	CHECK(now_s() - t0 < 1.0, "both flushes answered at once (%.3f s; a lost answer waits 5 s)",
-	      now_s() - t0);
+	expect(err == 0 && aa.n == 2 && aa.idx[0] == 0 && aa.idx[1] == 1,
+	       "batch A, filled around B: both answers, at index 0 and 1 (err %d, %d answers)", err,
+	       aa.n);
+	expect(now_s() - t0 < 1.0,
+	       "both flushes answered at once (%.3f s; a lost answer waits 5 s)", now_s() - t0);
 
 	/* A failing request in the middle is reported at its own index. */
 	memset(&aa, 0, sizeof(aa));
@@ -108,14 +96,13 @@ int main(void)
 	get_link(&a, 0x7ffffff0); /* no such device */
 	get_link(&a, lo);
 	err = nfo_nl_batch_flush(&a, answer_cb, &aa);
-	CHECK(err == 0 && aa.n == 3 && aa.idx[1] == 1 && aa.err[1] == -ENODEV &&
-		      aa.idx[2] == 2 && aa.ifindex[2] == lo,
-	      "a failing request: reported at index 1 (%d), the others answered (%d answers)",
-	      aa.err[1], aa.n);
+	expect(err == 0 && aa.n == 3 && aa.idx[1] == 1 && aa.err[1] == -ENODEV && aa.idx[2] == 2 &&
+		   aa.ifindex[2] == lo,
+	       "a failing request: reported at index 1 (%d), the others answered (%d answers)",
+	       aa.err[1], aa.n);
 
 	nfo_nl_batch_free(&a);
 	nfo_nl_batch_free(&b);
 	nfo_nl_close(&nl);
-	printf("# unit: %s\n", failures ? "FAILED" : "passed");
-	return failures ? 1 : 0;
+	return unit_summary();
 }
