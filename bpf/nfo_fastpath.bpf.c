@@ -213,10 +213,10 @@ struct nfo_nh {
 
 /* Both copy their MACs into the Ethernet header in one go: dmac, then smac. */
 _Static_assert(__builtin_offsetof(struct nfo_nh, smac) ==
-		   __builtin_offsetof(struct nfo_nh, dmac) + ETH_ALEN,
+		       __builtin_offsetof(struct nfo_nh, dmac) + ETH_ALEN,
 	       "nfo_nh: smac must follow dmac");
 _Static_assert(__builtin_offsetof(struct nfo_flow, nh_smac) ==
-		   __builtin_offsetof(struct nfo_flow, nh_dmac) + ETH_ALEN,
+		       __builtin_offsetof(struct nfo_flow, nh_dmac) + ETH_ALEN,
 	       "nfo_flow: nh_smac must follow nh_dmac");
 
 /*
@@ -447,8 +447,8 @@ static __always_inline void tcp_track(struct nfo_flow *f, const struct tcphdr *t
  * The entry of the other direction of a TCP connection (NULL if unknown): it
  * arrives where this one leaves, with the rewritten tuple reversed.
  */
-static __always_inline struct nfo_flow *tcp_other(const struct nfo_pkt *p, const struct nfo_flow *f,
-						  const bool v6)
+static __always_inline struct nfo_flow *tcp_other(const struct nfo_pkt *p,
+						  const struct nfo_flow *f, const bool v6)
 {
 	__u32 ports = *(__u32 *)p->l4;
 	__be16 sport, dport;
@@ -459,8 +459,8 @@ static __always_inline struct nfo_flow *tcp_other(const struct nfo_pkt *p, const
 	dport = ports >> 16;
 	if (v6) {
 		const struct ipv6hdr *ip6h = p->l3;
-		struct nfo_key6 rk = {
-		    .sport = dport, .dport = sport, .ifindex = f->oif, .l4proto = IPPROTO_TCP};
+		struct nfo_key6 rk = { .sport = dport, .dport = sport, .ifindex = f->oif,
+				       .l4proto = IPPROTO_TCP };
 
 		if (f->flags & NFO_FLOW_NAT_ADDR) {
 			__builtin_memcpy(rk.saddr, f->nat_daddr, 16);
@@ -472,12 +472,9 @@ static __always_inline struct nfo_flow *tcp_other(const struct nfo_pkt *p, const
 		return bpf_map_lookup_elem(&nfo_flow6, &rk);
 	} else {
 		const struct iphdr *iph = p->l3;
-		struct nfo_key4 rk = {.saddr = iph->daddr,
-				      .daddr = iph->saddr,
-				      .sport = dport,
-				      .dport = sport,
-				      .ifindex = f->oif,
-				      .l4proto = IPPROTO_TCP};
+		struct nfo_key4 rk = { .saddr = iph->daddr, .daddr = iph->saddr, .sport = dport,
+				       .dport = sport, .ifindex = f->oif,
+				       .l4proto = IPPROTO_TCP };
 
 		if (f->flags & NFO_FLOW_NAT_ADDR) {
 			rk.saddr = f->nat_daddr[0];
@@ -509,8 +506,8 @@ static __always_inline struct nfo_flow *tcp_other(const struct nfo_pkt *p, const
  * (conntrack ignores it, the receiver answers with a challenge ACK) and the
  * flow stays offloaded.
  */
-static __always_inline int tcp_ctl(struct nfo_ctx *c, const struct nfo_pkt *p, struct nfo_flow *f,
-				   const bool v6)
+static __always_inline int tcp_ctl(struct nfo_ctx *c, const struct nfo_pkt *p,
+				   struct nfo_flow *f, const bool v6)
 {
 	const struct tcphdr *th = p->th;
 
@@ -610,9 +607,9 @@ static __always_inline int route(struct nfo_ctx *c, const struct nfo_pkt *p,
  * destination and source MAC side by side (in the flow's cache or in *nh),
  * as the Ethernet header has them. 0 or a reason.
  */
-static __always_inline int next_hop(struct nfo_ctx *c, const struct nfo_pkt *p, struct nfo_flow *f,
-				    struct nfo_nh *nh, const __u8 **macs, const bool v6,
-				    const bool xdp)
+static __always_inline int next_hop(struct nfo_ctx *c, const struct nfo_pkt *p,
+				    struct nfo_flow *f, struct nfo_nh *nh, const __u8 **macs,
+				    const bool v6, const bool xdp)
 {
 	__u32 gen = *(volatile __u32 *)&nfo_route_gen;
 	__u32 seg_len = p->tot;
@@ -620,8 +617,8 @@ static __always_inline int next_hop(struct nfo_ctx *c, const struct nfo_pkt *p, 
 	int r;
 
 	if (c->gso_size)
-		seg_len =
-		    (v6 ? sizeof(struct ipv6hdr) : sizeof(struct iphdr)) + p->l4_hlen + c->gso_size;
+		seg_len = (v6 ? sizeof(struct ipv6hdr) : sizeof(struct iphdr)) + p->l4_hlen +
+			  c->gso_size;
 	if (seg_len <= f->nh_mtu && f->nh_gen == gen && f->nh_tos == p->tos &&
 	    (__s32)(f->nh_until - (__u32)(c->now >> NFO_NH_TIME_SHIFT)) > 0) {
 		nh->oif = f->oif;
@@ -724,8 +721,8 @@ static __always_inline void account(struct nfo_ctx *c, struct nfo_flow *f, __u32
  * The forward step, both families: checks that need the entry, the next hop,
  * then the rewrite. Nothing is modified before the last check has passed.
  */
-static __always_inline int forward(struct nfo_ctx *c, const struct nfo_pkt *p, struct nfo_flow *f,
-				   const bool v6, const bool xdp)
+static __always_inline int forward(struct nfo_ctx *c, const struct nfo_pkt *p,
+				   struct nfo_flow *f, const bool v6, const bool xdp)
 {
 	const __u8 *macs;
 	struct nfo_nh nh;
@@ -791,7 +788,7 @@ error:
 /* Lookup, then forward: the whole fast path of one frame of either family. */
 static __always_inline int fast_path(struct nfo_ctx *c, struct ethhdr *eth, const bool xdp)
 {
-	struct nfo_pkt p = {.eth = eth, .l3 = eth + 1};
+	struct nfo_pkt p = { .eth = eth, .l3 = eth + 1 };
 	struct nfo_flow *f = NULL;
 	int r;
 
@@ -839,9 +836,9 @@ int nfo_xdp(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data;
 	struct nfo_ctx c = {
-	    .ctx = ctx,
-	    .data_end = (void *)(long)ctx->data_end,
-	    .ifindex = ctx->ingress_ifindex,
+		.ctx = ctx,
+		.data_end = (void *)(long)ctx->data_end,
+		.ifindex = ctx->ingress_ifindex,
 	};
 	struct ethhdr *eth = data;
 	struct nfo_dev *dev;
@@ -888,8 +885,8 @@ SEC("tc")
 int nfo_tc(struct __sk_buff *skb)
 {
 	struct nfo_ctx c = {
-	    .ctx = skb,
-	    .ifindex = skb->ifindex,
+		.ctx = skb,
+		.ifindex = skb->ifindex,
 	};
 	struct ethhdr *eth;
 	struct nfo_dev *dev;

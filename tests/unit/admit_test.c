@@ -159,8 +159,8 @@ static int create(struct nfo_nl *nl, int first, int n, uint32_t mark)
 		nfg->version = NFNETLINK_V0;
 		put_tuple(nlh, CTA_TUPLE_ORIG, &o);
 		put_tuple(nlh, CTA_TUPLE_REPLY, &r);
-		mnl_attr_put_u32(nlh, CTA_STATUS,
-				 htonl(IPS_SEEN_REPLY | IPS_ASSURED | IPS_CONFIRMED));
+		mnl_attr_put_u32(nlh, CTA_STATUS, htonl(IPS_SEEN_REPLY | IPS_ASSURED |
+							IPS_CONFIRMED));
 		mnl_attr_put_u32(nlh, CTA_TIMEOUT, htonl(600));
 		mnl_attr_put_u32(nlh, CTA_MARK, htonl(mark));
 	}
@@ -197,7 +197,7 @@ static int dump_cb(unsigned int idx, const struct nlmsghdr *nlh, int err, void *
 
 static void real_dump(void)
 {
-	struct seen s = {.hit = calloc(MARKED, 1)};
+	struct seen s = { .hit = calloc(MARKED, 1) };
 	struct nfo_ctdump cd;
 	struct nfo_nl req, dump;
 	int reads = 0, again = 0, n, errs, missing = 0, i;
@@ -287,7 +287,7 @@ static void addrset(void)
 	i3 = nfo_addrset_add(&as, AF_INET6, &a, &added);
 	expect(i3 == 2 && added, "the same bytes in another family: index 2");
 	for (i = as.n; i < NFO_ADDRSET_MAX; i++) {
-		union nfo_addr x = {.ip = htonl(0xc6130000 + i)};
+		union nfo_addr x = { .ip = htonl(0xc6130000 + i) };
 
 		all &= nfo_addrset_add(&as, AF_INET, &x, &added) == i && added;
 	}
@@ -301,7 +301,7 @@ static void addrset(void)
 
 static void ctqueue(void)
 {
-	struct nfo_ctq q = {.max = 4096};
+	struct nfo_ctq q = { .max = 4096 };
 	struct nfo_ct ct;
 	int i, next = 0, bad = 0, err = 0;
 
@@ -345,7 +345,7 @@ static void ctqueue(void)
 	for (i = 0; i < 100000; i++)
 		nfo_ctq_pop(&q);
 	expect(!err && !q.v && !q.cap && !nfo_ctq_peek(&q) && !nfo_ctq_push(&q, &ct, 0, 0) &&
-		   nfo_ctq_peek(&q),
+		       nfo_ctq_peek(&q),
 	       "100,000 events in and out: memory given back, the queue still works");
 	nfo_ctq_free(&q);
 }

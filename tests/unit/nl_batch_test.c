@@ -36,8 +36,7 @@ static int answer_cb(unsigned int idx, const struct nlmsghdr *nlh, int err, void
 	if (a->n < 8) {
 		a->idx[a->n] = (int)idx;
 		a->err[a->n] = err;
-		a->ifindex[a->n] =
-		    nlh ? ((const struct ifinfomsg *)mnl_nlmsg_get_payload(nlh))->ifi_index : 0;
+		a->ifindex[a->n] = nlh ? ((const struct ifinfomsg *)mnl_nlmsg_get_payload(nlh))->ifi_index : 0;
 	}
 	a->n++;
 	return 0;
@@ -87,8 +86,8 @@ int main(void)
 	expect(err == 0 && aa.n == 2 && aa.idx[0] == 0 && aa.idx[1] == 1,
 	       "batch A, filled around B: both answers, at index 0 and 1 (err %d, %d answers)", err,
 	       aa.n);
-	expect(now_s() - t0 < 1.0,
-	       "both flushes answered at once (%.3f s; a lost answer waits 5 s)", now_s() - t0);
+	expect(now_s() - t0 < 1.0, "both flushes answered at once (%.3f s; a lost answer waits 5 s)",
+	       now_s() - t0);
 
 	/* A failing request in the middle is reported at its own index. */
 	memset(&aa, 0, sizeof(aa));
@@ -96,8 +95,8 @@ int main(void)
 	get_link(&a, 0x7ffffff0); /* no such device */
 	get_link(&a, lo);
 	err = nfo_nl_batch_flush(&a, answer_cb, &aa);
-	expect(err == 0 && aa.n == 3 && aa.idx[1] == 1 && aa.err[1] == -ENODEV && aa.idx[2] == 2 &&
-		   aa.ifindex[2] == lo,
+	expect(err == 0 && aa.n == 3 && aa.idx[1] == 1 && aa.err[1] == -ENODEV &&
+		       aa.idx[2] == 2 && aa.ifindex[2] == lo,
 	       "a failing request: reported at index 1 (%d), the others answered (%d answers)",
 	       aa.err[1], aa.n);
 
