@@ -197,6 +197,27 @@ static void why(void)
 			fprintf(stderr, "  passed: %s x%llu\n", keys[i], (unsigned long long)st.pass[i]);
 }
 
+/*
+ * One BPF_PROG_TEST_RUN of the XDP or tc program with its context; exits,
+ * saying why, unless it answers `want`. Returns the run's duration (ns).
+ */
+static __u32 run_checked(bool xdp, struct bpf_test_run_opts *t, struct xdp_md *xmd,
+			 struct __sk_buff *skb, uint32_t want, const char *what)
+{
+	t->ctx_in = xdp ? (void *)xmd : (void *)skb;
+	t->ctx_size_in = xdp ? sizeof(*xmd) : sizeof(*skb);
+	if (bpf_prog_test_run_opts(nfo_dp_prog_fd(dp, xdp), t)) {
+		perror("BPF_PROG_TEST_RUN");
+		exit(1);
+	}
+	if (t->retval != want) {
+		fprintf(stderr, "%sunexpected verdict %u (want %u)\n", what, t->retval, want);
+		why();
+		exit(1);
+	}
+	return t->duration;
+}
+
 /* Median of `runs` test runs of `repeat` repetitions: ns per packet. */
 static double measure(bool xdp, uint32_t ifindex, const uint8_t *pkt, size_t len, int repeat,
 		      int runs, uint32_t want)
@@ -213,18 +234,7 @@ static double measure(bool xdp, uint32_t ifindex, const uint8_t *pkt, size_t len
 			    .data_out = out, .data_size_out = sizeof(out), .repeat = repeat);
 
 		xmd.data_end = len;
-		t.ctx_in = xdp ? (void *)&xmd : (void *)&skb;
-		t.ctx_size_in = xdp ? sizeof(xmd) : sizeof(skb);
-		if (bpf_prog_test_run_opts(nfo_dp_prog_fd(dp, xdp), &t)) {
-			perror("BPF_PROG_TEST_RUN");
-			exit(1);
-		}
-		if (t.retval != want) {
-			fprintf(stderr, "unexpected verdict %u (want %u)\n", t.retval, want);
-			why();
-			exit(1);
-		}
-		d[i] = t.duration;
+		d[i] = run_checked(xdp, &t, &xmd, &skb, want, "");
 	}
 	qsort(d, runs, sizeof(*d), cmp_u32);
 	med = d[runs / 2];
@@ -287,6 +297,7 @@ static double measure_many(bool xdp, uint32_t lan, const uint8_t *lan_mac, int n
 	struct __sk_buff skb = { .ifindex = lan };
 	struct xdp_md xmd = { .ingress_ifindex = lan, .data_end = 64 };
 	double med;
+	__u32 dur;
 	int i;
 
 	for (i = 0; i < n; i++) {
@@ -329,19 +340,9 @@ static double measure_many(bool xdp, uint32_t lan, const uint8_t *lan_mac, int n
 		p[40] = c >> 8;
 		p[41] = c;
 		t.data_in = p;
-		t.ctx_in = xdp ? (void *)&xmd : (void *)&skb;
-		t.ctx_size_in = xdp ? sizeof(xmd) : sizeof(skb);
-		if (bpf_prog_test_run_opts(nfo_dp_prog_fd(dp, xdp), &t)) {
-			perror("BPF_PROG_TEST_RUN");
-			exit(1);
-		}
-		if (t.retval != want) {
-			fprintf(stderr, "many flows: unexpected verdict %u (want %u)\n", t.retval, want);
-			why();
-			exit(1);
-		}
+		dur = run_checked(xdp, &t, &xmd, &skb, want, "many flows: ");
 		if (i >= 0)
-			d[i] = t.duration;
+			d[i] = dur;
 	}
 	qsort(d, runs, sizeof(*d), cmp_u32);
 	med = d[runs / 2];
