@@ -107,6 +107,13 @@ struct intake_state {
 	uint64_t dump_admitted; /* offloaded_total when it started */
 	uint64_t dump_handbacks; /* the others' full hand-backs when it started */
 	/*
+	 * Conntrack event losses (each voids a running dump: the touches of
+	 * the lost events are missing, so it may deliver a connection older
+	 * than a change it no longer hears of), and their count when the
+	 * dump in progress started.
+	 */
+	uint64_t ev_losses, dump_ev_losses;
+	/*
 	 * After the dump: the walk of the table for what it no longer
 	 * reported (gone), in steps between events like the dump itself.
 	 */

@@ -11,6 +11,7 @@
 #include "ctx.h"
 #include "ctreq.h"
 #include "gc.h"
+#include "intake.h"
 
 static const char *const evict_names[] = {
 #define X(e, label) label,
@@ -53,6 +54,8 @@ void evict(struct daemon *d, struct nfo_conn *c, enum evict_why why, uint32_t id
 		ct_flush_if_full(d);
 		nfo_flow_offload_fixup_ct(&d->ctreq.ct_batch, how, &c->orig, c->zone, c->tcp_state,
 					  c->assured, idle_s, d->cfg->mark);
+		if (how == NFO_FIXUP_REJUDGE || how == NFO_FIXUP_CLOSING)
+			intake_marks_cleared(d, &c->orig, c->zone);
 	}
 	if (nfo_log_get_level() >= NFO_LOG_DEBUG)
 		pr_debug("evict (%s): %s", evict_names[why], tuple_str(&c->orig, buf, sizeof(buf)));

@@ -132,6 +132,7 @@ static bool distrust_netlink_mark(struct daemon *d, uint32_t portid, const struc
 			 tuple_str(&ct->orig, buf, sizeof(buf)));
 	ct_flush_if_full(d);
 	nfo_ct_req_update(&d->ctreq.ct_batch, &ct->orig, ct->zone, &u);
+	intake_marks_cleared(d, &ct->orig, ct->zone);
 	return true;
 }
 
@@ -169,10 +170,26 @@ static uint64_t handbacks(const struct daemon *d)
 	return d->gc.evict_alls + d->rs.second_passes;
 }
 
-/* Overtaken by a full hand-back: what it still delivers was marked before. */
+/*
+ * Overtaken by a full hand-back (what it still delivers was marked before),
+ * or by lost events (what it still delivers may be older than a change whose
+ * event was lost: a mark cleared, the connection then admitted again).
+ */
 static bool dump_void(const struct daemon *d)
 {
-	return handbacks(d) != d->in.dump_handbacks;
+	return handbacks(d) != d->in.dump_handbacks || d->in.ev_losses != d->in.dump_ev_losses;
+}
+
+/*
+ * This daemon cleared the marks of a connection (it left the fast path to be
+ * judged again): a dump running now may have read it before, still marked,
+ * and must not admit it again. Its event says the same, but later (the
+ * dump's entries can be read first) or never (lost in a burst: the idle
+ * checks of many connections at once).
+ */
+void intake_marks_cleared(struct daemon *d, const struct nfo_tuple *orig, uint16_t zone)
+{
+	nfo_ctdump_touch(&d->in.dump, orig, zone);
 }
 
 static int dump_cb(unsigned int idx, const struct nlmsghdr *nlh, int err, void *arg)
@@ -237,12 +254,13 @@ static void resync_done(struct daemon *d)
 		d->in.swept_gone ? ", some were gone" : "");
 }
 
-/* A dump overtaken by a full hand-back: its word on what is gone is void. */
+/* A dump overtaken by a full hand-back or a loss: its word on what is gone is void. */
 static void resync_void(struct daemon *d)
 {
-	pr_info("conntrack %s overtaken by a ruleset or device change after %llu entries; "
-		"dumping again",
-		d->in.dump_why, (unsigned long long)d->in.dumped);
+	pr_info("conntrack %s overtaken by %s after %llu entries; dumping again", d->in.dump_why,
+		d->in.ev_losses != d->in.dump_ev_losses ? "lost conntrack events"
+							: "a ruleset or device change",
+		(unsigned long long)d->in.dumped);
 	d->in.sweeping = false;
 	d->in.resync_due = true;
 }
@@ -367,6 +385,7 @@ static int resync(struct daemon *d, const char *why)
 	d->in.dumped = 0;
 	d->in.dump_why = why;
 	d->in.dump_handbacks = handbacks(d);
+	d->in.dump_ev_losses = d->in.ev_losses;
 	d->in.dump_admitted = d->st.offloaded_total;
 	d->in.bg_next_ns = 0;
 	/* Events lost from here on need another dump: this one may miss them. */
@@ -441,6 +460,7 @@ void read_ct_events(struct daemon *d)
 	}
 	if (n == -ENOBUFS) {
 		d->st.events_lost++;
+		d->in.ev_losses++;
 		grow_ct_ev_buf(d);
 		if (!d->in.resync_due)
 			pr_warn("conntrack events lost (receive buffer full); resyncing");

@@ -19,6 +19,7 @@ int64_t intake_bg_wait_ns(const struct daemon *d);
 void read_nflog(struct daemon *d);
 void intake_tick(struct daemon *d);
 void intake_resync_soon(struct daemon *d);
+void intake_marks_cleared(struct daemon *d, const struct nfo_tuple *orig, uint16_t zone);
 int intake_open(struct daemon *d);
 int intake_open_nflog(struct daemon *d);
 void intake_started(struct daemon *d);

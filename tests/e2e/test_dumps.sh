@@ -87,4 +87,59 @@ check "... and intact throughout ($(cat "$TMP/rr"))" grep -q "600/600 replies in
 
 nfo_stop
 check "nothing left behind" nothing_left
+
+# --- Idle hand-backs during a dump ------------------------------------------------
+# Connections that go idle together go back to the ruleset together: the
+# daemon clears their marks. A dump that started in the same tick had read
+# some of them before, still marked, and admitted them again: offloaded
+# without the ruleset's marks until their events (read after the dump's
+# entries) evicted them, or, when those events were lost in the burst (a
+# small event buffer), until the resync after the loss: the chaos test's
+# "stale flow". The daemon notes what it hands back itself, and a dump that
+# lost events meanwhile is run again.
+# A dump starts at every tick (SIGUSR1 every 0.1 s) while they go idle. They
+# send nothing then, so nothing can mark them again: each is admitted once.
+sexec $TRAFFIC udp-echo 9 &
+wait_for 5 sh -c "ip netns exec $S ss -Hlun 'sport = :9' | grep -q ."
+K=500
+NFO_IDLE=2 nfo_start --mode tc --event-buffer 4096 || exit 1
+cexec $PY - $SERVER4 $K <<'PY' &
+import socket, sys, time
+socks = []
+for i in range(int(sys.argv[2])):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(('0.0.0.0', 43000 + i))
+    s.setblocking(False)
+    socks.append(s)
+end = time.time() + 1.5
+while time.time() < end:
+    for s in socks:
+        s.sendto(b'z' * 32, (sys.argv[1], 9))
+    time.sleep(0.1)
+    for s in socks:
+        try:
+            s.recv(64)
+        except BlockingIOError:
+            pass
+PY
+load=$!
+check "$K connections offloaded" wait_for 5 port_flows 9 $K
+wait $load
+nl0=$(wc -l <"$NFO_LOG")
+( for _ in $(seq 60); do kill -USR1 "$NFO_PID" 2>/dev/null; sleep 0.1; done ) &
+sig=$!
+counts=()
+for _ in $(seq 100); do counts+=("$(flows_matching --port 9)"); sleep 0.03; done
+wait $sig
+say "# offloaded connections of port 9 while they went idle (changes): $(printf '%s\n' "${counts[@]}" | uniq | tr '\n' ' ')"
+since | grep -c 'conntrack events lost' | sed 's/^/# event losses meanwhile: /'
+check "dumps ran while they went idle ($(since | grep -c 'conntrack resync: ') ended)" \
+	test "$(since | grep -c 'conntrack resync: ')" -ge 3
+check "... all of them left" wait_for 3 port_flows 9 0
+sleep 1.2 # the status the daemon publishes each second
+admitted=$(nfo status -j | $PY -c 'import json, sys; print(json.load(sys.stdin)["flows"]["offloaded_total"])')
+check "each was admitted once, none again from a dump after it left ($admitted admissions)" \
+	test "$admitted" -eq $K
+nfo_stop
+check "nothing left behind" nothing_left
 nfo_done
