@@ -114,25 +114,7 @@ for _ in range(3):
 PY
 }
 full_table_load() { # 48 UDP connections for a table of 32, busy for $1 seconds
-	cexec $PY - $SERVER4 "$1" <<'PY'
-import socket, sys, time
-socks = []
-for i in range(48):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(('0.0.0.0', 42000 + i))
-    s.setblocking(False)
-    socks.append(s)
-end = time.time() + float(sys.argv[2])
-while time.time() < end:
-    for s in socks:
-        s.sendto(b'y' * 32, (sys.argv[1], 7))
-    time.sleep(0.1)
-    for s in socks:
-        try:
-            s.recv(64)
-        except BlockingIOError:
-            pass
-PY
+	cexec $TRAFFIC udp-load $SERVER4 7 42000 48 "$1"
 }
 f_event_flood() { # 3,000 new conntrack entries at once for an 8 KiB event buffer
 	cexec $PY - $SERVER4 <<'PY'

@@ -103,25 +103,7 @@ sexec $TRAFFIC udp-echo 9 &
 wait_for 5 sh -c "ip netns exec $S ss -Hlun 'sport = :9' | grep -q ."
 K=500
 NFO_IDLE=2 nfo_start --mode tc --event-buffer 4096 || exit 1
-cexec $PY - $SERVER4 $K <<'PY' &
-import socket, sys, time
-socks = []
-for i in range(int(sys.argv[2])):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(('0.0.0.0', 43000 + i))
-    s.setblocking(False)
-    socks.append(s)
-end = time.time() + 1.5
-while time.time() < end:
-    for s in socks:
-        s.sendto(b'z' * 32, (sys.argv[1], 9))
-    time.sleep(0.1)
-    for s in socks:
-        try:
-            s.recv(64)
-        except BlockingIOError:
-            pass
-PY
+cexec $TRAFFIC udp-load $SERVER4 9 43000 $K 1.5 &
 load=$!
 check "$K connections offloaded" wait_for 5 port_flows 9 $K
 wait $load

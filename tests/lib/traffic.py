@@ -480,6 +480,29 @@ def udp_open(a):
     return 0 if not want else 1
 
 
+def udp_load(a):
+    """COUNT UDP connections (source ports SPORT0...), one datagram each every
+    0.1 s for SECONDS, replies read and dropped: many live connections that
+    go idle together when it ends."""
+    socks = []
+    for i in range(a.count):
+        s = socket.socket(family(a.host), socket.SOCK_DGRAM)
+        s.bind((anyaddr(family(a.host)), a.sport0 + i))
+        s.setblocking(False)
+        socks.append(s)
+    end = time.monotonic() + a.seconds
+    while time.monotonic() < end:
+        for s in socks:
+            s.sendto(b'y' * 32, (a.host, a.port))
+        time.sleep(0.1)
+        for s in socks:
+            try:
+                s.recv(64)
+            except BlockingIOError:
+                pass
+    return 0
+
+
 # --- gap: loss and the longest delivery gap of a paced UDP stream --------------
 #
 #   gap recv PORT SECS [--ipv6]       answer the first datagram only, then
@@ -697,6 +720,12 @@ def main():
     x.add_argument('dst')
     x.add_argument('sports')
     x.add_argument('dports')
+    x = sub.add_parser('udp-load')
+    x.add_argument('host')
+    x.add_argument('port', type=int)
+    x.add_argument('sport0', type=int)
+    x.add_argument('count', type=int)
+    x.add_argument('seconds', type=float)
     x = sub.add_parser('tcp-send')
     x.add_argument('host')
     x.add_argument('port', type=int)
@@ -750,7 +779,7 @@ def main():
     return {'udp-echo': udp_echo, 'udp-rr': udp_rr, 'udp-stream': udp_stream,
             'udp-sink': udp_sink, 'tcp-echo': tcp_echo, 'tcp-many': tcp_many,
             'tcp-send': tcp_send, 'tcp-recv': tcp_recv, 'serve': serve,
-            'client': client, 'udp-open': udp_open, 'gap': gap,
+            'client': client, 'udp-open': udp_open, 'udp-load': udp_load, 'gap': gap,
             'oneway': oneway}[a.cmd](a)
 
 
