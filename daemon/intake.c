@@ -4,6 +4,7 @@
  * answers, full resyncs; it decides what is admitted or evicted.
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <netinet/in.h>
@@ -343,11 +344,23 @@ static int resync_finish(struct daemon *d, int err)
 
 /*
  * Read a slice of the dump in progress: a few milliseconds' worth, or until
- * 32 admissions are queued, then the event loop reads events again. New
- * offloads never wait for a whole dump.
+ * 32 admissions are queued, or until a conntrack event or a mark
+ * notification is waiting, then the event loop reads events again. New
+ * offloads never wait for a whole dump, nor for the rest of a slice: at
+ * most for the read under way (about 85 entries).
  */
 #define DUMP_SLICE_NS 2000000ULL
 #define DUMP_SLICE_ADMISSIONS 32
+
+static bool events_waiting(struct daemon *d)
+{
+	struct pollfd p[2] = {
+		{ .fd = nfo_nl_fd(&d->in.ct_ev), .events = POLLIN },
+		{ .fd = nfo_nl_fd(&d->in.nflog), .events = POLLIN },
+	};
+
+	return poll(p, 2, 0) > 0;
+}
 
 void intake_dump_slice(struct daemon *d)
 {
@@ -361,7 +374,7 @@ void intake_dump_slice(struct daemon *d)
 	do
 		n = nfo_ctdump_read(&d->in.dump, dump_cb, d);
 	while (n >= 0 && d->in.dump.running && d->adm.npend < DUMP_SLICE_ADMISSIONS &&
-	       mono_now_ns() - t0 < DUMP_SLICE_NS);
+	       mono_now_ns() - t0 < DUMP_SLICE_NS && !events_waiting(d));
 	intake_settle(d);
 	cpu0 = nfo_ctdump_cpu_ns() - cpu0;
 	nfo_ctdump_slice(&d->in.dump, mono_now_ns() - t0, cpu0);
