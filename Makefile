@@ -49,7 +49,8 @@ SKEL        := $(BUILD)/nfo_fastpath.skel.h
 BIN         := $(BUILD)/nft-offload
 # Every tests/unit/*_test.c is a unit test program (tests/unit/run.sh runs them all).
 UNIT_BINS   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/*_test.c))
-TEST_BINS   := $(BUILD)/tests/fastpath_test $(UNIT_BINS)
+# The BPF layer also runs the benchmark's BPF_PROG_TEST_RUN harness (each run checks its verdicts).
+TEST_BINS   := $(BUILD)/tests/fastpath_test $(BUILD)/bench/test_run_bench $(UNIT_BINS)
 # What the e2e tests run beside the daemon: conntrack entries in bulk (test_dumps).
 E2E_BINS    := $(BUILD)/bench/ct_flood
 

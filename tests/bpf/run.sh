@@ -24,3 +24,10 @@ ip -n "$NS" -batch "$TMP/setup.batch"
 ip -n "$NS" -6 -batch "$TMP/setup6.batch"
 ip netns exec "$NS" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
 ip netns exec "$NS" "$BUILD/tests/fastpath_test" "$TMP/vectors" --fuzz "$FUZZ" ${SEED:+--seed $SEED}
+# The benchmark's cost harness checks the verdict of every run it times: with
+# and without the policy rules (TRB_RULES=1), a short run must forward.
+for rules in 0 1; do
+	TRB_RULES=$rules bench/test_run.sh 200 >"$TMP/trb.out" 2>&1 ||
+		{ echo "bench/test_run.sh (TRB_RULES=$rules) failed:"; cat "$TMP/trb.out"; exit 1; }
+	echo "ok - bench/test_run.sh TRB_RULES=$rules: $(grep -c '^| XDP\|^| tc' "$TMP/trb.out") entry points timed"
+done
