@@ -533,6 +533,12 @@ def cp_section(meta, out):
                      (1000 / float(m("probe_rate") or 1)),
                      "%s connections: max %s ms, p50 %s ms, p99 %s ms; %s not offloaded within 10 s" %
                      tuple(pw)))
+    iw = (m("cp_idle_wait") or "").split()
+    if len(iw) == 5:
+        rows.append(("the same probe just before, with no dump running (the reference: the "
+                     "daemon's wake-up, the map write, the probe's polling)",
+                     "%s connections: max %s ms, p50 %s ms, p99 %s ms; %s not offloaded within 10 s" %
+                     tuple(iw)))
     rss0, rss1 = int(m("cp_rss0_kb") or 0), int(m("cp_rss1_kb") or 0)
     rows.append(("daemon RSS", "%d kB -> %d kB (%.0f bytes per offloaded connection)" %
                  (rss0, rss1, (rss1 - rss0) * 1024 / held if held else 0)))
@@ -563,7 +569,10 @@ def cp_section(meta, out):
     if len(pw) == 5:
         mx = float(pw[1])
         issue("longest admission wait while a full dump of %s connections runs" %
-              (cu[0] if len(cu) == 2 else "?"), "%.1f ms" % mx, "<= 10 ms",
+              (cu[0] if len(cu) == 2 else "?"),
+              "%.1f ms (p99 %.1f ms; no dump: max %.1f, p99 %.1f ms)" %
+              (mx, float(pw[3]), float(iw[1]), float(iw[3]))
+              if len(iw) == 5 else "%.1f ms (p99 %.1f ms)" % (mx, float(pw[3])), "<= 10 ms",
               mx <= 10 and pw[4] == "0")
     out.append("| metric | value |")
     out.append("|---|---|")

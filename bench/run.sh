@@ -1090,6 +1090,14 @@ phase_cp() {
 	# arrive one at a time, PROBE_RATE a second, and each one's wait from
 	# its creation to its map entry is measured (ct_flood --probe).
 	lanidx=$(ip -n "$R" -j link show lan0 | jq '.[0].ifindex')
+	# The reference first: the same probe with no dump running (what a new
+	# connection waits on this machine anyway: the daemon's wake-up, the
+	# map write, the probe's own polling).
+	rexec timeout $((PROBE_S + 60)) "$BIN/ct_flood" --timeout 3600 --probe "$PIN" --ifindex "$lanidx" \
+		--rate "$PROBE_RATE" --first "$((flows + 1000 + 2 * PROBE_RATE * PROBE_S))" \
+		$((PROBE_RATE * PROBE_S)) >"$TMP/probe-idle.out" 2>"$TMP/probe.err" ||
+		say "  admission probe without a dump: $(cat "$TMP/probe.err")"
+	meta cp_idle_wait "$(cat "$TMP/probe-idle.out")"
 	rexec timeout $((PROBE_S + 60)) "$BIN/ct_flood" --timeout 3600 --probe "$PIN" --ifindex "$lanidx" \
 		--rate "$PROBE_RATE" --first "$((flows + 1000))" $((PROBE_RATE * PROBE_S)) \
 		>"$TMP/probe.out" 2>"$TMP/probe.err" &

@@ -165,6 +165,17 @@ class ControlPlaneGoals(unittest.TestCase):
         v = self.verdicts(self.meta(cp_dump_wait="600 1.0 0.1 0.5 2"))
         self.assertFalse(v[3])
 
+    def test_wait_beside_its_reference(self):
+        # The probe without a dump is shown beside the goal's figure; the
+        # verdict stays the dump's own.
+        report.ISSUE.clear()
+        report.cp_section(self.meta(cp_dump_wait="600 12.0 0.2 3.9 0",
+                                    cp_idle_wait="600 6.5 0.2 3.1 0"), [])
+        what, measured, _, ok = report.ISSUE[-1]
+        self.assertIn("full dump", what)
+        self.assertEqual(measured, "12.0 ms (p99 3.9 ms; no dump: max 6.5, p99 3.1 ms)")
+        self.assertFalse(ok)
+
 
 if __name__ == "__main__":
     unittest.main()
