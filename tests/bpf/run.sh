@@ -27,7 +27,7 @@ ip netns exec "$NS" "$BUILD/tests/fastpath_test" "$TMP/vectors" --fuzz "$FUZZ" $
 # The benchmark's cost harness checks the verdict of every run it times: with
 # and without the policy rules (TRB_RULES=1), a short run must forward.
 for rules in 0 1; do
-	TRB_RULES=$rules bench/test_run.sh 200 >"$TMP/trb.out" 2>&1 ||
+	TRB_RULES=$rules TRB_BINS="$BUILD/bench/test_run_bench" bench/test_run.sh 200 >"$TMP/trb.out" 2>&1 ||
 		{ echo "bench/test_run.sh (TRB_RULES=$rules) failed:"; cat "$TMP/trb.out"; exit 1; }
 	echo "ok - bench/test_run.sh TRB_RULES=$rules: $(grep -c '^| XDP\|^| tc' "$TMP/trb.out") entry points timed"
 done
