@@ -37,6 +37,7 @@
 #include <linux/bpf.h>
 
 #include "dp_bpf.h"
+#include "flowmem.h"
 #include "log.h"
 
 static struct nfo_dp *dp;
@@ -175,6 +176,13 @@ static size_t build6(uint8_t *pkt, const uint8_t *dmac, const char *src, const c
 static int cmp_u32(const void *a, const void *b)
 {
 	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
 
 	return x < y ? -1 : x > y;
 }
@@ -358,10 +366,78 @@ static int flows_clear_cb(uint8_t family, const union nfo_key *key, const struct
 	return 0;
 }
 
+#define SIZE_FLOWS 1000
+
 /*
- *   test_run_bench [RUNS [MANY]]
+ * The flow table's size: every packet reads a bucket, and the bucket array
+ * (16 bytes per entry, rounded up to a power of two) of a larger table
+ * spreads the same flows over more memory. The same SIZE_FLOWS flows, single
+ * runs round-robin, in a table loaded again with each capacity, against one
+ * flow in that table; the sizes interleaved, three rounds, the median kept.
+ */
+static void size_figure(struct nfo_dp_opts *opts, const char *list, int runs, uint8_t *lan_mac,
+			uint8_t *wan_mac)
+{
+	enum { ROUNDS = 3, MAXS = 8 };
+	double one[MAXS][2][ROUNDS], many[MAXS][2][ROUNDS];
+	unsigned long long cap[MAXS];
+	char *copy = strdup(list), *tok, *save = NULL;
+	int n = 0, r, i, x;
+
+	for (tok = strtok_r(copy, ", ", &save); tok && n < MAXS; tok = strtok_r(NULL, ", ", &save))
+		cap[n++] = strtoull(tok, NULL, 0);
+	free(copy);
+	for (r = 0; r < ROUNDS; r++) {
+		for (i = 0; i < n; i++) {
+			uint32_t lan;
+
+			nfo_dp_close(dp);
+			opts->flow_capacity = cap[i];
+			if (nfo_dp_load(opts, &dp)) {
+				fprintf(stderr, "cannot load a table for %llu connections\n", cap[i]);
+				exit(2);
+			}
+			lan = dev_setup("lan0", 1, lan_mac);
+			dev_setup("wan0", 2, wan_mac);
+			for (x = 0; x < 2; x++) {
+				uint32_t redirect = x == 0 ? XDP_REDIRECT : 7;
+
+				nfo_dp_flow_foreach(dp, AF_INET, flows_clear_cb, NULL);
+				one[i][x][r] = measure_many(x == 0, lan, lan_mac, 1, runs * 5, redirect);
+				nfo_dp_flow_foreach(dp, AF_INET, flows_clear_cb, NULL);
+				many[i][x][r] =
+					measure_many(x == 0, lan, lan_mac, SIZE_FLOWS, runs * 5, redirect);
+			}
+		}
+	}
+	printf("\nTable size: single runs round-robin over %d flows (median of %d, the median "
+	       "of %d rounds, sizes interleaved) against one flow in the same table, ns:\n\n",
+	       SIZE_FLOWS, runs * 5, ROUNDS);
+	printf("| capacity (connections per family) | bucket array per family | XDP: 1 flow | XDP: "
+	       "%d flows | tc: 1 flow | tc: %d flows |\n|---|---|---|---|---|---|\n",
+	       SIZE_FLOWS, SIZE_FLOWS);
+	for (i = 0; i < n; i++) {
+		char mem[32];
+		double v[2][2];
+
+		for (x = 0; x < 2; x++) {
+			qsort(one[i][x], ROUNDS, sizeof(double), cmp_double);
+			qsort(many[i][x], ROUNDS, sizeof(double), cmp_double);
+			v[x][0] = one[i][x][ROUNDS / 2];
+			v[x][1] = many[i][x][ROUNDS / 2];
+		}
+		printf("| %llu | %s | %.0f | %.0f | %.0f | %.0f |\n", cap[i],
+		       nfo_bytes_str(nfo_flows_reserved_bytes(cap[i]) / 2, mem, sizeof(mem)),
+		       v[0][0], v[0][1], v[1][0], v[1][1]);
+	}
+}
+
+/*
+ *   test_run_bench [RUNS [MANY [SIZES]]]
  * RUNS: test runs per figure (2000); MANY: flows of the many-flows figure
- * (100000; 0 leaves it out).
+ * (100000; 0 leaves it out); SIZES: flow table capacities, in connections per
+ * family, for the table-size figure (round-robin over SIZE_FLOWS flows in a
+ * table loaded with each capacity; "16384,262144,1048576"; "" leaves it out).
  */
 int main(int argc, char **argv)
 {
@@ -373,6 +449,7 @@ int main(int argc, char **argv)
 	uint32_t lan;
 	int runs = argc > 1 ? atoi(argv[1]) : 2000;
 	int many = argc > 2 ? atoi(argv[2]) : 100000;
+	const char *sizes = argc > 3 ? argv[3] : "16384,262144,1048576";
 	double h[2], th[2], h6[2], th6[2], h1[2], hl[2], m[2], t1[2], tp1[2], one[2] = {}, mn[2] = {};
 	char sz[2][160];
 	int x;
@@ -478,7 +555,8 @@ int main(int argc, char **argv)
 			       "%.0f ns.\n",
 			       runs * 10, one[0], one[1], many, mn[0], mn[1]);
 	}
-	(void)wan_mac;
+	if (sizes && *sizes)
+		size_figure(&opts, sizes, runs, lan_mac, wan_mac);
 	nfo_dp_close(dp);
 	return 0;
 }
