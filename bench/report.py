@@ -149,12 +149,21 @@ def med(s):
     return None if s is None else s[0]
 
 
+def capacity_note(meta):
+    """The flow table nft-offload ran with, where the run recorded it."""
+    cap = meta.get("flow_capacity_default")
+    if not cap:
+        return ""
+    return (" nft-offload's flow table: its default size, conntrack's limit "
+            "(%s connections per family)." % "{:,}".format(int(cap)))
+
+
 def udp_section(d, meta, out):
     rules = meta["rules"].split()
     flows = meta["main_flows"]
     out.append("## 1. 64-byte UDP forwarding rate vs. ruleset size (%s flows)\n" % flows)
     out.append("Packets/s at the sink, kpps: median [min-max] of %s repetitions of %ss, "
-               "configurations interleaved.\n" % (meta["reps"], meta["interval"]))
+               "configurations interleaved.%s\n" % (meta["reps"], meta["interval"], capacity_note(meta)))
     out.append("| configuration | " + " | ".join("N=%s" % n for n in rules) + " |")
     out.append("|---|" + "---|" * len(rules))
     for cfg in ("kernel", "tc", "xdp"):
@@ -278,7 +287,9 @@ def scale_section(d, meta, out):
     out.append("## 2. Flow-count scaling (N=%s rules)\n" % n)
     out.append("kpps, median [min-max] of %s repetitions. \"1000+1M\": 1000 active flows with "
                "%s dummy entries added to the flow map (tuples that never match, on an ingress "
-               "ifindex without traffic).\n" % (meta["scale_reps"], meta.get("dummy", "1000000")))
+               "ifindex without traffic), in a table for 1M connections (--flows 1M); the other "
+               "columns: the default table.%s\n" % (meta["scale_reps"], meta.get("dummy", "1000000"),
+                                                  capacity_note(meta)))
     out.append("| configuration | " + " | ".join("%s flow%s" % (f, "" if f == "1" else "s")
                                                   for f in cols) + " |")
     out.append("|---|" + "---|" * len(cols))

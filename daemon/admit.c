@@ -10,6 +10,8 @@
 #include <netinet/in.h>
 #include "admission.h"
 #include "bridge.h"
+#include "instance.h"
+#include "flowmem.h"
 #include "log.h"
 
 #include "ctx.h"
@@ -68,6 +70,45 @@ static void wait_for_room(struct daemon *d, const struct nfo_tuple *orig, uint16
 			(unsigned long long)nfo_dp_flow_capacity(d->dp),
 			(unsigned long long)d->waitq.count);
 	}
+}
+
+/* Where the capacity came from, for the start's log line (flows not set). */
+const char *admit_capacity_origin(struct daemon *d)
+{
+	uint64_t cap = nfo_dp_flow_capacity(d->dp);
+
+	if (d->adm.ct_limit <= 0 && cap == NFO_DEFAULT_FLOWS)
+		return " (the default: conntrack's limit unknown or none)";
+	if (d->adm.ct_limit > 0 && cap == (uint64_t)d->adm.ct_limit)
+		return " (conntrack's limit)";
+	if (d->adm.ct_limit > 0 && cap == NFO_MIN_FLOWS && d->adm.ct_limit < (long long)cap)
+		return " (the least default; conntrack's limit is lower)";
+	return "";
+}
+
+/*
+ * flows not set: the table was sized to conntrack's limit. If the limit is
+ * raised later, conntrack may hold connections the table has no room for;
+ * the table cannot grow while it runs. Say so once per new limit.
+ */
+void admit_watch_ct_limit(struct daemon *d)
+{
+	long long limit;
+
+	if (d->cfg->flows)
+		return;
+	limit = nfo_ct_limit();
+	if (limit < 0 || limit == d->adm.ct_limit)
+		return;
+	if (limit == 0 || (uint64_t)limit > nfo_dp_flow_capacity(d->dp))
+		pr_warn("conntrack's limit (net.netfilter.nf_conntrack_max) is now %lld%s, above "
+			"the flow table's capacity of %llu connections per family: connections "
+			"beyond it stay on the kernel path. Restart nft-offload to size the table "
+			"again (a table kept with --keep-on-exit keeps its size until 'nft-offload "
+			"stop'), or set 'flows'",
+			limit, limit ? "" : " (no limit)",
+			(unsigned long long)nfo_dp_flow_capacity(d->dp));
+	d->adm.ct_limit = limit;
 }
 
 /* The conntrack entry is gone or no longer marked: stop waiting for it. */

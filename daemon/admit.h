@@ -17,6 +17,8 @@ void queue_admission(struct daemon *d, const struct nfo_ct *ct, uint64_t rx_ns);
 void forget_pending(struct daemon *d, const struct nfo_ct *ct);
 void process_pending(struct daemon *d);
 void admit_report(struct daemon *d);
+const char *admit_capacity_origin(struct daemon *d);
+void admit_watch_ct_limit(struct daemon *d);
 int admit_open(struct daemon *d);
 void admit_close(struct daemon *d);
 

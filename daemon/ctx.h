@@ -151,6 +151,8 @@ struct admit_state {
 	uint64_t skip_devices, skip_conntrack, skip_logged; /* admissions dropped */
 	uint64_t skip_keptoff; /* admissions refused: netdev chain or xfrm policy */
 	uint64_t last_full_warn;
+	/* flows by default: conntrack's limit when the table was sized, then as last seen */
+	long long ct_limit;
 	uint64_t update_failures; /* batches of conntrack updates that failed */
 };
 

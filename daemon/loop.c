@@ -54,6 +54,7 @@ static void tick(struct daemon *d)
 		refresh_xdp_tx(d);
 	if (ticks % 5 == 0)
 		watch_owners(d);
+	admit_watch_ct_limit(d);
 	admit_report(d);
 	policy_report(d);
 	publish_state(d);
@@ -431,6 +432,11 @@ static int start(struct daemon *d, bool had_pins)
 	struct nfo_dp_summary dps;
 	int i, err;
 
+	if (!dopts.flow_capacity) {
+		d->adm.ct_limit = nfo_ct_limit();
+		dopts.flow_capacity = nfo_flows_for_ct_limit(d->adm.ct_limit);
+	}
+
 	if (nfo_dp_load(&dopts, &d->dp))
 		return -1;
 	if (open_sockets(d) || nfo_flowtable_init(&d->tab) || nfo_waitq_init(&d->waitq))
@@ -604,9 +610,9 @@ int nfo_daemon_run(struct nfo_config *cfg)
 	intake_started(d);
 	publish_state(d);
 	pr_info("running: %d devices, ct mark 0x%08x, idle timeout %us, capacity %llu "
-		"connections per family (%s of kernel memory reserved)",
+		"connections per family%s (%s of kernel memory reserved)",
 		d->dv.ndevs, cfg->mark, cfg->idle_timeout, (unsigned long long)nfo_dp_flow_capacity(d->dp),
-		nfo_bytes_str(dps.reserved_bytes, mem, sizeof(mem)));
+		cfg->flows ? "" : admit_capacity_origin(d), nfo_bytes_str(dps.reserved_bytes, mem, sizeof(mem)));
 	sd_notify_ready();
 
 	event_loop(d);

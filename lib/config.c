@@ -390,18 +390,21 @@ const struct nfo_opt nfo_settings[] = {
 	},
 	{
 		.key = "flows", .metavar = "N", .type = NFO_T_UINT, .min = 16,
-		.max = NFO_MAX_FLOWS, .cmds = NFO_OPT_DAEMON, CFG(flows), .def = "1M",
+		.max = NFO_MAX_FLOWS, .cmds = NFO_OPT_DAEMON, CFG(flows),
 		/* tests/unit/config_test.c checks the figure against nfo_bytes_str(). */
 		.bad = "flows must be between 16 and 64M (the kernel's limit for its hash maps; "
 		       "64M reserves 4 GiB of kernel memory up front), not '%s'",
-		.help = "flow table capacity in connections per family",
+		.help = "flow table capacity in connections per family (default: conntrack's limit)",
 		.man = "Flow table capacity in connections per address family, 16 to 64M (the "
-		       "kernel refuses larger hash maps); k/M/G are powers of 1024. Each "
+		       "kernel refuses larger hash maps); k/M/G are powers of 1024. By default "
+		       "conntrack's limit (net.netfilter.nf_conntrack_max) when the daemon "
+		       "creates the table, at least 16k, or 1M if conntrack has no limit: "
+		       "conntrack never holds more. Each "
 		       "family's map reserves its bucket array when created: 32 bytes per "
 		       "connection of capacity rounded up to a power of two, for both families "
-		       "together 64 MiB for 1M, 4 GiB for 64M (\\fBstatus\\fR shows it); the "
-		       "entries themselves, about 350 bytes per offloaded connection, are "
-		       "allocated as connections come.",
+		       "together 16 MiB for 256k, 64 MiB for 1M, 4 GiB for 64M (\\fBstatus\\fR "
+		       "shows it); the entries themselves, about 350 bytes per offloaded "
+		       "connection, are allocated as connections come.",
 	},
 	{
 		.key = "on-exit", .lopt = "keep-on-exit", .flag_value = "keep",

@@ -14,6 +14,8 @@
 #include <stdint.h>
 
 #define NFO_MAX_FLOWS (64ULL << 20)
+/* The smallest default (conntrack's limit below it): 1 MiB of buckets. */
+#define NFO_MIN_FLOWS 16384ULL
 
 /* Kernel memory both flow maps reserve up front for this capacity. */
 uint64_t nfo_flows_reserved_bytes(uint64_t flows);

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "flowtable.h"
+#include "flowmem.h"
 #include "instance.h"
 #include "log.h"
 #include "nft.h"
@@ -100,6 +101,28 @@ bool nfo_ct_events_on(void)
 bool nfo_ct_events_revive(void)
 {
 	return events_sysctl(-1) == 0 && events_sysctl(1) == 1;
+}
+
+long long nfo_ct_limit(void)
+{
+	FILE *f = fopen("/proc/sys/net/netfilter/nf_conntrack_max", "r");
+	long long v = -1;
+
+	if (!f)
+		return -errno;
+	if (fscanf(f, "%lld", &v) != 1 || v < 0)
+		v = -EINVAL;
+	fclose(f);
+	return v;
+}
+
+uint64_t nfo_flows_for_ct_limit(long long limit)
+{
+	if (limit <= 0)
+		return NFO_DEFAULT_FLOWS; /* unknown, or 0: conntrack without a limit */
+	if ((unsigned long long)limit > NFO_MAX_FLOWS)
+		return NFO_MAX_FLOWS;
+	return (uint64_t)limit < NFO_MIN_FLOWS ? NFO_MIN_FLOWS : (uint64_t)limit;
 }
 
 void nfo_ct_events_restore(void)

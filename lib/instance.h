@@ -25,6 +25,20 @@ void nfo_ct_events_restore(void);
 bool nfo_ct_events_revive(void);
 
 /*
+ * The flow table's default capacity follows conntrack's limit
+ * (net.netfilter.nf_conntrack_max, host-wide, read-only in other namespaces):
+ * conntrack never holds more connections than that, so no offload ever waits
+ * for room, and a router whose conntrack holds 16k connections does not
+ * reserve the buckets of a million (64 MiB), nor pay per packet for a bucket
+ * array spread over that much memory. nfo_ct_limit: the limit, or -errno.
+ * nfo_flows_for_ct_limit: the capacity for a limit (< 0: unknown; 0: no
+ * limit), at least NFO_MIN_FLOWS, at most NFO_MAX_FLOWS; NFO_DEFAULT_FLOWS
+ * when the limit is unknown or absent.
+ */
+long long nfo_ct_limit(void);
+uint64_t nfo_flows_for_ct_limit(long long limit);
+
+/*
  * Remove every trace: programs from the devices in the slots map, flows
  * (handed back), the nft table, the pins. Safe to run twice.
  */

@@ -80,6 +80,8 @@ nfo_cleanup() {
 	# shellcheck disable=SC2086 # a list
 	net_cleanup "$C" "$C2" "$R" "$S" ${NFO_EXTRA_NS:-}
 	mountpoint -q "$TMP/bpf" && umount "$TMP/bpf"
+	# A test that raised conntrack's host-wide limit: the value before.
+	[ -z "${NFO_CT_MAX_RESTORE:-}" ] || sysctl -qw "net.netfilter.nf_conntrack_max=$NFO_CT_MAX_RESTORE"
 	# Run records of daemons that were killed rather than stopped (HA pair,
 	# KILL faults): they name this test's pin directories.
 	daemon_forget "$TMP"

@@ -35,6 +35,27 @@ check "while it runs, conntrack reports every new connection (nf_conntrack_event
 	test "$(rexec cat /proc/sys/net/netfilter/nf_conntrack_events)" = 1
 wait $rr
 
+# --- the table's size: conntrack's limit --------------------------------------
+# No --flows: the table holds what conntrack can (nf_conntrack_max, host-wide;
+# at least 16k, 1M without a limit), and says so when the limit rises above it.
+ct_max=$(cat /proc/sys/net/netfilter/nf_conntrack_max)
+want=$ct_max
+[ "$ct_max" -ge 16384 ] || want=16384
+[ "$ct_max" != 0 ] || want=1048576
+cap=$(nfo status -j | $PY -c 'import json,sys; print(json.load(sys.stdin)["flows"]["capacity"])')
+check "no flows set: capacity $cap per family, conntrack's limit $ct_max" test "$cap" = "$want"
+check "the start says where the capacity came from" grep -q "capacity $cap connections per family (conntrack's limit\|capacity $cap connections per family (the " "$NFO_LOG"
+if [ "$ct_max" != 0 ]; then
+	NFO_CT_MAX_RESTORE=$ct_max
+	sysctl -qw net.netfilter.nf_conntrack_max=$((cap + 1))
+	check "conntrack's limit raised above the capacity: the daemon says the table cannot hold it" \
+		wait_for 4 grep -q "conntrack's limit (net.netfilter.nf_conntrack_max) is now $((cap + 1)), above the flow table's capacity of $cap" "$NFO_LOG"
+	sleep 1.5
+	check "... once" test "$(grep -c "is now $((cap + 1)), above" "$NFO_LOG")" = 1
+	sysctl -qw net.netfilter.nf_conntrack_max="$ct_max"
+	NFO_CT_MAX_RESTORE=
+fi
+
 # --- the ruleset decides ----------------------------------------------------
 cexec $TRAFFIC udp-rr $SERVER4 7 3 --sport 40001 >/dev/null
 check "accepted UDP flow is offloaded" wait_for 3 flows_at_least 1

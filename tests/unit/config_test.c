@@ -19,6 +19,7 @@
 #include "config.h"
 #include "dataplane.h"
 #include "flowmem.h"
+#include "instance.h"
 #include "unit.h"
 
 
@@ -146,7 +147,18 @@ static void test_defaults(void)
 	       "the default mark's bits per direction");
 	expect(c.log_group == 40960, "log-group defaults to 40960");
 	expect(c.idle_timeout == 30 && c.ct_timeout == 86400, "timeouts default to 30s, 24h");
-	expect(c.flows == NFO_DEFAULT_FLOWS, "flows defaults to the BPF maps' own size");
+	expect(c.flows == 0, "flows is not set by default: the daemon sizes the table at start");
+	expect(nfo_flows_for_ct_limit(262144) == 262144 &&
+		       nfo_flows_for_ct_limit(1200000) == 1200000,
+	       "by default the table holds what conntrack's limit lets conntrack hold");
+	expect(nfo_flows_for_ct_limit(1000) == NFO_MIN_FLOWS, "at least %llu connections",
+	       NFO_MIN_FLOWS);
+	expect(nfo_flows_for_ct_limit(0) == NFO_DEFAULT_FLOWS &&
+		       nfo_flows_for_ct_limit(-ENOENT) == NFO_DEFAULT_FLOWS,
+	       "conntrack without a limit, or no limit to read: %u", NFO_DEFAULT_FLOWS);
+	expect(nfo_flows_for_ct_limit(1LL << 40) == NFO_MAX_FLOWS, "at most the kernel's 64M");
+	expect(nfo_ct_limit() != 0 || access("/proc/sys/net/netfilter/nf_conntrack_max", R_OK),
+	       "conntrack's limit is read");
 	expect(c.event_buffer == 16 << 20, "event-buffer defaults to 16M");
 	expect(c.metrics_interval == 15, "metrics-interval defaults to 15s");
 	expect(!strcmp(c.pin_dir, NFO_DEFAULT_PIN_DIR), "pin-dir defaults to %s",
