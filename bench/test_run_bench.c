@@ -394,19 +394,20 @@ static void size_figure(struct nfo_dp_opts *opts, const char *list, int runs, ui
 			nfo_dp_close(dp);
 			opts->flow_capacity = cap[i];
 			if (nfo_dp_load(opts, &dp)) {
-				fprintf(stderr, "cannot load a table for %llu connections\n", cap[i]);
+				fprintf(stderr, "cannot load a table for %llu connections\n",
+					cap[i]);
 				exit(2);
 			}
 			lan = dev_setup("lan0", 1, lan_mac);
 			dev_setup("wan0", 2, wan_mac);
 			for (x = 0; x < 2; x++) {
-				uint32_t redirect = x == 0 ? XDP_REDIRECT : 7;
+				uint32_t want = x == 0 ? XDP_REDIRECT : 7;
+				int k = runs * 5;
 
 				nfo_dp_flow_foreach(dp, AF_INET, flows_clear_cb, NULL);
-				one[i][x][r] = measure_many(x == 0, lan, lan_mac, 1, runs * 5, redirect);
+				one[i][x][r] = measure_many(x == 0, lan, lan_mac, 1, k, want);
 				nfo_dp_flow_foreach(dp, AF_INET, flows_clear_cb, NULL);
-				many[i][x][r] =
-					measure_many(x == 0, lan, lan_mac, SIZE_FLOWS, runs * 5, redirect);
+				many[i][x][r] = measure_many(x == 0, lan, lan_mac, SIZE_FLOWS, k, want);
 			}
 		}
 	}

@@ -612,7 +612,8 @@ int nfo_daemon_run(struct nfo_config *cfg)
 	pr_info("running: %d devices, ct mark 0x%08x, idle timeout %us, capacity %llu "
 		"connections per family%s (%s of kernel memory reserved)",
 		d->dv.ndevs, cfg->mark, cfg->idle_timeout, (unsigned long long)nfo_dp_flow_capacity(d->dp),
-		cfg->flows ? "" : admit_capacity_origin(d), nfo_bytes_str(dps.reserved_bytes, mem, sizeof(mem)));
+		cfg->flows ? "" : admit_capacity_origin(d),
+		nfo_bytes_str(dps.reserved_bytes, mem, sizeof(mem)));
 	sd_notify_ready();
 
 	event_loop(d);
