@@ -480,6 +480,9 @@ def cpu2_section(d, meta, out):
                   "%s (kernel without ruleset: %s)" % ("-" if s is None else "%.2f" % s[0],
                                                       "-" if ref is None else "%.2f" % ref[0]),
                   ">= 1.8", None if s is None else s[0] >= 1.8)
+    if meta.get("trafgen_gave_up"):
+        out.append("\nNot measured, because trafgen kept exiting (its socket's send buffer stayed "
+                   "full while the other CPU was busy): %s." % meta["trafgen_gave_up"])
     out.append("")
 
 

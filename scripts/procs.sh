@@ -2,12 +2,21 @@
 # shellcheck shell=bash
 # Stopping the processes the demo and the benchmark start. Source it.
 
-# stop_trafgen PID: trafgen ignores SIGTERM and forks a worker even with -P 1:
-# interrupt the parent and its children by PID, then kill what did not stop.
+# stop_trafgen PID [NETNS]: trafgen ignores SIGTERM and forks a worker even
+# with -P 1: interrupt the parent and its children by PID, then kill what did
+# not stop. With NETNS, also every trafgen left in that namespace: a worker
+# whose parent has exited (one worker gave up on EAGAIN, say) is no longer
+# its child, and would go on sending into the next measurement.
 stop_trafgen() {
-	local pid=$1 pids i
-	[ -n "$pid" ] || return 0
+	local pid=$1 ns=${2:-} pids p i
 	pids="$pid $(pgrep -P "$pid" 2>/dev/null | tr '\n' ' ' || true)"
+	if [ -n "$ns" ]; then
+		for p in $(ip netns pids "$ns" 2>/dev/null); do
+			[ "$(cat "/proc/$p/comm" 2>/dev/null)" = trafgen ] && pids="$pids $p"
+		done
+	fi
+	pids=${pids# }
+	[ -n "${pids// /}" ] || return 0
 	# shellcheck disable=SC2086
 	kill -INT $pids 2>/dev/null || true
 	for i in $(seq 30); do
@@ -17,7 +26,7 @@ stop_trafgen() {
 	done
 	# shellcheck disable=SC2086
 	kill -KILL $pids 2>/dev/null || true
-	wait "$pid" 2>/dev/null || true
+	[ -z "$pid" ] || wait "$pid" 2>/dev/null || true
 }
 
 # stop_pid PID [SECS]: SIGTERM, up to SECS (10) seconds, then SIGKILL (and
