@@ -149,6 +149,7 @@ DAEMON_PID=
 DAEMON_MODE=
 DAEMON_XARGS=
 GAVE_UP= # samples left out: trafgen kept exiting (cpu2 only)
+GAVE_UP_LAST=
 TG_PID=
 ECHO_PID=
 IPERF_PID=
@@ -613,7 +614,7 @@ our_ticks() {
 # processes (or the hypervisor) took more than OTHER_MAX of CPU 0.
 udp_sample_once() { # PHASE CONFIG RULES FLOWLABEL FLOWS REP
 	local phase=$1 cfg=$2 rules=$3 label=$4 flows=$5 rep=$6
-	local t1 t2 r1 r2 c1 c2 f1 f2 o1 o2 fp s1 s2 slow why=-
+	local t1 t2 r1 r2 c1 c2 f1 f2 o1 o2 fp s1 s2 slow why=- workers
 	local try
 	# trafgen can give up at start while a device is being reconfigured
 	# (XDP attach): start it again rather than measure silence.
@@ -641,11 +642,14 @@ udp_sample_once() { # PHASE CONFIG RULES FLOWLABEL FLOWS REP
 			# machines only; that sample is left out and the report
 			# says so, rather than the whole run lost.
 			[ "$phase" = cpu2 ] || die "trafgen keeps exiting: $(cat "$TMP/trafgen.log")"
-			GAVE_UP="${GAVE_UP:+$GAVE_UP, }$cfg with $flows flows (repetition $rep): $(tail -1 "$TMP/trafgen.log")"
+			GAVE_UP_LAST="$(tail -1 "$TMP/trafgen.log")"
 			return 3
 		fi
 		sleep 0.5
 	done
+	# trafgen's workers: one that gives up during the window (EAGAIN, two
+	# senders) leaves a rate of fewer flows than the sample claims.
+	workers=$(pgrep -c -P "$TG_PID" || true)
 	# Each counter is read at the same point of both snapshots, so that the
 	# fast path's window has the same length as the sink's.
 	t1=$EPOCHREALTIME
@@ -659,6 +663,11 @@ udp_sample_once() { # PHASE CONFIG RULES FLOWLABEL FLOWS REP
 	c2=$(cpu0)
 	o2=$(our_ticks)
 	read -r f2 s2 < <(fastpath_counts "$TMP/st2.json")
+	if [ "$(pgrep -c -P "$TG_PID" || true)" -lt "$workers" ]; then
+		tg_stop
+		GAVE_UP_LAST="a trafgen worker exited during the window: $(tail -1 "$TMP/trafgen.log")"
+		return 4
+	fi
 	tg_stop
 	kill -0 "$DAEMON_PID" 2>/dev/null || [ -z "$DAEMON_PID" ] || die "the daemon died: $(tail -5 "$TMP/daemon.log")"
 	fp=-
@@ -688,8 +697,16 @@ udp_sample() { # PHASE CONFIG RULES FLOWLABEL FLOWS REP
 		rc=0
 		udp_sample_once "$@" || rc=$?
 		[ "$rc" = 0 ] && break
-		if [ "$rc" = 3 ]; then
-			say "  $1 $2 flows=$5 rep $6: not measured (trafgen kept exiting)"
+		if [ "$rc" = 4 ] && [ "$try" -lt 3 ]; then
+			say "  ($GAVE_UP_LAST: sample repeated)"
+			sleep 1
+			continue
+		fi
+		if [ "$rc" = 3 ] || [ "$rc" = 4 ]; then
+			# Only the two-sender phase gets here (see udp_sample_once).
+			[ "$1" = cpu2 ] || die "trafgen: $GAVE_UP_LAST"
+			say "  $1 $2 flows=$5 rep $6: not measured ($GAVE_UP_LAST)"
+			GAVE_UP="${GAVE_UP:+$GAVE_UP; }$2 with $5 flows, repetition $6 ($GAVE_UP_LAST)"
 			meta trafgen_gave_up "$GAVE_UP"
 			return 0
 		fi
