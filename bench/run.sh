@@ -935,19 +935,27 @@ phase_tcp() {
 # second CPU also runs the daemon, this script and whatever else the host
 # does: the ratio is a lower bound of the fast path's own scaling.
 veth_queues() { # N: tx and rx queues on every veth of the path (veth has up to 2)
-	ip netns exec "$G" ethtool -L eth0 rx "$1" tx "$1"
-	rexec ethtool -L lan0 rx "$1" tx "$1"
-	rexec ethtool -L wan0 rx "$1" tx "$1"
-	ip netns exec "$S" ethtool -L eth0 rx "$1" tx "$1"
+	local ns dev q
+	for ns in "$G:eth0" "$R:lan0" "$R:wan0" "$S:eth0"; do
+		dev=${ns#*:}
+		ns=${ns%%:*}
+		ip netns exec "$ns" ethtool -L "$dev" rx "$1" tx "$1"
+		for ((q = 0; q < $1; q++)); do
+			ip netns exec "$ns" sh -c "echo $(($1 > 1 ? 1 << q : 0)) >/sys/class/net/$dev/queues/tx-$q/xps_cpus"
+		done
+	done
 }
 
 phase_cpu2() {
 	local rep item cfg f
 	say "== cpu2: 1 flow on 1 CPU vs 2 flows on 2 CPUs, N=$SCALE_RULES; $SCALE_REPS repetitions of ${INTERVAL}s"
-	# One queue per CPU: a packet socket sends on the queue of its CPU, and
-	# veth hands it to the peer's receive queue of the same number, so the
-	# two flows never share a ring (with one queue, XDP's ring fills up and
-	# trafgen gives up on EAGAIN). Changed with no XDP attached.
+	# One queue per CPU, and XPS mapping CPU i to queue i on every veth:
+	# veth hands a packet to the peer's receive queue of the number it was
+	# sent on, so the two flows never share a ring. Without XPS the queue is
+	# a hash of the flow: on 2026-12-02 both flows landed on one queue, the
+	# kernel without ruleset did not scale (1.00), and the second sender's
+	# socket filled up while CPU 0 drained its packets (trafgen exits on
+	# EAGAIN). Changed with no XDP attached.
 	enter plain 0
 	sink_xdp off
 	veth_queues 2
