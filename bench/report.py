@@ -482,7 +482,7 @@ def cpu2_section(d, meta, out):
                   ">= 1.8", None if s is None else s[0] >= 1.8)
     if meta.get("trafgen_gave_up"):
         out.append("\nNot measured, because trafgen could not keep sending (a sender's socket "
-                   "stayed full, EAGAIN, while the other CPU was busy; three tries each): %s."
+                   "stayed full, EAGAIN, and it exited; three tries each): %s."
                    % meta["trafgen_gave_up"])
     out.append("")
 

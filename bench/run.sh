@@ -636,10 +636,9 @@ udp_sample_once() { # PHASE CONFIG RULES FLOWLABEL FLOWS REP
 		say "  (trafgen exited: $(tail -1 "$TMP/trafgen.log"); starting it again)"
 		tg_stop
 		if [ "$try" = 3 ]; then
-			# Two senders on a 2-CPU machine: the second one's socket
-			# can stay full (EAGAIN, trafgen exits) when the CPU that
-			# drains its packets is busy with the first. Seen on some
-			# machines only; that sample is left out and the report
+			# Two senders: one whose socket stays full (EAGAIN) exits,
+			# as it did when both flows shared one queue (before XPS,
+			# see phase_cpu2). That sample is left out and the report
 			# says so, rather than the whole run lost.
 			[ "$phase" = cpu2 ] || die "trafgen keeps exiting: $(cat "$TMP/trafgen.log")"
 			GAVE_UP_LAST="$(tail -1 "$TMP/trafgen.log")"

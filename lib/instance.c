@@ -74,21 +74,28 @@ int nfo_teardown(struct nfo_dp *dp, const char *pin_dir)
 }
 
 #define CT_EVENTS "/proc/sys/net/netfilter/nf_conntrack_events"
+#define CT_MAX "/proc/sys/net/netfilter/nf_conntrack_max"
 
-static int events_sysctl(int set)
+/* A non-negative integer sysctl: read it (set < 0) or write set; -1 on error. */
+static int sysctl_int(const char *path, int set)
 {
-	FILE *f = fopen(CT_EVENTS, set >= 0 ? "w" : "r");
+	FILE *f = fopen(path, set >= 0 ? "w" : "r");
 	int v = -1;
 
 	if (!f)
 		return -1;
 	if (set >= 0)
 		v = fprintf(f, "%d\n", set) > 0 ? set : -1;
-	else if (fscanf(f, "%d", &v) != 1)
+	else if (fscanf(f, "%d", &v) != 1 || v < 0)
 		v = -1;
 	if (fclose(f))
 		v = -1;
 	return v;
+}
+
+static int events_sysctl(int set)
+{
+	return sysctl_int(CT_EVENTS, set);
 }
 
 bool nfo_ct_events_on(void)
@@ -105,15 +112,7 @@ bool nfo_ct_events_revive(void)
 
 long long nfo_ct_limit(void)
 {
-	FILE *f = fopen("/proc/sys/net/netfilter/nf_conntrack_max", "r");
-	long long v = -1;
-
-	if (!f)
-		return -errno;
-	if (fscanf(f, "%lld", &v) != 1 || v < 0)
-		v = -EINVAL;
-	fclose(f);
-	return v;
+	return sysctl_int(CT_MAX, -1);
 }
 
 uint64_t nfo_flows_for_ct_limit(long long limit)

@@ -29,8 +29,8 @@ bool nfo_ct_events_revive(void);
  * (net.netfilter.nf_conntrack_max, host-wide, read-only in other namespaces):
  * conntrack never holds more connections than that, so no offload ever waits
  * for room, and a router whose conntrack holds 16k connections does not
- * reserve the buckets of a million (64 MiB), nor pay per packet for a bucket
- * array spread over that much memory. nfo_ct_limit: the limit, or -errno.
+ * reserve the buckets of a million (64 MiB). nfo_ct_limit: the limit, or -1
+ * if it cannot be read.
  * nfo_flows_for_ct_limit: the capacity for a limit (< 0: unknown; 0: no
  * limit), at least NFO_MIN_FLOWS, at most NFO_MAX_FLOWS; NFO_DEFAULT_FLOWS
  * when the limit is unknown or absent.
