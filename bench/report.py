@@ -462,9 +462,9 @@ def cpu2_section(d, meta, out):
     n = meta["scale_rules"]
     out.append("## 3b. Two CPUs (N=%s rules for nft-offload)\n" % n)
     out.append("64-byte UDP, kpps at the sink, median [min-max] of %s repetitions. \"1 flow, 1 CPU\": "
-               "one trafgen process on CPU 0; \"2 flows, 2 CPUs\": trafgen -P 2, process i pinned "
-               "to CPU i by trafgen itself, one flow each; veth delivers each packet on the CPU that "
-               "sent it, so each flow is forwarded on its own CPU. CPU 1 also runs the daemon, "
+               "one trafgen process on CPU 0; \"2 flows, 2 CPUs\": two trafgen processes, one flow "
+               "each, one on CPU 0 and one on CPU 1, as RSS keeps a flow on one CPU; veth delivers "
+               "each packet on the CPU that sent it, so each flow is forwarded on its own CPU. CPU 1 also runs the daemon, "
                "this script and the rest of the host: on a 2-CPU machine the ratio is a lower "
                "bound of the fast path's own scaling. The kernel without ruleset is the "
                "reference.\n" % meta["scale_reps"])

@@ -151,6 +151,8 @@ DAEMON_XARGS=
 GAVE_UP= # samples left out: trafgen kept exiting (cpu2 only)
 GAVE_UP_LAST=
 TG_PID=
+TG_FLOWS=
+TG_PINNED=
 ECHO_PID=
 IPERF_PID=
 UPD_PID=       # the set updater of the sets phase
@@ -493,10 +495,12 @@ trafgen_cfg() { # F
 	local s0 a d0 b
 	read -r s0 a d0 b <<<"$(flowset "$1")"
 	if [ "$1" = 2 ]; then
-		# Two packets, one per trafgen process (-P 2): each CPU sends its
-		# own flow at a fixed source port.
+		# One configuration per sender (see trafgen_start), each its own
+		# flow at a fixed source port.
 		printf '{ eth(da=%s, sa=%s), ipv4(saddr=198.18.1.2, daddr=198.19.2.2, ttl=64), udp(sp=%s, dp=%s), fill(0x00, 18) }\n' \
-			"$LAN_MAC" "$GEN_MAC" "$s0" "$d0" "$LAN_MAC" "$GEN_MAC" "$((s0 + 1))" "$d0" >"$TMP/tg.$1.cfg"
+			"$LAN_MAC" "$GEN_MAC" "$s0" "$d0" >"$TMP/tg.2.0.cfg"
+		printf '{ eth(da=%s, sa=%s), ipv4(saddr=198.18.1.2, daddr=198.19.2.2, ttl=64), udp(sp=%s, dp=%s), fill(0x00, 18) }\n' \
+			"$LAN_MAC" "$GEN_MAC" "$((s0 + 1))" "$d0" >"$TMP/tg.2.1.cfg"
 		return
 	fi
 	# 14 + 20 + 8 + 18 = 60 bytes, 64 on the wire; checksums by trafgen.
@@ -531,10 +535,25 @@ flows_open() { # F
 }
 
 trafgen_start() { # F
+	TG_FLOWS=$1
 	if [ "$1" = 2 ]; then
-		# trafgen pins its process i to CPU i itself.
-		ip netns exec "$G" trafgen -i "$TMP/tg.$1.cfg" -o eth0 -P 2 \
-			--no-sock-mem --no-cpu-stats >"$TMP/trafgen.log" 2>&1 &
+		# Two senders, one flow each, as RSS keeps a flow on one CPU. Not
+		# trafgen -P 2: every one of its processes sends every packet of
+		# the configuration (measured 2026-12-02: each CPU sent half of
+		# each flow, so both CPUs wrote both flows' entries), and its
+		# cpu(N) prefix sent nothing here. trafgen -P 1 pins its worker
+		# to CPU 0 whatever the affinity it starts with: the second
+		# sender is moved to CPU 1 once it runs (trafgen_pin).
+		(
+			ip netns exec "$G" trafgen -i "$TMP/tg.2.0.cfg" -o eth0 -P 1 \
+				--no-sock-mem --no-cpu-stats &
+			ip netns exec "$G" trafgen -i "$TMP/tg.2.1.cfg" -o eth0 -P 1 \
+				--no-sock-mem --no-cpu-stats &
+			wait
+		) >"$TMP/trafgen.log" 2>&1 &
+		TG_PID=$!
+		trafgen_pin "$TMP/tg.2.1.cfg" 1
+		return
 	else
 		ip netns exec "$G" taskset -c 0 trafgen -i "$TMP/tg.$1.cfg" -o eth0 -P 1 \
 			--no-sock-mem --no-cpu-stats >"$TMP/trafgen.log" 2>&1 &
@@ -600,14 +619,47 @@ wait_fastpath() { # FLOWS
 	done
 }
 
-# CPU ticks (utime + stime) of our trafgen (parent and worker) and of
-# ksoftirqd/0 (forwarding deferred from our packets): CPU 0's expected load.
+# CPU ticks (utime + stime) of the generator's trafgen processes that run
+# on CPU 0 only and of ksoftirqd/0 (forwarding deferred from our packets):
+# CPU 0's expected load.
 our_ticks() {
-	local pids
-	pids="$TG_PID $(pgrep -P "$TG_PID" 2>/dev/null || true) $KSOFTIRQD0"
+	local pids="$KSOFTIRQD0" p
+	for p in $(ip netns pids "$G" 2>/dev/null); do
+		[ "$(cat "/proc/$p/comm" 2>/dev/null)" = trafgen ] &&
+			grep -qx 'Cpus_allowed_list:[[:space:]]*0' "/proc/$p/status" 2>/dev/null &&
+			pids="$pids $p"
+	done
 	# shellcheck disable=SC2086
 	for p in $pids; do cat "/proc/$p/stat" 2>/dev/null; done |
 		awk '{sub(/^.*\) /, ""); t += $12 + $13} END {print t + 0}'
+}
+
+# trafgen_pin CFG CPU: move the trafgen sending CFG (parent and worker) to
+# CPU once its worker runs. TG_PINNED=1 if done.
+trafgen_pin() {
+	local cfg=$1 cpu=$2 i p pids
+	TG_PINNED=0
+	for i in $(seq 50); do
+		pids=$(pgrep -f -- "-i $cfg " || true)
+		[ "$(wc -w <<<"$pids")" -ge 2 ] && break
+		sleep 0.05
+	done
+	[ "$(wc -w <<<"$pids")" -ge 2 ] || return 0
+	for p in $pids; do
+		taskset -pc "$cpu" "$p" >/dev/null 2>&1 || return 0
+		grep -qx "Cpus_allowed_list:[[:space:]]*$cpu" "/proc/$p/status" || return 0
+	done
+	TG_PINNED=1
+}
+
+# Every sender trafgen_start started still runs (and, for two flows, the
+# second is on CPU 1).
+tg_alive() {
+	if [ "$TG_FLOWS" = 2 ]; then
+		[ "$TG_PINNED" = 1 ] && [ "$(pgrep -c -P "$TG_PID" || true)" = 2 ]
+	else
+		kill -0 "$TG_PID" 2>/dev/null
+	fi
 }
 
 # One sample; the line goes to $TMP/sample.line. Returns 1 if other
@@ -632,8 +684,8 @@ udp_sample_once() { # PHASE CONFIG RULES FLOWLABEL FLOWS REP
 		tc | xdp | tc-br) wait_fastpath "$flows" ;;
 		*) sleep "$WARMUP" ;;
 		esac
-		kill -0 "$TG_PID" 2>/dev/null && break
-		say "  (trafgen exited: $(tail -1 "$TMP/trafgen.log"); starting it again)"
+		tg_alive && break
+		say "  (trafgen exited or could not be placed: $(tail -1 "$TMP/trafgen.log"); starting it again)"
 		tg_stop
 		if [ "$try" = 3 ]; then
 			# Two senders: one whose socket stays full (EAGAIN) exits,
