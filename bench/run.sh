@@ -1038,6 +1038,23 @@ dump_pending() {
 	esac
 	return 1
 }
+# cp_settle T_LAST: wait until the first idle checks of what was offloaded
+# up to T_LAST are done (each connection's comes 10 s after its admission:
+# both entries read, conntrack held again), then until the daemon is quiet
+# (under a tenth of a CPU for a second; at most 60 s). Keeps one step's
+# checks out of the next step's CPU figure.
+cp_settle() {
+	local left a b
+	left=$(awk -v t="$1" -v n="$EPOCHREALTIME" 'BEGIN{d = t + 10.5 - n; printf "%.2f", (d > 0 ? d : 0)}')
+	sleep "$left"
+	for _ in $(seq 60); do
+		a=$(daemon_cpu_ticks)
+		sleep 1
+		b=$(daemon_cpu_ticks)
+		[ $((b - a)) -le $(($(getconf CLK_TCK) / 10)) ] && return 0
+	done
+}
+
 # status exits non-zero when the daemon looks unhealthy; its JSON is what we want.
 daemon_status() { nfo status -j || true; }
 
@@ -1143,6 +1160,7 @@ phase_cp() {
 	st=$(daemon_status)
 	meta cp_paced_lat_us "$(echo "$st" | jq -r '.offload_latency | "\(.p50_us) \(.p99_us) \(.max_us)"')"
 	meta cp_paced_lost "$(echo "$st" | jq '.events.lost')"
+	cp_settle "$CP_TLAST"
 
 	# 1b. A flood at CP_FLOOD_RATE new connections/s, default settings:
 	# does the daemon lose events (and fall back to a resync)?
@@ -1159,8 +1177,10 @@ phase_cp() {
 	meta cp_flood_s "$(awk -v a="$t0" -v b="$CP_TLAST" 'BEGIN{printf "%.2f", b - a}')"
 	meta cp_flood_lost "$(($(daemon_status | jq '.events.lost') - lost0))"
 	meta cp_flood_cpu_s "$(awk -v a="$cpu0_" -v b="$cpu1" -v hz="$hz" 'BEGIN{printf "%.2f", (b - a) / hz}')"
-	# Its resyncs (if events were lost) must not run into the next step.
+	# Its resyncs (if events were lost) and first idle checks must not run
+	# into the next step.
 	for _ in $(seq 240); do dump_pending || break; sleep 0.5; done
+	cp_settle "$CP_TLAST"
 
 	# 2. Throughput: the rest as fast as ctnetlink takes them.
 	base=$(daemon_status | jq '.flows.offloaded')
@@ -1178,15 +1198,17 @@ phase_cp() {
 	meta cp_offload_s "$(awk -v a="$t0" -v b="$CP_TLAST" 'BEGIN{printf "%.2f", b - a}')"
 	meta cp_complete "$CP_COMPLETE"
 	meta cp_bulk_cpu_s "$(awk -v a="$cpu0_" -v b="$cpu1" -v hz="$hz" 'BEGIN{printf "%.2f", (b - a) / hz}')"
+	# 2b. Their first idle checks, 10 s after admission: a one-off cost of
+	# each connection, apart from admitting it and from idling.
+	cp_settle "$CP_TLAST"
+	cpu2=$(daemon_cpu_ticks)
+	meta cp_bulk_check_cpu_s "$(awk -v a="$cpu1" -v b="$cpu2" -v hz="$hz" 'BEGIN{printf "%.2f", (b - a) / hz}')"
 
 	# 3. Steady state: the flows sit idle in the fast path. A window in
 	# which a dump ran (the resyncs after events lost in the flood) is
 	# not idle: measure again.
 	for _ in $(seq 10); do
 		for _ in $(seq 240); do dump_pending || break; sleep 0.5; done
-		# Each connection's first idle check, 10 s after its admission,
-		# holds its conntrack timeout once more: a one-off, not idling.
-		sleep 11
 		n0=$(dumps_logged)
 		cpu1=$(daemon_cpu_ticks)
 		sleep "$IDLE_WIN"
