@@ -16,6 +16,7 @@
 
 #include "ctx.h"
 #include "ctreq.h"
+#include "gc.h"
 #include "iprules.h"
 #include "devices.h"
 #include "ruleset.h"
@@ -400,12 +401,6 @@ static void forget_max_ack(struct daemon *d, const struct pending *p)
 			  &(struct nfo_ct_update){ .tcp_liberal = true });
 }
 
-/* Seconds from an admission to the connection's first idle check. */
-static uint32_t first_check_s(const struct daemon *d)
-{
-	return d->cfg->idle_timeout < 10 ? d->cfg->idle_timeout : 10;
-}
-
 /* Conntrack holds the connection (or will at its first check): it is offloaded. */
 static void admit_done(struct daemon *d, struct pending *p)
 {
@@ -419,6 +414,7 @@ static void admit_done(struct daemon *d, struct pending *p)
 	 * the entry back to its own timeout: for TCP that is long (established:
 	 * days; with data unacknowledged: minutes), for UDP it is not.
 	 */
+	p->conn->first_check = 1;
 	nfo_flowtable_schedule(&d->tab, p->conn, mono_now_s() + first_check_s(d));
 	latency_record(d, mono_now_ns() - p->rx_ns);
 	d->st.offloaded_total++;

@@ -147,6 +147,35 @@ void read_teardowns(struct daemon *d)
  */
 #define GC_STEP_NS 1000000ULL
 
+/* Seconds from an admission to the connection's first idle check. */
+uint32_t first_check_s(const struct daemon *d)
+{
+	return d->cfg->idle_timeout < 10 ? d->cfg->idle_timeout : 10;
+}
+
+/*
+ * The first idle check of a connection this run admitted, when the idle
+ * timeout is longer than the wait for it: the connection cannot be idle
+ * yet, and the fast path reports its teardowns and the CLI its evictions as
+ * they happen (the reads catch those only when their queue was full, at the
+ * next check). Hold conntrack again and come back when it could first be
+ * idle. Saves two map reads, two system calls each connection (cp bench:
+ * the first check was more daemon CPU than the admission).
+ */
+static bool first_check_holds_only(struct daemon *d, struct nfo_conn *c, uint32_t now_s)
+{
+	uint32_t wait = first_check_s(d);
+
+	if (!c->first_check)
+		return false;
+	c->first_check = 0;
+	if (d->cfg->idle_timeout <= wait)
+		return false;
+	hold_ct(d, c);
+	nfo_flowtable_schedule(&d->tab, c, now_s + d->cfg->idle_timeout - wait);
+	return true;
+}
+
 void idle_gc_step(struct daemon *d)
 {
 	uint32_t now_s = mono_now_s();
@@ -157,6 +186,8 @@ void idle_gc_step(struct daemon *d)
 	while ((c = nfo_flowtable_gc_next(&d->tab))) {
 		uint32_t idle, when;
 
+		if (first_check_holds_only(d, c, now_s))
+			goto next;
 		switch (
 		    nfo_flow_offload_gc(d->dp, c, now, now_s, d->cfg->idle_timeout, &idle, &when)) {
 		case NFO_GC_GONE:
@@ -178,6 +209,7 @@ void idle_gc_step(struct daemon *d)
 			nfo_flowtable_schedule(&d->tab, c, when);
 			break;
 		}
+next:
 		/* Sent as they go (the holds are most of the work); the clock now and then. */
 		if (++n % 16 == 0) {
 			ct_flush(d);

@@ -13,6 +13,7 @@ long evict_all(struct daemon *d, enum evict_why why, uint32_t ifindex);
 void hold_ct(struct daemon *d, const struct nfo_conn *c);
 int teardown_event(const struct nfo_event *e, void *ctx);
 void read_teardowns(struct daemon *d);
+uint32_t first_check_s(const struct daemon *d);
 void idle_gc(struct daemon *d);
 void idle_gc_step(struct daemon *d);
 int64_t gc_wait_ns(const struct daemon *d);

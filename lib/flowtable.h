@@ -38,7 +38,13 @@ struct nfo_conn {
 	struct nfo_tuple orig;
 	uint16_t zone;
 	uint8_t tcp_state;
-	uint8_t assured;
+	uint8_t assured : 1;
+	/*
+	 * Admitted by this run, its first idle check still to come: that check
+	 * holds conntrack again and needs no read of the entries when the idle
+	 * timeout is longer than the wait for it (see idle_gc_step).
+	 */
+	uint8_t first_check : 1;
 	uint32_t ct_id;
 	uint32_t deadline; /* next idle check, wheel seconds */
 	uint32_t gen; /* last resync that saw this connection */

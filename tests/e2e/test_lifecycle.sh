@@ -331,6 +331,25 @@ check "SIGUSR1: counted in status (resyncs was $r0)" wait_for 3 resync_counted
 check "SIGUSR1: every flow still offloaded ($(flows_matching --port 7))" \
 	test "$(flows_matching --port 7)" -ge 400
 nfo_stop
+
+# --- the first idle check with an idle timeout longer than its 10 s ---------
+# It only holds conntrack again (the flow cannot be idle yet; it reads no
+# entry), and the next check comes when the flow could first be idle: the
+# idle timeout still ends the flow on time.
+NFO_IDLE=12 nfo_start || exit 1
+cexec $TRAFFIC udp-rr $SERVER4 7 3 --sport 40012 >/dev/null
+t_last=$EPOCHREALTIME
+check "idle timeout 12 s: UDP flow offloaded" wait_for 3 port_flows 40012 1
+held_40012() {
+	test "$(rexec conntrack -L -p udp --sport 40012 2>/dev/null | awk '{print $3}' | head -1)" \
+		-gt 3600 2>/dev/null
+}
+check "... its first idle check holds conntrack (a day)" wait_for 12 held_40012
+check "... it leaves the fast path at the idle timeout" wait_for 6 port_flows 40012 0
+el=$(awk -v a="$t_last" -v b="$EPOCHREALTIME" 'BEGIN{printf "%.1f", b - a}')
+check "... 12-15 s after its last packet (${el}s)" \
+	awk -v e="$el" 'BEGIN{exit !(e >= 11.5 && e <= 15)}'
+nfo_stop
 check "nothing left at the end" nothing_left
 
 nfo_done
