@@ -20,6 +20,7 @@
 #include "cli.h"
 #include "conntrackd.h"
 #include "flowmem.h"
+#include "instance.h"
 #include "nft.h"
 #include "nft_watch.h"
 #include "nl.h"
@@ -307,6 +308,7 @@ int cmd_status(struct cli *c, int argc, char **argv)
 		char p50[32], p99[32], mx[32];
 		struct nfo_dp_summary sum;
 		uint64_t reserved;
+		bool over;
 
 		nfo_dp_summary(dp, &sum);
 		reserved = sum.reserved_bytes;
@@ -332,6 +334,26 @@ int cmd_status(struct cli *c, int argc, char **argv)
 			PROBLEM("flow table full: %llu connection%s waiting (raise 'flows')",
 				(unsigned long long)st.flows_waiting,
 				st.flows_waiting == 1 ? "" : "s");
+		}
+		/*
+		 * The table was sized to conntrack's limit, which has risen
+		 * since (the daemon's judgment, as its log says): nothing
+		 * waits yet, but connections beyond the capacity would.
+		 */
+		over = running && (st.flags & NFO_STATE_CT_LIMIT_ABOVE);
+		out_bool("ct_limit_above_capacity", NULL, over);
+		if (over) {
+			long long limit = nfo_ct_limit();
+
+			if (limit >= 0)
+				out_u64("ct_limit", NULL, (uint64_t)limit);
+			if (limit > 0)
+				snprintf(buf, sizeof(buf), "%lld", limit);
+			out_text("\n            WARNING: conntrack's limit (net.netfilter."
+				 "nf_conntrack_max, %s) is above the capacity: connections beyond it "
+				 "would stay on the kernel path (restart nft-offload to size the table "
+				 "again, or set 'flows')",
+				 limit > 0 ? buf : limit == 0 ? "none" : "unknown");
 		}
 		out_text("\n");
 		out_obj_close();

@@ -101,7 +101,9 @@ void admit_watch_ct_limit(struct daemon *d)
 	limit = nfo_ct_limit();
 	if (limit < 0 || limit == d->adm.ct_limit)
 		return;
-	if (limit == 0 || (uint64_t)limit > nfo_dp_flow_capacity(d->dp))
+	d->st.flags &= ~NFO_STATE_CT_LIMIT_ABOVE;
+	if (limit == 0 || (uint64_t)limit > nfo_dp_flow_capacity(d->dp)) {
+		d->st.flags |= NFO_STATE_CT_LIMIT_ABOVE;
 		pr_warn("conntrack's limit (net.netfilter.nf_conntrack_max) is now %lld%s, above "
 			"the flow table's capacity of %llu connections per family: connections "
 			"beyond it stay on the kernel path. Restart nft-offload to size the table "
@@ -109,6 +111,7 @@ void admit_watch_ct_limit(struct daemon *d)
 			"stop'), or set 'flows'",
 			limit, limit ? "" : " (no limit)",
 			(unsigned long long)nfo_dp_flow_capacity(d->dp));
+	}
 	d->adm.ct_limit = limit;
 }
 

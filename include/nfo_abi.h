@@ -342,6 +342,7 @@ struct nfo_leaving {
 #define NFO_STATE_WARN_PRIO (1U << 0) /* another forward chain runs after ours */
 #define NFO_STATE_EVENTS_SET (1U << 1) /* we set nf_conntrack_events from 2 to 1 */
 #define NFO_STATE_EVENTS_REVIVED (1U << 2) /* someone set it to 0 meanwhile; we set 1 */
+#define NFO_STATE_CT_LIMIT_ABOVE (1U << 3) /* conntrack's limit rose above the table's capacity */
 
 /*
  * Compile-time layout checks: these sizes are ABI. A change here must bump

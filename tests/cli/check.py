@@ -341,8 +341,12 @@ def v_status(d):
         want(is_uint(m) and bin(m).count("1") == 2, "nft.ct_mark: %r is not two bits" % m)
     if "flows" in d:  # present when the state is pinned
         has(d["flows"], ["offloaded", "capacity", "reserved_bytes", "offloaded_total",
-                         "evicted_total", "admit_errors", "waiting"], "flows")
-        check_uints(d["flows"], list(d["flows"]), "flows")
+                         "evicted_total", "admit_errors", "waiting",
+                         "ct_limit_above_capacity"], "flows")
+        above = d["flows"]["ct_limit_above_capacity"]
+        want(isinstance(above, bool), "flows.ct_limit_above_capacity: %r" % above)
+        check_uints(d["flows"], [k for k in d["flows"] if k != "ct_limit_above_capacity"],
+                    "flows")
         has(d.get("events"), ["handled", "lost", "resyncs", "revalidations"], "events")
         check_uints(d.get("events", {}), list(d.get("events", {})), "events")
         has(d.get("offload_latency"), ["p50_us", "p99_us", "max_us"], "offload_latency")

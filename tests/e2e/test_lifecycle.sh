@@ -52,8 +52,13 @@ if [ "$ct_max" != 0 ]; then
 		wait_for 4 grep -q "conntrack's limit (net.netfilter.nf_conntrack_max) is now $((cap + 1)), above the flow table's capacity of $cap" "$NFO_LOG"
 	sleep 1.5
 	check "... once" test "$(grep -c "is now $((cap + 1)), above" "$NFO_LOG")" = 1
+	limit_json() { nfo status -j | $PY -c 'import json,sys; f=json.load(sys.stdin)["flows"]; print(f["ct_limit_above_capacity"], f.get("ct_limit"))'; }
+	check "... and status says it ($(limit_json))" test "$(limit_json)" = "True $((cap + 1))"
+	check "... in its text too" sh -c "ip netns exec $R $NFO --pin-dir $PIN status | grep -q \"WARNING: conntrack's limit (net.netfilter.nf_conntrack_max, $((cap + 1))) is above the capacity\""
 	sysctl -qw net.netfilter.nf_conntrack_max="$ct_max"
 	NFO_CT_MAX_RESTORE=
+	limit_back() { [ "$(limit_json)" = "False None" ]; }
+	check "the limit back within the capacity: status no longer warns" wait_for 4 limit_back
 fi
 
 # --- the ruleset decides ----------------------------------------------------
