@@ -1039,8 +1039,8 @@ dump_pending() {
 	return 1
 }
 # cp_settle T_LAST: wait until the first idle checks of what was offloaded
-# up to T_LAST are done (each connection's comes 10 s after its admission:
-# both entries read, conntrack held again), then until the daemon is quiet
+# up to T_LAST are done (each connection's comes 10 s after its admission
+# and holds conntrack again), then until the daemon is quiet
 # (under a tenth of a CPU for a second; at most 60 s). Keeps one step's
 # checks out of the next step's CPU figure.
 cp_settle() {
