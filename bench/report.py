@@ -531,13 +531,14 @@ def cp_section(meta, out):
                  "%.2fs, %.1f us per offload" % (cpu, cpu / off * 1e6 if off else 0)))
     check = float(m("cp_bulk_check_cpu_s") or 0) if m("cp_bulk_check_cpu_s") else None
     if check is not None:
-        rows.append(("daemon CPU of their first idle checks (10 s after each admission: "
-                     "conntrack held again; until the daemon was quiet)",
+        rows.append(("daemon CPU of their first idle checks (10 s after each admission, "
+                     "until the daemon was quiet; they hold conntrack where the fast path "
+                     "cannot; conntrack held by %s here)" % (m("cp_ct_holder") or "?"),
                      "%.2fs, %.1f us per connection" % (check, check / off * 1e6 if off else 0)))
     idle = float(m("cp_idle_cpu_s") or 0)
     win = float(m("cp_idle_s") or 1)
     rows.append(("daemon CPU with the flows idle in the fast path",
-                 "%.2fs over %.0fs (%.1f%% of a CPU), %d flows held" %
+                 "%.2fs over %.0fs (%.1f%% of a CPU), %d flows offloaded" %
                  (idle, win, idle / win * 100, held)))
     cu = (m("cp_dump") or "").split()
     if len(cu) == 2:
@@ -577,14 +578,16 @@ def cp_section(meta, out):
     issue("sustained new offloads per second (daemon, as fast as ctnetlink creates them)",
           "-" if rate is None else "%.0f/s" % rate, ">= 50,000/s",
           None if rate is None else rate >= 50000)
-    # Per connection: its admission, and its first idle check (a UDP
-    # connection's conntrack hold waits for it), which is part of offloading it.
+    # Per connection: its admission, and its first idle check (where the fast
+    # path cannot hold conntrack, a UDP connection's hold waits for it), which
+    # is part of offloading it. The fast path's holds are forwarding CPU (the
+    # BPF_PROG_TEST_RUN phase times one), not the daemon's.
     us = cpu / off * 1e6 if off and m("cp_bulk_cpu_s") else None
     shown = "-" if us is None else "%.1f us" % us
     if us is not None and check is not None:
         us += check / off * 1e6
-        shown = "%.1f us (admission %.1f + first idle check %.1f)" % (
-            us, cpu / off * 1e6, check / off * 1e6)
+        shown = "%.1f us (admission %.1f + first idle check %.1f; conntrack held by %s)" % (
+            us, cpu / off * 1e6, check / off * 1e6, m("cp_ct_holder") or "?")
     issue("daemon CPU per offload", shown, "<= 10 us", None if us is None else us <= 10)
     if m("cp_flood"):
         lost = int(m("cp_flood_lost") or 0)

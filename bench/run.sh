@@ -1199,7 +1199,9 @@ phase_cp() {
 	meta cp_complete "$CP_COMPLETE"
 	meta cp_bulk_cpu_s "$(awk -v a="$cpu0_" -v b="$cpu1" -v hz="$hz" 'BEGIN{printf "%.2f", (b - a) / hz}')"
 	# 2b. Their first idle checks, 10 s after admission: a one-off cost of
-	# each connection, apart from admitting it and from idling.
+	# each connection, apart from admitting it and from idling. They hold
+	# conntrack only where the fast path cannot (no conntrack kfuncs).
+	meta cp_ct_holder "$(nfo status -j | jq -r 'if .features.conntrack_bpf.available then "the fast path" else "the daemon" end')"
 	cp_settle "$CP_TLAST"
 	cpu2=$(daemon_cpu_ticks)
 	meta cp_bulk_check_cpu_s "$(awk -v a="$cpu1" -v b="$cpu2" -v hz="$hz" 'BEGIN{printf "%.2f", (b - a) / hz}')"

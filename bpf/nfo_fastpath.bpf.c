@@ -52,6 +52,51 @@ char LICENSE[] SEC("license") = "GPL";
 __u32 nfo_route_gen;
 
 /*
+ * Conntrack's timeout, in milliseconds, that the fast path gives the entries
+ * of the connections it carries (set by the loader from ct-timeout; 0: the
+ * daemon holds them itself, see ct_hold()).
+ */
+const volatile __u32 nfo_ct_hold_ms;
+
+/*
+ * Conntrack's BPF functions (kernel 6.1+, conntrack built in or loaded).
+ * Weak: without them the program loads all the same, the calls are dead
+ * code, and the loader leaves nfo_ct_hold_ms at 0. Only pointers to struct
+ * nf_conn pass through here; libbpf wants the kind (a struct) to match the
+ * kernel's, not its members. The options are the 12-byte layout every such
+ * kernel takes (zone 0: the daemon asks for holds only there).
+ */
+struct nf_conn {
+	int opaque;
+};
+
+struct nfo_ct_opts {
+	__s32 netns_id;
+	__s32 error;
+	__u8 l4proto;
+	__u8 dir;
+	__u8 reserved[2];
+};
+
+#define NFO_CURRENT_NETNS (-1) /* BPF_F_CURRENT_NETNS */
+
+extern struct nf_conn *bpf_skb_ct_lookup(struct __sk_buff *skb, struct bpf_sock_tuple *tuple,
+					 __u32 tuple__sz, struct nfo_ct_opts *opts,
+					 __u32 opts__sz) __ksym __weak;
+extern struct nf_conn *bpf_xdp_ct_lookup(struct xdp_md *xdp, struct bpf_sock_tuple *tuple,
+					 __u32 tuple__sz, struct nfo_ct_opts *opts,
+					 __u32 opts__sz) __ksym __weak;
+extern int bpf_ct_change_timeout(struct nf_conn *ct, __u32 timeout) __ksym __weak;
+extern void bpf_ct_release(struct nf_conn *ct) __ksym __weak;
+
+/*
+ * A flow holds conntrack on its first packet, then on the first packet of
+ * each period of 2^33 ns (8.6 s): well inside the shortest timeout conntrack
+ * gives a connection that one of its packets passed to the stack (UDP, 30 s).
+ */
+#define NFO_CT_HOLD_SHIFT 33
+
+/*
  * The longest a cached next hop is used without a new lookup, in the units of
  * nfo_flow.nh_until (2^20 ns): about a second.
  */
@@ -706,6 +751,61 @@ static __always_inline int l4_csum_tc(struct nfo_ctx *c, const struct nfo_pkt *p
 	return 0;
 }
 
+/*
+ * Hold conntrack, as the kernel flowtable's garbage collector does for the
+ * connections it carries: their packets no longer refresh the entry, so set
+ * its timeout to the long one again while they flow. A connection that stops
+ * sending is not held any more; the daemon hands it back at its idle check,
+ * or conntrack's own timeout ends it, as without offload. No event: unlike a
+ * ctnetlink update, this costs the daemon nothing. Where the entry cannot be
+ * found (or refuses: a fixed timeout), the flag goes, and the daemon's idle
+ * checks hold the connection instead.
+ */
+static __always_inline void ct_hold(struct nfo_ctx *c, const struct nfo_pkt *p,
+				    struct nfo_flow *f, const bool v6, const bool xdp)
+{
+	struct nfo_ct_opts o = { .netns_id = NFO_CURRENT_NETNS };
+	struct bpf_sock_tuple t = {};
+	struct nf_conn *ct;
+	__u32 tlen;
+
+	if (!nfo_ct_hold_ms || !bpf_ct_change_timeout || !bpf_ct_release)
+		return;
+	if (xdp ? !bpf_xdp_ct_lookup : !bpf_skb_ct_lookup)
+		return;
+	if (v6) {
+		const struct nfo_key6 *k = p->key;
+
+		__builtin_memcpy(t.ipv6.saddr, k->saddr, 16);
+		__builtin_memcpy(t.ipv6.daddr, k->daddr, 16);
+		t.ipv6.sport = k->sport;
+		t.ipv6.dport = k->dport;
+		o.l4proto = k->l4proto;
+		tlen = sizeof(t.ipv6);
+	} else {
+		const struct nfo_key4 *k = p->key;
+
+		t.ipv4.saddr = k->saddr;
+		t.ipv4.daddr = k->daddr;
+		t.ipv4.sport = k->sport;
+		t.ipv4.dport = k->dport;
+		o.l4proto = k->l4proto;
+		tlen = sizeof(t.ipv4);
+	}
+	if (xdp)
+		ct = bpf_xdp_ct_lookup(c->ctx, &t, tlen, &o, sizeof(o));
+	else
+		ct = bpf_skb_ct_lookup(c->ctx, &t, tlen, &o, sizeof(o));
+	if (ct) {
+		long err = bpf_ct_change_timeout(ct, nfo_ct_hold_ms);
+
+		bpf_ct_release(ct);
+		if (!err)
+			return;
+	}
+	f->flags &= ~NFO_FLOW_CT_HOLD; /* a rare write; losing a race only retries */
+}
+
 static __always_inline void account(struct nfo_ctx *c, struct nfo_flow *f, __u32 bytes)
 {
 	__u32 segs = c->gso_segs ? c->gso_segs : 1;
@@ -777,6 +877,10 @@ static __always_inline int forward(struct nfo_ctx *c, const struct nfo_pkt *p,
 	}
 	if (p->tot != c->l3_len && trim(c, p->tot, xdp))
 		goto error;
+	/* First packet, or the first of a new period (account() sets the time). */
+	if ((f->flags & NFO_FLOW_CT_HOLD) &&
+	    (!f->last_used_ns || (f->last_used_ns ^ c->now) >> NFO_CT_HOLD_SHIFT))
+		ct_hold(c, p, f, v6, xdp);
 	account(c, f, p->tot);
 	c->oif = nh.oif;
 	return NFO_REDIRECT;

@@ -138,6 +138,11 @@ static int probe_features(struct feature *f)
 	f[n++] = (struct feature){ "ctnetlink", "ctnetlink", kc("CONFIG_NF_CT_NETLINK"), "",
 				   true };
 	f[n++] = (struct feature){ "nftables", "nftables", kc("CONFIG_NF_TABLES"), "", true };
+	v = nfo_kernel_has_ct_kfuncs();
+	f[n] = (struct feature){ "conntrack_bpf", "conntrack BPF kfuncs", v, "", false };
+	snprintf(f[n++].detail, sizeof(f[0].detail), "%s",
+		 v ? "the fast path holds conntrack entries" :
+		     "absent: the daemon holds conntrack entries (netlink)");
 	v = kc("CONFIG_NF_FLOW_TABLE");
 	if (v != 1 && readable("/sys/module/nf_flow_table"))
 		v = 1;

@@ -357,6 +357,17 @@ static struct nfo_conn *admit_build(struct daemon *d, const struct pending *p,
 	/* The original direction leaves where the reply comes in (symmetric). */
 	if (flow[0].flags & NFO_FLOW_SNAT)
 		flow[0].snat_oif = p->oif[1];
+	/*
+	 * The fast path holds conntrack where it finds the entry by the keys:
+	 * where they are conntrack's tuples (not a bridge's, after destination
+	 * NAT). Its lookup knows no zone; other zones are not offloaded.
+	 */
+	c->fp_holds = nfo_dp_ct_holds(d->dp) && !ct->zone &&
+		      !((flow[0].flags | flow[1].flags) & NFO_FLOW_AFTER_DNAT);
+	if (c->fp_holds) {
+		flow[0].flags |= NFO_FLOW_CT_HOLD;
+		flow[1].flags |= NFO_FLOW_CT_HOLD;
+	}
 	return c;
 }
 
@@ -411,11 +422,13 @@ static void admit_done(struct daemon *d, struct pending *p)
 
 	/*
 	 * The first idle check, at most 10 s away, holds the conntrack entry
-	 * again: against a packet the fast path passed to the stack, one still
-	 * in flight on the kernel path when the entries were written, and (TCP)
-	 * one conntrack saw between its update and the map writes. Each set
-	 * the entry back to its own timeout: for TCP that is long (established:
-	 * days; with data unacknowledged: minutes), for UDP it is not.
+	 * again where the fast path does not (fp_holds: it holds every 8.6 s
+	 * while packets flow): against a packet the fast path passed to the
+	 * stack, one still in flight on the kernel path when the entries were
+	 * written, and (TCP) one conntrack saw between its update and the map
+	 * writes. Each set the entry back to its own timeout: for TCP that is
+	 * long (established: days; with data unacknowledged: minutes), for UDP
+	 * it is not.
 	 */
 	p->conn->first_check = 1;
 	nfo_flowtable_schedule(&d->tab, p->conn, mono_now_s() + first_check_s(d));
@@ -502,7 +515,8 @@ static void send_holds(struct daemon *d)
  *     (30 s unreplied, 120 s stream): before, a second update per
  *     connection after the map writes held it once more. A UDP connection
  *     conntrack refuses (gone meanwhile) leaves the fast path at once.
- *     Most UDP connections need no update here: their first idle check
+ *     Most UDP connections need no update here: the fast path holds them
+ *     from their first packet on (fp_holds), or their first idle check
  *     holds them in time (hold_at_first_check).
  *  4. the flow map writes;
  *  5. TCP: conntrack's highest ACK forgotten once more (forget_max_ack),
@@ -598,7 +612,7 @@ static void process_chunk(struct daemon *d, int first, int n, uint64_t now)
 			continue;
 		}
 		p->conn = conn[j];
-		if (tcp || hold_at_first_check(d, p)) {
+		if (tcp || p->conn->fp_holds || hold_at_first_check(d, p)) {
 			if (tcp)
 				forget_max_ack(d, p);
 			admit_done(d, p);

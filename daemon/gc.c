@@ -171,7 +171,8 @@ static bool first_check_holds_only(struct daemon *d, struct nfo_conn *c, uint32_
 	c->first_check = 0;
 	if (d->cfg->idle_timeout <= wait)
 		return false;
-	hold_ct(d, c);
+	if (!c->fp_holds)
+		hold_ct(d, c);
 	nfo_flowtable_schedule(&d->tab, c, now_s + d->cfg->idle_timeout - wait);
 	return true;
 }
@@ -185,11 +186,12 @@ void idle_gc_step(struct daemon *d)
 
 	while ((c = nfo_flowtable_gc_next(&d->tab))) {
 		uint32_t idle, when;
+		bool fp_held;
 
 		if (first_check_holds_only(d, c, now_s))
 			goto next;
-		switch (
-		    nfo_flow_offload_gc(d->dp, c, now, now_s, d->cfg->idle_timeout, &idle, &when)) {
+		switch (nfo_flow_offload_gc(d->dp, c, now, now_s, d->cfg->idle_timeout, &idle,
+					    &when, &fp_held)) {
 		case NFO_GC_GONE:
 			/* Deleted behind our back (nft-offload evict/flush). */
 			evict(d, c, EVICT_UNMARKED, idle);
@@ -203,9 +205,12 @@ void idle_gc_step(struct daemon *d)
 		case NFO_GC_ALIVE:
 			/*
 			 * In use: a packet the fast path passed to the stack may
-			 * have given the entry conntrack's own short timeout.
+			 * have given the entry conntrack's own short timeout. The
+			 * fast path holds it again within seconds where it can;
+			 * where it could not, it cleared the flag: hold it here.
 			 */
-			hold_ct(d, c);
+			if (!c->fp_holds || !fp_held)
+				hold_ct(d, c);
 			nfo_flowtable_schedule(&d->tab, c, when);
 			break;
 		}

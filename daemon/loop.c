@@ -132,6 +132,8 @@ static int adopt_cb(const struct nfo_fp_conn *fc, void *arg)
 	c->ct_id = fc->ct_id;
 	c->tcp_state = TCP_CONNTRACK_ESTABLISHED;
 	c->assured = 1;
+	c->fp_holds = nfo_dp_ct_holds(a->d->dp) && (fc->flow[0].flags & NFO_FLOW_CT_HOLD) &&
+		      (fc->flow[1].flags & NFO_FLOW_CT_HOLD);
 	c->gen = a->d->in.gen;
 	nfo_flowtable_insert(&a->d->tab, c);
 	nfo_flowtable_schedule(&a->d->tab, c, a->when);
@@ -428,7 +430,9 @@ static void event_loop(struct daemon *d)
 
 static int start(struct daemon *d, bool had_pins)
 {
-	struct nfo_dp_opts dopts = { .pin_dir = d->cfg->pin_dir, .flow_capacity = d->cfg->flows };
+	struct nfo_dp_opts dopts = { .pin_dir = d->cfg->pin_dir,
+				     .flow_capacity = d->cfg->flows,
+				     .ct_hold_s = d->cfg->ct_timeout };
 	struct nfo_dp_summary dps;
 	int i, err;
 

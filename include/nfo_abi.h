@@ -66,6 +66,11 @@ struct nfo_key6 {
  * destination before NAT.
  */
 #define NFO_FLOW_AFTER_DNAT (1U << 4)
+/*
+ * The fast path holds conntrack's entry of this connection (see ct_hold() in
+ * the fast path); it clears the flag when it cannot, and the daemon holds it.
+ */
+#define NFO_FLOW_CT_HOLD (1U << 5)
 
 /*
  * Flow entry: one direction of one connection.

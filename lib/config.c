@@ -461,7 +461,8 @@ const struct nfo_opt nfo_settings[] = {
 		.bad = "ct-timeout must be at least 60s, not '%s'",
 		.help = "conntrack timeout held while a flow is offloaded",
 		.man = "Conntrack timeout held while offloaded, at least 60s and longer than "
-		       "\\fBidle\\-timeout\\fR.",
+		       "\\fBidle\\-timeout\\fR. The fast path holds at most 49 days "
+		       "(conntrack's BPF functions take milliseconds).",
 	},
 	{
 		.key = "pin-dir", .metavar = "DIR", .type = NFO_T_CUSTOM, .parse = set_pin_dir,

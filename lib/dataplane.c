@@ -53,6 +53,11 @@ bool nfo_dp_adopted(const struct nfo_dp *dp)
 	return dp->adopted;
 }
 
+bool nfo_dp_ct_holds(const struct nfo_dp *dp)
+{
+	return dp->ct_hold_s != 0;
+}
+
 /* ---- devices -------------------------------------------------------------- */
 
 int nfo_dp_attach(struct nfo_dp *dp, uint32_t ifindex, enum nfo_mode mode, bool force,

@@ -27,6 +27,11 @@ struct nfo_dp_opts {
 	const char *pin_dir; /* NULL: private maps, nothing pinned (tests) */
 	uint64_t flow_capacity; /* connections per family; 0 = default */
 	uint32_t max_ifindex; /* 0 = default */
+	/*
+	 * Conntrack timeout (seconds) the fast path sets on the entries of
+	 * flows flagged NFO_FLOW_CT_HOLD; 0: the fast path never holds.
+	 */
+	uint32_t ct_hold_s;
 	/* Verifier statistics ("processed N insns ...") of each program. */
 	char *xdp_log, *tc_log;
 	size_t log_size;
@@ -59,6 +64,13 @@ void nfo_dp_summary(const struct nfo_dp *dp, struct nfo_dp_summary *s);
 uint64_t nfo_dp_flow_capacity(const struct nfo_dp *dp);
 uint32_t nfo_dp_max_ifindex(const struct nfo_dp *dp);
 bool nfo_dp_adopted(const struct nfo_dp *dp);
+/*
+ * True when the fast path holds conntrack itself for flows flagged
+ * NFO_FLOW_CT_HOLD (the kernel has conntrack's BPF functions).
+ */
+bool nfo_dp_ct_holds(const struct nfo_dp *dp);
+/* The kernel has conntrack's BPF functions, with which the fast path holds conntrack. */
+bool nfo_kernel_has_ct_kfuncs(void);
 
 /*
  * Devices. attach puts the fast path on a device's hook in a mode (not

@@ -67,6 +67,7 @@ struct nfo_dp {
 	bool adopted; /* state came from an earlier run */
 	uint32_t max_ifindex;
 	uint64_t flow_capacity;
+	uint32_t ct_hold_s; /* the fast path holds conntrack for this long (0: it does not) */
 };
 
 /* The eBPF backend (dp_bpf.c). */

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 #include "dataplane_impl.h"
@@ -40,6 +41,25 @@ struct bpf_dp {
 static struct bpf_dp *B(const struct nfo_dp *dp)
 {
 	return dp->priv;
+}
+
+/*
+ * Conntrack's BPF functions that ct_hold() in the fast path calls, in the
+ * kernel's BTF: without them the program's calls are dead code, and the
+ * daemon holds conntrack itself.
+ */
+bool nfo_kernel_has_ct_kfuncs(void)
+{
+	static const char *const names[] = { "bpf_skb_ct_lookup", "bpf_xdp_ct_lookup",
+					     "bpf_ct_change_timeout", "bpf_ct_release" };
+	struct btf *vmlinux = btf__load_vmlinux_btf();
+	bool ok = vmlinux != NULL;
+	size_t i;
+
+	for (i = 0; ok && i < sizeof(names) / sizeof(names[0]); i++)
+		ok = btf__find_by_name_kind(vmlinux, names[i], BTF_KIND_FUNC) > 0;
+	btf__free(vmlinux);
+	return ok;
 }
 
 #ifndef BPF_FS_MAGIC
@@ -308,6 +328,9 @@ int nfo_dp_bpf_load(const struct nfo_dp_opts *opts, struct nfo_dp **dpp)
 		if (err)
 			goto fail;
 	}
+	if (opts->ct_hold_s && nfo_kernel_has_ct_kfuncs())
+		b->skel->rodata->nfo_ct_hold_ms =
+			opts->ct_hold_s > UINT32_MAX / 1000 ? UINT32_MAX : opts->ct_hold_s * 1000;
 	/* Cached next hops of adopted entries belong to another run's count. */
 	if (getrandom(&b->skel->bss->nfo_route_gen, sizeof(b->skel->bss->nfo_route_gen), 0) < 0)
 		b->skel->bss->nfo_route_gen = (uint32_t)getpid() * 2654435761u;
@@ -338,6 +361,7 @@ int nfo_dp_bpf_load(const struct nfo_dp_opts *opts, struct nfo_dp **dpp)
 		b->map_fd[i] = bpf_map__fd(skel_map(b->skel, i));
 	dp->max_ifindex = bpf_map__max_entries(b->skel->maps.nfo_devs);
 	dp->flow_capacity = bpf_map__max_entries(b->skel->maps.nfo_flow4) / 2;
+	dp->ct_hold_s = b->skel->rodata->nfo_ct_hold_ms / 1000;
 	*dpp = dp;
 	return 0;
 fail:

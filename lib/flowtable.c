@@ -390,11 +390,13 @@ struct nfo_conn *nfo_flowtable_gc_next(struct nfo_flowtable *ft)
 
 enum nfo_gc_verdict nfo_flow_offload_gc(struct nfo_dp *dp, const struct nfo_conn *c,
 					uint64_t now_ns, uint32_t now_s, uint32_t idle_timeout,
-					uint32_t *idle_s, uint32_t *next)
+					uint32_t *idle_s, uint32_t *next, bool *ct_held)
 {
 	uint64_t last = 0;
 	bool teardown = false;
 	int dir, present = 0;
+
+	*ct_held = true;
 
 	for (dir = 0; dir < 2; dir++) {
 		struct nfo_flow f;
@@ -407,6 +409,7 @@ enum nfo_gc_verdict nfo_flow_offload_gc(struct nfo_dp *dp, const struct nfo_conn
 		if (!f.last_used_ns && f.created_ns > last)
 			last = f.created_ns;
 		teardown |= f.teardown != 0;
+		*ct_held &= (f.flags & NFO_FLOW_CT_HOLD) != 0;
 	}
 	/* last is 0 when both entries were deleted (evict/flush): not idle. */
 	*idle_s = last && now_ns > last ? (now_ns - last) / 1000000000ULL : 0;

@@ -45,6 +45,12 @@ struct nfo_conn {
 	 * timeout is longer than the wait for it (see idle_gc_step).
 	 */
 	uint8_t first_check : 1;
+	/*
+	 * Its entries carry NFO_FLOW_CT_HOLD: the fast path holds conntrack
+	 * while packets flow, so the daemon does not, as long as the entries
+	 * still have the flag (the fast path clears it when it cannot hold).
+	 */
+	uint8_t fp_holds : 1;
 	uint32_t ct_id;
 	uint32_t deadline; /* next idle check, wheel seconds */
 	uint32_t gen; /* last resync that saw this connection */
@@ -201,11 +207,13 @@ enum nfo_gc_verdict {
 
 /*
  * What a due connection is, from its two fast-path entries: *idle_s is the
- * time since its last packet, *next the wheel time of its next check.
+ * time since its last packet, *next the wheel time of its next check,
+ * *ct_held whether both entries still ask the fast path to hold conntrack
+ * (NFO_FLOW_CT_HOLD).
  */
 enum nfo_gc_verdict nfo_flow_offload_gc(struct nfo_dp *dp, const struct nfo_conn *c,
 					uint64_t now_ns, uint32_t now_s, uint32_t idle_timeout,
-					uint32_t *idle_s, uint32_t *next);
+					uint32_t *idle_s, uint32_t *next, bool *ct_held);
 
 /* ---- whole connections from the fast path's entries ---------------------- */
 

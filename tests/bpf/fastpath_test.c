@@ -49,6 +49,7 @@ struct tflow {
 	uint8_t nh_dmac[6];
 	uint16_t nh_mtu;
 	char nh_state[16]; /* fresh, oldgen, expired, tos */
+	int cthold; /* NFO_FLOW_CT_HOLD */
 };
 
 struct tcase {
@@ -65,6 +66,7 @@ struct tcase {
 	int teardown_after; /* -1: not checked */
 	int track; /* check the forwarding entry's TCP ACK number and window */
 	uint32_t track_ack, track_window;
+	int cthold_after; /* entries flagged NFO_FLOW_CT_HOLD after the run; -1: not checked */
 	int fuzz;
 };
 
@@ -206,6 +208,7 @@ static int read_case(FILE *f, struct tcase *c)
 
 	memset(c, 0, sizeof(*c));
 	c->teardown_after = -1;
+	c->cthold_after = -1;
 	while (fgets(line, sizeof(line), f)) {
 		line[strcspn(line, "\n")] = '\0';
 		if (line[0] == '#' || !line[0])
@@ -232,6 +235,7 @@ static int read_case(FILE *f, struct tcase *c)
 			}
 			fl->ifindex = dev_by_name(a[2])->ifindex;
 			fl->teardown = strstr(line, " teardown") != NULL;
+			fl->cthold = strstr(line, " cthold") != NULL;
 			if (strstr(line, " snat_oif ")) {
 				sscanf(strstr(line, " snat_oif ") + 10, "%63s", a[7]);
 				fl->snat_oif = dev_by_name(a[7])->ifindex;
@@ -278,6 +282,7 @@ static int read_case(FILE *f, struct tcase *c)
 		} else if (sscanf(line, "reason %31s", c->reason) == 1) {
 		} else if (sscanf(line, "count %lu %lu", &c->count_pkts, &c->count_bytes) == 2) {
 		} else if (sscanf(line, "teardown %d", &c->teardown_after) == 1) {
+		} else if (sscanf(line, "cthold %d", &c->cthold_after) == 1) {
 		} else if (sscanf(line, "track %u %u", &c->track_ack, &c->track_window) == 2) {
 			c->track = 1;
 		} else if (!strcmp(line, "fuzz")) {
@@ -315,6 +320,8 @@ static void install(const struct tflow *fl, uint32_t id, uint8_t dir)
 
 	nfo_flow_build(&fl->in, &fl->out, fl->ifindex, id, dir, &key, &flow);
 	flow.teardown = fl->teardown;
+	if (fl->cthold)
+		flow.flags |= NFO_FLOW_CT_HOLD;
 	flow.snat_oif = fl->snat_oif;
 	flow.oif = fl->oif;
 	flow.mark = fl->mark;
@@ -423,6 +430,15 @@ static int hit_cb(uint8_t family, const union nfo_key *key, const struct nfo_flo
  * device here has 1280 or more; the lookup answers the MTU, not the length
  * of the packet it checked).
  */
+static int cthold_cb(uint8_t family, const union nfo_key *key, const struct nfo_flow *flow,
+		     void *arg)
+{
+	(void)family;
+	(void)key;
+	*(int *)arg += (flow->flags & NFO_FLOW_CT_HOLD) != 0;
+	return 0;
+}
+
 static int nh_cb(uint8_t family, const union nfo_key *key, const struct nfo_flow *flow, void *arg)
 {
 	struct hit *h = arg;
@@ -547,6 +563,17 @@ static void run_case(struct tcase *c)
 			fail(c, "from the cached next hop: verdict %s, %zu bytes",
 			     err ? "error" : verdict_name(c->xdp, retval), out2_len);
 			hexdiff(out2, out2_len, out, out_len);
+			ok = 0;
+		}
+	}
+	if (ok && c->cthold_after >= 0) {
+		int held = 0;
+
+		nfo_dp_flow_foreach(dp, AF_INET, cthold_cb, &held);
+		nfo_dp_flow_foreach(dp, AF_INET6, cthold_cb, &held);
+		if (held != c->cthold_after) {
+			fail(c, "%d entries ask for conntrack holds after, want %d", held,
+			     c->cthold_after);
 			ok = 0;
 		}
 	}
@@ -981,7 +1008,8 @@ static void fuzz(long iterations)
 
 int main(int argc, char **argv)
 {
-	struct nfo_dp_opts opts = { .flow_capacity = 1024, .max_ifindex = 4096 };
+	/* Holds of conntrack: an hour (run.sh checks the entries it created). */
+	struct nfo_dp_opts opts = { .flow_capacity = 1024, .max_ifindex = 4096, .ct_hold_s = 3600 };
 	long fuzz_n = 0;
 	unsigned int seed = time(NULL);
 	struct tcase *c;

@@ -213,7 +213,7 @@ TUPLE_KEYS = ["src", "dst", "sport", "dport", "in", "out", "packets", "bytes", "
 DEV_KEYS = ["name", "ifindex", "mode", "fwd_packets", "fwd_bytes", "slow_path",
             "slow_path_packets"]
 FEATURES = ["bpf", "btf", "xdp", "tc", "conntrack_events", "ctnetlink", "nftables",
-            "kernel_flowtable"]
+            "conntrack_bpf", "kernel_flowtable"]
 MODES = ["tc", "xdp", "xdp-generic"]
 
 problems = []
@@ -516,7 +516,8 @@ def a_status(text, d):
          "status first line %r vs JSON version/kernel" % (lines[0] if lines else ""))
     names = {"bpf": "BPF", "btf": "BTF", "xdp": "XDP", "tc": "tc clsact + cls_bpf",
              "conntrack_events": "conntrack events", "ctnetlink": "ctnetlink",
-             "nftables": "nftables", "kernel_flowtable": "kernel flowtable"}
+             "nftables": "nftables", "conntrack_bpf": "conntrack BPF kfuncs",
+             "kernel_flowtable": "kernel flowtable"}
     for k, v in d["features"].items():
         want_line = "  %-20s %s" % (names.get(k, k), {True: "yes", False: "no", None: "unknown"}
                                     [v["available"]])

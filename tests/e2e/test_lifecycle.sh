@@ -88,17 +88,18 @@ f = json.load(sys.stdin)[\"flows\"]
 nat = sorted(x[\"nat\"] for x in f)
 both = all(x[\"original\"][\"packets\"] > 0 and x[\"reply\"][\"packets\"] > 0 for x in f)
 sys.exit(not (\"snat\" in nat and \"dnat\" in nat and both))'"
-# A UDP flow is offloaded without a conntrack update: its own timeout (30 or
-# 120 s) outlasts its first idle check, at most 10 s away, which holds it.
+# A UDP flow is offloaded without a conntrack update; its packets that bypass
+# conntrack have the fast path hold the entry (ct-timeout, a day) at once, the
+# port forward's NAT entry too. (The daemon's first idle check is 10 s away.)
 ct_timeout_5353=$(rexec conntrack -L -p udp --dport 5353 2>/dev/null | awk '{print $3}' | sort -n | tail -1)
-check "a new UDP flow keeps conntrack's own timeout until its first idle check (${ct_timeout_5353}s left)" \
-	test "${ct_timeout_5353:-0}" -gt 0 -a "${ct_timeout_5353:-0}" -le 120
-# Offloaded, conntrack holds the UDP flows to port 7 (ct-timeout, a day) from
-# that check on; stop gives them conntrack's own timeout again (UDP stream: 120 s).
+check "a UDP flow is held in conntrack by the fast path at once (${ct_timeout_5353}s left)" \
+	test "${ct_timeout_5353:-0}" -gt 3600
+# The UDP flows to port 7 too; stop gives them conntrack's own timeout again
+# (UDP stream: 120 s).
 ct_timeouts_7() { rexec conntrack -L -p udp --dport 7 2>/dev/null | awk '{print $3}' | sort -n; }
 held_7() { test "$(ct_timeouts_7 | head -1)" -gt 3600; }
 wait_for 12 held_7
-check "offloaded flows held in conntrack by their first idle check (seconds left: $(ct_timeouts_7 | tr '\n' ' '))" \
+check "offloaded flows held in conntrack (seconds left: $(ct_timeouts_7 | tr '\n' ' '))" \
 	held_7
 nfo_stop
 check "stop on SIGTERM leaves nothing behind" nothing_left
@@ -338,23 +339,27 @@ check "SIGUSR1: every flow still offloaded ($(flows_matching --port 7))" \
 nfo_stop
 
 # --- the first idle check with an idle timeout longer than its 10 s ---------
-# It only holds conntrack again (the flow cannot be idle yet; it reads no
-# entry), and the next check comes when the flow could first be idle: the
-# idle timeout still ends the flow on time.
+# It reads no entry (the flow cannot be idle yet), and the next check comes
+# when the flow could first be idle: the idle timeout still ends the flow on
+# time. The fast path held conntrack meanwhile, from the flow's first packet
+# that bypassed it.
+ct_left() { # seconds left of the conntrack entry from client port $1
+	rexec conntrack -L -p udp --sport "$1" 2>/dev/null | awk '{print $3; exit}'
+}
+held() { test "$(ct_left "$1")" -gt 3600 2>/dev/null; }
 NFO_IDLE=12 nfo_start || exit 1
 cexec $TRAFFIC udp-rr $SERVER4 7 3 --sport 40012 >/dev/null
-t_last=$EPOCHREALTIME
 check "idle timeout 12 s: UDP flow offloaded" wait_for 3 port_flows 40012 1
-held_40012() {
-	test "$(rexec conntrack -L -p udp --sport 40012 2>/dev/null | awk '{print $3}' | head -1)" \
-		-gt 3600 2>/dev/null
-}
-check "... its first idle check holds conntrack (a day)" wait_for 12 held_40012
-check "... it leaves the fast path at the idle timeout" wait_for 6 port_flows 40012 0
+cexec $TRAFFIC udp-rr $SERVER4 7 20 --sport 40012 --gap 0.01 >/dev/null
+t_last=$EPOCHREALTIME
+check "... its packets through the fast path had it hold conntrack (a day: $(ct_left 40012)s)" held 40012
+check "... it leaves the fast path at the idle timeout" wait_for 16 port_flows 40012 0
 el=$(awk -v a="$t_last" -v b="$EPOCHREALTIME" 'BEGIN{printf "%.1f", b - a}')
 check "... 12-15 s after its last packet (${el}s)" \
 	awk -v e="$el" 'BEGIN{exit !(e >= 11.5 && e <= 15)}'
+check "... and conntrack has its own timeout back ($(ct_left 40012)s)" test "$(ct_left 40012)" -le 120
 nfo_stop
+
 check "nothing left at the end" nothing_left
 
 nfo_done

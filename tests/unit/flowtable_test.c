@@ -608,6 +608,8 @@ static void test_lifecycle(void)
 	struct built b, b2;
 	struct nfo_flow f;
 	uint32_t idle, next;
+	bool held;
+	int dir;
 	uint64_t now = mono_ns();
 	int err = -ENOMEM;
 
@@ -646,21 +648,36 @@ static void test_lifecycle(void)
 	       "iterator: two whole connections (%d, %d)", s.n, s.whole);
 
 	/* gc: alive, then teardown, then gone. */
-	expect(nfo_flow_offload_gc(dp, c, now, 100, 30, &idle, &next) == NFO_GC_ALIVE &&
-		   idle == 0 && next == 130,
+	expect(nfo_flow_offload_gc(dp, c, now, 100, 30, &idle, &next, &held) == NFO_GC_ALIVE &&
+		   idle == 0 && next == 130 && !held,
 	       "gc: a fresh connection is alive, next check after the idle timeout (%u, %u)", idle,
 	       next);
-	expect(nfo_flow_offload_gc(dp, c, now + 31000000000ULL, 100, 30, &idle, &next) ==
+	expect(nfo_flow_offload_gc(dp, c, now + 31000000000ULL, 100, 30, &idle, &next, &held) ==
 		       NFO_GC_IDLE &&
 		   idle == 31,
 	       "gc: idle after the idle timeout (%u)", idle);
+	/* The fast path holds conntrack while both entries ask it to. */
+	for (dir = 0; dir < 2; dir++) {
+		nfo_dp_flow_get(dp, AF_INET, &b.key[dir], &f);
+		f.flags |= NFO_FLOW_CT_HOLD;
+		nfo_dp_flow_add(dp, AF_INET, &b.key[dir], &f, true);
+	}
+	expect(nfo_flow_offload_gc(dp, c, now, 100, 30, &idle, &next, &held) == NFO_GC_ALIVE &&
+		   held,
+	       "gc: both entries flagged, the fast path holds conntrack");
+	nfo_dp_flow_get(dp, AF_INET, &b.key[0], &f);
+	f.flags &= ~NFO_FLOW_CT_HOLD;
+	nfo_dp_flow_add(dp, AF_INET, &b.key[0], &f, true);
+	expect(nfo_flow_offload_gc(dp, c, now, 100, 30, &idle, &next, &held) == NFO_GC_ALIVE &&
+		   !held,
+	       "gc: a direction whose hold failed (flag cleared): the daemon holds");
 	nfo_dp_flow_get(dp, AF_INET, &b.key[1], &f);
 	f.teardown = NFO_TEARDOWN_FIN;
 	nfo_dp_flow_add(dp, AF_INET, &b.key[1], &f, true);
-	expect(nfo_flow_offload_gc(dp, c, now, 100, 30, &idle, &next) == NFO_GC_TEARDOWN,
+	expect(nfo_flow_offload_gc(dp, c, now, 100, 30, &idle, &next, &held) == NFO_GC_TEARDOWN,
 	       "gc: FIN seen by the fast path");
 	nfo_dp_flow_del(dp, AF_INET, &b.key[1]);
-	expect(nfo_flow_offload_gc(dp, c, now, 100, 30, &idle, &next) == NFO_GC_GONE,
+	expect(nfo_flow_offload_gc(dp, c, now, 100, 30, &idle, &next, &held) == NFO_GC_GONE,
 	       "gc: an entry deleted behind the table's back");
 	s = (struct seen){0};
 	nfo_fp_foreach_conn(dp, count_cb, &s);
