@@ -219,11 +219,12 @@ static int dirs_cb(uint8_t family, const union nfo_key *key, const struct nfo_fl
 }
 
 /*
- * A direction in the map that has carried nothing for a while: its packets
- * do not reach the fast path as the entry expects. Say so instead of calling
- * it offloaded without a word.
+ * Both directions of an offloaded connection: one that has carried nothing
+ * for a while (its packets do not reach the fast path as the entry expects:
+ * say so instead of calling it offloaded without a word), and who keeps its
+ * conntrack entry from expiring.
  */
-static void explain_idle_dirs(struct nfo_dp *dp, const struct found_flow *ff)
+static void explain_dirs(struct nfo_dp *dp, const struct found_flow *ff)
 {
 	struct found_dirs fd = { .ct_id = ff->flow.ct_id, .family = ff->family };
 	struct timespec ts;
@@ -245,6 +246,16 @@ static void explain_idle_dirs(struct nfo_dp *dp, const struct found_flow *ff)
 		     "translated before the hook), or it sends nothing",
 		     dir ? "reply" : "original", (unsigned long long)(age / 1000000000ULL));
 	}
+	if (!fd.have[0] || !fd.have[1])
+		return;
+	if (fd.flow[0].flags & fd.flow[1].flags & NFO_FLOW_CT_HOLD)
+		step("conntrack_hold", true,
+		     "the fast path holds its conntrack entry (ct-timeout) while packets flow");
+	else
+		step("conntrack_hold", true,
+		     "the daemon holds its conntrack entry, at its idle checks: the fast path "
+		     "does not (a kernel without conntrack's BPF functions, keys after a "
+		     "bridge's destination NAT, or its lookup of the entry failed)");
 }
 
 static int oif_cb(unsigned int idx, const struct nlmsghdr *nlh, int err, void *arg)
@@ -346,7 +357,7 @@ int cmd_explain(struct cli *c, int argc, char **argv)
 		     ff.flow.ct_id, (unsigned long long)ff.flow.packets, cli_ifname(ifindex, n0));
 		if (ff.flow.teardown)
 			step("teardown", false, "a FIN or RST was seen: leaving the fast path");
-		explain_idle_dirs(dp, &ff);
+		explain_dirs(dp, &ff);
 		if (ff.flow.route_oif)
 			step("policy_routing", true, "routed with mark 0x%x, leaves through %s as the "
 						     "kernel chose at admission",

@@ -198,6 +198,9 @@ n=$(nfo flows -j --port 40301 | $PY -c 'import json,sys; print(sum(x["original"]
 el=$(awk -v a="$t_adm" -v b="$EPOCHREALTIME" 'BEGIN{printf "%.1f", b - a}')
 check "... its packets took the fast path ($n), which did not hold conntrack (${el}s after admission: $(ct_left)s left)" \
 	test "${n:-0}" -ge 90 -a "$(ct_left)" -le 120
+nfo explain udp $LAN4:40301 $SERVER4:7 >"$TMP/explain-hold" 2>&1
+check "... and explain says the daemon holds it" \
+	grep -q "conntrack_hold .*the daemon holds its conntrack entry" "$TMP/explain-hold"
 sexec pkill -f 'udp-echo 7'
 # A one-way stream: its reply direction is offloaded but carries nothing.
 sexec $GAP recv 7010 4 >/dev/null &
