@@ -59,12 +59,15 @@ __u32 nfo_route_gen;
 const volatile __u32 nfo_ct_hold_ms;
 
 /*
- * Conntrack's BPF functions (kernel 6.1+, conntrack built in or loaded).
- * Weak: without them the program loads all the same, the calls are dead
- * code, and the loader leaves nfo_ct_hold_ms at 0. Only pointers to struct
- * nf_conn pass through here; libbpf wants the kind (a struct) to match the
- * kernel's, not its members. The options are the 12-byte layout every such
- * kernel takes (zone 0: the daemon asks for holds only there).
+ * Conntrack's BPF functions (kernel 6.1+, in the kernel's or nf_conntrack's
+ * BTF). Weak: without them the program loads all the same, the loader
+ * leaves nfo_ct_hold_ms at 0, and the verifier drops the calls as dead code
+ * (a read-only value it knows). Never test the functions' addresses: a
+ * kernel before 6.4 refuses a program that loads a kfunc's address. Only
+ * pointers to struct nf_conn pass through here; libbpf wants the kind (a
+ * struct) to match the kernel's, not its members. The options are the
+ * 12-byte layout every such kernel takes (zone 0: the daemon asks for holds
+ * only there).
  */
 struct nf_conn {
 	int opaque;
@@ -91,10 +94,14 @@ extern void bpf_ct_release(struct nf_conn *ct) __ksym __weak;
 
 /*
  * A flow holds conntrack on its first packet, then on the first packet of
- * each period of 2^33 ns (8.6 s): well inside the shortest timeout conntrack
- * gives a connection that one of its packets passed to the stack (UDP, 30 s).
+ * each period of 2^31 ns (2.1 s), as the kernel flowtable's collector
+ * renews its flows' entries every second or so: within the shortest timeout
+ * conntrack gives a connection that one of its packets passed to the stack
+ * (UDP: 30 s, or what net.netfilter.nf_conntrack_udp_timeout says), and
+ * before a UDP connection turns into a stream (2 s), so that a packet the
+ * stack handled around the admission cannot leave it the short timeout.
  */
-#define NFO_CT_HOLD_SHIFT 33
+#define NFO_CT_HOLD_SHIFT 31
 
 /*
  * The longest a cached next hop is used without a new lookup, in the units of
@@ -265,14 +272,13 @@ _Static_assert(__builtin_offsetof(struct nfo_flow, nh_smac) ==
 	       "nfo_flow: nh_smac must follow nh_dmac");
 
 /*
- * Tear a flow down: from now on its packets go to the stack. Tell the daemon
- * once; a full ring buffer only delays it to the next idle check.
+ * Tell the daemon (a teardown, a failed conntrack hold); a full ring buffer
+ * only delays it to the next idle check that reads the entries.
  */
-static __always_inline void teardown(struct nfo_flow *f, const struct nfo_pkt *p, __u32 type)
+static __always_inline void report(const struct nfo_flow *f, const struct nfo_pkt *p, __u32 type)
 {
 	struct nfo_event *e;
 
-	f->teardown = type;
 	e = bpf_ringbuf_reserve(&nfo_events, sizeof(*e), 0);
 	if (!e)
 		return;
@@ -286,6 +292,13 @@ static __always_inline void teardown(struct nfo_flow *f, const struct nfo_pkt *p
 	else
 		__builtin_memcpy(e->key, p->key, sizeof(struct nfo_key6));
 	bpf_ringbuf_submit(e, 0);
+}
+
+/* Tear a flow down: from now on its packets go to the stack. Reported once. */
+static __always_inline void teardown(struct nfo_flow *f, const struct nfo_pkt *p, __u32 type)
+{
+	f->teardown = type;
+	report(f, p, type);
 }
 
 /* CLOCK_MONOTONIC as bpf_ktime_get_coarse_ns() answers it, cached per jiffy. */
@@ -555,19 +568,32 @@ static __always_inline int tcp_ctl(struct nfo_ctx *c, const struct nfo_pkt *p,
 				   struct nfo_flow *f, const bool v6)
 {
 	const struct tcphdr *th = p->th;
+	struct nfo_flow *o = NULL;
 
 	if (th->rst) {
-		const struct nfo_flow *r = f->oif ? tcp_other(p, f, v6) : NULL;
-
-		if (r && r->ct_id == f->ct_id && r->dir != f->dir && r->tcp_doff_flags &&
-		    bpf_ntohl(th->seq) - bpf_ntohl(r->tcp_ack) > bpf_ntohs(r->tcp_window)) {
+		o = f->oif ? tcp_other(p, f, v6) : NULL;
+		if (o && (o->ct_id != f->ct_id || o->dir == f->dir))
+			o = NULL;
+		if (o && o->tcp_doff_flags &&
+		    bpf_ntohl(th->seq) - bpf_ntohl(o->tcp_ack) > bpf_ntohs(o->tcp_window)) {
 			pass(c, NFO_R_TCP_RST_BLIND);
 			return NFO_DROP;
 		}
 	} else if (th->syn) {
 		return pass(c, NFO_R_TCP_SYN);
+	} else if ((f->flags & NFO_FLOW_CT_HOLD) && f->oif) {
+		o = tcp_other(p, f, v6);
+		if (o && (o->ct_id != f->ct_id || o->dir == f->dir))
+			o = NULL;
 	}
 	teardown(f, p, NFO_TEARDOWN_FIN);
+	/*
+	 * Conntrack sees this FIN or RST and gives the entry a closing state's
+	 * timeout: the other direction, forwarded until the daemon takes the
+	 * connection out, must not hold it for a day again.
+	 */
+	if (o)
+		o->flags &= ~NFO_FLOW_CT_HOLD;
 	return pass(c, NFO_R_TCP_FIN_RST);
 }
 
@@ -769,9 +795,7 @@ static __always_inline void ct_hold(struct nfo_ctx *c, const struct nfo_pkt *p,
 	struct nf_conn *ct;
 	__u32 tlen;
 
-	if (!nfo_ct_hold_ms || !bpf_ct_change_timeout || !bpf_ct_release)
-		return;
-	if (xdp ? !bpf_xdp_ct_lookup : !bpf_skb_ct_lookup)
+	if (!nfo_ct_hold_ms)
 		return;
 	if (v6) {
 		const struct nfo_key6 *k = p->key;
@@ -804,6 +828,7 @@ static __always_inline void ct_hold(struct nfo_ctx *c, const struct nfo_pkt *p,
 			return;
 	}
 	f->flags &= ~NFO_FLOW_CT_HOLD; /* a rare write; losing a race only retries */
+	report(f, p, NFO_EVENT_CT_HOLD_FAILED);
 }
 
 static __always_inline void account(struct nfo_ctx *c, struct nfo_flow *f, __u32 bytes)

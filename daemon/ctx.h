@@ -135,6 +135,7 @@ struct gc_state {
 	/* Full hand-backs (evict_all): marks cleared, a running dump is older. */
 	uint64_t evict_alls;
 	uint64_t next_ns; /* the next step of idle checks (idle_gc_step), not before */
+	uint64_t ct_hold_failures; /* conntrack holds the fast path could not make */
 };
 
 /* admit.c: the admission queue and its batches. */

@@ -4,6 +4,7 @@
  * the hand-back to conntrack), the idle gc step, the fast path's teardown
  * events.
  */
+#include <netinet/in.h>
 #include <string.h>
 
 #include "log.h"
@@ -105,8 +106,9 @@ void hold_ct(struct daemon *d, const struct nfo_conn *c)
  * back to the stack at once (it decides: the kernel drops masquerade whose
  * device changed); after a FIN/RST conntrack normally reports the close
  * within milliseconds, so only check again shortly in case it does not.
+ * Or it could not hold conntrack's entry: the daemon holds it from now on.
  */
-int teardown_event(const struct nfo_event *e, void *ctx)
+int fast_path_event(const struct nfo_event *e, void *ctx)
 {
 	struct daemon *d = ctx;
 	union nfo_key key = {};
@@ -124,10 +126,17 @@ int teardown_event(const struct nfo_event *e, void *ctx)
 	c = nfo_flowtable_find_entry(&d->tab, e->family, &key, &f);
 	if (!c)
 		return 0;
-	if (e->type == NFO_TEARDOWN_ROUTE)
+	if (e->type == NFO_EVENT_CT_HOLD_FAILED) {
+		if (c->fp_holds && !d->gc.ct_hold_failures++)
+			pr_warn("the fast path could not hold a connection's conntrack entry (not "
+				"found, or a fixed timeout): the daemon holds such connections");
+		c->fp_holds = 0;
+		hold_ct(d, c);
+	} else if (e->type == NFO_TEARDOWN_ROUTE) {
 		evict(d, c, EVICT_ROUTE, 0);
-	else
+	} else {
 		nfo_flow_offload_teardown(&d->tab, c, mono_now_s());
+	}
 	return 0;
 }
 
@@ -154,13 +163,27 @@ uint32_t first_check_s(const struct daemon *d)
 }
 
 /*
+ * Whether the daemon holds conntrack for c at an idle check. Not for a UDP
+ * connection the fast path holds (fp_holds; fp_held: both entries still ask
+ * it to, where the check read them): it holds every 2.1 s while packets
+ * flow, and told the daemon if it could not. A TCP connection gets the
+ * refresh all the same: it also makes conntrack forget the highest ACK that
+ * a packet passed to the stack set (nfo_flow_offload_refresh).
+ */
+static bool daemon_holds(const struct nfo_conn *c, bool fp_held)
+{
+	return c->orig.l4proto == IPPROTO_TCP || !c->fp_holds || !fp_held;
+}
+
+/*
  * The first idle check of a connection this run admitted, when the idle
  * timeout is longer than the wait for it: the connection cannot be idle
  * yet, and the fast path reports its teardowns and the CLI its evictions as
  * they happen (the reads catch those only when their queue was full, at the
- * next check). Hold conntrack again and come back when it could first be
- * idle. Saves two map reads, two system calls each connection (cp bench:
- * the first check was more daemon CPU than the admission).
+ * next check). Hold conntrack again unless the fast path does (UDP), and
+ * come back when it could first be idle. Saves two map reads, two system
+ * calls each connection (cp bench: the first check was more daemon CPU than
+ * the admission).
  */
 static bool first_check_holds_only(struct daemon *d, struct nfo_conn *c, uint32_t now_s)
 {
@@ -171,7 +194,7 @@ static bool first_check_holds_only(struct daemon *d, struct nfo_conn *c, uint32_
 	c->first_check = 0;
 	if (d->cfg->idle_timeout <= wait)
 		return false;
-	if (!c->fp_holds)
+	if (daemon_holds(c, true))
 		hold_ct(d, c);
 	nfo_flowtable_schedule(&d->tab, c, now_s + d->cfg->idle_timeout - wait);
 	return true;
@@ -209,7 +232,7 @@ void idle_gc_step(struct daemon *d)
 			 * fast path holds it again within seconds where it can;
 			 * where it could not, it cleared the flag: hold it here.
 			 */
-			if (!c->fp_holds || !fp_held)
+			if (daemon_holds(c, fp_held))
 				hold_ct(d, c);
 			nfo_flowtable_schedule(&d->tab, c, when);
 			break;

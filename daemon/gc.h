@@ -11,7 +11,7 @@
 void evict(struct daemon *d, struct nfo_conn *c, enum evict_why why, uint32_t idle_s);
 long evict_all(struct daemon *d, enum evict_why why, uint32_t ifindex);
 void hold_ct(struct daemon *d, const struct nfo_conn *c);
-int teardown_event(const struct nfo_event *e, void *ctx);
+int fast_path_event(const struct nfo_event *e, void *ctx);
 void read_teardowns(struct daemon *d);
 uint32_t first_check_s(const struct daemon *d);
 void idle_gc(struct daemon *d);

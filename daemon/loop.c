@@ -212,7 +212,7 @@ static int setup_loop(struct daemon *d)
 	timerfd_settime(d->timerfd, 0, &its, NULL);
 	fds[3] = d->sigfd;
 	fds[4] = d->timerfd;
-	err = nfo_dp_events_open(d->dp, teardown_event, d);
+	err = nfo_dp_events_open(d->dp, fast_path_event, d);
 	if (err) {
 		errno = -err;
 		return err;

@@ -157,13 +157,19 @@ struct nfo_flow {
 /* Why the fast path tore a flow down (nfo_flow.teardown, nfo_event.type). */
 #define NFO_TEARDOWN_FIN 1 /* TCP FIN or RST: conntrack sees it next */
 #define NFO_TEARDOWN_ROUTE 2 /* route moved (source-NATed flow, policy routing) */
+/*
+ * nfo_event.type only: the fast path could not hold conntrack's entry of this
+ * direction (not found, or a fixed timeout) and cleared NFO_FLOW_CT_HOLD.
+ */
+#define NFO_EVENT_CT_HOLD_FAILED 3
 
 /*
- * Events ring buffer: the fast path reports each teardown once (never per
- * packet), so that the daemon acts at once instead of at the next idle check.
+ * Events ring buffer: the fast path reports each teardown, and each failed
+ * conntrack hold, once (never per packet), so that the daemon acts at once
+ * instead of at the next idle check.
  */
 struct nfo_event {
-	__u32 type; /* NFO_TEARDOWN_* */
+	__u32 type; /* NFO_TEARDOWN_*, NFO_EVENT_* */
 	__u32 ct_id;
 	__u8 family;
 	__u8 dir;

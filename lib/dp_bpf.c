@@ -45,19 +45,26 @@ static struct bpf_dp *B(const struct nfo_dp *dp)
 
 /*
  * Conntrack's BPF functions that ct_hold() in the fast path calls, in the
- * kernel's BTF: without them the program's calls are dead code, and the
- * daemon holds conntrack itself.
+ * kernel's BTF or, with conntrack a module, in nf_conntrack's (loaded: the
+ * daemon's ruleset needs it): without them the program's calls are dead
+ * code, and the daemon holds conntrack itself.
  */
 bool nfo_kernel_has_ct_kfuncs(void)
 {
 	static const char *const names[] = { "bpf_skb_ct_lookup", "bpf_xdp_ct_lookup",
 					     "bpf_ct_change_timeout", "bpf_ct_release" };
-	struct btf *vmlinux = btf__load_vmlinux_btf();
+	struct btf *vmlinux = btf__load_vmlinux_btf(), *mod = NULL;
 	bool ok = vmlinux != NULL;
 	size_t i;
 
-	for (i = 0; ok && i < sizeof(names) / sizeof(names[0]); i++)
-		ok = btf__find_by_name_kind(vmlinux, names[i], BTF_KIND_FUNC) > 0;
+	for (i = 0; ok && i < sizeof(names) / sizeof(names[0]); i++) {
+		if (btf__find_by_name_kind(vmlinux, names[i], BTF_KIND_FUNC) > 0)
+			continue;
+		if (!mod)
+			mod = btf__load_module_btf("nf_conntrack", vmlinux);
+		ok = mod && btf__find_by_name_kind(mod, names[i], BTF_KIND_FUNC) > 0;
+	}
+	btf__free(mod);
 	btf__free(vmlinux);
 	return ok;
 }

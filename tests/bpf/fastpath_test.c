@@ -50,6 +50,7 @@ struct tflow {
 	uint16_t nh_mtu;
 	char nh_state[16]; /* fresh, oldgen, expired, tos */
 	int cthold; /* NFO_FLOW_CT_HOLD */
+	char last_used[16]; /* "same" or "previous" period of the holds; else never used */
 };
 
 struct tcase {
@@ -67,6 +68,7 @@ struct tcase {
 	int track; /* check the forwarding entry's TCP ACK number and window */
 	uint32_t track_ack, track_window;
 	int cthold_after; /* entries flagged NFO_FLOW_CT_HOLD after the run; -1: not checked */
+	int cthold_events; /* failed holds reported */
 	int fuzz;
 };
 
@@ -78,12 +80,16 @@ struct tdev {
 
 static struct nfo_dp *dp;
 static struct ring_buffer *events;
-static int nevents, last_event_type;
+static int nevents, last_event_type, nhold_failed;
 
 static int event_cb(void *ctx, void *data, size_t len)
 {
 	const struct nfo_event *e = data;
 
+	if (len >= sizeof(*e) && e->type == NFO_EVENT_CT_HOLD_FAILED) {
+		nhold_failed++;
+		return 0;
+	}
 	nevents++;
 	last_event_type = len >= sizeof(*e) ? (int)e->type : -1;
 	return 0;
@@ -236,6 +242,8 @@ static int read_case(FILE *f, struct tcase *c)
 			fl->ifindex = dev_by_name(a[2])->ifindex;
 			fl->teardown = strstr(line, " teardown") != NULL;
 			fl->cthold = strstr(line, " cthold") != NULL;
+			if (strstr(line, " last_used "))
+				sscanf(strstr(line, " last_used ") + 11, "%15s", fl->last_used);
 			if (strstr(line, " snat_oif ")) {
 				sscanf(strstr(line, " snat_oif ") + 10, "%63s", a[7]);
 				fl->snat_oif = dev_by_name(a[7])->ifindex;
@@ -282,7 +290,7 @@ static int read_case(FILE *f, struct tcase *c)
 		} else if (sscanf(line, "reason %31s", c->reason) == 1) {
 		} else if (sscanf(line, "count %lu %lu", &c->count_pkts, &c->count_bytes) == 2) {
 		} else if (sscanf(line, "teardown %d", &c->teardown_after) == 1) {
-		} else if (sscanf(line, "cthold %d", &c->cthold_after) == 1) {
+		} else if (sscanf(line, "cthold %d %d", &c->cthold_after, &c->cthold_events) == 2) {
 		} else if (sscanf(line, "track %u %u", &c->track_ack, &c->track_window) == 2) {
 			c->track = 1;
 		} else if (!strcmp(line, "fuzz")) {
@@ -322,6 +330,26 @@ static void install(const struct tflow *fl, uint32_t id, uint8_t dir)
 	flow.teardown = fl->teardown;
 	if (fl->cthold)
 		flow.flags |= NFO_FLOW_CT_HOLD;
+	if (fl->last_used[0]) {
+		/*
+		 * Last used in this period of the holds (2^31 ns; the fast path
+		 * reads a coarse clock, so not within 50 ms of its end), or in
+		 * the one before.
+		 */
+		const uint64_t period = 1ULL << 31;
+		struct timespec ts;
+		uint64_t now;
+
+		for (;;) {
+			clock_gettime(CLOCK_MONOTONIC, &ts);
+			now = (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+			if (period - now % period > 50000000ULL && now % period > 50000000ULL)
+				break;
+			usleep(60000);
+		}
+		flow.last_used_ns = !strcmp(fl->last_used, "same") ? now - now % period + 1 :
+								     now - period;
+	}
 	flow.snat_oif = fl->snat_oif;
 	flow.oif = fl->oif;
 	flow.mark = fl->mark;
@@ -582,8 +610,12 @@ static void run_case(struct tcase *c)
 		ok = 0;
 	}
 	/* Each new teardown is reported once on the ring buffer, nothing else is. */
-	nevents = 0;
+	nevents = nhold_failed = 0;
 	ring_buffer__consume(events);
+	if (ok && c->cthold_after >= 0 && nhold_failed != c->cthold_events) {
+		fail(c, "%d failed-hold events, want %d", nhold_failed, c->cthold_events);
+		ok = 0;
+	}
 	if (ok && nevents != (c->teardown_after > 0 && !c->flows[0].teardown)) {
 		fail(c, "%d teardown events, want %d", nevents, c->teardown_after > 0);
 		ok = 0;

@@ -87,7 +87,8 @@ class Flow:
     (src, sport, dst, dport) leaves as `out`."""
 
     def __init__(self, fam, proto, iif, inp, out=None, teardown=False, snat_oif=None,
-                 oif=None, tcp=None, mark=0, route_oif=None, nh=None, cthold=False):
+                 oif=None, tcp=None, mark=0, route_oif=None, nh=None, cthold=False,
+                 last_used=None):
         """oif: egress of the last forwarded packet; tcp: (ack, window) of
         the last segment seen in this direction."""
         self.fam, self.proto, self.iif = fam, proto, iif
@@ -96,8 +97,9 @@ class Flow:
         self.snat_oif = snat_oif
         self.oif, self.tcp = oif, tcp
         self.mark, self.route_oif = mark, route_oif
-        # cthold: the entry asks the fast path to hold conntrack (NFO_FLOW_CT_HOLD)
-        self.cthold = cthold
+        # cthold: the entry asks the fast path to hold conntrack (NFO_FLOW_CT_HOLD);
+        # last_used: 'same' or 'previous' period of the holds (else never used)
+        self.cthold, self.last_used = cthold, last_used
         # nh: (device, MTU, state) of a next hop already in the entry's
         # cache; state: 'fresh', 'oldgen' (filled under an older routing
         # generation), 'expired' (past its age), 'tos' (for another TOS).
@@ -106,7 +108,7 @@ class Flow:
     def line(self):
         s, sp, d, dp = self.inp
         ns, nsp, nd, ndp = self.out
-        return 'flow %s %s %s %s %d %s %d %s %d %s %d%s%s%s%s%s%s%s%s' % (
+        return 'flow %s %s %s %s %d %s %d %s %d %s %d%s%s%s%s%s%s%s%s%s' % (
             self.fam, self.proto, self.iif, s, sp, d, dp, ns, nsp, nd, ndp,
             ' teardown' if self.teardown else '',
             ' snat_oif ' + self.snat_oif if self.snat_oif else '',
@@ -116,15 +118,17 @@ class Flow:
             ' route_oif ' + self.route_oif if self.route_oif else '',
             ' nh %s %s %d %s' % (self.nh[0], DEVS[self.nh[0]]['peer'], self.nh[1], self.nh[2])
             if self.nh else '',
-            ' cthold' if self.cthold else '')
+            ' cthold' if self.cthold else '',
+            ' last_used ' + self.last_used if self.last_used else '')
 
 
 def case(name, prog, pkt, iif, verdict, reason, flows=(), oif=None, out=None,
          gso=None, teardown_after=None, fuzz=False, l3_bytes=None, track=None,
-         cthold_after=None):
+         cthold_after=None, cthold_events=None):
     """verdict: redirect / pass / drop; reason: a stats key ('fwd' for
     redirect); track: (ack, window) the forwarding entry must hold after;
-    cthold_after: how many entries still ask for conntrack holds after."""
+    cthold_after: how many entries still ask for conntrack holds after;
+    cthold_events: failed holds reported (default: the flags that went)."""
     progs = ['xdp', 'tc'] if prog == 'both' else [prog]
     for p in progs:
         b = ['case %s/%s' % (name, p), 'prog ' + p]
@@ -146,7 +150,9 @@ def case(name, prog, pkt, iif, verdict, reason, flows=(), oif=None, out=None,
         if track:
             b.append('track %d %d' % track)
         if cthold_after is not None:
-            b.append('cthold %d' % cthold_after)
+            if cthold_events is None:
+                cthold_events = sum(1 for f in flows if f.cthold) - cthold_after
+            b.append('cthold %d %d' % (cthold_after, cthold_events))
         if fuzz:
             b.append('fuzz')
         b.append('end')
@@ -470,35 +476,62 @@ def malformed_cases():
 
 
 # Conntrack entries run.sh creates before the vectors run (conntrack -I), for
-# the holds: (family, src, sport, dst, dport), one per program and family.
+# the holds: (family, original src, sport, dst, dport, reply src, sport, dst,
+# dport); run.sh checks afterwards that each has the long timeout.
 CT_ENTRIES = []
 
 
 def cthold_cases():
     """The fast path holds conntrack for entries flagged so: found, the entry
     gets the long timeout (run.sh checks it) and the flag stays; not found,
-    the flag goes (the daemon holds instead); the packet is forwarded both ways."""
+    the flag goes and the daemon is told (it holds instead); the packet is
+    forwarded either way. A hold comes on a direction's first packet and on
+    the first of each period (2^31 ns): an entry last used in this period
+    does not look conntrack up, one last used in the period before does."""
     for fam in ('ip', 'ip6'):
         c, s, r = A(fam, 1, 2), A(fam, 100, 10), A(fam, 2, 1)
         n = fam
         for prog, sport in (('xdp', 40100), ('tc', 40101)):
-            f = Flow(fam, 'udp', 'lan0', (c, sport, s, 53), (r, 61000, s, 53), cthold=True)
+            f = Flow(fam, 'udp', 'lan0', (c, sport, s, 53), (r, sport, s, 53), cthold=True)
             p = pkt(fam, 'udp', 'lan0', c, sport, s, 53)
-            o = expect(fam, 'udp', 'wan0', peer('wan0'), r, 61000, s, 53, 63)
-            CT_ENTRIES.append((fam, c, sport, s, 53))
+            o = expect(fam, 'udp', 'wan0', peer('wan0'), r, sport, s, 53, 63)
+            CT_ENTRIES.append((fam, c, sport, s, 53, s, 53, c, sport))
             case(n + '-cthold-found', prog, p, 'lan0', 'redirect', 'fwd', [f], 'wan0', o,
                  cthold_after=1)
-        f = Flow(fam, 'udp', 'lan0', (c, 40102, s, 53), (r, 61000, s, 53), cthold=True)
+        # The reply direction of a masqueraded connection: its key is
+        # conntrack's reply tuple, which the lookup finds as well.
+        for prog, sport in (('xdp', 40110), ('tc', 40111)):
+            f = Flow(fam, 'udp', 'wan0', (s, 53, r, sport), (s, 53, c, sport), cthold=True)
+            p = pkt(fam, 'udp', 'wan0', s, 53, r, sport)
+            o = expect(fam, 'udp', 'lan0', peer('lan0'), s, 53, c, sport, 63)
+            CT_ENTRIES.append((fam, c, sport, s, 53, s, 53, r, sport))
+            case(n + '-cthold-reply-nat', prog, p, 'wan0', 'redirect', 'fwd', [f], 'lan0', o,
+                 cthold_after=1)
+        miss = lambda **kw: Flow(fam, 'udp', 'lan0', (c, 40102, s, 53), (r, 40102, s, 53),
+                                 cthold=True, **kw)
         p = pkt(fam, 'udp', 'lan0', c, 40102, s, 53)
-        o = expect(fam, 'udp', 'wan0', peer('wan0'), r, 61000, s, 53, 63)
-        case(n + '-cthold-no-entry', 'both', p, 'lan0', 'redirect', 'fwd', [f], 'wan0', o,
+        o = expect(fam, 'udp', 'wan0', peer('wan0'), r, 40102, s, 53, 63)
+        case(n + '-cthold-no-entry', 'both', p, 'lan0', 'redirect', 'fwd', [miss()], 'wan0', o,
              cthold_after=0)
+        case(n + '-cthold-same-period', 'both', p, 'lan0', 'redirect', 'fwd',
+             [miss(last_used='same')], 'wan0', o, cthold_after=1)
+        case(n + '-cthold-next-period', 'both', p, 'lan0', 'redirect', 'fwd',
+             [miss(last_used='previous')], 'wan0', o, cthold_after=0)
+        # A FIN: conntrack closes the entry; the other direction, forwarded
+        # until the daemon takes the connection out, must not hold it again.
+        t_orig = Flow(fam, 'tcp', 'lan0', (c, 40103, s, 80), (r, 40103, s, 80), oif='wan0',
+                      cthold=True)
+        t_reply = Flow(fam, 'tcp', 'wan0', (s, 80, r, 40103), (s, 80, c, 40103), oif='lan0',
+                       cthold=True)
+        case(n + '-cthold-fin', 'both', pkt(fam, 'tcp', 'lan0', c, 40103, s, 80, flags='FA'),
+             'lan0', 'pass', 'tcp_fin_rst', [t_orig, t_reply], teardown_after=1,
+             cthold_after=1, cthold_events=0)
 
 
 def ctentries():
     cthold_cases()
-    for fam, src, sport, dst, dport in CT_ENTRIES:
-        print('%s %s %d %s %d' % ('ipv4' if fam == 'ip' else 'ipv6', src, sport, dst, dport))
+    for e in CT_ENTRIES:
+        print('%s %s %d %s %d %s %d %s %d' % ((('ipv4' if e[0] == 'ip' else 'ipv6'),) + e[1:]))
 
 
 def vectors():

@@ -26,25 +26,25 @@ ip netns exec "$NS" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwardin
 # The conntrack entries the hold cases find (a 100 s timeout, which the fast
 # path must raise to the hour fastpath_test asks for).
 /usr/bin/python3 tests/bpf/gen_vectors.py ctentries > "$TMP/ctentries"
-while read -r fam src sport dst dport; do
+while read -r fam src sport dst dport rsrc rsport rdst rdport; do
 	ip netns exec "$NS" conntrack -I -p udp -s "$src" -d "$dst" --sport "$sport" --dport "$dport" \
-		-r "$dst" -q "$src" --reply-port-src "$dport" --reply-port-dst "$sport" \
+		-r "$rsrc" -q "$rdst" --reply-port-src "$rsport" --reply-port-dst "$rdport" \
 		--timeout 100 >/dev/null 2>&1
 done <"$TMP/ctentries"
 ip netns exec "$NS" "$BUILD/tests/fastpath_test" "$TMP/vectors" --fuzz "$FUZZ" ${SEED:+--seed $SEED}
 held=0
-while read -r fam src sport dst dport; do
+while read -r fam src sport dst dport rsrc rsport rdst rdport; do
 	t=$(ip netns exec "$NS" conntrack -L -f "$fam" -p udp -s "$src" --sport "$sport" 2>/dev/null |
 		awk '{print $3; exit}')
 	if [ "${t:-0}" -gt 3000 ]; then
 		held=$((held + 1))
 	else
-		echo "not ok - conntrack entry $src:$sport -> $dst:$dport not held by the fast path (${t:-no entry}s left, want an hour)"
+		echo "not ok - conntrack entry $src:$sport -> $dst:$dport (reply to $rdst:$rdport) not held by the fast path (${t:-no entry}s left, want an hour)"
 	fi
 done <"$TMP/ctentries"
 n=$(wc -l <"$TMP/ctentries")
 [ "$held" = "$n" ] || exit 1
-echo "ok - the fast path held conntrack: $held of $n entries (XDP and tc, IPv4 and IPv6) got an hour"
+echo "ok - the fast path held conntrack: $held of $n entries (XDP and tc, IPv4 and IPv6, original and masqueraded reply directions) got an hour"
 # The benchmark's cost harness checks the verdict of every run it times: with
 # and without the policy rules (TRB_RULES=1), a short run must forward.
 for rules in 0 1; do

@@ -258,6 +258,12 @@ listening() { # listening NS PORT
 	ip netns exec "$1" ss -Hltn "sport = :$2" | grep -q .
 }
 
+# The kernel has conntrack's BPF functions: the fast path holds conntrack
+# (status: features.conntrack_bpf); else the daemon does, at its checks.
+ct_kfuncs() {
+	"$NFO" status -j 2>/dev/null | $PY -c 'import json,sys; sys.exit(not json.load(sys.stdin)["features"]["conntrack_bpf"]["available"])'
+}
+
 flows_at_least() { # flows_at_least N
 	[ "$(nfo flows --count 2>/dev/null || echo 0)" -ge "$1" ]
 }

@@ -66,8 +66,12 @@ for mode in tc xdp; do
 	# (ct-timeout, a day), at once. The daemon's first idle check is 10 s away.
 	for fam in ipv4 ipv6; do
 		t=$(rexec conntrack -L -f $fam -p udp --sport $sp 2>/dev/null | awk '{print $3; exit}')
-		check "$mode: $fam UDP flow held in conntrack by the fast path within a second (${t:-no entry}s left)" \
-			test "${t:-0}" -gt 3600
+		if ct_kfuncs; then
+			check "$mode: $fam UDP flow held in conntrack by the fast path within a second (${t:-no entry}s left)" \
+				test "${t:-0}" -gt 3600
+		else
+			pass "$mode: $fam UDP flow held by the fast path # skip: the kernel lacks conntrack's BPF functions (the daemon holds: test_bridge)"
+		fi
 		sp=$((sp + 1))
 	done
 
