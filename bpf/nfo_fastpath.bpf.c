@@ -94,14 +94,17 @@ extern void bpf_ct_release(struct nf_conn *ct) __ksym __weak;
 
 /*
  * A flow holds conntrack on its first packet, then on the first packet of
- * each period of 2^31 ns (2.1 s), as the kernel flowtable's collector
- * renews its flows' entries every second or so: within the shortest timeout
- * conntrack gives a connection that one of its packets passed to the stack
- * (UDP: 30 s, or what net.netfilter.nf_conntrack_udp_timeout says), and
- * before a UDP connection turns into a stream (2 s), so that a packet the
- * stack handled around the admission cannot leave it the short timeout.
+ * each period of 2^33 ns (8.6 s): well within the shortest timeout conntrack
+ * gives a connection that one of its packets passed to the stack (UDP, 30 s).
+ * In its first 4 s also every 2^31 ns (2.1 s), so at least once more: a
+ * packet the stack still handled around the admission, after the first
+ * hold, gives the entry conntrack's own timeout, which for UDP is 30 s
+ * until the connection turns into a stream (2 s on); the kernel path would
+ * have refreshed it to 120 s since.
  */
-#define NFO_CT_HOLD_SHIFT 31
+#define NFO_CT_HOLD_SHIFT 33
+#define NFO_CT_HOLD_YOUNG_SHIFT 31
+#define NFO_CT_HOLD_YOUNG_NS 4000000000ULL
 
 /*
  * The longest a cached next hop is used without a new lookup, in the units of
@@ -831,6 +834,22 @@ static __always_inline void ct_hold(struct nfo_ctx *c, const struct nfo_pkt *p,
 	report(f, p, NFO_EVENT_CT_HOLD_FAILED);
 }
 
+/*
+ * A hold is due on the first packet, and on the first of a new period
+ * (account() sets the time of the last one): created_ns, in the entry's
+ * cold part, is read only when a short period has passed.
+ */
+static __always_inline bool ct_hold_due(const struct nfo_flow *f, __u64 now)
+{
+	__u64 crossed = f->last_used_ns ^ now;
+
+	if (!f->last_used_ns || crossed >> NFO_CT_HOLD_SHIFT)
+		return true;
+	/* Signed: created_ns comes from the fine clock, now from the coarse one. */
+	return (crossed >> NFO_CT_HOLD_YOUNG_SHIFT) &&
+	       (__s64)(now - f->created_ns) < (__s64)NFO_CT_HOLD_YOUNG_NS;
+}
+
 static __always_inline void account(struct nfo_ctx *c, struct nfo_flow *f, __u32 bytes)
 {
 	__u32 segs = c->gso_segs ? c->gso_segs : 1;
@@ -902,9 +921,7 @@ static __always_inline int forward(struct nfo_ctx *c, const struct nfo_pkt *p,
 	}
 	if (p->tot != c->l3_len && trim(c, p->tot, xdp))
 		goto error;
-	/* First packet, or the first of a new period (account() sets the time). */
-	if ((f->flags & NFO_FLOW_CT_HOLD) &&
-	    (!f->last_used_ns || (f->last_used_ns ^ c->now) >> NFO_CT_HOLD_SHIFT))
+	if ((f->flags & NFO_FLOW_CT_HOLD) && ct_hold_due(f, c->now))
 		ct_hold(c, p, f, v6, xdp);
 	account(c, f, p->tot);
 	c->oif = nh.oif;

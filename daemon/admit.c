@@ -423,7 +423,7 @@ static void admit_done(struct daemon *d, struct pending *p)
 	/*
 	 * The first idle check, at most 10 s away, holds the conntrack entry
 	 * again, TCP always and UDP where the fast path does not (fp_holds:
-	 * it holds every 2.1 s while packets flow): against a packet the fast
+	 * it holds every 8.6 s while packets flow): against a packet the fast
 	 * path passed to the stack, one still in flight on the kernel path
 	 * when the entries were written, and (TCP) one conntrack saw between
 	 * its update and the map writes. Each set the entry back to its own

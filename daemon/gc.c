@@ -165,7 +165,7 @@ uint32_t first_check_s(const struct daemon *d)
 /*
  * Whether the daemon holds conntrack for c at an idle check. Not for a UDP
  * connection the fast path holds (fp_holds; fp_held: both entries still ask
- * it to, where the check read them): it holds every 2.1 s while packets
+ * it to, where the check read them): it holds every 8.6 s while packets
  * flow, and told the daemon if it could not. A TCP connection gets the
  * refresh all the same: it also makes conntrack forget the highest ACK that
  * a packet passed to the stack set (nfo_flow_offload_refresh).

@@ -50,7 +50,14 @@ struct tflow {
 	uint16_t nh_mtu;
 	char nh_state[16]; /* fresh, oldgen, expired, tos */
 	int cthold; /* NFO_FLOW_CT_HOLD */
-	char last_used[16]; /* "same" or "previous" period of the holds; else never used */
+	/*
+	 * Last used in the "same" short period of the holds (2^31 ns), the
+	 * "previous" one (in the same long period, 2^33 ns), or the previous
+	 * long period ("previous33"); else never used. created_old: admitted
+	 * a minute ago (past the short periods of a young flow), else now.
+	 */
+	char last_used[16];
+	int created_old;
 };
 
 struct tcase {
@@ -244,6 +251,7 @@ static int read_case(FILE *f, struct tcase *c)
 			fl->cthold = strstr(line, " cthold") != NULL;
 			if (strstr(line, " last_used "))
 				sscanf(strstr(line, " last_used ") + 11, "%15s", fl->last_used);
+			fl->created_old = strstr(line, " created_old") != NULL;
 			if (strstr(line, " snat_oif ")) {
 				sscanf(strstr(line, " snat_oif ") + 10, "%63s", a[7]);
 				fl->snat_oif = dev_by_name(a[7])->ifindex;
@@ -330,26 +338,34 @@ static void install(const struct tflow *fl, uint32_t id, uint8_t dir)
 	flow.teardown = fl->teardown;
 	if (fl->cthold)
 		flow.flags |= NFO_FLOW_CT_HOLD;
-	if (fl->last_used[0]) {
+	{
 		/*
-		 * Last used in this period of the holds (2^31 ns; the fast path
-		 * reads a coarse clock, so not within 50 ms of its end), or in
-		 * the one before.
+		 * The fast path reads a coarse clock: keep 50 ms away from the
+		 * ends of the periods the case needs.
 		 */
-		const uint64_t period = 1ULL << 31;
+		const uint64_t shortp = 1ULL << 31, longp = 1ULL << 33, margin = 50000000ULL;
 		struct timespec ts;
 		uint64_t now;
 
 		for (;;) {
 			clock_gettime(CLOCK_MONOTONIC, &ts);
 			now = (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-			if (period - now % period > 50000000ULL && now % period > 50000000ULL)
+			if (!fl->last_used[0] ||
+			    (now % shortp > margin && shortp - now % shortp > margin &&
+			     (strcmp(fl->last_used, "previous") ||
+			      (now % longp > shortp + margin && longp - now % longp > margin))))
 				break;
-			usleep(60000);
+			usleep(20000);
 		}
-		flow.last_used_ns = !strcmp(fl->last_used, "same") ? now - now % period + 1 :
-								     now - period;
+		flow.created_ns = fl->created_old ? now - 60000000000ULL : now;
+		if (!strcmp(fl->last_used, "same"))
+			flow.last_used_ns = now - now % shortp + 1;
+		else if (!strcmp(fl->last_used, "previous"))
+			flow.last_used_ns = now - shortp;
+		else if (!strcmp(fl->last_used, "previous33"))
+			flow.last_used_ns = now - longp;
 	}
+
 	flow.snat_oif = fl->snat_oif;
 	flow.oif = fl->oif;
 	flow.mark = fl->mark;

@@ -88,7 +88,7 @@ class Flow:
 
     def __init__(self, fam, proto, iif, inp, out=None, teardown=False, snat_oif=None,
                  oif=None, tcp=None, mark=0, route_oif=None, nh=None, cthold=False,
-                 last_used=None):
+                 last_used=None, created_old=False):
         """oif: egress of the last forwarded packet; tcp: (ack, window) of
         the last segment seen in this direction."""
         self.fam, self.proto, self.iif = fam, proto, iif
@@ -98,8 +98,10 @@ class Flow:
         self.oif, self.tcp = oif, tcp
         self.mark, self.route_oif = mark, route_oif
         # cthold: the entry asks the fast path to hold conntrack (NFO_FLOW_CT_HOLD);
-        # last_used: 'same' or 'previous' period of the holds (else never used)
-        self.cthold, self.last_used = cthold, last_used
+        # last_used: 'same' or 'previous' short period of the holds, or
+        # 'previous33' long one (else never used); created_old: admitted a
+        # minute ago (else now: new, held every short period)
+        self.cthold, self.last_used, self.created_old = cthold, last_used, created_old
         # nh: (device, MTU, state) of a next hop already in the entry's
         # cache; state: 'fresh', 'oldgen' (filled under an older routing
         # generation), 'expired' (past its age), 'tos' (for another TOS).
@@ -108,7 +110,7 @@ class Flow:
     def line(self):
         s, sp, d, dp = self.inp
         ns, nsp, nd, ndp = self.out
-        return 'flow %s %s %s %s %d %s %d %s %d %s %d%s%s%s%s%s%s%s%s%s' % (
+        return 'flow %s %s %s %s %d %s %d %s %d %s %d%s%s%s%s%s%s%s%s%s%s' % (
             self.fam, self.proto, self.iif, s, sp, d, dp, ns, nsp, nd, ndp,
             ' teardown' if self.teardown else '',
             ' snat_oif ' + self.snat_oif if self.snat_oif else '',
@@ -119,7 +121,8 @@ class Flow:
             ' nh %s %s %d %s' % (self.nh[0], DEVS[self.nh[0]]['peer'], self.nh[1], self.nh[2])
             if self.nh else '',
             ' cthold' if self.cthold else '',
-            ' last_used ' + self.last_used if self.last_used else '')
+            ' last_used ' + self.last_used if self.last_used else '',
+            ' created_old' if self.created_old else '')
 
 
 def case(name, prog, pkt, iif, verdict, reason, flows=(), oif=None, out=None,
@@ -486,8 +489,9 @@ def cthold_cases():
     gets the long timeout (run.sh checks it) and the flag stays; not found,
     the flag goes and the daemon is told (it holds instead); the packet is
     forwarded either way. A hold comes on a direction's first packet and on
-    the first of each period (2^31 ns): an entry last used in this period
-    does not look conntrack up, one last used in the period before does."""
+    the first of each period: 2^31 ns in the first 4 s after the admission,
+    2^33 ns after. An entry last used in this period does not look conntrack
+    up, one last used in the period before does."""
     for fam in ('ip', 'ip6'):
         c, s, r = A(fam, 1, 2), A(fam, 100, 10), A(fam, 2, 1)
         n = fam
@@ -517,6 +521,10 @@ def cthold_cases():
              [miss(last_used='same')], 'wan0', o, cthold_after=1)
         case(n + '-cthold-next-period', 'both', p, 'lan0', 'redirect', 'fwd',
              [miss(last_used='previous')], 'wan0', o, cthold_after=0)
+        case(n + '-cthold-old-next-short-period', 'both', p, 'lan0', 'redirect', 'fwd',
+             [miss(last_used='previous', created_old=True)], 'wan0', o, cthold_after=1)
+        case(n + '-cthold-old-next-long-period', 'both', p, 'lan0', 'redirect', 'fwd',
+             [miss(last_used='previous33', created_old=True)], 'wan0', o, cthold_after=0)
         # A FIN: conntrack closes the entry; the other direction, forwarded
         # until the daemon takes the connection out, must not hold it again.
         t_orig = Flow(fam, 'tcp', 'lan0', (c, 40103, s, 80), (r, 40103, s, 80), oif='wan0',
