@@ -15,7 +15,10 @@
  * (the WAN side). Run it inside the router's network namespace.
  *
  *   ct_flood [--delete] [--src A.B.C.D] [--dst A.B.C.D] [--dport N]
- *            [--mark BITS] [--timeout S] [--first I] [--rate N] COUNT
+ *            [--mark BITS] [--timeout S] [--fixed-timeout] [--first I] [--rate N] COUNT
+ *
+ * --fixed-timeout sets IPS_FIXED_TIMEOUT: nothing may change the entries'
+ * timeouts (the e2e test of a conntrack hold the fast path cannot make).
  *
  * --first I starts at the I-th connection of the sequence (to add to an
  * earlier run's without colliding); --rate N paces the requests at N per
@@ -102,7 +105,7 @@ static double now_s(void)
 static void usage(void)
 {
 	fprintf(stderr, "usage: ct_flood [--delete] [--src A.B.C.D] [--dst A.B.C.D] [--dport N] "
-			"[--mark BITS] [--timeout S] [--first I] [--rate N] "
+			"[--mark BITS] [--timeout S] [--fixed-timeout] [--first I] [--rate N] "
 			"[--probe PIN_DIR --ifindex N] COUNT\n");
 	exit(2);
 }
@@ -166,11 +169,11 @@ int main(int argc, char **argv)
 		{ "mark", required_argument, NULL, 'm' }, { "timeout", required_argument, NULL, 't' },
 		{ "first", required_argument, NULL, 'f' }, { "rate", required_argument, NULL, 'r' },
 		{ "probe", required_argument, NULL, 'P' }, { "ifindex", required_argument, NULL, 'i' },
-		{ NULL, 0, NULL, 0 },
+		{ "fixed-timeout", no_argument, NULL, 'F' }, { NULL, 0, NULL, 0 },
 	};
 	struct in_addr src = { htonl(0xc612010a) }; /* 198.18.1.10 */
 	struct in_addr dst = { htonl(0xc6130202) }; /* 198.19.2.2 */
-	uint32_t mark = 0xc0000000, timeout = 3600;
+	uint32_t mark = 0xc0000000, timeout = 3600, status = IPS_SEEN_REPLY | IPS_ASSURED | IPS_CONFIRMED;
 	uint16_t dport = 9;
 	bool del = false;
 	struct counts cnt = {};
@@ -188,6 +191,9 @@ int main(int argc, char **argv)
 		switch (c) {
 		case 'D':
 			del = true;
+			break;
+		case 'F':
+			status |= IPS_FIXED_TIMEOUT;
 			break;
 		case 's':
 			if (!inet_aton(optarg, &src))
@@ -292,8 +298,7 @@ int main(int argc, char **argv)
 			continue;
 		put_tuple(nlh, CTA_TUPLE_REPLY, dst.s_addr, s, htons(dport), sport);
 		/* CONFIRMED too: the kernel refuses a status that clears it (EBUSY). */
-		mnl_attr_put_u32(nlh, CTA_STATUS, htonl(IPS_SEEN_REPLY | IPS_ASSURED |
-							IPS_CONFIRMED));
+		mnl_attr_put_u32(nlh, CTA_STATUS, htonl(status));
 		mnl_attr_put_u32(nlh, CTA_TIMEOUT, htonl(timeout));
 		mnl_attr_put_u32(nlh, CTA_MARK, htonl(mark));
 	}

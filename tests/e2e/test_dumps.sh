@@ -40,6 +40,24 @@ wait_for 5 sh -c "ip netns exec $S ss -Hlun 'sport = :7' | grep -q ."
 cexec $TRAFFIC udp-rr $SERVER4 7 600 --sport 40400 --gap 0.02 >"$TMP/rr" &
 rp=$!
 check "a real exchange is offloaded" wait_for 5 port_flows 40400 1
+
+# A conntrack hold the fast path cannot make: an entry whose timeout nothing
+# may change (IPS_FIXED_TIMEOUT, set through ctnetlink by ct_flood; port
+# 10000 is its first source port). Its first packet in the fast path fails
+# to hold it, clears the entry's flag and tells the daemon, which takes the
+# holds over (and warns once).
+if ct_kfuncs; then
+	rexec "$FLOOD" --src $CLIENT4 --dst $SERVER4 --dport 7 --fixed-timeout 1 >/dev/null
+	check "an entry with a fixed timeout is offloaded" wait_for 5 port_flows 10000 1
+	cexec $TRAFFIC udp-stream $SERVER4 7 20 --sport 10000 --rate 200 >/dev/null
+	check "... the fast path could not hold it and told the daemon" \
+		wait_for 3 grep -q "the fast path could not hold a connection's conntrack entry" "$NFO_LOG"
+	nfo explain udp $CLIENT4:10000 $SERVER4:7 >"$TMP/explain-fixed" 2>&1
+	check "... explain says the daemon holds it now" \
+		grep -q "conntrack_hold .*the daemon holds its conntrack entry" "$TMP/explain-fixed"
+	n=$(nfo flows -j --port 10000 | $PY -c 'import json,sys; print(sum(x["original"]["packets"] for x in json.load(sys.stdin)["flows"]))')
+	check "... and its packets still took the fast path ($n forwarded)" test "${n:-0}" -ge 18
+fi
 # The first catch-up dump (2 s after the start) must not find the flood's
 # entries: it runs before they are reachable. The next is 8 s later.
 wait_for 5 grep -q "catch-up: " "$NFO_LOG"
