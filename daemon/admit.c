@@ -362,7 +362,7 @@ static struct nfo_conn *admit_build(struct daemon *d, const struct pending *p,
 	 * where they are conntrack's tuples (not a bridge's, after destination
 	 * NAT). Its lookup knows no zone; other zones are not offloaded.
 	 */
-	c->fp_holds = nfo_dp_ct_holds(d->dp) && !ct->zone &&
+	c->fp_holds = nfo_dp_ct_holds(d->dp) &&
 		      !((flow[0].flags | flow[1].flags) & NFO_FLOW_AFTER_DNAT);
 	if (c->fp_holds) {
 		flow[0].flags |= NFO_FLOW_CT_HOLD;
