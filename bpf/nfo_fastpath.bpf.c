@@ -39,6 +39,11 @@
 #define AF_INET6 10
 #define IP_MF 0x2000
 #define IP_OFFSET 0x1fff
+/* TCP header byte 13: the flags conntrack's validity check looks at. */
+#define NFO_TCP_FIN 0x01
+#define NFO_TCP_SYN 0x02
+#define NFO_TCP_RST 0x04
+#define NFO_TCP_ACK 0x10
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -878,8 +883,21 @@ static __always_inline int forward(struct nfo_ctx *c, const struct nfo_pkt *p,
 	if (p->tot != c->l3_len && c->gso_size)
 		return pass(c, NFO_R_MALFORMED);
 	if (p->th) {
-		if (p->th->fin || p->th->syn || p->th->rst)
+		/* One test for the common case: ACK, and none of FIN, SYN, RST. */
+		__u8 fl = ((const __u8 *)p->th)[13] & (NFO_TCP_FIN | NFO_TCP_SYN | NFO_TCP_RST |
+						       NFO_TCP_ACK);
+
+		if (fl != NFO_TCP_ACK) {
+			/*
+			 * Neither ACK nor SYN nor RST (no flags, FIN, URG or
+			 * PSH alone): conntrack calls such a segment invalid
+			 * whatever its window tracking, and the ruleset judges
+			 * it as that. The flow stays offloaded.
+			 */
+			if (!(fl & (NFO_TCP_ACK | NFO_TCP_SYN | NFO_TCP_RST)))
+				return pass(c, NFO_R_TCP_FLAGS);
 			return tcp_ctl(c, p, f, v6);
+		}
 		tcp_track(f, p->th);
 	}
 	c->now = ktime_now();

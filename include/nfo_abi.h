@@ -15,7 +15,7 @@
 
 #include <linux/types.h>
 
-#define NFO_ABI_VERSION 8
+#define NFO_ABI_VERSION 9
 
 /*
  * Directions, as in enum flow_offload_tuple_dir / ip_conntrack_dir. Typed here:
@@ -223,6 +223,7 @@ struct nfo_slot {
 	X(TCP_FIN_RST, "tcp_fin_rst", "TCP FIN or RST (flow marked teardown)")   \
 	X(TCP_SYN, "tcp_syn", "TCP SYN on an offloaded flow (no teardown)")      \
 	X(TCP_RST_BLIND, "tcp_rst_blind", "TCP RST out of window (dropped)")     \
+	X(TCP_FLAGS, "tcp_flags", "TCP without ACK, SYN or RST (invalid)")       \
 	X(TEARDOWN, "teardown", "flow already marked teardown")                  \
 	X(UDP_CSUM, "udp_csum", "UDP checksum the fast path cannot update")      \
 	X(NO_ROUTE, "no_route", "no route, or route is not a forward")           \

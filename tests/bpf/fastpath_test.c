@@ -447,6 +447,7 @@ struct hit {
 	uint64_t packets, bytes;
 	uint32_t oif, tcp_ack, tcp_window;
 	int hits, teardowns;
+	int tcp_learnt; /* entries holding a TCP segment's ACK, flags or window */
 };
 
 static int hit_cb(uint8_t family, const union nfo_key *key, const struct nfo_flow *flow,
@@ -466,6 +467,8 @@ static int hit_cb(uint8_t family, const union nfo_key *key, const struct nfo_flo
 	}
 	if (flow->teardown)
 		h->teardowns++;
+	if (flow->tcp_ack || flow->tcp_doff_flags || flow->tcp_window)
+		h->tcp_learnt++;
 	return 0;
 }
 
@@ -575,6 +578,12 @@ static void run_case(struct tcase *c)
 	} else {
 		if (ok && (after.fwd_packets != before.fwd_packets || h.hits)) {
 			fail(c, "forward counted on a pass");
+			ok = 0;
+		}
+		/* track 0 0 on a packet not forwarded: no entry learnt from it. */
+		if (ok && c->track && !c->track_ack && !c->track_window && h.tcp_learnt) {
+			fail(c, "%d entries learnt TCP state from a packet not forwarded",
+			     h.tcp_learnt);
 			ok = 0;
 		}
 		/* Passed packets go to the stack byte for byte unchanged. */
@@ -861,6 +870,8 @@ static int eligible(const uint8_t *p, size_t len, const struct tdev *d, struct n
 	if (nfo_dp_flow_get(dp, v6 ? AF_INET6 : AF_INET, &key, flow))
 		return 0;
 	if (flow->teardown)
+		return 0;
+	if (proto == IPPROTO_TCP && !(flags & 0x16)) /* none of ACK, SYN, RST: invalid */
 		return 0;
 	if (proto == IPPROTO_TCP && (flags & 0x07)) { /* FIN, SYN, RST */
 		*drop = blind_rst(ip, l4, v6, flow);

@@ -291,6 +291,15 @@ def edge_cases():
         case(n + '-psh', 'both', tp(flags='PA'), 'lan0', 'redirect', 'fwd', [tcpf], 'wan0',
              to(ttl=63, flags='PA'), track=(2000, 512))
         case(n + '-syn', 'both', tp(flags='S'), 'lan0', 'pass', 'tcp_syn', [tcpf], teardown_after=0)
+        # Without ACK, SYN or RST conntrack calls a segment invalid, liberal
+        # window tracking or not: the ruleset judges it (ct state invalid),
+        # and the flow stays offloaded. A FIN without ACK ends nothing.
+        for tag, fl in (('null', ''), ('fin-noack', 'F'), ('urg', 'U'), ('psh', 'P'),
+                        ('fin-psh-urg', 'FPU')):
+            case('%s-flags-%s' % (n, tag), 'both', tp(flags=fl), 'lan0', 'pass', 'tcp_flags', [tcpf],
+                 teardown_after=0, track=(0, 0))
+        case(n + '-ece-cwr-ack', 'both', tp(flags='AEC'), 'lan0', 'redirect', 'fwd', [tcpf], 'wan0',
+             to(ttl=63, flags='AEC'), track=(2000, 512))
         case(n + '-synack', 'both', tp(flags='SA'), 'lan0', 'pass', 'tcp_syn', [tcpf], teardown_after=0)
         # RST (seq 1000) judged against the other direction's last ACK number
         # and (unscaled) window: in the window it ends the flow; outside, it

@@ -73,6 +73,36 @@ check "the blind RSTs were dropped and counted ($((b1 - b0)) x tcp_rst_blind)" t
 check "no teardown for them ($((f1 - f0)) x tcp_fin_rst)" test $((f1 - f0)) -eq 0
 check "conntrack still says ESTABLISHED (now $(ct_state 7007))" ct_state_is 7007 ESTABLISHED
 check "the connection is still offloaded" port_flows 7007 1
+
+# Segments with none of ACK, SYN and RST (no flags; URG alone), in the
+# window: conntrack calls them invalid whatever its window tracking, so the
+# kernel path does not reverse the NAT for them and they never reach the
+# client. The fast path must leave them to the stack, and keep the flow.
+rm -f "$TMP/sniffing"
+cexec $PY -c '
+import sys
+from scapy.all import sniff
+p = sniff(iface="eth0", filter="tcp src port 7007 and tcp[13] & 0x16 == 0", timeout=3,
+          started_callback=lambda: open(sys.argv[1], "w").close())
+print(len(p))' "$TMP/sniffing" >"$TMP/invalid-seen" &
+sn=$!
+wait_for 10 test -e "$TMP/sniffing"
+t0=$(nfo_total tcp_flags)
+sexec $PY -c '
+import sys
+from scapy.all import IP, TCP, send
+seq, port = int(sys.argv[1]), int(sys.argv[2])
+for fl in ("", "U"):
+    send(IP(src=sys.argv[3], dst=sys.argv[4]) / TCP(sport=7007, dport=port, flags=fl, seq=seq),
+         verbose=False)
+' "$seq" "$natport" $SERVER4 $WAN4
+wait $sn
+t1=$(nfo_total tcp_flags)
+check "the flagless and URG-only segments went to the stack ($((t1 - t0)) x tcp_flags)" \
+	test $((t1 - t0)) -eq 2
+check "none reached the client, as without offload ($(cat "$TMP/invalid-seen") seen)" \
+	test "$(cat "$TMP/invalid-seen")" = 0
+check "the connection is still offloaded after them" port_flows 7007 1
 # Past the close timeout: a connection conntrack had closed would be gone.
 sleep 3
 check "conntrack still says ESTABLISHED 3 s later (now $(ct_state 7007))" ct_state_is 7007 ESTABLISHED
