@@ -698,8 +698,13 @@ static __always_inline int next_hop(struct nfo_ctx *c, const struct nfo_pkt *p,
 	if (c->gso_size)
 		seg_len = (v6 ? sizeof(struct ipv6hdr) : sizeof(struct iphdr)) + p->l4_hlen +
 			  c->gso_size;
+	/*
+	 * nh_until is at most NFO_NH_MAX_AGE ahead of the clock while the
+	 * cache is good: unsigned, a stale one stays stale when the 32-bit
+	 * time wraps (every 52 days), even with no daemon to evict it.
+	 */
 	if (seg_len <= f->nh_mtu && f->nh_gen == gen && f->nh_tos == p->tos &&
-	    (__s32)(f->nh_until - (__u32)(c->now >> NFO_NH_TIME_SHIFT)) > 0) {
+	    (__u32)(f->nh_until - (__u32)(c->now >> NFO_NH_TIME_SHIFT)) - 1 < NFO_NH_MAX_AGE) {
 		nh->oif = f->oif;
 		*macs = f->nh_dmac;
 		return 0;
@@ -708,10 +713,25 @@ static __always_inline int next_hop(struct nfo_ctx *c, const struct nfo_pkt *p,
 	if (r)
 		return r;
 	*macs = nh->dmac;
-	if (f->oif != nh->oif)
+	if (f->oif != nh->oif) {
+		/*
+		 * The cached MACs are the old device's: empty the cache
+		 * before the device changes, also when nothing refills it (a
+		 * tc GSO skb), or the next packet that fits it would leave by
+		 * the new device with the old MACs.
+		 */
+		f->nh_mtu = 0;
+		asm volatile("" ::: "memory");
 		f->oif = nh->oif;
+	}
 	if (mtu) {
-		/* A reader of the old next hop never sees a valid mix: MTU last. */
+		/*
+		 * Empty, fill, then valid (MTU last). A packet of this flow
+		 * on another CPU that found the cache valid just before can
+		 * still pair one next hop's device with the other's MACs: a
+		 * race of two CPUs across a route change, which can cost that
+		 * one packet.
+		 */
 		f->nh_mtu = 0;
 		__builtin_memcpy(f->nh_dmac, nh->dmac, ETH_ALEN);
 		__builtin_memcpy(f->nh_smac, nh->smac, ETH_ALEN);

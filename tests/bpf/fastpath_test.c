@@ -48,7 +48,7 @@ struct tflow {
 	uint32_t nh_oif; /* a next hop already cached (0: none) */
 	uint8_t nh_dmac[6];
 	uint16_t nh_mtu;
-	char nh_state[16]; /* fresh, oldgen, expired, tos */
+	char nh_state[16]; /* fresh, oldgen, expired, ancient, tos */
 	int cthold; /* NFO_FLOW_CT_HOLD */
 	/*
 	 * Last used in the "same" short period of the holds (2^31 ns), the
@@ -383,8 +383,19 @@ static void install(const struct tflow *fl, uint32_t id, uint8_t dir)
 
 			clock_gettime(CLOCK_MONOTONIC, &ts);
 			now = (uint64_t)(ts.tv_sec * 1000000000ULL + ts.tv_nsec) >> 20;
-			/* Expired 0.1 s ago (the fast path reads a coarse clock), or good for 90 s. */
-			flow.nh_until = !strcmp(fl->nh_state, "expired") ? now - 100 : now + 90000;
+			/*
+			 * Expired 0.1 s ago (the fast path reads a coarse
+			 * clock); ancient: past its age so long ago that the
+			 * 32-bit time looks ahead again (2^31 units, 26 days);
+			 * otherwise good for 0.9 s, within the fast path's
+			 * longest (about a second).
+			 */
+			if (!strcmp(fl->nh_state, "expired"))
+				flow.nh_until = now - 100;
+			else if (!strcmp(fl->nh_state, "ancient"))
+				flow.nh_until = now + (1U << 31) - 100;
+			else
+				flow.nh_until = now + 900;
 		}
 	}
 	if (fl->has_tcp) {
@@ -492,6 +503,20 @@ static int nh_cb(uint8_t family, const union nfo_key *key, const struct nfo_flow
 
 	if (flow->packets && flow->nh_mtu >= 1280 && flow->oif)
 		h->hits++;
+	return 0;
+}
+
+/*
+ * A cached next hop (nh_mtu set) is one next hop's: its source MAC is the
+ * egress device's own (the entry's oif). Counts the entries where not.
+ */
+static int nh_mixed_cb(uint8_t family, const union nfo_key *key, const struct nfo_flow *flow,
+		       void *arg)
+{
+	struct tdev *d = flow->nh_mtu ? dev_by_index(flow->oif) : NULL;
+
+	if (flow->nh_mtu && (!d || memcmp(flow->nh_smac, d->mac, 6)))
+		++*(int *)arg;
 	return 0;
 }
 
@@ -616,6 +641,16 @@ static void run_case(struct tcase *c)
 			fail(c, "from the cached next hop: verdict %s, %zu bytes",
 			     err ? "error" : verdict_name(c->xdp, retval), out2_len);
 			hexdiff(out2, out2_len, out, out_len);
+			ok = 0;
+		}
+	}
+	if (ok) {
+		int mixed = 0;
+
+		nfo_dp_flow_foreach(dp, AF_INET, nh_mixed_cb, &mixed);
+		nfo_dp_flow_foreach(dp, AF_INET6, nh_mixed_cb, &mixed);
+		if (mixed) {
+			fail(c, "%d entries cache the MACs of a device other than theirs", mixed);
 			ok = 0;
 		}
 	}

@@ -278,12 +278,22 @@ def edge_cases():
         for state, mtu, dev, want in (('fresh', 1280, 'small0', so()),
                                       ('oldgen', 1280, 'wan0', to(ttl=63)),
                                       ('expired', 1280, 'wan0', to(ttl=63)),
+                                      ('ancient', 1280, 'wan0', to(ttl=63)),
                                       ('tos', 1280, 'wan0', to(ttl=63)),
                                       ('fresh', 60, 'wan0', to(ttl=63))):
             cached = Flow(fam, 'tcp', 'lan0', (c, 40000, s, 80), (r, 61000, s2, 8080),
                           nh=('small0', mtu, state))
             case('%s-nh-%s-mtu%d' % (n, state, mtu), 'both', tp(), 'lan0', 'redirect', 'fwd',
                  [cached], dev, want)
+        # A tc GSO skb teaches the cache nothing (the kernel checks its MTU):
+        # one routed elsewhere (here for another TOS) must empty the cache,
+        # or the next packet that fits it leaves by the new device with the
+        # old device's MACs.
+        gsof = Flow(fam, 'tcp', 'lan0', (c, 40000, s, 80), (r, 61000, s2, 8080),
+                    nh=('small0', 1280, 'fresh'))
+        tos = {'tos': 0x10} if fam == 'ip' else {'tc': 0x10}
+        case(n + '-nh-gso-elsewhere', 'tc', tp(payload=b'g' * 3000, l3kw=tos), 'lan0', 'redirect',
+             'fwd', [gsof], 'wan0', to(ttl=63, payload=b'g' * 3000, l3kw=tos), gso=(1000, 3))
         td = Flow(fam, 'tcp', 'lan0', (c, 40000, s, 80), (r, 61000, s2, 8080), teardown=True)
         case(n + '-after-teardown', 'both', tp(), 'lan0', 'pass', 'teardown', [td])
         # PSH does not end anything. A SYN neither: it goes to the stack
