@@ -51,8 +51,9 @@ BIN         := $(BUILD)/nft-offload
 UNIT_BINS   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/*_test.c))
 # The BPF layer also runs the benchmark's BPF_PROG_TEST_RUN harness (each run checks its verdicts).
 TEST_BINS   := $(BUILD)/tests/fastpath_test $(BUILD)/bench/test_run_bench $(UNIT_BINS)
-# What the e2e tests run beside the daemon: conntrack entries in bulk (test_dumps).
-E2E_BINS    := $(BUILD)/bench/ct_flood
+# What the e2e tests run beside the daemon: conntrack entries in bulk (test_dumps),
+# VLAN-tagged frames as a driver hands them over (test_vlan).
+E2E_BINS    := $(BUILD)/bench/ct_flood $(BUILD)/tests/vlan_push.bpf.o
 
 .PHONY: all deps check test-unit test-bpf test-cli test-e2e bench demo install uninstall clean format man \
         deb check-deb check-systemd
@@ -65,6 +66,11 @@ $(BPF_OBJ): bpf/nfo_fastpath.bpf.c
 	$(Q)$(CLANG) $(BPF_CFLAGS) -MMD -MP -MF $(BPF_OBJ:.o=.d) -c $< -o $@
 
 -include $(BPF_OBJ:.o=.d)
+
+$(BUILD)/tests/vlan_push.bpf.o: tests/e2e/vlan_push.bpf.c
+	$(call msg,BPF,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
 $(SKEL): $(BPF_OBJ)
 	$(call msg,SKEL,$@)

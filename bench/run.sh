@@ -1402,7 +1402,9 @@ for c in cfgs:
     for line in open(f"{tmp}/prof.{c}.tsv"):
         period, sym = line.rstrip("\n").split("\t", 1)
         if sym.startswith("bpf_prog_"):
-            sym = "bpf_prog_" + sym.rsplit("_", 1)[-1]  # the tag varies per load
+            # The tag varies per load; XDP's per-device copy is XDP's program.
+            name = sym.split("_", 3)[-1].removesuffix("_vlan")
+            sym = "bpf_prog_" + name.rsplit("_", 1)[-1]
         d[sym] = d.get(sym, 0) + int(period) / pkts[c]
     per[c] = d
 busy = {c: sum(v for s, v in per[c].items() if "idle" not in s and s != "[k] pv_native_safe_halt") for c in cfgs}

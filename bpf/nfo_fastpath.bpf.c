@@ -44,6 +44,7 @@
 #define NFO_TCP_SYN 0x02
 #define NFO_TCP_RST 0x04
 #define NFO_TCP_ACK 0x10
+#define NFO_EOPNOTSUPP 95
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -96,6 +97,13 @@ extern struct nf_conn *bpf_xdp_ct_lookup(struct xdp_md *xdp, struct bpf_sock_tup
 					 __u32 opts__sz) __ksym __weak;
 extern int bpf_ct_change_timeout(struct nf_conn *ct, __u32 timeout) __ksym __weak;
 extern void bpf_ct_release(struct nf_conn *ct) __ksym __weak;
+
+/*
+ * The VLAN tag a driver took out of the frame (kernel 6.8+; device-bound
+ * programs only, so only nfo_xdp_vlan calls it): 0 when there was one.
+ */
+extern int bpf_xdp_metadata_rx_vlan_tag(const struct xdp_md *ctx, __be16 *vlan_proto,
+					__u16 *vlan_tci) __ksym __weak;
 
 /*
  * A flow holds conntrack on its first packet, then on the first packet of
@@ -1015,8 +1023,14 @@ static __always_inline struct nfo_stats *dev_stats(__u32 ifindex, struct nfo_dev
 	return bpf_map_lookup_elem(&nfo_stats, &slot);
 }
 
-SEC("xdp")
-int nfo_xdp(struct xdp_md *ctx)
+/*
+ * The XDP entry point. A driver may take a frame's VLAN tag out before XDP
+ * runs (veth keeps its peer's; NICs with rx-vlan-offload): the frame then
+ * looks untagged, and only the device's own kfunc tells (vlan_kfunc, in the
+ * device-bound copy). The stack gives such a frame to its VLAN device, or
+ * drops it; it is not the flow's, whatever its tuple.
+ */
+static __always_inline int xdp_path(struct xdp_md *ctx, const bool vlan_kfunc)
 {
 	void *data = (void *)(long)ctx->data;
 	struct nfo_ctx c = {
@@ -1030,6 +1044,19 @@ int nfo_xdp(struct xdp_md *ctx)
 	c.st = dev_stats(c.ifindex, &dev);
 	if (!c.st)
 		return XDP_PASS;
+	if (vlan_kfunc) {
+		__be16 proto;
+		__u16 tci;
+		int r = bpf_xdp_metadata_rx_vlan_tag(ctx, &proto, &tci);
+
+		if (!r) {
+			pass(&c, NFO_R_NOT_IP);
+			return XDP_PASS;
+		}
+		/* No VLAN hook in this driver: status says so (a rare write). */
+		if (r == -NFO_EOPNOTSUPP && !(dev->flags & NFO_DEV_XDP_VLAN_UNKNOWN))
+			dev->flags |= NFO_DEV_XDP_VLAN_UNKNOWN;
+	}
 	if ((void *)(eth + 1) > c.data_end) {
 		pass(&c, NFO_R_MALFORMED);
 		return XDP_PASS;
@@ -1048,6 +1075,24 @@ int nfo_xdp(struct xdp_md *ctx)
 	default:
 		return XDP_PASS;
 	}
+}
+
+/* For any device (and generic XDP): sees only the tags left in the frame. */
+SEC("xdp")
+int nfo_xdp(struct xdp_md *ctx)
+{
+	return xdp_path(ctx, false);
+}
+
+/*
+ * Loaded once per device, bound to it, where the kernel has the kfunc. A
+ * driver without the VLAN hook answers -EOPNOTSUPP: then nothing more is
+ * known than with nfo_xdp (README, Limits), and the device is flagged.
+ */
+SEC("xdp")
+int nfo_xdp_vlan(struct xdp_md *ctx)
+{
+	return xdp_path(ctx, true);
 }
 
 /*

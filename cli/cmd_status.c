@@ -434,6 +434,19 @@ int cmd_status(struct cli *c, int argc, char **argv)
 			} else {
 				out_null("kernel_path_only");
 			}
+			/* XDP: does the program see a VLAN tag the driver took out? */
+			if (s.flags & NFO_DEV_XDP) {
+				bool asks = s.flags & NFO_DEV_XDP_VLAN;
+				bool sees = asks && !(dv.flags & NFO_DEV_XDP_VLAN_UNKNOWN);
+
+				out_bool("xdp_vlan_tags", NULL, sees);
+				if (!sees)
+					out_text("  %-12s note: %s cannot tell frames whose VLAN "
+						 "tag the driver took out (README, Limits)\n",
+						 s.name, asks ? "its driver" : "XDP here");
+			} else {
+				out_null("xdp_vlan_tags");
+			}
 			out_obj_close();
 			if (running && !present)
 				PROBLEM("device %s is gone", s.name);

@@ -100,7 +100,8 @@ const char *const nfo_man_sections[] = {
 	"\"ct_events_revived\" (only when nf_conntrack_events was set to 0 while running)}, "
 	"\"offload_latency\": {\"p50_us\", \"p99_us\", \"max_us\"}, "
 	"\"devices\": [{\"name\", \"ifindex\", \"mode\", \"attached\", \"link\", "
-	"\"xdp_redirect_target\", \"xdp_features\", \"kernel_path_only\"}], \"healthy\", "
+	"\"xdp_redirect_target\", \"xdp_features\", \"kernel_path_only\", \"xdp_vlan_tags\" "
+	"(XDP: true when its program sees VLAN tags the driver took out)}], \"healthy\", "
 	"\"problems\": [...]}. "
 	"explain: {\"protocol\", \"src\", \"sport\", \"dst\", \"dport\", \"checks\": "
 	"[{\"check\", \"ok\", \"detail\"}], \"offloaded\", \"verdict\"}.",

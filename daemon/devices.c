@@ -265,8 +265,13 @@ int attach_dev(struct daemon *d, struct dev *dv, const struct nfo_link *l)
 		pr_err("%s: cannot update the devices map: %s", dv->name, strerror(-err));
 		return err;
 	}
-	pr_info("%s: attached (%s%s)", dv->name, nfo_mode_names[dv->mode],
-		dv->want == NFO_MODE_AUTO ? ", auto" : "");
+	pr_info("%s: attached (%s%s)%s", dv->name, nfo_mode_names[dv->mode],
+		dv->want == NFO_MODE_AUTO ? ", auto" : "",
+		!(dv->flags & NFO_DEV_XDP)	  ? "" :
+		(dv->flags & NFO_DEV_XDP_VLAN) ? "; frames whose VLAN tag the driver took out go to "
+						  "the stack" :
+						  "; frames whose VLAN tag the driver took out look "
+						  "untagged to XDP (see README, Limits)");
 	return 0;
 }
 

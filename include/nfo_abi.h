@@ -189,6 +189,10 @@ struct nfo_event {
 #define NFO_DEV_FORCED (1U << 5) /* slots map: attached beside/over foreign programs */
 /* slots map: a netdev chain of the user's hooks this device: kernel path only */
 #define NFO_DEV_NETDEV_CHAIN (1U << 6)
+/* XDP: the device's own program, which asks the driver for a VLAN tag it took out */
+#define NFO_DEV_XDP_VLAN (1U << 7)
+/* devices map, set by that program: the driver cannot say (no VLAN hook) */
+#define NFO_DEV_XDP_VLAN_UNKNOWN (1U << 8)
 
 struct nfo_dev {
 	__u32 slot;

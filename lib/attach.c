@@ -265,7 +265,8 @@ int nfo_hook_query(uint32_t ifindex, struct nfo_hook_info *h)
 		return err;
 	h->xdp_prog_id = q.prog_id ? q.prog_id : (q.drv_prog_id ? q.drv_prog_id : q.skb_prog_id);
 	h->xdp_generic = q.attach_mode == XDP_ATTACHED_SKB;
-	h->xdp_ours = h->xdp_prog_id && prog_named(h->xdp_prog_id, "nfo_xdp");
+	h->xdp_ours = h->xdp_prog_id && (prog_named(h->xdp_prog_id, "nfo_xdp") ||
+					 prog_named(h->xdp_prog_id, "nfo_xdp_vlan"));
 	err = find_clsact(&s);
 	if (err)
 		return err;

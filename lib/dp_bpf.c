@@ -26,8 +26,17 @@
  * The eBPF backend: the fast path's programs (tc and XDP) and their maps,
  * created fresh or adopted from pins; teardown events from a ring buffer.
  */
+/* An XDP program bound to one device (nfo_xdp_vlan), sharing every map. */
+struct xdp_bound {
+	uint32_t ifindex;
+	struct nfo_fastpath *obj;
+};
+
 struct bpf_dp {
 	struct nfo_fastpath *skel; /* NULL when opened from pins only */
+	struct xdp_bound *bound;
+	int nbound;
+	bool xdp_vlan; /* the kernel binds XDP programs and has the VLAN kfunc */
 	int map_fd[NFO_MAP_MAX];
 	char pin_dir[256];
 	bool pinned;
@@ -68,6 +77,24 @@ bool nfo_kernel_has_ct_kfuncs(void)
 	btf__free(vmlinux);
 	return ok;
 }
+
+/*
+ * The XDP metadata kfunc that tells a VLAN tag the driver took out of the
+ * frame (kernel 6.8+; device-bound programs, 6.3+).
+ */
+static bool kernel_has_xdp_vlan_kfunc(void)
+{
+	struct btf *vmlinux = btf__load_vmlinux_btf();
+	bool ok = vmlinux &&
+		  btf__find_by_name_kind(vmlinux, "bpf_xdp_metadata_rx_vlan_tag", BTF_KIND_FUNC) > 0;
+
+	btf__free(vmlinux);
+	return ok;
+}
+
+#ifndef BPF_F_XDP_DEV_BOUND_ONLY
+#define BPF_F_XDP_DEV_BOUND_ONLY (1U << 6)
+#endif
 
 #ifndef BPF_FS_MAGIC
 #define BPF_FS_MAGIC 0xcafe4a11
@@ -341,6 +368,9 @@ int nfo_dp_bpf_load(const struct nfo_dp_opts *opts, struct nfo_dp **dpp)
 	/* Cached next hops of adopted entries belong to another run's count. */
 	if (getrandom(&b->skel->bss->nfo_route_gen, sizeof(b->skel->bss->nfo_route_gen), 0) < 0)
 		b->skel->bss->nfo_route_gen = (uint32_t)getpid() * 2654435761u;
+	/* Only as a device's own copy (xdp_bound_load): the kfunc needs that. */
+	bpf_program__set_autoload(b->skel->progs.nfo_xdp_vlan, false);
+	b->xdp_vlan = kernel_has_xdp_vlan_kfunc();
 	if (opts->log_size) {
 		/* Level 4: statistics only (instruction counts), not the full log. */
 		bpf_program__set_log_level(b->skel->progs.nfo_xdp, 4);
@@ -429,6 +459,9 @@ static void bpf_close(struct nfo_dp *dp)
 	struct bpf_dp *b = B(dp);
 	int i;
 
+	for (i = 0; i < b->nbound; i++)
+		nfo_fastpath__destroy(b->bound[i].obj);
+	free(b->bound);
 	ring_buffer__free(b->rb);
 	if (b->skel) {
 		nfo_fastpath__destroy(b->skel);
@@ -599,11 +632,75 @@ out:
 
 /* ---- devices -------------------------------------------------------------- */
 
+static struct xdp_bound *xdp_bound_find(struct bpf_dp *b, uint32_t ifindex)
+{
+	int i;
+
+	for (i = 0; i < b->nbound; i++)
+		if (b->bound[i].ifindex == ifindex)
+			return &b->bound[i];
+	return NULL;
+}
+
+static void xdp_bound_free(struct bpf_dp *b, uint32_t ifindex)
+{
+	struct xdp_bound *x = xdp_bound_find(b, ifindex);
+
+	if (!x)
+		return;
+	nfo_fastpath__destroy(x->obj);
+	*x = b->bound[--b->nbound];
+}
+
+/*
+ * The XDP program of one device: nfo_xdp_vlan bound to it, so that it may
+ * ask the driver for a VLAN tag taken out of the frame. A second copy of
+ * the object whose maps (pinned or not, .bss and .rodata included) are the
+ * main object's, so that both see one flow table and one routing generation.
+ */
+static int xdp_bound_load(struct bpf_dp *b, uint32_t ifindex, int *fd)
+{
+	struct xdp_bound *grown;
+	struct nfo_fastpath *o;
+	struct bpf_map *m;
+	int err;
+
+	grown = realloc(b->bound, (b->nbound + 1) * sizeof(*b->bound));
+	if (!grown)
+		return -ENOMEM;
+	b->bound = grown;
+	o = nfo_fastpath__open();
+	if (!o)
+		return -errno;
+	bpf_object__for_each_map(m, o->obj) {
+		struct bpf_map *mine = bpf_object__find_map_by_name(b->skel->obj, bpf_map__name(m));
+
+		bpf_map__set_pin_path(m, NULL);
+		err = mine ? bpf_map__reuse_fd(m, bpf_map__fd(mine)) : -ENOENT;
+		if (err)
+			goto fail;
+	}
+	bpf_program__set_autoload(o->progs.nfo_xdp, false);
+	bpf_program__set_autoload(o->progs.nfo_tc, false);
+	bpf_program__set_ifindex(o->progs.nfo_xdp_vlan, ifindex);
+	bpf_program__set_flags(o->progs.nfo_xdp_vlan, BPF_F_XDP_DEV_BOUND_ONLY);
+	err = nfo_fastpath__load(o);
+	if (err)
+		goto fail;
+	b->bound[b->nbound++] = (struct xdp_bound){ .ifindex = ifindex, .obj = o };
+	*fd = bpf_program__fd(o->progs.nfo_xdp_vlan);
+	return 0;
+fail:
+	nfo_fastpath__destroy(o);
+	return err;
+}
+
 static int bpf_attach(struct nfo_dp *dp, uint32_t ifindex, enum nfo_mode mode, bool force,
 		      uint32_t *flags)
 {
 	bool generic = mode == NFO_MODE_XDP_GENERIC, created = false;
-	int err;
+	struct bpf_dp *b = B(dp);
+	int err, fd = -1;
 
 	*flags = 0;
 	if (mode == NFO_MODE_TC) {
@@ -614,20 +711,41 @@ static int bpf_attach(struct nfo_dp *dp, uint32_t ifindex, enum nfo_mode mode, b
 	}
 	if (mode != NFO_MODE_XDP && !generic)
 		return -EINVAL;
-	err = nfo_attach_xdp(ifindex, nfo_dp_prog_fd(dp, true), generic, force);
-	if (!err)
-		*flags = generic ? NFO_DEV_XDP | NFO_DEV_XDP_GENERIC : NFO_DEV_XDP;
-	return err;
+	/* Generic XDP cannot run device-bound programs. */
+	if (!generic && b->xdp_vlan && b->skel) {
+		/*
+		 * A fresh copy each time: one loaded earlier may be bound to a
+		 * device gone since, whose ifindex a new one took.
+		 */
+		xdp_bound_free(b, ifindex);
+		err = xdp_bound_load(b, ifindex, &fd);
+		if (err) /* the shared program then (the caller says what it misses) */
+			pr_debug("device %u: no XDP program bound to it: %s", ifindex,
+				 strerror(-err));
+	}
+	err = nfo_attach_xdp(ifindex, fd >= 0 ? fd : nfo_dp_prog_fd(dp, true), generic, force);
+	if (err) {
+		xdp_bound_free(b, ifindex);
+		return err;
+	}
+	*flags = generic ? NFO_DEV_XDP | NFO_DEV_XDP_GENERIC : NFO_DEV_XDP;
+	if (fd >= 0)
+		*flags |= NFO_DEV_XDP_VLAN;
+	return 0;
 }
 
 static int bpf_detach(struct nfo_dp *dp, uint32_t ifindex, uint32_t flags)
 {
+	struct xdp_bound *x = B(dp)->skel ? xdp_bound_find(B(dp), ifindex) : NULL;
 	int err = 0;
 
 	if (flags & NFO_DEV_TC)
 		err = nfo_detach_tc(ifindex, flags & NFO_DEV_CLSACT_OURS);
-	if (flags & NFO_DEV_XDP)
-		err = nfo_detach_xdp(ifindex, nfo_dp_prog_fd(dp, true));
+	if (flags & NFO_DEV_XDP) {
+		err = nfo_detach_xdp(ifindex, x ? bpf_program__fd(x->obj->progs.nfo_xdp_vlan) :
+						  nfo_dp_prog_fd(dp, true));
+		xdp_bound_free(B(dp), ifindex);
+	}
 	return err;
 }
 
