@@ -52,8 +52,10 @@ UNIT_BINS   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/
 # The BPF layer also runs the benchmark's BPF_PROG_TEST_RUN harness (each run checks its verdicts).
 TEST_BINS   := $(BUILD)/tests/fastpath_test $(BUILD)/bench/test_run_bench $(UNIT_BINS)
 # What the e2e tests run beside the daemon: conntrack entries in bulk (test_dumps),
-# VLAN-tagged frames as a driver hands them over (test_vlan).
-E2E_BINS    := $(BUILD)/bench/ct_flood $(BUILD)/tests/vlan_push.bpf.o
+# VLAN-tagged frames as a driver hands them over (test_vlan), packets counted by
+# skb priority at a router's egress (test_priority).
+E2E_BINS    := $(BUILD)/bench/ct_flood $(BUILD)/tests/vlan_push.bpf.o \
+               $(BUILD)/tests/prio_count.bpf.o
 
 .PHONY: all deps check test-unit test-bpf test-cli test-e2e bench demo install uninstall clean format man \
         deb check-deb check-systemd
@@ -67,7 +69,7 @@ $(BPF_OBJ): bpf/nfo_fastpath.bpf.c
 
 -include $(BPF_OBJ:.o=.d)
 
-$(BUILD)/tests/vlan_push.bpf.o: tests/e2e/vlan_push.bpf.c
+$(BUILD)/tests/%.bpf.o: tests/e2e/%.bpf.c
 	$(call msg,BPF,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@

@@ -65,6 +65,14 @@ __u32 nfo_route_gen;
 const volatile __u32 nfo_ct_hold_ms;
 
 /*
+ * Set skb->priority of a forwarded IPv4 packet from its TOS, as ip_forward()
+ * does while net.ipv4.ip_forward_update_priority is 1 (the default; read by
+ * the daemon at start). The egress qdisc (pfifo_fast, prio, mqprio) may
+ * choose its band by it. IPv6 forwarding leaves the priority alone.
+ */
+const volatile __u8 nfo_fwd_priority;
+
+/*
  * Conntrack's BPF functions (kernel 6.1+, in the kernel's or nf_conntrack's
  * BTF). Weak: without them the program loads all the same, the loader
  * leaves nfo_ct_hold_ms at 0, and the verifier drops the calls as dead code
@@ -957,6 +965,16 @@ static __always_inline int forward(struct nfo_ctx *c, const struct nfo_pkt *p,
 		}
 		iph->ttl--;
 		iph->check = csum_apply(iph->check, diff);
+		/*
+		 * rt_tos2priority(): TOS bits 4 and 3 pick best effort (0),
+		 * bulk (2), interactive (6) or interactive bulk (4), the
+		 * kernel's ip_tos2prio table, as twice their Gray code.
+		 */
+		if (!xdp && nfo_fwd_priority) {
+			__u32 b = (p->tos >> 3) & 3;
+
+			((struct __sk_buff *)c->ctx)->priority = (b ^ (b >> 1)) << 1;
+		}
 	}
 	if (f->flags & NFO_FLOW_NAT_PORT)
 		*(__u32 *)p->l4 = *(__u32 *)&f->nat_sport;

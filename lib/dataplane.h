@@ -32,6 +32,12 @@ struct nfo_dp_opts {
 	 * flows flagged NFO_FLOW_CT_HOLD; 0: the fast path never holds.
 	 */
 	uint32_t ct_hold_s;
+	/*
+	 * net.ipv4.ip_forward_update_priority is 0: the tc path leaves
+	 * skb->priority alone, as ip_forward() then does (default: it sets it
+	 * from the IPv4 TOS).
+	 */
+	bool keep_priority;
 	/* Verifier statistics ("processed N insns ...") of each program. */
 	char *xdp_log, *tc_log;
 	size_t log_size;

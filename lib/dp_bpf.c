@@ -365,6 +365,7 @@ int nfo_dp_bpf_load(const struct nfo_dp_opts *opts, struct nfo_dp **dpp)
 	if (opts->ct_hold_s && nfo_kernel_has_ct_kfuncs())
 		b->skel->rodata->nfo_ct_hold_ms =
 			opts->ct_hold_s > UINT32_MAX / 1000 ? UINT32_MAX : opts->ct_hold_s * 1000;
+	b->skel->rodata->nfo_fwd_priority = !opts->keep_priority;
 	/* Cached next hops of adopted entries belong to another run's count. */
 	if (getrandom(&b->skel->bss->nfo_route_gen, sizeof(b->skel->bss->nfo_route_gen), 0) < 0)
 		b->skel->bss->nfo_route_gen = (uint32_t)getpid() * 2654435761u;

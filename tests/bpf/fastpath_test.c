@@ -72,6 +72,7 @@ struct tcase {
 	char verdict[16], reason[32];
 	uint64_t count_pkts, count_bytes;
 	int teardown_after; /* -1: not checked */
+	int prio; /* tc: the skb priority the program must leave, or -1: not checked */
 	int track; /* check the forwarding entry's TCP ACK number and window */
 	uint32_t track_ack, track_window;
 	int cthold_after; /* entries flagged NFO_FLOW_CT_HOLD after the run; -1: not checked */
@@ -221,6 +222,7 @@ static int read_case(FILE *f, struct tcase *c)
 
 	memset(c, 0, sizeof(*c));
 	c->teardown_after = -1;
+	c->prio = -1;
 	c->cthold_after = -1;
 	while (fgets(line, sizeof(line), f)) {
 		line[strcspn(line, "\n")] = '\0';
@@ -296,6 +298,8 @@ static int read_case(FILE *f, struct tcase *c)
 			c->out_len = unhex(line + 4, c->out);
 		} else if (sscanf(line, "expect %15s", c->verdict) == 1) {
 		} else if (sscanf(line, "reason %31s", c->reason) == 1) {
+		} else if (sscanf(line, "priority %d", &c->prio) == 1) {
+			;
 		} else if (sscanf(line, "count %lu %lu", &c->count_pkts, &c->count_bytes) == 2) {
 		} else if (sscanf(line, "teardown %d", &c->teardown_after) == 1) {
 		} else if (sscanf(line, "cthold %d %d", &c->cthold_after, &c->cthold_events) == 2) {
@@ -409,11 +413,14 @@ static void install(const struct tflow *fl, uint32_t id, uint8_t dir)
 	}
 }
 
+/* The skb priority the tc program left, from the last run. */
+static uint32_t last_priority;
+
 static int run_prog(int xdp, uint32_t iif, uint32_t gso_size, uint32_t gso_segs,
 		    const uint8_t *in, size_t in_len, uint8_t *out, size_t *out_len,
 		    uint32_t *retval)
 {
-	struct __sk_buff skb = {};
+	struct __sk_buff skb = {}, skb_out = {};
 	struct xdp_md xmd = {};
 	LIBBPF_OPTS(bpf_test_run_opts, t, .data_in = in, .data_size_in = in_len,
 		    .data_out = out, .data_size_out = MAX_PKT, .repeat = 1);
@@ -430,10 +437,13 @@ static int run_prog(int xdp, uint32_t iif, uint32_t gso_size, uint32_t gso_segs,
 		skb.gso_segs = gso_segs;
 		t.ctx_in = &skb;
 		t.ctx_size_in = sizeof(skb);
+		t.ctx_out = &skb_out;
+		t.ctx_size_out = sizeof(skb_out);
 	}
 	err = bpf_prog_test_run_opts(nfo_dp_prog_fd(dp, xdp), &t);
 	if (err)
 		return -errno;
+	last_priority = skb_out.priority;
 	*out_len = t.data_size_out;
 	*retval = t.retval;
 	return 0;
@@ -560,6 +570,10 @@ static void run_case(struct tcase *c)
 	if (strcmp(verdict_name(c->xdp, retval), c->verdict)) {
 		fail(c, "verdict %s (%u), want %s", verdict_name(c->xdp, retval), retval,
 		     c->verdict);
+		ok = 0;
+	}
+	if (ok && !c->xdp && c->prio >= 0 && last_priority != (uint32_t)c->prio) {
+		fail(c, "skb priority %u, want %d", last_priority, c->prio);
 		ok = 0;
 	}
 	/* Device counters: exactly the expected one moved. */

@@ -127,7 +127,7 @@ class Flow:
 
 def case(name, prog, pkt, iif, verdict, reason, flows=(), oif=None, out=None,
          gso=None, teardown_after=None, fuzz=False, l3_bytes=None, track=None,
-         cthold_after=None, cthold_events=None):
+         cthold_after=None, cthold_events=None, prio=None):
     """verdict: redirect / pass / drop; reason: a stats key ('fwd' for
     redirect); track: (ack, window) the forwarding entry must hold after;
     cthold_after: how many entries still ask for conntrack holds after;
@@ -152,6 +152,8 @@ def case(name, prog, pkt, iif, verdict, reason, flows=(), oif=None, out=None,
             b.append('teardown %d' % teardown_after)
         if track:
             b.append('track %d %d' % track)
+        if prio is not None and p == 'tc':
+            b.append('priority %d' % prio)
         if cthold_after is not None:
             if cthold_events is None:
                 cthold_events = sum(1 for f in flows if f.cthold) - cthold_after
@@ -285,6 +287,14 @@ def edge_cases():
                           nh=('small0', mtu, state))
             case('%s-nh-%s-mtu%d' % (n, state, mtu), 'both', tp(), 'lan0', 'redirect', 'fwd',
                  [cached], dev, want)
+        # tc: the priority ip_forward() gives an IPv4 packet from its TOS
+        # (rt_tos2priority; the egress qdisc may pick its band by it); IPv6
+        # forwarding leaves it alone.
+        for tosv, want in ((0x00, 0), (0x02, 0), (0x08, 2), (0x0c, 2), (0x10, 6), (0x14, 6),
+                           (0x18, 4), (0x1e, 4), (0xb8, 4), (0xe0, 0)):
+            tk = {'tos': tosv} if fam == 'ip' else {'tc': tosv}
+            case('%s-priority-tos%02x' % (n, tosv), 'tc', tp(l3kw=tk), 'lan0', 'redirect', 'fwd',
+                 [tcpf], 'wan0', to(ttl=63, l3kw=tk), prio=want if fam == 'ip' else 0)
         # A tc GSO skb teaches the cache nothing (the kernel checks its MTU):
         # one routed elsewhere (here for another TOS) must empty the cache,
         # or the next packet that fits it leaves by the new device with the

@@ -257,6 +257,16 @@ tcp_transfer() {
 listening() { # listening NS PORT
 	ip netns exec "$1" ss -Hltn "sport = :$2" | grep -q .
 }
+udp_listening() { # udp_listening NS PORT
+	ip netns exec "$1" ss -Hlun "sport = :$2" | grep -q .
+}
+
+# A helper make test-e2e builds (build/tests/NAME); the test fails without it.
+need_built() { # need_built NAME
+	[ -f "$ROOT/build/tests/$1" ] && return 0
+	say "not ok - build/tests/$1 is missing (make test-e2e builds it)"
+	exit 1
+}
 
 # The kernel has conntrack's BPF functions: the fast path holds conntrack
 # (status: features.conntrack_bpf); else the daemon does, at its checks.

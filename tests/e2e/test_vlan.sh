@@ -9,14 +9,11 @@
 # mode, IPv4 and IPv6, as the kernel path without nft-offload does not.
 source "$(dirname "$0")/lib.sh"
 
+need_built vlan_push.bpf.o
 PUSH=$ROOT/build/tests/vlan_push.bpf.o
-if [ ! -f "$PUSH" ]; then
-	say "not ok - $PUSH is missing (make test-e2e builds it)"
-	exit 1
-fi
 nfo_topology
 sexec $TRAFFIC udp-echo 7 &
-wait_for 5 sh -c "ip netns exec $S ss -Hlun 'sport = :7' | grep -q ."
+wait_for 5 udp_listening "$S" 7
 exec 2> >(grep -v -e '^Terminated' -e ' Killed ' >&2)
 
 # tagged DST SPORT: how many of 20 datagrams from the client's SPORT, sent
