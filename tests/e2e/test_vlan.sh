@@ -23,7 +23,7 @@ tagged() {
 	sexec $PY -c '
 import sys
 from scapy.all import sniff, Raw
-p = sniff(iface="eth0", filter="udp dst port 7", timeout=2,
+p = sniff(iface="eth0", filter="udp dst port 7", timeout=1.2,
           lfilter=lambda x: Raw in x and bytes(x[Raw]).startswith(b"TAGGED"),
           started_callback=lambda: open(sys.argv[1], "w").close())
 print(len(p))' "$TMP/sniffing" >"$TMP/seen" &
