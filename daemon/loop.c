@@ -428,26 +428,14 @@ static void event_loop(struct daemon *d)
 	}
 }
 
-/* net.ipv4.ip_forward_update_priority: 1 (the kernel's default) unless it says 0. */
-static bool fwd_updates_priority(void)
-{
-	FILE *f = fopen("/proc/sys/net/ipv4/ip_forward_update_priority", "r");
-	int v = 1;
-
-	if (f) {
-		if (fscanf(f, "%d", &v) != 1)
-			v = 1;
-		fclose(f);
-	}
-	return v != 0;
-}
-
 static int start(struct daemon *d, bool had_pins)
 {
 	struct nfo_dp_opts dopts = { .pin_dir = d->cfg->pin_dir,
 				     .flow_capacity = d->cfg->flows,
 				     .ct_hold_s = d->cfg->ct_timeout,
-				     .keep_priority = !fwd_updates_priority() };
+				     /* 1 by default; unreadable (-1): as the default */
+				     .keep_priority = nfo_sysctl_int(
+					     "/proc/sys/net/ipv4/ip_forward_update_priority", -1) == 0 };
 	struct nfo_dp_summary dps;
 	int i, err;
 

@@ -737,7 +737,7 @@ static int bpf_attach(struct nfo_dp *dp, uint32_t ifindex, enum nfo_mode mode, b
 
 static int bpf_detach(struct nfo_dp *dp, uint32_t ifindex, uint32_t flags)
 {
-	struct xdp_bound *x = B(dp)->skel ? xdp_bound_find(B(dp), ifindex) : NULL;
+	struct xdp_bound *x = xdp_bound_find(B(dp), ifindex);
 	int err = 0;
 
 	if (flags & NFO_DEV_TC)

@@ -76,8 +76,7 @@ int nfo_teardown(struct nfo_dp *dp, const char *pin_dir)
 #define CT_EVENTS "/proc/sys/net/netfilter/nf_conntrack_events"
 #define CT_MAX "/proc/sys/net/netfilter/nf_conntrack_max"
 
-/* A non-negative integer sysctl: read it (set < 0) or write set; -1 on error. */
-static int sysctl_int(const char *path, int set)
+int nfo_sysctl_int(const char *path, int set)
 {
 	FILE *f = fopen(path, set >= 0 ? "w" : "r");
 	int v = -1;
@@ -95,7 +94,7 @@ static int sysctl_int(const char *path, int set)
 
 static int events_sysctl(int set)
 {
-	return sysctl_int(CT_EVENTS, set);
+	return nfo_sysctl_int(CT_EVENTS, set);
 }
 
 bool nfo_ct_events_on(void)
@@ -112,7 +111,7 @@ bool nfo_ct_events_revive(void)
 
 long long nfo_ct_limit(void)
 {
-	return sysctl_int(CT_MAX, -1);
+	return nfo_sysctl_int(CT_MAX, -1);
 }
 
 uint64_t nfo_flows_for_ct_limit(long long limit)

@@ -12,6 +12,9 @@
 
 #include "dataplane.h"
 
+/* A non-negative integer sysctl at PATH: read it (set < 0) or write set; -1 on error. */
+int nfo_sysctl_int(const char *path, int set);
+
 /*
  * Conntrack reports events only for entries created while an event listener
  * existed, if net.netfilter.nf_conntrack_events is 2 (the default). Make it

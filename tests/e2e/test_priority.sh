@@ -46,12 +46,20 @@ for i in range(n):
 }
 
 sp=42000
-for mode in kernel tc; do
-	[ $mode = kernel ] || nfo_start --mode tc || { fail "tc: daemon start"; continue; }
-	for t in "$SERVER4 0x10 6" "$SERVER4 0xb8 4" "$SERVER4 0x08 2" "$SERVER6 0x10 0"; do
+# Then with net.ipv4.ip_forward_update_priority 0: the kernel leaves the
+# priority alone, and so must the fast path (the daemon reads it at start).
+for mode in kernel tc kernel-sysctl0 tc-sysctl0; do
+	cases="$SERVER4 0x10 6,$SERVER4 0xb8 4,$SERVER4 0x08 2,$SERVER6 0x10 0"
+	case $mode in *-sysctl0)
+		rexec sysctl -qw net.ipv4.ip_forward_update_priority=0
+		cases="$SERVER4 0x10 0,$SERVER4 0xb8 0" ;;
+	esac
+	case $mode in tc*) nfo_start --mode tc || { fail "$mode: daemon start"; continue; } ;; esac
+	IFS=, read -r -a tcases <<<"$cases"
+	for t in "${tcases[@]}"; do
 		read -r dst tos want <<<"$t"
 		check "$mode: flow from port $sp (TOS $tos) answered" send $dst $sp $tos 5
-		if [ $mode = tc ]; then
+		if [ "${mode%-sysctl0}" = tc ]; then
 			check "$mode: port $sp offloaded" wait_for 5 port_flows $sp 1
 			f0=$(nfo_total fwd_packets)
 		fi
@@ -60,13 +68,13 @@ for mode in kernel tc; do
 		read -r -a b1 <<<"$(by_prio)"
 		check "$mode: TOS $tos to $dst: 50 datagrams left with priority $want ($((b1[want] - b0[want])); by priority before ${b0[*]}, after ${b1[*]})" \
 			test $((b1[want] - b0[want])) -eq 50
-		if [ $mode = tc ]; then
+		if [ "${mode%-sysctl0}" = tc ]; then
 			f1=$(nfo_total fwd_packets)
 			check "$mode: ... through the fast path ($((f1 - f0)) packets)" test $((f1 - f0)) -ge 100
 		fi
 		sp=$((sp + 1))
 	done
-	[ $mode = kernel ] || nfo_stop
+	case $mode in tc*) nfo_stop ;; esac
 done
 rexec tc qdisc del dev wan0 clsact
 check "nothing left behind" nothing_left
