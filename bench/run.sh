@@ -1441,7 +1441,7 @@ phase_ha() {
 # ---- main ------------------------------------------------------------------------
 
 main() {
-	local f p all_flows
+	local f p all_flows prof_flows
 	[ "$(id -u)" = 0 ] || die "needs root (network namespaces, BPF)"
 	for p in trafgen iperf3 nft conntrack jq clang bpftool gnuplot ethtool taskset; do
 		command -v "$p" >/dev/null || die "$p is missing (make deps)"
@@ -1492,7 +1492,10 @@ main() {
 	bpf_build
 	sink_xdp on
 	for f in $RULES 0 "$SCALE_RULES"; do [ -e "$TMP/rules.$f.nft" ] || ruleset_gen "$f"; done
-	all_flows=$(printf '%s\n' "$MAIN_FLOWS" $SCALE_FLOWS 2 | sort -nu)
+	# The profile's flow count too (BENCH_PROF_FLOWS), when it runs: the echo
+	# server answers only the flow sets it was started with.
+	case " $PHASES " in *" prof "*) prof_flows=$PROF_FLOWS ;; *) prof_flows= ;; esac
+	all_flows=$(printf '%s\n' "$MAIN_FLOWS" $SCALE_FLOWS 2 $prof_flows | sort -nu)
 	for f in $all_flows; do trafgen_cfg "$f"; done
 	echo_start $all_flows
 	ruleset_load 0
