@@ -316,6 +316,8 @@ int nfo_dp_bpf_load(const struct nfo_dp_opts *opts, struct nfo_dp **dpp)
 
 	if (cap > UINT32_MAX / 2)
 		return -E2BIG;
+	if (maxif > 1U << NFO_KEY_IFINDEX_BITS)
+		return -ERANGE; /* a flow key holds 24 bits of ifindex */
 	dp = dp_alloc();
 	if (!dp)
 		return -ENOMEM;
