@@ -481,6 +481,15 @@ static void test_bpf_backend(void)
 	uint32_t flags;
 	int err;
 
+	/* A flow key holds 24 bits of ifindex: a larger devices map could alias devices. */
+	struct nfo_dp_opts wide = { .flow_capacity = 16,
+				    .max_ifindex = (1U << NFO_KEY_IFINDEX_BITS) + 1 };
+
+	err = nfo_dp_load(&wide, &dp);
+	expect(err == -ERANGE, "bpf backend: a devices map beyond a key's ifindex refused (%s)",
+	       strerror(-err));
+	if (!err)
+		nfo_dp_close(dp);
 	err = nfo_dp_load(&opts, &dp);
 	expect(!err, "bpf backend: load with private maps (%s)", strerror(-err));
 	if (err)
