@@ -36,8 +36,8 @@
  *
  * Device and protocol share one word, so that the IPv4 key is 16 bytes: a
  * hash map keeps it in the cache line of its element's 48-byte header, and
- * hashes and compares four words instead of five (the cost: README
- * "Performance", the flow key). 24 bits hold every ifindex the fast path
+ * hashes and compares four words instead of five (measured: README,
+ * "Where the goals stand"). 24 bits hold every ifindex the fast path
  * serves: the devices map ends at NFO_MAX_IFINDEX, a frame from a device
  * beyond it never gets as far as building a key, and the daemon keys only
  * the directions of devices it attached.
@@ -374,7 +374,8 @@ struct nfo_leaving {
  */
 _Static_assert(sizeof(struct nfo_key4) == 16, "nfo_key4 layout");
 _Static_assert(sizeof(struct nfo_key6) == 40, "nfo_key6 layout");
-_Static_assert(NFO_MAX_IFINDEX <= 1U << NFO_KEY_IFINDEX_BITS, "an ifindex the devices map holds fits a key");
+_Static_assert(NFO_MAX_IFINDEX <= 1U << NFO_KEY_IFINDEX_BITS,
+	       "an ifindex the devices map holds fits a key");
 _Static_assert(sizeof(struct nfo_flow) == 144, "nfo_flow layout");
 _Static_assert(__builtin_offsetof(struct nfo_flow, mark) == 112, "nfo_flow: per-packet part");
 _Static_assert(sizeof(struct nfo_dev) == 16, "nfo_dev layout");

@@ -121,8 +121,7 @@ static void round_trip(int family, int proto, enum nat kind)
 
 		memcpy(&last, (const uint8_t *)&key + klen - 4, 4);
 		expect(last == ((uint32_t)(10 + dir) | (uint32_t)in[dir]->l4proto << 24),
-		       "%s dir %d: key's device/protocol word is %#x", nat_name[kind], dir,
-		       last);
+		       "%s dir %d: key's device/protocol word is %#x", nat_name[kind], dir, last);
 		static const uint8_t zero_pad[sizeof(f.pad0)];
 		expect(!memcmp(f.pad0, zero_pad, sizeof(zero_pad)) && !f.teardown && !f.packets &&
 			       !f.bytes && !f.last_used_ns && !f.nh_mtu && !f.nh_gen,
