@@ -114,7 +114,8 @@ static void round_trip(int family, int proto, enum nat kind)
 
 		/*
 		 * The key's last word is the ingress device in its low 24 bits
-		 * and the protocol in its top 8, as the fast path builds it.
+		 * and the protocol in its top 8: the layout nfo_abi.h gives
+		 * both sides (the BPF vectors look these keys up in the program).
 		 */
 		uint32_t last;
 		size_t klen = family == AF_INET ? sizeof(key.k4) : sizeof(key.k6);
