@@ -115,17 +115,15 @@ extern int bpf_xdp_metadata_rx_vlan_tag(const struct xdp_md *ctx, __be16 *vlan_p
 
 /*
  * A flow holds conntrack on its first packet, then on the first packet of
- * each period of 2^33 ns (8.6 s): well within the shortest timeout conntrack
- * gives a connection that one of its packets passed to the stack (UDP, 30 s).
- * In its first 4 s also every 2^31 ns (2.1 s), so at least once more: a
- * packet the stack still handled around the admission, after the first
- * hold, gives the entry conntrack's own timeout, which for UDP is 30 s
- * until the connection turns into a stream (2 s on); the kernel path would
- * have refreshed it to 120 s since.
+ * each period of 2^33 ns (8.6 s; NFO_CT_HOLD_SHIFT, periods of its own
+ * phase): well within the shortest timeout conntrack gives a connection that
+ * one of its packets passed to the stack (UDP, 30 s). In its first 4 s also
+ * every 2^31 ns (2.1 s), so at least once more: a packet the stack still
+ * handled around the admission, after the first hold, gives the entry
+ * conntrack's own timeout, which for UDP is 30 s until the connection turns
+ * into a stream (2 s on); the kernel path would have refreshed it to 120 s
+ * since.
  */
-#define NFO_CT_HOLD_SHIFT 33
-#define NFO_CT_HOLD_YOUNG_SHIFT 31
-#define NFO_CT_HOLD_YOUNG_NS 4000000000ULL
 
 /*
  * The longest a cached next hop is used without a new lookup, in the units of
@@ -876,13 +874,13 @@ static __always_inline void ct_hold(struct nfo_ctx *c, const struct nfo_pkt *p,
 }
 
 /*
- * A hold is due on the first packet, and on the first of a new period
- * (account() sets the time of the last one): created_ns, in the entry's
- * cold part, is read only when a short period has passed.
+ * A hold is due on the first packet, and on the first of a new period of the
+ * flow's phase (account() sets the time of the last one): created_ns, in the
+ * entry's cold part, is read only when a short period has passed.
  */
-static __always_inline bool ct_hold_due(const struct nfo_flow *f, __u64 now)
+static __always_inline bool ct_hold_due(const struct nfo_flow *f, __u64 now, __u64 phase)
 {
-	__u64 crossed = f->last_used_ns ^ now;
+	__u64 crossed = (f->last_used_ns + phase) ^ (now + phase);
 
 	if (!f->last_used_ns || crossed >> NFO_CT_HOLD_SHIFT)
 		return true;
@@ -985,7 +983,8 @@ static __always_inline int forward(struct nfo_ctx *c, const struct nfo_pkt *p,
 	}
 	if (p->tot != c->l3_len && trim(c, p->tot, xdp))
 		goto error;
-	if ((f->flags & NFO_FLOW_CT_HOLD) && ct_hold_due(f, c->now))
+	if ((f->flags & NFO_FLOW_CT_HOLD) &&
+	    ct_hold_due(f, c->now, v6 ? nfo_ct_hold_phase6(p->key) : nfo_ct_hold_phase4(p->key)))
 		ct_hold(c, p, f, v6, xdp);
 	account(c, f, p->tot);
 	c->oif = nh.oif;

@@ -81,6 +81,41 @@ struct nfo_key6 {
 #define NFO_FLOW_CT_HOLD (1U << 5)
 
 /*
+ * When the fast path holds conntrack: on a flow's first packet, then on the
+ * first packet of each period of 2^NFO_CT_HOLD_SHIFT ns (8.6 s), and while
+ * the flow is younger than NFO_CT_HOLD_YOUNG_NS also on the first of each
+ * 2^NFO_CT_HOLD_YOUNG_SHIFT ns (2.1 s); see ct_hold_due() in the fast path.
+ *
+ * Each flow's periods begin at its own phase, taken from its tuple: were
+ * they the clock's, every busy flow would hold on its first packet after
+ * the same instant, and 100,000 of them cut forwarding by a quarter for a
+ * tenth of a second every 8.6 s. The phase spreads the same holds evenly.
+ * Both directions of a connection may have different phases; each holds
+ * the same entry, which only makes its holds come more often.
+ */
+#define NFO_CT_HOLD_SHIFT 33
+#define NFO_CT_HOLD_YOUNG_SHIFT 31
+#define NFO_CT_HOLD_YOUNG_NS 4000000000ULL
+
+/* Ports as the key holds them, as one word (little-endian byte order). */
+#define NFO_KEY_PORTS(k) ((__u32)(k)->sport | (__u32)(k)->dport << 16)
+
+/* 0 .. 2^33 - 2 ns: a multiplicative hash of the tuple's words. */
+#define NFO_CT_HOLD_PHASE(mix) ((__u64)((__u32)(mix) * 2654435761U) << (NFO_CT_HOLD_SHIFT - 32))
+
+static inline __u64 nfo_ct_hold_phase4(const struct nfo_key4 *k)
+{
+	return NFO_CT_HOLD_PHASE(k->saddr ^ k->daddr ^ NFO_KEY_PORTS(k));
+}
+
+/* IPv6: the words of the subnet (of a /48 site) and of the interface's id. */
+static inline __u64 nfo_ct_hold_phase6(const struct nfo_key6 *k)
+{
+	return NFO_CT_HOLD_PHASE(k->saddr[1] ^ k->saddr[3] ^ k->daddr[1] ^ k->daddr[3] ^
+				 NFO_KEY_PORTS(k));
+}
+
+/*
  * Flow entry: one direction of one connection.
  *
  * The control plane writes the entry once; csum_addr and csum_port are

@@ -53,7 +53,9 @@ struct tflow {
 	/*
 	 * Last used in the "same" short period of the holds (2^31 ns), the
 	 * "previous" one (in the same long period, 2^33 ns), or the previous
-	 * long period ("previous33"); else never used. created_old: admitted
+	 * long period ("previous33"); "phase-same" / "phase-next": the clock's
+	 * long period and the flow's own (from its phase) differ since the last
+	 * use, see cthold_cases() in gen_vectors.py; else never used. created_old: admitted
 	 * a minute ago (past the short periods of a young flow), else now.
 	 */
 	char last_used[16];
@@ -345,29 +347,58 @@ static void install(const struct tflow *fl, uint32_t id, uint8_t dir)
 	{
 		/*
 		 * The fast path reads a coarse clock: keep 50 ms away from the
-		 * ends of the periods the case needs.
+		 * ends of the periods the case needs. The periods are the
+		 * flow's own: they begin at its phase.
 		 */
-		const uint64_t shortp = 1ULL << 31, longp = 1ULL << 33, margin = 50000000ULL;
+		const uint64_t shortp = 1ULL << NFO_CT_HOLD_YOUNG_SHIFT,
+			       longp = 1ULL << NFO_CT_HOLD_SHIFT, margin = 50000000ULL;
+		const uint64_t ph = flow.family == AF_INET6 ? nfo_ct_hold_phase6(&key.k6)
+							    : nfo_ct_hold_phase4(&key.k4);
 		struct timespec ts;
-		uint64_t now;
+		uint64_t now, pnow;
 
 		for (;;) {
 			clock_gettime(CLOCK_MONOTONIC, &ts);
 			now = (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-			if (!fl->last_used[0] ||
-			    (now % shortp > margin && shortp - now % shortp > margin &&
-			     (strcmp(fl->last_used, "previous") ||
-			      (now % longp > shortp + margin && longp - now % longp > margin))))
+			pnow = now + ph;
+			if (!strcmp(fl->last_used, "phase-same") || !strcmp(fl->last_used, "phase-next")) {
+				/*
+				 * The clock's long period and the flow's differ
+				 * between the last use and now: "phase-same", the
+				 * clock's began and the flow's did not (no hold);
+				 * "phase-next", the other way round (a hold).
+				 */
+				bool same = !strcmp(fl->last_used, "phase-same");
+				/* How far the flow's start lies before (same) or after the clock's. */
+				uint64_t gap = same ? ph : longp - ph;
+
+				if (gap < 4 * margin) {
+					fprintf(stderr, "case tuple's phase %llu ns does not fit %s\n",
+						(unsigned long long)ph, fl->last_used);
+					exit(2);
+				}
+				if (now % longp > margin && now % longp + margin < longp &&
+				    (same ? now % longp + gap + margin < longp : now % longp > gap + margin))
+					break;
+			} else if (!fl->last_used[0] ||
+				   (pnow % shortp > margin && shortp - pnow % shortp > margin &&
+				    (strcmp(fl->last_used, "previous") ||
+				     (pnow % longp > shortp + margin && longp - pnow % longp > margin)))) {
 				break;
+			}
 			usleep(20000);
 		}
 		flow.created_ns = fl->created_old ? now - 60000000000ULL : now;
 		if (!strcmp(fl->last_used, "same"))
-			flow.last_used_ns = now - now % shortp + 1;
+			flow.last_used_ns = now - pnow % shortp + 1;
 		else if (!strcmp(fl->last_used, "previous"))
 			flow.last_used_ns = now - shortp;
 		else if (!strcmp(fl->last_used, "previous33"))
 			flow.last_used_ns = now - longp;
+		else if (!strcmp(fl->last_used, "phase-same")) /* between the two starts */
+			flow.last_used_ns = now - now % longp - ph / 2;
+		else if (!strcmp(fl->last_used, "phase-next"))
+			flow.last_used_ns = now - now % longp + (longp - ph) / 2;
 	}
 
 	flow.snat_oif = fl->snat_oif;

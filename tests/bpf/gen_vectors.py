@@ -10,6 +10,7 @@ path's incremental updates.
   gen_vectors.py setup6    its IPv6 rules, as "ip -6 -batch" commands
   gen_vectors.py vectors   the cases, one block each (format: fastpath_test.c)
 """
+import socket
 import sys
 
 from scapy.all import ARP, IP, ICMP, UDP, TCP, Dot1Q, Ether, IPv6, Raw, raw
@@ -99,7 +100,8 @@ class Flow:
         self.mark, self.route_oif = mark, route_oif
         # cthold: the entry asks the fast path to hold conntrack (NFO_FLOW_CT_HOLD);
         # last_used: 'same' or 'previous' short period of the holds, or
-        # 'previous33' long one (else never used); created_old: admitted a
+        # 'previous33' long one, or 'phase-same' / 'phase-next' (see
+        # cthold_cases; else never used); created_old: admitted a
         # minute ago (else now: new, held every short period)
         self.cthold, self.last_used, self.created_old = cthold, last_used, created_old
         # nh: (device, MTU, state) of a next hop already in the entry's
@@ -513,6 +515,28 @@ def malformed_cases():
 CT_ENTRIES = []
 
 
+def hold_phase(fam, src, sport, dst, dport):
+    """nfo_ct_hold_phase4/6 (include/nfo_abi.h) of a key: ns, 0 .. 2^33 - 2."""
+    def word(a):  # IPv4: the address; IPv6: words 1 and 3; as the host reads them
+        if fam == 'ip':
+            return int.from_bytes(socket.inet_pton(socket.AF_INET, a), 'little')
+        b = socket.inet_pton(socket.AF_INET6, a)
+        return int.from_bytes(b[4:8], 'little') ^ int.from_bytes(b[12:16], 'little')
+    ports = int.from_bytes(sport.to_bytes(2, 'big') + dport.to_bytes(2, 'big'), 'little')
+    return ((word(src) ^ word(dst) ^ ports) * 2654435761 & 0xffffffff) << 1
+
+
+def phase_port(fam, src, dst, dport, state):
+    """A source port whose flow starts its long periods 0.4-1.2 s before the
+    clock's ('phase-same') or after them ('phase-next')."""
+    for sport in range(40200, 41200):
+        ph = hold_phase(fam, src, sport, dst, dport)
+        gap = ph if state == 'phase-same' else (1 << 33) - ph
+        if 400000000 <= gap <= 1200000000:
+            return sport
+    raise SystemExit('no port with a fitting phase')
+
+
 def cthold_cases():
     """The fast path holds conntrack for entries flagged so: found, the entry
     gets the long timeout (run.sh checks it) and the flag stays; not found,
@@ -554,6 +578,18 @@ def cthold_cases():
              [miss(last_used='previous', created_old=True)], 'wan0', o, cthold_after=1)
         case(n + '-cthold-old-next-long-period', 'both', p, 'lan0', 'redirect', 'fwd',
              [miss(last_used='previous33', created_old=True)], 'wan0', o, cthold_after=0)
+        # The periods are the flow's own, from its phase: with the clock's
+        # period begun since the last use and the flow's not, no hold
+        # ('phase-same'); the other way round, a hold ('phase-next'). Each
+        # takes a source port whose phase lets the harness wait < 1.2 s.
+        for state, held in (('phase-same', 1), ('phase-next', 0)):
+            sport = phase_port(fam, c, s, 53, state)
+            f = Flow(fam, 'udp', 'lan0', (c, sport, s, 53), (r, sport, s, 53), cthold=True,
+                     last_used=state, created_old=True)
+            case('%s-cthold-%s' % (n, state), 'both', pkt(fam, 'udp', 'lan0', c, sport, s, 53),
+                 'lan0', 'redirect', 'fwd', [f], 'wan0',
+                 expect(fam, 'udp', 'wan0', peer('wan0'), r, sport, s, 53, 63),
+                 cthold_after=held)
         # A FIN: conntrack closes the entry; the other direction, forwarded
         # until the daemon takes the connection out, must not hold it again.
         t_orig = Flow(fam, 'tcp', 'lan0', (c, 40103, s, 80), (r, 40103, s, 80), oif='wan0',

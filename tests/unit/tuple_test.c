@@ -193,6 +193,59 @@ static void invert_equal(void)
 	expect(!nfo_tuple_equal(&x, &o), "tuple_equal ignores the source port");
 }
 
+/*
+ * The conntrack holds' phases (nfo_ct_hold_phase4/6) spread a flow set
+ * evenly over the 8.6 s period: 100,000 flows that differ in one field only
+ * (the source port of one client, as behind a NAT; the client's address,
+ * with fixed ports as NTP has them; an IPv6 subnet or interface id), put
+ * into 20 slices of the period, fill each with 5% +- 1.25%. Were they all
+ * in one slice, their holds would fall together again.
+ */
+enum { PHASE_SLICES = 20, PHASE_FLOWS = 100000 };
+
+static void phase_spread(const char *what, int family, int vary)
+{
+	unsigned int slice[PHASE_SLICES] = { 0 };
+	const uint64_t period = 1ULL << NFO_CT_HOLD_SHIFT;
+	int i, lo = PHASE_FLOWS, hi = 0;
+
+	for (i = 0; i < PHASE_FLOWS; i++) {
+		uint64_t ph;
+
+		if (family == AF_INET) {
+			struct nfo_key4 k = { .saddr = htonl(0xc6120102), /* 198.18.1.2 */
+					      .daddr = htonl(0xc6126409), .sport = htons(40000),
+					      .dport = htons(123), .ifindex = 3, .l4proto = IPPROTO_UDP };
+
+			if (vary == 0)
+				k.sport = htons(1024 + i % 64000), k.saddr += htonl(i / 64000);
+			else
+				k.saddr = htonl(0xc6120000 + i); /* 198.18.0.0/15 */
+			ph = nfo_ct_hold_phase4(&k);
+		} else {
+			struct nfo_key6 k = { .sport = htons(40000), .dport = htons(443), .ifindex = 3,
+					      .l4proto = IPPROTO_TCP };
+
+			k.saddr[0] = k.daddr[0] = htonl(0x20010db8);
+			k.saddr[3] = htonl(2);
+			k.daddr[3] = htonl(10);
+			if (vary == 0)
+				k.saddr[1] = htonl(i << 8 | 1); /* subnet i of a /40 */
+			else
+				k.saddr[3] = htonl(0x1000 + i);
+			ph = nfo_ct_hold_phase6(&k);
+		}
+		expect(ph < period, "%s: phase %llu beyond the period", what, (unsigned long long)ph);
+		slice[ph * PHASE_SLICES / period]++;
+	}
+	for (i = 0; i < PHASE_SLICES; i++) {
+		lo = slice[i] < (unsigned int)lo ? (int)slice[i] : lo;
+		hi = slice[i] > (unsigned int)hi ? (int)slice[i] : hi;
+	}
+	expect(lo >= PHASE_FLOWS / PHASE_SLICES * 3 / 4 && hi <= PHASE_FLOWS / PHASE_SLICES * 5 / 4,
+	       "%s: slices of the period hold %d to %d of %d flows", what, lo, hi, PHASE_FLOWS);
+}
+
 int main(void)
 {
 	static const int fams[] = { AF_INET, AF_INET6 }, protos[] = { IPPROTO_TCP, IPPROTO_UDP };
@@ -205,5 +258,9 @@ int main(void)
 				for (k = 0; k < NAT_KINDS; k++)
 					round_trip(fams[i], protos[j], k);
 	invert_equal();
+	phase_spread("IPv4, source ports", AF_INET, 0);
+	phase_spread("IPv4, source addresses", AF_INET, 1);
+	phase_spread("IPv6, subnets", AF_INET6, 0);
+	phase_spread("IPv6, interface ids", AF_INET6, 1);
 	return unit_summary();
 }
