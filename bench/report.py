@@ -370,6 +370,47 @@ def scale_section(d, meta, out):
     out.append("")
 
 
+STEADY_PERIOD = 2 ** 33 / 1e9  # s: the conntrack holds' period (NFO_CT_HOLD_SHIFT)
+STEADY_AFTER = 0.4  # s after the start of a period that count as "just after"
+
+
+def steady_section(d, meta, out):
+    rows = [r for r in d.rows if r["phase"] == "steady"]
+    if not rows:
+        return
+    f = rows[0]["flows"]
+    out.append("## 2a. Steadiness (%s flows, no rules)\n" % f)
+    out.append("The sink's rate in windows of 0.1 s for %s s, one run per configuration: the "
+               "median, the lowest windows, how many fell below 90%% of the median, and the "
+               "mean rate of the windows that end within %.1f s after a start of the clock's "
+               "periods of 2^33 ns (8.6 s) against that of the others. Plain forwarding keeps no per-flow state: its dips "
+               "are the host's. Were the conntrack holds of all flows due at the same instant, "
+               "the windows just after it would drop.\n" % (meta.get("steady_s", "?"), STEADY_AFTER))
+    out.append("| configuration | windows | median kpps | lowest | 2nd lowest | lowest / median "
+               "| windows below 90% | just after a period's start (windows) / the others |")
+    out.append("|---|---|---|---|---|---|---|---|")
+    for cfg in ("plain", "tc", "xdp"):
+        w = []
+        for r in rows:
+            v = num(r["value"])
+            if r["config"] != cfg or v is None:
+                continue
+            up = num(r.get("why", "").partition("uptime=")[2])
+            w.append((v, None if up is None else up % STEADY_PERIOD < STEADY_AFTER))
+        if not w:
+            continue
+        v = sorted(x for x, _ in w)
+        m = statistics.median(v)
+        after = [x for x, a in w if a]
+        rest = [x for x, a in w if a is False]
+        fold = ("%.2f (%d)" % (statistics.mean(after) / statistics.mean(rest), len(after))
+                if after and rest else "-")
+        out.append("| %s | %d | %.0f | %.0f | %.0f | %.2f | %d | %s |" %
+                   (NAMES[cfg], len(v), m / 1e3, v[0] / 1e3, v[min(1, len(v) - 1)] / 1e3,
+                    v[0] / m if m else 0, sum(1 for x in v if x < 0.9 * m), fold))
+    out.append("")
+
+
 def bridge_section(d, meta, out):
     n = meta["scale_rules"]
     f = meta["main_flows"]
@@ -739,6 +780,8 @@ def main():
         udp_section(d, meta, out)
     if "scale" in phases:
         scale_section(d, meta, out)
+    if "steady" in phases:
+        steady_section(d, meta, out)
     if "bridge" in phases:
         bridge_section(d, meta, out)
     if "tcp" in phases:

@@ -18,6 +18,12 @@
 #          entries in the flow map
 #   bridge the same at one N with the LAN behind a Linux bridge (br-lan, the
 #          router's veth lan0 its port): kernel and tc, beside plain veth
+#   steady the largest flow set of the scale phase, no rules: the rate in
+#          windows of 0.1 s for STEADY_S seconds, its lowest against its
+#          median, and the windows just after each start of the clock's
+#          8.6 s periods against the others (plain forwarding beside it, for
+#          the host's own dips): whether the conntrack holds of all flows
+#          fall together and cut the rate for a moment
 #   tcp    iperf3 bulk throughput, kernel vs offload, with the offloads a
 #          real NIC has (TSO at the sender, GRO at the router's ingress)
 #          where veth allows; then the share of a 2 MiB transfer's packets
@@ -81,6 +87,7 @@ if [ "$QUICK" = 1 ]; then
 	SCALE_REPS=2
 	TCP_REPS=2
 	TCP_SECS=1
+	STEADY_S=10
 	CP_FLOWS=${BENCH_CP_FLOWS:-150000}
 	CP_WAIT=20
 	CP_STALL=3
@@ -104,6 +111,7 @@ else
 	SCALE_REPS=3
 	TCP_REPS=3
 	TCP_SECS=5
+	STEADY_S=26 # three periods of the conntrack holds (8.6 s)
 	# Fewer when conntrack's limit does not leave room (see BENCH_CT_MAX).
 	CP_FLOWS=${BENCH_CP_FLOWS:-1000000}
 	CP_WAIT=60
@@ -125,7 +133,7 @@ OTHER_MAX=0.10 # share of CPU 0 that other work may take before a sample is repe
 READY_SHARE=0.99
 CP_FLOOD_RATE=50000 # new connections/s of the flood that must lose no event
 PROBE_RATE=200      # admission probes/s around the full dump
-ALL_PHASES="udp scale bridge tcp cpu2 cp trb" # sets: selectable (BENCH_PHASES=sets), not in a full run
+ALL_PHASES="udp scale steady bridge tcp cpu2 cp trb" # sets: selectable (BENCH_PHASES=sets), not in a full run
 PHASES=${BENCH_PHASES:-$ALL_PHASES}
 MAIN_FLOWS=1000 # flows in the rule-count sweep
 DUMMY=1000000   # dummy flow map entries in the scale phase
@@ -856,6 +864,46 @@ phase_scale() {
 	done
 }
 
+# The sink's packet counter every 0.1 s, read by one shell in the sink's
+# namespace on CPU 1 (no process per read on CPU 0): "epoch_us packets
+# uptime", the last on the clock the fast path's periods follow (boot time:
+# the monotonic clock on a machine that never suspended).
+sink_series() { # SECONDS
+	ip netns exec "$S" taskset -c 1 bash -c '
+		f=/sys/class/net/eth0/statistics/rx_packets
+		for ((i = 0; i <= $1 * 10; i++)); do
+			read -r n <"$f"
+			read -r up _ </proc/uptime
+			echo "${EPOCHREALTIME/./} $n $up"
+			sleep 0.1
+		done' _ "$1"
+}
+
+# Each window's rate, and in the last column its end on that clock.
+phase_steady() {
+	local cfg f=${SCALE_FLOWS##* } t0 n0 t n up i
+	say "== steady: $f flows, no rules, the rate in windows of 0.1 s for ${STEADY_S}s"
+	for cfg in plain tc xdp; do
+		enter "$cfg" 0
+		case $cfg in tc | xdp) flows_open "$f" ;; esac
+		trafgen_start "$f"
+		case $cfg in tc | xdp) wait_fastpath "$f" ;; *) sleep "$WARMUP" ;; esac
+		i=0
+		t0=
+		while read -r t n up; do
+			if [ -n "$t0" ] && [ "$t" -gt "$t0" ]; then
+				printf 'steady\t%s\t0\t%s\t%d\t%d\t-\t-\t-\t-\t-\tuptime=%s\n' "$cfg" "$f" \
+					"$i" $(((n - n0) * 1000000 / (t - t0))) "$up" >>"$SAMPLES"
+				i=$((i + 1))
+			fi
+			t0=$t
+			n0=$n
+		done < <(sink_series "$STEADY_S")
+		tg_stop
+		say "  steady $(printf '%-6s' "$cfg") $i windows"
+	done
+}
+
 phase_bridge() {
 	local rep cfg
 	say "== bridge: the LAN behind br-lan vs plain veth, $MAIN_FLOWS flows, N=$SCALE_RULES; $SCALE_REPS repetitions"
@@ -1500,6 +1548,7 @@ main() {
 	meta scale_reps "$SCALE_REPS"
 	meta dummy "$DUMMY"
 	meta tcp_secs "$TCP_SECS"
+	meta steady_s "$STEADY_S"
 	meta tcp_reps "$TCP_REPS"
 	meta cp_flood_rate_wanted "$CP_FLOOD_RATE"
 	meta probe_rate "$PROBE_RATE"
@@ -1527,6 +1576,7 @@ main() {
 		case $p in
 		udp) phase_udp ;;
 		scale) phase_scale ;;
+		steady) phase_steady ;;
 		bridge) phase_bridge ;;
 		tcp) phase_tcp ;;
 		cpu2) phase_cpu2 ;;

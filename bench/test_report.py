@@ -177,5 +177,42 @@ class ControlPlaneGoals(unittest.TestCase):
         self.assertFalse(ok)
 
 
+class Steadiness(unittest.TestCase):
+    """The steady phase's table: windows just after a start of the clock's
+    8.6 s periods against the others, from each window's end on the clock."""
+
+    @staticmethod
+    def table(dip):
+        period = 2 ** 33 / 1e9
+        rows = []
+        for cfg in ("plain", "tc"):
+            for i in range(260):  # 26 s from 1,000 s of uptime
+                up = 1000 + 0.1 * (i + 1)
+                v = 1000000
+                if cfg == "tc" and dip and up % period < 0.25:
+                    v = 500000
+                rows.append(row("steady", cfg, 0, 100000, i, v, why="uptime=%.2f" % up))
+        out = []
+        report.steady_section(report.Data(rows, 0.1), {"steady_s": "26"}, out)
+        return {l.split(" | ")[0].lstrip("| "): l.split(" | ") for l in out if l.startswith("| nft")
+                or l.startswith("| kernel")}
+
+    def test_a_dip_after_each_period_start(self):
+        t = self.table(dip=True)
+        tc, plain = t[report.NAMES["tc"]], t[report.NAMES["plain"]]
+        # 26 s cross three starts (1,004.97, 1,013.56, 1,022.15 s): 2-3
+        # windows after each within 0.25 s at half the rate, among 10-13.
+        after, n = tc[7].rstrip(" |").split(" (")
+        self.assertLess(float(after), 0.8)
+        self.assertGreaterEqual(int(n.rstrip(")")), 9)
+        self.assertEqual(tc[3], "500")  # lowest window, kpps
+        self.assertEqual(plain[7].rstrip(" |").split(" (")[0], "1.00")
+
+    def test_no_dip(self):
+        tc = self.table(dip=False)[report.NAMES["tc"]]
+        self.assertEqual(tc[7].rstrip(" |").split(" (")[0], "1.00")
+        self.assertEqual(tc[5], "1.00")
+
+
 if __name__ == "__main__":
     unittest.main()
