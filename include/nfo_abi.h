@@ -97,7 +97,7 @@ struct nfo_key6 {
 #define NFO_CT_HOLD_YOUNG_SHIFT 31
 #define NFO_CT_HOLD_YOUNG_NS 4000000000ULL
 
-/* Ports as the key holds them, as one word (little-endian byte order). */
+/* The key's two ports as one word, source port in the low half. */
 #define NFO_KEY_PORTS(k) ((__u32)(k)->sport | (__u32)(k)->dport << 16)
 
 /* 0 .. 2^33 - 2 ns: a multiplicative hash of the tuple's words. */
