@@ -15,6 +15,9 @@
 #                    the rule list, which costs about 300 ns on a lookup
 #                    (IPv4); without them the figures are those of a router
 #                    without policy routing.
+# TRB_CT_HOLD=1      the hit flows ask for conntrack holds, as the daemon's
+#                    entries do where the kernel has conntrack's BPF
+#                    functions: each hit pays the check whether one is due.
 set -eu
 cd "$(dirname "$0")/.."
 NS=nfo-trb-$$

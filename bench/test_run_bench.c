@@ -30,6 +30,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -264,7 +265,13 @@ static void prog_sizes(bool xdp, const char *log, char *buf, size_t len)
 		 info.xlated_prog_len / 8, info.jited_prog_len, processed);
 }
 
-/* Install a connection's entry `in` -> `out`, and `out` -> `out` (see above). */
+/*
+ * Install a connection's entry `in` -> `out`, and `out` -> `out` (see above).
+ * TRB_CT_HOLD=1: the first asks for conntrack holds, as the daemon's entries
+ * do where the kernel has conntrack's BPF functions, and was last used now,
+ * so that a hit pays the check whether a hold is due (and holds only when
+ * the flow's period ends during the run).
+ */
 static void flow_pair(const struct nfo_tuple *in, const struct nfo_tuple *out, uint32_t lan,
 		      uint32_t id)
 {
@@ -273,6 +280,13 @@ static void flow_pair(const struct nfo_tuple *in, const struct nfo_tuple *out, u
 	struct nfo_flow flow;
 
 	nfo_flow_build(in, out, lan, id, NFO_DIR_ORIGINAL, &key, &flow);
+	if (getenv("TRB_CT_HOLD") && !strcmp(getenv("TRB_CT_HOLD"), "1")) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		flow.flags |= NFO_FLOW_CT_HOLD;
+		flow.last_used_ns = (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+	}
 	nfo_dp_flow_add(dp, in->family, &key, &flow, true);
 	nfo_flow_build(&self, &self, lan, id + 1, NFO_DIR_ORIGINAL, &key, &flow);
 	flow.flags |= NFO_FLOW_NAT_ADDR | NFO_FLOW_NAT_PORT;
