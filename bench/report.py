@@ -383,8 +383,8 @@ def steady_section(d, meta, out):
     out.append("The sink's rate in windows of 0.1 s for %s s, one run per configuration: the "
                "median, the lowest windows, how many fell below 90%% of the median, and the "
                "mean rate of the windows that end within %.1f s after a start of the clock's "
-               "periods of 2^33 ns (8.6 s) against that of the others. Plain forwarding keeps no per-flow state: its dips "
-               "are the host's. Were the conntrack holds of all flows due at the same instant, "
+               "periods of 2^33 ns (8.6 s) against that of the others. Plain forwarding keeps "
+               "no per-flow state: its dips are the host's. Were the conntrack holds of all flows due at the same instant, "
                "the windows just after it would drop.\n" % (meta.get("steady_s", "?"), STEADY_AFTER))
     out.append("| configuration | windows | median kpps | lowest | 2nd lowest | lowest / median "
                "| windows below 90% | just after a period's start (windows) / the others |")

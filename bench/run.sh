@@ -900,6 +900,7 @@ phase_steady() {
 			n0=$n
 		done < <(sink_series "$STEADY_S")
 		tg_stop
+		[ "$i" -gt 0 ] || die "steady: no window read from the sink's counter ($cfg)"
 		say "  steady $(printf '%-6s' "$cfg") $i windows"
 	done
 }

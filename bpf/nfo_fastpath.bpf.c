@@ -116,13 +116,13 @@ extern int bpf_xdp_metadata_rx_vlan_tag(const struct xdp_md *ctx, __be16 *vlan_p
 /*
  * A flow holds conntrack on its first packet, then on the first packet of
  * each period of 2^33 ns (8.6 s; NFO_CT_HOLD_SHIFT in nfo_abi.h, periods
- * that begin at the flow's own phase): well within the shortest timeout conntrack gives a connection that
- * one of its packets passed to the stack (UDP, 30 s). In its first 4 s also
- * every 2^31 ns (2.1 s), so at least once more: a packet the stack still
- * handled around the admission, after the first hold, gives the entry
- * conntrack's own timeout, which for UDP is 30 s until the connection turns
- * into a stream (2 s on); the kernel path would have refreshed it to 120 s
- * since.
+ * that begin at the flow's own phase): well within the shortest timeout
+ * conntrack gives a connection that one of its packets passed to the stack
+ * (UDP, 30 s). In its first 4 s also every 2^31 ns (2.1 s), so at least once
+ * more: a packet the stack still handled around the admission, after the
+ * first hold, gives the entry conntrack's own timeout, which for UDP is 30 s
+ * until the connection turns into a stream (2 s on); the kernel path would
+ * have refreshed it to 120 s since.
  */
 
 /*

@@ -88,8 +88,8 @@ struct nfo_key6 {
  *
  * Each flow's periods begin at its own phase, taken from its tuple: were
  * they the clock's, every busy flow would hold on its first packet after
- * the same instant, and 100,000 of them cut forwarding by a quarter for a
- * tenth of a second every 8.6 s. The phase spreads the same holds evenly.
+ * the same instant, and 100,000 of them cut forwarding by 20-30% for
+ * 0.2-0.3 s every 8.6 s. The phase spreads the same holds evenly.
  * Both directions of a connection may have different phases; each holds
  * the same entry, which only makes its holds come more often.
  */
@@ -108,7 +108,10 @@ static inline __u64 nfo_ct_hold_phase4(const struct nfo_key4 *k)
 	return NFO_CT_HOLD_PHASE(k->saddr ^ k->daddr ^ NFO_KEY_PORTS(k));
 }
 
-/* IPv6: the words of the subnet (of a /48 site) and of the interface's id. */
+/*
+ * IPv6: word 1 (the end of a /48 site's prefix and its subnet id) and word 3
+ * (the low half of the interface id) of each address.
+ */
 static inline __u64 nfo_ct_hold_phase6(const struct nfo_key6 *k)
 {
 	return NFO_CT_HOLD_PHASE(k->saddr[1] ^ k->saddr[3] ^ k->daddr[1] ^ k->daddr[3] ^
