@@ -864,6 +864,15 @@ phase_scale() {
 	done
 }
 
+# CONFIG with no rules, trafgen sending FLOWS, and for nft-offload its fast
+# path carrying them (the profile and the steady phase measure from then on).
+send_flows() { # CONFIG FLOWS
+	enter "$1" 0
+	case $1 in tc | xdp) flows_open "$2" ;; esac
+	trafgen_start "$2"
+	case $1 in tc | xdp) wait_fastpath "$2" ;; *) sleep "$WARMUP" ;; esac
+}
+
 # The sink's packet counter every 0.1 s, read by one shell in the sink's
 # namespace on CPU 1 (no process per read on CPU 0): "epoch_us packets
 # uptime", the last on the clock the fast path's periods follow (boot time:
@@ -884,10 +893,7 @@ phase_steady() {
 	local cfg f=${SCALE_FLOWS##* } t0 n0 t n up i
 	say "== steady: $f flows, no rules, the rate in windows of 0.1 s for ${STEADY_S}s"
 	for cfg in plain tc xdp; do
-		enter "$cfg" 0
-		case $cfg in tc | xdp) flows_open "$f" ;; esac
-		trafgen_start "$f"
-		case $cfg in tc | xdp) wait_fastpath "$f" ;; *) sleep "$WARMUP" ;; esac
+		send_flows "$cfg" "$f"
 		i=0
 		t0=
 		while read -r t n up; do
@@ -1427,10 +1433,7 @@ phase_prof() {
 	command -v perf >/dev/null || die "perf is missing (make deps)"
 	say "== prof: CPU 0 per packet by function, $f flows, ${PROF_S}s per configuration"
 	for cfg in $cfgs; do
-		enter "$cfg" 0
-		case $cfg in tc | xdp) flows_open "$f" ;; esac
-		trafgen_start "$f"
-		case $cfg in tc | xdp) wait_fastpath "$f" ;; *) sleep "$WARMUP" ;; esac
+		send_flows "$cfg" "$f"
 		r1=$(sink_rx)
 		perf record -q -C 0 -o "$TMP/prof.$cfg.data" -- sleep "$PROF_S" >/dev/null 2>&1
 		r2=$(sink_rx)

@@ -275,12 +275,13 @@ static void prog_sizes(bool xdp, const char *log, char *buf, size_t len)
 static void flow_pair(const struct nfo_tuple *in, const struct nfo_tuple *out, uint32_t lan,
 		      uint32_t id)
 {
+	const char *hold = getenv("TRB_CT_HOLD");
 	struct nfo_tuple self = *out;
 	union nfo_key key;
 	struct nfo_flow flow;
 
 	nfo_flow_build(in, out, lan, id, NFO_DIR_ORIGINAL, &key, &flow);
-	if (getenv("TRB_CT_HOLD") && !strcmp(getenv("TRB_CT_HOLD"), "1")) {
+	if (hold && !strcmp(hold, "1")) {
 		struct timespec ts;
 
 		clock_gettime(CLOCK_MONOTONIC, &ts);

@@ -207,7 +207,7 @@ static void phase_spread(const char *what, int family, int vary)
 {
 	unsigned int slice[PHASE_SLICES] = { 0 };
 	const uint64_t period = 1ULL << NFO_CT_HOLD_SHIFT;
-	int i, lo = PHASE_FLOWS, hi = 0;
+	int i, lo = PHASE_FLOWS, hi = 0, beyond = 0;
 
 	for (i = 0; i < PHASE_FLOWS; i++) {
 		uint64_t ph;
@@ -235,9 +235,13 @@ static void phase_spread(const char *what, int family, int vary)
 				k.saddr[3] = htonl(0x1000 + i);
 			ph = nfo_ct_hold_phase6(&k);
 		}
-		expect(ph < period, "%s: phase %llu beyond the period", what, (unsigned long long)ph);
+		if (ph >= period) {
+			beyond++;
+			continue;
+		}
 		slice[ph * PHASE_SLICES / period]++;
 	}
+	expect(!beyond, "%s: %d phases beyond the period", what, beyond);
 	for (i = 0; i < PHASE_SLICES; i++) {
 		lo = slice[i] < (unsigned int)lo ? (int)slice[i] : lo;
 		hi = slice[i] > (unsigned int)hi ? (int)slice[i] : hi;
